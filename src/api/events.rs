@@ -1,0 +1,88 @@
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::extract::ValidQuery;
+use super::{page, utc, ListResponse};
+use crate::auth::CurrentUser;
+use crate::error::AppResult;
+use crate::models::event::Event;
+use crate::services::events::{self as service, EventFilter};
+use crate::AppState;
+
+/// One recorded change: who did what to which record, with the state before
+/// and after.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": 12, "at": "2026-11-23T02:00:00Z", "actor_user_id": 1, "action": "user.created",
+    "subject_type": "user", "subject_id": 7,
+    "payload": {"before": null, "after": {"id": 7, "username": "zhang.wei"}}
+}))]
+pub struct EventView {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// `null` for changes made by the system itself.
+    pub actor_user_id: Option<i64>,
+    /// `{subject}.{verb}`, e.g. `user.created`, `org_unit.deactivated`.
+    pub action: String,
+    pub subject_type: String,
+    pub subject_id: i64,
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+}
+
+impl From<Event> for EventView {
+    fn from(e: Event) -> Self {
+        EventView {
+            payload: serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::Null),
+            id: e.id,
+            at: utc(e.at),
+            actor_user_id: e.actor_user_id,
+            action: e.action,
+            subject_type: e.subject_type,
+            subject_id: e.subject_id,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventListQuery {
+    /// e.g. `user`, `org_unit`
+    #[validate(length(max = 64))]
+    pub subject_type: Option<String>,
+    pub subject_id: Option<i64>,
+    #[validate(length(max = 64))]
+    pub action: Option<String>,
+    pub actor_user_id: Option<i64>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Audit trail (admin)
+///
+/// Every state change, oldest first.
+#[utoipa::path(get, path = "/api/v1/events", tag = "events", params(EventListQuery),
+    responses((status = 200, description = "A page of events", body = ListResponse<EventView>)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    query: ValidQuery<EventListQuery>,
+) -> AppResult<HttpResponse> {
+    let q = query.0;
+    let page = page(q.limit, q.cursor.as_deref())?;
+    let filter = EventFilter {
+        subject_type: q.subject_type,
+        subject_id: q.subject_id,
+        action: q.action,
+        actor_user_id: q.actor_user_id,
+    };
+    let paged = state
+        .db(move |conn| service::list(conn, &actor, &filter, page))
+        .await?;
+    Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, |e| Ok(EventView::from(e)))?))
+}

@@ -1,0 +1,143 @@
+//! HTTP handlers, one file per resource: parse, authorise, call a service,
+//! shape the answer. No SQL and no business rule lives here.
+
+pub mod auth;
+pub mod events;
+pub mod extract;
+pub mod health;
+pub mod me;
+pub mod org_units;
+pub mod users;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponseBuilder};
+use base64::Engine;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{AppError, AppResult};
+use crate::services::{Page, Paged};
+
+/// All `/api/v1` routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .service(web::resource("/auth/login").route(web::post().to(auth::login)))
+            .service(web::resource("/auth/refresh").route(web::post().to(auth::refresh)))
+            .service(web::resource("/auth/logout").route(web::post().to(auth::logout)))
+            .service(web::resource("/me").route(web::get().to(me::get_me)))
+            .service(
+                web::resource("/org-units")
+                    .route(web::get().to(org_units::list))
+                    .route(web::post().to(org_units::create)),
+            )
+            .service(
+                web::resource("/org-units/{id}")
+                    .route(web::get().to(org_units::get))
+                    .route(web::patch().to(org_units::update)),
+            )
+            .service(
+                web::resource("/org-units/{id}/deactivation")
+                    .route(web::post().to(org_units::deactivate)),
+            )
+            .service(
+                web::resource("/org-units/{id}/activation")
+                    .route(web::post().to(org_units::activate)),
+            )
+            .service(
+                web::resource("/users")
+                    .route(web::get().to(users::list))
+                    .route(web::post().to(users::create)),
+            )
+            .service(
+                web::resource("/users/{id}")
+                    .route(web::get().to(users::get))
+                    .route(web::patch().to(users::update)),
+            )
+            .service(
+                web::resource("/users/{id}/deactivation").route(web::post().to(users::deactivate)),
+            )
+            .service(web::resource("/users/{id}/activation").route(web::post().to(users::activate)))
+            .service(web::resource("/events").route(web::get().to(events::list))),
+    );
+}
+
+/// A page of a list answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListResponse<T: ToSchema> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T: ToSchema> ListResponse<T> {
+    pub fn from_paged<R>(paged: Paged<R>, view: impl Fn(R) -> AppResult<T>) -> AppResult<Self> {
+        Ok(ListResponse {
+            items: paged.items.into_iter().map(view).collect::<AppResult<_>>()?,
+            next_cursor: paged.next_after.map(encode_cursor),
+        })
+    }
+}
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+fn encode_cursor(after_id: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("after:{after_id}"))
+}
+
+/// Reads `limit` (1–200, default 50) and the opaque `cursor` of a list query.
+pub fn page(limit: Option<i64>, cursor: Option<&str>) -> AppResult<Page> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(AppError::invalid("limit", format!("must be between 1 and {MAX_LIMIT}")));
+    }
+    let after_id = match cursor.filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .and_then(|s| s.strip_prefix("after:").and_then(|n| n.parse::<i64>().ok()))
+                .ok_or_else(|| {
+                    AppError::bad_request(
+                        "invalid_query_parameter",
+                        "cursor",
+                        "not a cursor from a previous page",
+                    )
+                })?,
+        ),
+    };
+    Ok(Page { limit, after_id })
+}
+
+/// `If-Match` as a version number: `"3"`, `W/"3"` or `3`; `*` or absent is no
+/// condition. A value that names no version can never match: 412.
+pub fn if_match(req: &HttpRequest) -> AppResult<Option<i32>> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let bare = text.trim_start_matches("W/").trim_matches('"');
+    bare.parse::<i32>()
+        .map(Some)
+        .map_err(|_| AppError::PreconditionFailed {
+            expected: text.to_string(),
+            current: -1,
+        })
+}
+
+/// Sets the `ETag` of a versioned resource.
+pub fn etag(builder: &mut HttpResponseBuilder, version: i32) -> &mut HttpResponseBuilder {
+    builder.insert_header((header::ETAG, format!("\"{version}\"")))
+}
+
+/// A stored instant (naive UTC) as RFC 3339 UTC.
+pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    DateTime::from_naive_utc_and_offset(t, Utc)
+}

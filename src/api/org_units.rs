@@ -1,0 +1,203 @@
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::extract::{ValidJson, ValidQuery};
+use super::{etag, if_match, page, utc, ListResponse};
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult, Problem};
+use crate::models::org_unit::{OrgUnit, OrgUnitKind};
+use crate::services::org_units::{self as service, NewOrgUnitInput, OrgUnitFilter, OrgUnitPatch};
+use crate::AppState;
+
+/// A unit of the organisation: the group, a branch or a project department.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": 2, "name": "华东分公司 East China Branch", "kind": "branch", "parent_id": 1,
+    "active": true, "version": 1,
+    "created_at": "2026-11-23T02:00:00Z", "updated_at": "2026-11-23T02:00:00Z"
+}))]
+pub struct OrgUnitView {
+    pub id: i64,
+    pub name: String,
+    pub kind: OrgUnitKind,
+    pub parent_id: Option<i64>,
+    pub active: bool,
+    /// Increases with every change; send it back in `If-Match`.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<OrgUnit> for OrgUnitView {
+    type Error = AppError;
+    fn try_from(u: OrgUnit) -> AppResult<Self> {
+        Ok(OrgUnitView {
+            kind: OrgUnitKind::from_db(&u.kind)?,
+            id: u.id,
+            name: u.name,
+            parent_id: u.parent_id,
+            active: u.active,
+            version: u.version,
+            created_at: utc(u.created_at),
+            updated_at: utc(u.updated_at),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrgUnitListQuery {
+    pub kind: Option<OrgUnitKind>,
+    /// Direct children of this unit.
+    pub parent_id: Option<i64>,
+    pub active: Option<bool>,
+    /// Part of the name.
+    #[validate(length(max = 100))]
+    pub q: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+fn respond(status: StatusCode, unit: OrgUnit) -> AppResult<HttpResponse> {
+    let mut builder = HttpResponse::build(status);
+    etag(&mut builder, unit.version);
+    Ok(builder.json(OrgUnitView::try_from(unit)?))
+}
+
+/// List org units
+///
+/// Admins see all units; staff see their own unit and everything under it.
+#[utoipa::path(get, path = "/api/v1/org-units", tag = "org-units", params(OrgUnitListQuery),
+    responses((status = 200, description = "A page of org units", body = ListResponse<OrgUnitView>)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    query: ValidQuery<OrgUnitListQuery>,
+) -> AppResult<HttpResponse> {
+    let q = query.0;
+    let page = page(q.limit, q.cursor.as_deref())?;
+    let filter = OrgUnitFilter {
+        kind: q.kind,
+        parent_id: q.parent_id,
+        active: q.active,
+        q: q.q,
+    };
+    let paged = state
+        .db(move |conn| service::list(conn, &actor, &filter, page))
+        .await?;
+    Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, OrgUnitView::try_from)?))
+}
+
+/// Create an org unit (admin)
+///
+/// The group first (no parent), then branches under it, then project
+/// departments under a branch.
+#[utoipa::path(post, path = "/api/v1/org-units", tag = "org-units", request_body = NewOrgUnitInput,
+    responses(
+        (status = 201, description = "Created", body = OrgUnitView,
+            headers(("Location" = String, description = "URL of the new unit"), ("ETag" = String))),
+        (status = 409, description = "The group exists already, or the name is taken under this parent", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    body: ValidJson<NewOrgUnitInput>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now_naive();
+    let unit = state
+        .db(move |conn| service::create(conn, &actor, now, &body.0))
+        .await?;
+    let mut builder = HttpResponse::Created();
+    builder.insert_header(("Location", format!("/api/v1/org-units/{}", unit.id)));
+    etag(&mut builder, unit.version);
+    Ok(builder.json(OrgUnitView::try_from(unit)?))
+}
+
+/// Get an org unit
+#[utoipa::path(get, path = "/api/v1/org-units/{id}", tag = "org-units",
+    params(("id" = i64, Path, description = "Org unit id")),
+    responses((status = 200, description = "The org unit", body = OrgUnitView, headers(("ETag" = String)))))]
+pub async fn get(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let unit = state.db(move |conn| service::get(conn, &actor, id)).await?;
+    respond(StatusCode::OK, unit)
+}
+
+/// Rename an org unit (admin)
+#[utoipa::path(patch, path = "/api/v1/org-units/{id}", tag = "org-units", request_body = OrgUnitPatch,
+    params(("id" = i64, Path, description = "Org unit id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+    responses(
+        (status = 200, description = "The changed unit", body = OrgUnitView, headers(("ETag" = String))),
+        (status = 409, description = "Name taken, or a concurrent change", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: ValidJson<OrgUnitPatch>,
+) -> AppResult<HttpResponse> {
+    let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
+    let unit = state
+        .db(move |conn| service::update(conn, &actor, now, id, expected, &body.0))
+        .await?;
+    respond(StatusCode::OK, unit)
+}
+
+/// Deactivate an org unit (admin)
+///
+/// Refused while active sub-units or active users remain. Repeating it is harmless.
+#[utoipa::path(post, path = "/api/v1/org-units/{id}/deactivation", tag = "org-units",
+    params(("id" = i64, Path, description = "Org unit id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+    responses(
+        (status = 200, description = "The deactivated unit", body = OrgUnitView, headers(("ETag" = String))),
+        (status = 409, description = "The unit still has active sub-units or users", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn deactivate(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    req: HttpRequest,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
+    let unit = state
+        .db(move |conn| service::deactivate(conn, &actor, now, id, expected))
+        .await?;
+    respond(StatusCode::OK, unit)
+}
+
+/// Reactivate an org unit (admin)
+#[utoipa::path(post, path = "/api/v1/org-units/{id}/activation", tag = "org-units",
+    params(("id" = i64, Path, description = "Org unit id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+    responses(
+        (status = 200, description = "The active unit", body = OrgUnitView, headers(("ETag" = String))),
+        (status = 409, description = "The parent unit is deactivated", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn activate(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    req: HttpRequest,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
+    let unit = state
+        .db(move |conn| service::activate(conn, &actor, now, id, expected))
+        .await?;
+    respond(StatusCode::OK, unit)
+}

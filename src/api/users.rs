@@ -1,0 +1,219 @@
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::extract::{ValidJson, ValidQuery};
+use super::{etag, if_match, page, utc, ListResponse};
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult, Problem};
+use crate::models::user::{Rank, Role, User};
+use crate::services::users::{self as service, NewUserInput, UserFilter, UserPatch};
+use crate::AppState;
+
+/// A user account (never its password).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": 7, "username": "zhang.wei", "display_name": "张伟 Zhang Wei", "phone": "13800138000",
+    "role": "project_manager", "rank": "manager", "org_unit_id": 3, "customer_id": null,
+    "active": true, "version": 1, "created_at": "2026-11-23T02:00:00Z",
+    "updated_at": "2026-11-23T02:00:00Z", "last_login_at": null
+}))]
+pub struct UserView {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub role: Role,
+    pub rank: Option<Rank>,
+    pub org_unit_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub active: bool,
+    /// Increases with every change; send it back in `If-Match`.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<User> for UserView {
+    type Error = AppError;
+    fn try_from(u: User) -> AppResult<Self> {
+        Ok(UserView {
+            role: Role::from_db(&u.role)?,
+            rank: u.rank.as_deref().map(Rank::from_db).transpose()?,
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            phone: u.phone,
+            org_unit_id: u.org_unit_id,
+            customer_id: u.customer_id,
+            active: u.active,
+            version: u.version,
+            created_at: utc(u.created_at),
+            updated_at: utc(u.updated_at),
+            last_login_at: u.last_login_at.map(utc),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserListQuery {
+    pub role: Option<Role>,
+    /// Users of exactly this org unit.
+    pub org_unit_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub active: Option<bool>,
+    /// Part of the username or display name.
+    #[validate(length(max = 100))]
+    pub q: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+fn respond(status: actix_web::http::StatusCode, user: User) -> AppResult<HttpResponse> {
+    let version = user.version;
+    let mut builder = HttpResponse::build(status);
+    etag(&mut builder, version);
+    Ok(builder.json(UserView::try_from(user)?))
+}
+
+/// List users
+///
+/// The users in the caller's scope: all for admins, the caller's org subtree
+/// for staff, the caller's own customer for customer users. Oldest first.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserListQuery),
+    responses((status = 200, description = "A page of users", body = ListResponse<UserView>)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    query: ValidQuery<UserListQuery>,
+) -> AppResult<HttpResponse> {
+    let q = query.0;
+    let page = page(q.limit, q.cursor.as_deref())?;
+    let filter = UserFilter {
+        role: q.role,
+        org_unit_id: q.org_unit_id,
+        customer_id: q.customer_id,
+        active: q.active,
+        q: q.q,
+    };
+    let paged = state
+        .db(move |conn| service::list(conn, &actor, &filter, page))
+        .await?;
+    Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, UserView::try_from)?))
+}
+
+/// Create a user (admin)
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUserInput,
+    responses(
+        (status = 201, description = "Created", body = UserView,
+            headers(("Location" = String, description = "URL of the new user"), ("ETag" = String))),
+        (status = 409, description = "The username is taken", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    body: ValidJson<NewUserInput>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now_naive();
+    let user = state
+        .db(move |conn| service::create(conn, &actor, now, &body.0))
+        .await?;
+    let location = format!("/api/v1/users/{}", user.id);
+    let mut builder = HttpResponse::Created();
+    builder.insert_header(("Location", location));
+    etag(&mut builder, user.version);
+    Ok(builder.json(UserView::try_from(user)?))
+}
+
+/// Get a user
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    responses((status = 200, description = "The user", body = UserView, headers(("ETag" = String)))))]
+pub async fn get(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let user = state.db(move |conn| service::get(conn, &actor, id)).await?;
+    respond(actix_web::http::StatusCode::OK, user)
+}
+
+/// Change a user (admin)
+///
+/// Only the fields sent change. A new `password` ends all the user's
+/// sessions. Send `If-Match` with the version read to avoid overwriting
+/// someone else's change.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UserPatch,
+    params(("id" = i64, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+    responses(
+        (status = 200, description = "The changed user", body = UserView, headers(("ETag" = String))),
+        (status = 409, description = "Concurrent change, or an admin demoting themselves", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: ValidJson<UserPatch>,
+) -> AppResult<HttpResponse> {
+    let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
+    let user = state
+        .db(move |conn| service::update(conn, &actor, now, id, expected, &body.0))
+        .await?;
+    respond(actix_web::http::StatusCode::OK, user)
+}
+
+/// Deactivate a user (admin)
+///
+/// The account can no longer log in and its sessions end at once. Users are
+/// never deleted: their records and history stay. Repeating it is harmless.
+#[utoipa::path(post, path = "/api/v1/users/{id}/deactivation", tag = "users",
+    params(("id" = i64, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+    responses(
+        (status = 200, description = "The deactivated user", body = UserView, headers(("ETag" = String))),
+        (status = 409, description = "Admins cannot deactivate themselves", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn deactivate(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    req: HttpRequest,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
+    let user = state
+        .db(move |conn| service::deactivate(conn, &actor, now, id, expected))
+        .await?;
+    respond(actix_web::http::StatusCode::OK, user)
+}
+
+/// Reactivate a user (admin)
+#[utoipa::path(post, path = "/api/v1/users/{id}/activation", tag = "users",
+    params(("id" = i64, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+    responses(
+        (status = 200, description = "The active user", body = UserView, headers(("ETag" = String))),
+        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn activate(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    req: HttpRequest,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
+    let user = state
+        .db(move |conn| service::activate(conn, &actor, now, id, expected))
+        .await?;
+    respond(actix_web::http::StatusCode::OK, user)
+}

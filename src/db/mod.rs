@@ -1,0 +1,193 @@
+//! Database access: one diesel `MultiConnection` over PostgreSQL and SQLite,
+//! an r2d2 pool that picks the backend from the URL, and embedded migrations.
+
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, Pool, PooledConnection, R2D2Connection};
+use diesel::{PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::AppError;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type DbPool = Pool<Manager>;
+pub type PooledConn = PooledConnection<Manager>;
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Where the data lives, decided from the URL scheme: `postgres://` or
+/// `postgresql://` is PostgreSQL; anything else is a SQLite file path
+/// (an optional `sqlite://` prefix is removed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbTarget {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DbTarget {
+    pub fn parse(url: &str) -> DbTarget {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            DbTarget::Postgres(url.to_string())
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            DbTarget::Sqlite(PathBuf::from(path))
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, DbTarget::Postgres(_))
+    }
+
+    /// A description safe for logs (no password).
+    pub fn describe(&self) -> String {
+        match self {
+            DbTarget::Postgres(url) => match url.split_once('@') {
+                Some((_, host)) => format!("PostgreSQL at {host}"),
+                None => "PostgreSQL".to_string(),
+            },
+            DbTarget::Sqlite(path) => format!("SQLite at {}", path.display()),
+        }
+    }
+}
+
+/// r2d2 manager that opens the backend named by the URL and nothing else
+/// (`MultiConnection::establish` would try each backend in turn, and SQLite
+/// accepts any string as a file name).
+#[derive(Debug)]
+pub struct Manager {
+    target: DbTarget,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match &self.target {
+            DbTarget::Postgres(url) => PgConnection::establish(url)
+                .map(DbConn::Pg)
+                .map_err(r2d2::Error::ConnectionError),
+            DbTarget::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(r2d2::Error::ConnectionError)?;
+                // the busy timeout makes writers queue instead of failing at
+                // once; WAL itself is switched on once, in `connect`
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Opens the pool; creates the SQLite file's folder when needed.
+pub fn connect(target: &DbTarget, max_size: u32) -> Result<DbPool, String> {
+    if let DbTarget::Sqlite(path) = target {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+    }
+    if let DbTarget::Sqlite(path) = target {
+        // WAL lets readers run beside the writer. The mode is stored in the
+        // file; set it once here, as several pooled connections switching it
+        // at the same moment would lock each other out.
+        let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+            .map_err(|e| format!("cannot open {}: {e}", target.describe()))?;
+        conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
+            .map_err(|e| format!("cannot set WAL mode on {}: {e}", target.describe()))?;
+    }
+    Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(10))
+        .build(Manager {
+            target: target.clone(),
+        })
+        .map_err(|e| format!("cannot open {}: {e}", target.describe()))
+}
+
+/// Applies the pending migrations of the connection's backend; returns their names.
+pub fn run_migrations(conn: &mut DbConn) -> Result<Vec<String>, String> {
+    let source = match conn {
+        DbConn::Pg(_) => PG_MIGRATIONS,
+        DbConn::Sqlite(_) => SQLITE_MIGRATIONS,
+    };
+    conn.run_pending_migrations(source)
+        .map(|done| done.iter().map(|v| v.to_string()).collect())
+        .map_err(|e| format!("migration failed: {e}"))
+}
+
+/// Runs `f` in a transaction meant to write. On SQLite it starts with
+/// `BEGIN IMMEDIATE`, taking the write lock up front: a deferred transaction
+/// that reads and then writes fails with SQLITE_BUSY when another writer got
+/// in between, which the busy timeout cannot cure. Nested calls use savepoints.
+pub fn write_tx<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, AppError>,
+{
+    if matches!(conn, DbConn::Pg(_)) {
+        conn.transaction(f)
+    } else {
+        sqlite_write_tx(conn, f)
+    }
+}
+
+fn sqlite_write_tx<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, AppError>,
+{
+    let depth = match conn {
+        DbConn::Sqlite(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
+        }
+        DbConn::Pg(_) => None,
+    };
+    if depth.is_some() {
+        return conn.transaction(f);
+    }
+    if let DbConn::Sqlite(c) = conn {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(err) => {
+            // the original error matters more than a failed rollback
+            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(err)
+        }
+    }
+}
+
+/// The default SQLite location when `DATABASE_URL` is unset.
+pub fn default_sqlite_path() -> PathBuf {
+    Path::new("data").join("aftercare.db")
+}

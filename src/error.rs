@@ -1,0 +1,263 @@
+//! One error type for the whole service, rendered in one place as
+//! `application/problem+json` (RFC 9457) with a stable machine `code`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One offending input: which field, and what is wrong with it.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// Path of the field in the request, e.g. `role` or `contacts[1].phone`;
+    /// query and path parameters are named as such.
+    #[schema(example = "username")]
+    pub field: String,
+    #[schema(example = "must be 3 to 64 characters")]
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An error answer (`application/problem+json`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:aftercare:problem:validation_failed",
+    "title": "Unprocessable Entity",
+    "status": 422,
+    "detail": "the request has invalid fields",
+    "code": "validation_failed",
+    "errors": [{"field": "username", "message": "must be 3 to 64 characters"}]
+}))]
+pub struct Problem {
+    /// `urn:aftercare:problem:{code}`
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    /// The HTTP status text.
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, for a person.
+    pub detail: String,
+    /// Stable machine-readable code; clients branch on this, never on `detail`.
+    pub code: String,
+    /// The offending fields, for input errors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: the request cannot be read (malformed JSON, wrong type, unknown enum value, bad parameter).
+    #[error("{detail}")]
+    BadRequest {
+        code: &'static str,
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    /// 401: no, bad or expired credentials.
+    #[error("{detail}")]
+    Unauthorized { code: &'static str, detail: String },
+    /// 403: authenticated, but the role may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: missing, or outside the caller's scope (never says which).
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 409: not allowed in the current state, or a duplicate.
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    /// 412: `If-Match` names a version that is no longer current.
+    #[error("the resource has changed since version {expected} was read (current version {current})")]
+    PreconditionFailed { expected: String, current: i32 },
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 422: the fields fail their constraints.
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    /// 422: valid input that breaks a business rule.
+    #[error("{detail}")]
+    Rule {
+        code: &'static str,
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("too many attempts; retry after {retry_after_secs} seconds")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("the database is not reachable")]
+    Unavailable,
+    /// 500: logged with its cause; the client sees a generic message.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn bad_request(code: &'static str, field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        AppError::BadRequest {
+            code,
+            detail: format!("{field}: {message}"),
+            errors: vec![FieldError::new(field, message)],
+        }
+    }
+
+    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+        AppError::Unauthorized {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        AppError::Conflict {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn rule(code: &'static str, field: &str, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        AppError::Rule {
+            code,
+            errors: vec![FieldError::new(field, detail.clone())],
+            detail,
+        }
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AppError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        AppError::Internal(cause.to_string())
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest { code, .. }
+            | AppError::Unauthorized { code, .. }
+            | AppError::Conflict { code, .. }
+            | AppError::Rule { code, .. } => code,
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::PreconditionFailed { .. } => "version_mismatch",
+            AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::Validation(_) => "validation_failed",
+            AppError::TooManyRequests { .. } => "rate_limited",
+            AppError::Unavailable => "database_unavailable",
+            AppError::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status_code();
+        let errors = match self {
+            AppError::BadRequest { errors, .. }
+            | AppError::Validation(errors)
+            | AppError::Rule { errors, .. } => errors.clone(),
+            _ => Vec::new(),
+        };
+        let detail = match self {
+            // never leak internals
+            AppError::Internal(_) => "an internal error occurred; it has been logged".to_string(),
+            other => other.to_string(),
+        };
+        Problem {
+            type_uri: format!("urn:aftercare:problem:{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail,
+            code: self.code().to_string(),
+            errors,
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Validation(_) | AppError::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::Internal(cause) = self {
+            log::error!("internal error: {cause}");
+        }
+        let mut builder = HttpResponse::build(self.status_code());
+        builder.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        match self {
+            AppError::Unauthorized { .. } => {
+                builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            AppError::TooManyRequests { retry_after_secs } => {
+                builder.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            _ => {}
+        }
+        let body = serde_json::to_string(&self.problem()).unwrap_or_else(|_| "{}".to_string());
+        builder.body(body)
+    }
+}
+
+impl From<DieselError> for AppError {
+    fn from(err: DieselError) -> Self {
+        match err {
+            DieselError::NotFound => AppError::NotFound("not found".to_string()),
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                AppError::conflict(
+                    "already_exists",
+                    format!("a record with these values already exists ({})", info.message()),
+                )
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                AppError::rule(
+                    "invalid_reference",
+                    "reference",
+                    "a referenced record does not exist",
+                )
+            }
+            other => AppError::Internal(format!("database: {other}")),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(err: diesel::r2d2::PoolError) -> Self {
+        log::error!("database pool: {err}");
+        AppError::Unavailable
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(err: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(format!("blocking task: {err}"))
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,178 @@
+//! Aftercare: after-handover customer care for construction companies —
+//! return visits, complaints, rectification plans and warranty repairs, each
+//! with enforced deadlines. This crate builds the HTTP application so that
+//! `main` serves it and the tests run it in-process.
+
+pub mod api;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod models;
+pub mod openapi;
+pub mod services;
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Logger};
+use actix_web::{web, App, HttpRequest, HttpResponse, ResponseError};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::jwt::JwtKeys;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::{DbConn, DbPool, DbTarget};
+use crate::error::{AppError, AppResult};
+
+/// What every request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub clock: Clock,
+    pub config: Arc<Config>,
+    pub jwt: JwtKeys,
+}
+
+/// What start-up did that the operator should know.
+pub struct Startup {
+    pub state: AppState,
+    pub migrations_applied: Vec<String>,
+    /// Set once, on the first start of an empty database without
+    /// `AFTERCARE_ADMIN_PASSWORD`: print it, it is not stored anywhere.
+    pub generated_admin_password: Option<String>,
+}
+
+impl AppState {
+    /// Opens the database, applies migrations, loads the JWT secret and
+    /// creates the first administrator on an empty database.
+    pub fn init(config: Config, clock: Clock) -> Result<Startup, String> {
+        let pool = db::connect(&config.database, config.db_pool_size)?;
+        let mut conn = pool.get().map_err(|e| format!("cannot connect: {e}"))?;
+        let migrations_applied = db::run_migrations(&mut conn)?;
+        let secret = jwt_secret(&config)?;
+        let generated_admin_password = services::auth::ensure_admin(
+            &mut conn,
+            clock.now_naive(),
+            config.admin_password.as_deref(),
+        )
+        .map_err(|e| format!("cannot create the admin user: {e}"))?;
+        drop(conn);
+        Ok(Startup {
+            state: AppState {
+                pool,
+                clock,
+                jwt: JwtKeys::new(secret.as_bytes()),
+                config: Arc::new(config),
+            },
+            migrations_applied,
+            generated_admin_password,
+        })
+    }
+
+    /// Runs database work on the blocking thread pool with a pooled connection.
+    pub async fn db<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}
+
+/// The configured secret, or with SQLite one generated once and kept beside
+/// the database file (mode 0600), so tokens survive restarts.
+fn jwt_secret(config: &Config) -> Result<String, String> {
+    if let Some(secret) = &config.jwt_secret {
+        return Ok(secret.clone());
+    }
+    let DbTarget::Sqlite(db_path) = &config.database else {
+        return Err("AFTERCARE_JWT_SECRET must be set when DATABASE_URL is PostgreSQL".to_string());
+    };
+    let path = db_path.with_file_name("jwt_secret");
+    match std::fs::read_to_string(&path) {
+        Ok(s) if s.trim().len() >= 32 => Ok(s.trim().to_string()),
+        _ => {
+            let secret = auth::jwt::random_token(48);
+            write_private(&path, &secret)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok(secret)
+        }
+    }
+}
+
+fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(content.as_bytes())
+}
+
+/// The whole HTTP application: routes, error shaping, docs, logging.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(web::PathConfig::default().error_handler(|err, _| {
+            AppError::bad_request("invalid_path_parameter", "id", err.to_string()).into()
+        }))
+        .app_data(web::QueryConfig::default().error_handler(|err, _| {
+            AppError::bad_request("invalid_query_parameter", "query", err.to_string()).into()
+        }))
+        .app_data(web::JsonConfig::default().error_handler(|err, _| {
+            AppError::bad_request("malformed_json", "body", err.to_string()).into()
+        }))
+        .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed))
+        .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+        .route("/healthz", web::get().to(api::health::healthz))
+        .route("/readyz", web::get().to(api::health::readyz))
+        .route("/", web::get().to(|| async {
+            HttpResponse::Found()
+                .insert_header(("Location", "/swagger-ui/"))
+                .finish()
+        }))
+        .configure(api::configure)
+        .service(
+            SwaggerUi::new("/swagger-ui/{_:.*}")
+                .url("/api-docs/openapi.json", openapi::ApiDoc::openapi()),
+        )
+        .default_service(web::to(|req: HttpRequest| async move {
+            Err::<HttpResponse, AppError>(AppError::NotFound(format!(
+                "no endpoint at {} {}",
+                req.method(),
+                req.path()
+            )))
+        }))
+}
+
+/// A known path asked with a method it does not take: answer problem+json.
+fn method_not_allowed<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let (req, _) = res.into_parts();
+    let response = AppError::MethodNotAllowed.error_response();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, response).map_into_right_body(),
+    ))
+}

@@ -1,0 +1,54 @@
+//! Database rows (`Queryable`), insert and change sets, and the enums that
+//! are stored as `TEXT` with a `CHECK` constraint.
+
+pub mod event;
+pub mod org_unit;
+pub mod user;
+
+/// Defines an enum stored as TEXT: snake_case in JSON and in the database.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            /// Reads the stored text; an unknown value is a corrupt row.
+            pub fn from_db(text: &str) -> Result<$name, $crate::error::AppError> {
+                text.parse().map_err(|_| {
+                    $crate::error::AppError::internal(format!(
+                        "unknown {} {:?} in the database", stringify!($name), text
+                    ))
+                })
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = ();
+            fn from_str(s: &str) -> Result<Self, ()> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(()),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use text_enum;

@@ -1,0 +1,135 @@
+//! The OpenAPI document, generated from the handlers' annotations. The
+//! committed `openapi/openapi.json` must equal it (a test checks).
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Aftercare API",
+        description = "After-handover customer care for construction companies: return visits, complaints, rectification plans and warranty repairs, each with enforced deadlines.\n\nLog in at `POST /api/v1/auth/login`, then send `Authorization: Bearer <access_token>` (in Swagger UI: **Authorize**). Errors are `application/problem+json` with a stable `code`; input errors list the offending `field`s.",
+        version = "1.0.0"
+    ),
+    paths(
+        api::health::healthz,
+        api::health::readyz,
+        api::auth::login,
+        api::auth::refresh,
+        api::auth::logout,
+        api::me::get_me,
+        api::org_units::list,
+        api::org_units::create,
+        api::org_units::get,
+        api::org_units::update,
+        api::org_units::deactivate,
+        api::org_units::activate,
+        api::users::list,
+        api::users::create,
+        api::users::get,
+        api::users::update,
+        api::users::deactivate,
+        api::users::activate,
+        api::events::list,
+    ),
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    security(("bearer_auth" = [])),
+    modifiers(&Security, &StandardErrors),
+    tags(
+        (name = "auth", description = "Log in, refresh, log out, who am I"),
+        (name = "org-units", description = "The group, its branches and project departments"),
+        (name = "users", description = "Accounts, roles and ranks"),
+        (name = "events", description = "The audit trail of every change"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer_auth",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("The `access_token` from `POST /api/v1/auth/login`"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Adds the error answers every operation can give, so that each handler
+/// documents only its own special ones.
+struct StandardErrors;
+
+impl Modify for StandardErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let has_path_params = path.contains('{');
+            for op in [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                add_standard_errors(op, has_path_params);
+            }
+        }
+    }
+}
+
+fn add_standard_errors(op: &mut Operation, has_path_params: bool) {
+    // an empty requirement list entry (`security: [{}]`) marks a public operation
+    let public = op
+        .security
+        .as_ref()
+        .is_some_and(|s| s.iter().all(|r| serde_json::to_value(r).is_ok_and(|v| v == serde_json::json!({}))));
+    let has_body = op.request_body.is_some();
+    let mut add = |status: &str, description: &str| {
+        op.responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| RefOr::T(problem(description)));
+    };
+    if !public || has_body || has_path_params {
+        add("400", "The request cannot be read: malformed JSON, a wrong type, an unknown field or enum value, a bad parameter");
+    }
+    if !public {
+        add("401", "No access token, or it is invalid, expired or its session ended");
+        add("403", "Your role may not do this");
+    }
+    if has_path_params {
+        add("404", "Not found, or outside your scope");
+    }
+    if has_body {
+        add("413", "The body is larger than the limit");
+        add("415", "The body is not `application/json`");
+        add("422", "Fields fail their constraints (`validation_failed`) or a business rule");
+    }
+    add("500", "Internal error (logged; no details are given)");
+}
+
+fn problem(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}

@@ -1,0 +1,443 @@
+//! Login, rotating refresh tokens, logout, and the first administrator.
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::auth::jwt::{random_token, JwtKeys};
+use crate::auth::{password, CurrentUser};
+use crate::config::Config;
+use crate::db::schema::{login_attempts, org_units, refresh_tokens, users};
+use crate::db::{write_tx, DbConn};
+use crate::error::{AppError, AppResult};
+use crate::models::user::{NewUser, Rank, Role, User};
+
+use super::events;
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"username": "admin", "password": "change-me-now"}))]
+pub struct LoginInput {
+    #[validate(length(min = 1, max = 64))]
+    pub username: String,
+    #[validate(length(min = 1, max = 128))]
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "q3V9b2x0c0t1b2tlbi1leGFtcGxlLXZhbHVlLW9ubHk"}))]
+pub struct RefreshInput {
+    #[validate(length(min = 1, max = 256))]
+    pub refresh_token: String,
+}
+
+/// What a successful login or refresh hands out.
+#[derive(Debug)]
+pub struct TokenGrant {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub refresh_expires_at: NaiveDateTime,
+    pub user: User,
+}
+
+fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Loads the caller of an access token: the user must still be active and
+/// the session (refresh-token family) not ended by logout or revocation.
+pub fn session_user(conn: &mut DbConn, user_id: i64, session: &str) -> AppResult<CurrentUser> {
+    let row: Option<(User, Option<String>)> = users::table
+        .left_join(org_units::table)
+        .filter(users::id.eq(user_id))
+        .select((User::as_select(), org_units::path.nullable()))
+        .first(conn)
+        .optional()?;
+    let (user, org_path) = match row {
+        Some((user, path)) if user.active => (user, path),
+        _ => {
+            return Err(AppError::unauthorized(
+                "account_inactive",
+                "this account no longer exists or has been deactivated",
+            ))
+        }
+    };
+    let live: Option<i64> = refresh_tokens::table
+        .filter(refresh_tokens::family.eq(session))
+        .filter(refresh_tokens::user_id.eq(user_id))
+        .filter(refresh_tokens::revoked_at.is_null())
+        .select(refresh_tokens::id)
+        .first(conn)
+        .optional()?;
+    if live.is_none() {
+        return Err(AppError::unauthorized(
+            "session_ended",
+            "this session has ended (logged out or revoked); log in again",
+        ));
+    }
+    Ok(CurrentUser {
+        id: user.id,
+        role: Role::from_db(&user.role)?,
+        rank: user.rank.as_deref().map(Rank::from_db).transpose()?,
+        username: user.username,
+        org_unit_id: user.org_unit_id,
+        org_path,
+        customer_id: user.customer_id,
+        session: session.to_string(),
+    })
+}
+
+/// Checks the password and opens a session. Failed attempts are counted per
+/// username (since its last success) and per address, across all instances;
+/// past the limit even a right password is refused until the window passes.
+pub fn login(
+    conn: &mut DbConn,
+    config: &Config,
+    jwt: &JwtKeys,
+    now: DateTime<Utc>,
+    input: &LoginInput,
+    remote_addr: &str,
+) -> AppResult<TokenGrant> {
+    let username = input.username.trim().to_lowercase();
+    let now_naive = now.naive_utc();
+    let window_start = now_naive - Duration::seconds(config.login_window_secs);
+
+    let last_success: Option<NaiveDateTime> = login_attempts::table
+        .filter(login_attempts::username.eq(&username))
+        .filter(login_attempts::succeeded.eq(true))
+        .filter(login_attempts::at.gt(window_start))
+        .select(diesel::dsl::max(login_attempts::at))
+        .first(conn)?;
+    let since = last_success.map_or(window_start, |t| t.max(window_start));
+    let user_failures: i64 = login_attempts::table
+        .filter(login_attempts::username.eq(&username))
+        .filter(login_attempts::succeeded.eq(false))
+        .filter(login_attempts::at.gt(since))
+        .count()
+        .get_result(conn)?;
+    let addr_failures: i64 = login_attempts::table
+        .filter(login_attempts::remote_addr.eq(remote_addr))
+        .filter(login_attempts::succeeded.eq(false))
+        .filter(login_attempts::at.gt(window_start))
+        .count()
+        .get_result(conn)?;
+    if user_failures >= config.login_max_failures_per_user
+        || addr_failures >= config.login_max_failures_per_addr
+    {
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: config.login_window_secs.max(1) as u64,
+        });
+    }
+
+    let user: Option<User> = users::table
+        .filter(users::username.eq(&username))
+        .select(User::as_select())
+        .first(conn)
+        .optional()?;
+    let verified = match &user {
+        Some(u) => password::verify(&input.password, &u.password_hash) && u.active,
+        None => {
+            password::verify_dummy(&input.password);
+            false
+        }
+    };
+    let user = match (user, verified) {
+        (Some(user), true) => user,
+        _ => {
+            write_tx(conn, |conn| {
+                diesel::insert_into(login_attempts::table)
+                    .values((
+                        login_attempts::username.eq(&username),
+                        login_attempts::remote_addr.eq(remote_addr),
+                        login_attempts::succeeded.eq(false),
+                        login_attempts::at.eq(now_naive),
+                    ))
+                    .execute(conn)?;
+                // keep the table small: attempts older than a day say nothing
+                diesel::delete(
+                    login_attempts::table
+                        .filter(login_attempts::username.eq(&username))
+                        .filter(login_attempts::at.lt(now_naive - Duration::days(1))),
+                )
+                .execute(conn)?;
+                Ok(())
+            })?;
+            return Err(AppError::unauthorized(
+                "invalid_credentials",
+                "unknown username, wrong password, or deactivated account",
+            ));
+        }
+    };
+
+    write_tx(conn, |conn| {
+        diesel::insert_into(login_attempts::table)
+            .values((
+                login_attempts::username.eq(&username),
+                login_attempts::remote_addr.eq(remote_addr),
+                login_attempts::succeeded.eq(true),
+                login_attempts::at.eq(now_naive),
+            ))
+            .execute(conn)?;
+        diesel::update(users::table.find(user.id))
+            .set(users::last_login_at.eq(Some(now_naive)))
+            .execute(conn)?;
+        let family = random_token(16);
+        let grant = issue(conn, config, jwt, now, user.clone(), &family)?;
+        events::record(
+            conn,
+            now_naive,
+            Some(user.id),
+            "auth.logged_in",
+            "user",
+            user.id,
+            serde_json::json!({ "remote_addr": remote_addr, "session": family }),
+        )?;
+        Ok(grant)
+    })
+}
+
+/// Stores a new refresh token of `family` and signs an access token.
+fn issue(
+    conn: &mut DbConn,
+    config: &Config,
+    jwt: &JwtKeys,
+    now: DateTime<Utc>,
+    user: User,
+    family: &str,
+) -> AppResult<TokenGrant> {
+    let refresh_token = random_token(32);
+    let refresh_expires_at = now.naive_utc() + Duration::days(config.refresh_token_ttl_days);
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::user_id.eq(user.id),
+            refresh_tokens::family.eq(family),
+            refresh_tokens::token_hash.eq(hash_token(&refresh_token)),
+            refresh_tokens::issued_at.eq(now.naive_utc()),
+            refresh_tokens::expires_at.eq(refresh_expires_at),
+        ))
+        .execute(conn)?;
+    let access_token = jwt.issue(
+        user.id,
+        &user.role,
+        user.org_unit_id,
+        user.customer_id,
+        family,
+        now,
+        config.access_token_ttl_secs,
+    )?;
+    Ok(TokenGrant {
+        access_token,
+        expires_in: config.access_token_ttl_secs,
+        refresh_token,
+        refresh_expires_at,
+        user,
+    })
+}
+
+/// Exchanges a refresh token for a new pair. Each token works once: the
+/// claim is one atomic UPDATE, so two instances cannot both spend it. A
+/// token presented again (spent, so probably stolen) ends its whole family.
+pub fn refresh(
+    conn: &mut DbConn,
+    config: &Config,
+    jwt: &JwtKeys,
+    now: DateTime<Utc>,
+    token: &str,
+) -> AppResult<TokenGrant> {
+    let hash = hash_token(token.trim());
+    let now_naive = now.naive_utc();
+    let outcome = write_tx(conn, |conn| {
+        let claimed = diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::token_hash.eq(&hash))
+                .filter(refresh_tokens::used_at.is_null())
+                .filter(refresh_tokens::revoked_at.is_null())
+                .filter(refresh_tokens::expires_at.gt(now_naive)),
+        )
+        .set(refresh_tokens::used_at.eq(Some(now_naive)))
+        .execute(conn)?;
+        let row: Option<(i64, String, Option<NaiveDateTime>, NaiveDateTime)> =
+            refresh_tokens::table
+                .filter(refresh_tokens::token_hash.eq(&hash))
+                .select((
+                    refresh_tokens::user_id,
+                    refresh_tokens::family,
+                    refresh_tokens::revoked_at,
+                    refresh_tokens::expires_at,
+                ))
+                .first(conn)
+                .optional()?;
+        let Some((user_id, family, revoked_at, expires_at)) = row else {
+            return Ok(Err(AppError::unauthorized(
+                "invalid_refresh_token",
+                "the refresh token is not known; log in again",
+            )));
+        };
+        if claimed == 0 {
+            if revoked_at.is_none() && expires_at <= now_naive {
+                return Ok(Err(AppError::unauthorized(
+                    "refresh_token_expired",
+                    "the refresh token has expired; log in again",
+                )));
+            }
+            if revoked_at.is_some() {
+                return Ok(Err(AppError::unauthorized(
+                    "session_ended",
+                    "this session has ended; log in again",
+                )));
+            }
+            // spent before: someone replays it. End the whole session.
+            revoke_family(conn, &family, now_naive)?;
+            events::record(
+                conn,
+                now_naive,
+                None,
+                "auth.refresh_token_reused",
+                "user",
+                user_id,
+                serde_json::json!({ "session": family }),
+            )?;
+            return Ok(Err(AppError::unauthorized(
+                "refresh_token_reused",
+                "this refresh token was already used; the session has been ended for safety, log in again",
+            )));
+        }
+        let user: User = users::table
+            .find(user_id)
+            .select(User::as_select())
+            .first(conn)?;
+        if !user.active {
+            return Ok(Err(AppError::unauthorized(
+                "account_inactive",
+                "this account has been deactivated",
+            )));
+        }
+        issue(conn, config, jwt, now, user, &family).map(Ok)
+    })?;
+    outcome
+}
+
+fn revoke_family(conn: &mut DbConn, family: &str, now: NaiveDateTime) -> AppResult<()> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family.eq(family))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(Some(now)))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Ends every session of a user (deactivation, password reset).
+pub fn revoke_all_sessions(conn: &mut DbConn, user_id: i64, now: NaiveDateTime) -> AppResult<()> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(Some(now)))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Ends the caller's session, or all their sessions.
+pub fn logout(
+    conn: &mut DbConn,
+    actor: &CurrentUser,
+    now: DateTime<Utc>,
+    all_sessions: bool,
+) -> AppResult<()> {
+    let now = now.naive_utc();
+    write_tx(conn, |conn| {
+        if all_sessions {
+            revoke_all_sessions(conn, actor.id, now)?;
+        } else {
+            revoke_family(conn, &actor.session, now)?;
+        }
+        events::record(
+            conn,
+            now,
+            Some(actor.id),
+            "auth.logged_out",
+            "user",
+            actor.id,
+            serde_json::json!({ "session": actor.session, "all_sessions": all_sessions }),
+        )
+    })
+}
+
+/// On an empty database, creates the `admin` account. Returns the password
+/// when it was generated, so the caller can print it once.
+pub fn ensure_admin(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    configured_password: Option<&str>,
+) -> AppResult<Option<String>> {
+    let any_user: Option<i64> = users::table.select(users::id).first(conn).optional()?;
+    if any_user.is_some() {
+        return Ok(None);
+    }
+    let generated = configured_password.is_none().then(password::generate);
+    let secret = configured_password
+        .map(str::to_string)
+        .or_else(|| generated.clone())
+        .unwrap_or_default();
+    let hash = password::hash(&secret)?;
+    write_tx(conn, |conn| {
+        let id: i64 = diesel::insert_into(users::table)
+            .values(NewUser {
+                username: "admin",
+                display_name: "Administrator",
+                phone: None,
+                role: Role::Admin.as_str(),
+                rank: None,
+                org_unit_id: None,
+                customer_id: None,
+                password_hash: &hash,
+                active: true,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            })
+            .returning(users::id)
+            .get_result(conn)?;
+        events::record(
+            conn,
+            now,
+            None,
+            "user.created",
+            "user",
+            id,
+            serde_json::json!({ "before": null, "after": { "id": id, "username": "admin", "role": "admin" } }),
+        )
+    })?;
+    Ok(generated)
+}
+
+/// The identity the command line acts as: the oldest active administrator,
+/// so that changes made at the console are audited like any other.
+pub fn console_admin(conn: &mut DbConn) -> AppResult<CurrentUser> {
+    let admin: User = users::table
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::active.eq(true))
+        .order(users::id.asc())
+        .select(User::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::conflict("no_admin", "there is no active administrator"))?;
+    Ok(CurrentUser {
+        id: admin.id,
+        username: admin.username,
+        role: Role::Admin,
+        rank: admin.rank.as_deref().map(Rank::from_db).transpose()?,
+        org_unit_id: admin.org_unit_id,
+        org_path: None,
+        customer_id: None,
+        session: "console".to_string(),
+    })
+}
