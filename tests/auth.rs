@@ -1,0 +1,275 @@
+//! Login, refresh rotation and reuse detection, logout, and every kind of bad
+//! token.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use actix_web::test::TestRequest;
+use base64::Engine;
+use chrono::Duration;
+use common::*;
+use serde_json::json;
+
+#[actix_rt::test]
+async fn login_with_right_password_gives_tokens_and_user() {
+    let app = spawn().await;
+    let r = app.login("admin", ADMIN_PASSWORD).await;
+    r.expect(200);
+    assert_eq!(r.body["token_type"], "Bearer");
+    assert_eq!(r.body["expires_in"], 900);
+    assert!(r.body["access_token"].as_str().unwrap().split('.').count() == 3);
+    assert!(r.body["refresh_token"].as_str().unwrap().len() >= 40);
+    assert_eq!(r.body["user"]["username"], "admin");
+    assert_eq!(r.body["user"]["role"], "admin");
+    assert!(r.body["user"].get("password_hash").is_none());
+    assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
+}
+
+#[actix_rt::test]
+async fn login_is_case_insensitive_on_username() {
+    let app = spawn().await;
+    app.login("ADMIN", ADMIN_PASSWORD).await.expect(200);
+}
+
+#[actix_rt::test]
+async fn login_with_wrong_password_or_unknown_user_is_401() {
+    let app = spawn().await;
+    app.login("admin", "wrong-password").await.expect_problem(401, "invalid_credentials");
+    app.login("nobody", ADMIN_PASSWORD).await.expect_problem(401, "invalid_credentials");
+    let r = app.login("admin", "wrong-password").await;
+    assert_eq!(r.header("www-authenticate").as_deref(), Some("Bearer"));
+}
+
+#[actix_rt::test]
+async fn login_of_a_deactivated_user_is_401() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let org = org(&app, &admin).await;
+    let id = app.user(&admin, "pm.east", "project_manager", Some(org.east_pd)).await;
+    app.post(&format!("/api/v1/users/{id}/deactivation"), &admin, json!({})).await.expect(200);
+    app.login("pm.east", PASSWORD).await.expect_problem(401, "invalid_credentials");
+}
+
+#[actix_rt::test]
+async fn login_rate_limit_refuses_after_five_failures_until_the_window_passes() {
+    let app = spawn().await;
+    for _ in 0..5 {
+        app.login("admin", "wrong-password").await.expect_problem(401, "invalid_credentials");
+    }
+    // limited now: even the right password is refused
+    let r = app.login("admin", ADMIN_PASSWORD).await;
+    r.expect_problem(429, "rate_limited");
+    assert_eq!(r.header("retry-after").as_deref(), Some("900"));
+    // another user is not affected
+    let admin_tok = {
+        app.clock.advance(Duration::minutes(16));
+        app.token("admin", ADMIN_PASSWORD).await
+    };
+    assert!(!admin_tok.is_empty());
+}
+
+#[actix_rt::test]
+async fn login_rate_limit_counts_only_failures_since_the_last_success() {
+    let app = spawn().await;
+    for _ in 0..4 {
+        app.login("admin", "wrong-password").await.expect(401);
+    }
+    app.clock.advance(Duration::seconds(1));
+    app.login("admin", ADMIN_PASSWORD).await.expect(200);
+    app.clock.advance(Duration::seconds(1));
+    for _ in 0..4 {
+        app.login("admin", "wrong-password").await.expect(401);
+    }
+    app.login("admin", ADMIN_PASSWORD).await.expect(200);
+}
+
+#[actix_rt::test]
+async fn login_with_missing_field_names_it() {
+    let app = spawn().await;
+    let r = app
+        .send(TestRequest::post().uri("/api/v1/auth/login").set_json(json!({"username": "admin"})))
+        .await;
+    r.expect_problem(400, "invalid_field");
+    assert_eq!(r.fields(), vec!["password"]);
+}
+
+#[actix_rt::test]
+async fn me_returns_the_caller() {
+    let app = spawn().await;
+    let token = app.admin().await;
+    let r = app.get("/api/v1/me", &token).await;
+    r.expect(200);
+    assert_eq!(r.body["user"]["username"], "admin");
+    assert_eq!(r.body["org_unit"], json!(null));
+}
+
+#[actix_rt::test]
+async fn refresh_rotates_the_refresh_token() {
+    let app = spawn().await;
+    let first = app.login("admin", ADMIN_PASSWORD).await.body.clone();
+    let r = app
+        .send(TestRequest::post().uri("/api/v1/auth/refresh").set_json(json!({"refresh_token": first["refresh_token"]})))
+        .await;
+    r.expect(200);
+    assert_ne!(r.body["refresh_token"], first["refresh_token"]);
+    let access = r.body["access_token"].as_str().unwrap();
+    app.get("/api/v1/me", access).await.expect(200);
+    // the new refresh token works once more
+    let again = app
+        .send(TestRequest::post().uri("/api/v1/auth/refresh").set_json(json!({"refresh_token": r.body["refresh_token"]})))
+        .await;
+    again.expect(200);
+}
+
+#[actix_rt::test]
+async fn refresh_token_reuse_revokes_the_whole_family() {
+    let app = spawn().await;
+    let first = app.login("admin", ADMIN_PASSWORD).await.body.clone();
+    let rotated = app
+        .send(TestRequest::post().uri("/api/v1/auth/refresh").set_json(json!({"refresh_token": first["refresh_token"]})))
+        .await
+        .body
+        .clone();
+    // the spent token is presented again: a thief or a replay
+    app.send(TestRequest::post().uri("/api/v1/auth/refresh").set_json(json!({"refresh_token": first["refresh_token"]})))
+        .await
+        .expect_problem(401, "refresh_token_reused");
+    // the legitimate successor is dead too, and so is its access token
+    app.send(TestRequest::post().uri("/api/v1/auth/refresh").set_json(json!({"refresh_token": rotated["refresh_token"]})))
+        .await
+        .expect_problem(401, "session_ended");
+    app.get("/api/v1/me", rotated["access_token"].as_str().unwrap())
+        .await
+        .expect_problem(401, "session_ended");
+    // another login still works
+    app.login("admin", ADMIN_PASSWORD).await.expect(200);
+}
+
+#[actix_rt::test]
+async fn refresh_with_unknown_or_expired_token_is_401() {
+    let app = spawn().await;
+    app.send(TestRequest::post().uri("/api/v1/auth/refresh").set_json(json!({"refresh_token": "not-a-token"})))
+        .await
+        .expect_problem(401, "invalid_refresh_token");
+    let first = app.login("admin", ADMIN_PASSWORD).await.body.clone();
+    app.clock.advance(Duration::days(31));
+    app.send(TestRequest::post().uri("/api/v1/auth/refresh").set_json(json!({"refresh_token": first["refresh_token"]})))
+        .await
+        .expect_problem(401, "refresh_token_expired");
+}
+
+#[actix_rt::test]
+async fn logout_ends_the_session_at_once() {
+    let app = spawn().await;
+    let body = app.login("admin", ADMIN_PASSWORD).await.body.clone();
+    let access = body["access_token"].as_str().unwrap();
+    let other_session = app.admin().await;
+    let r = app.post("/api/v1/auth/logout", access, json!({})).await;
+    r.expect(204);
+    app.get("/api/v1/me", access).await.expect_problem(401, "session_ended");
+    app.send(TestRequest::post().uri("/api/v1/auth/refresh").set_json(json!({"refresh_token": body["refresh_token"]})))
+        .await
+        .expect_problem(401, "session_ended");
+    // only this session ended
+    app.get("/api/v1/me", &other_session).await.expect(200);
+}
+
+#[actix_rt::test]
+async fn logout_all_sessions_ends_every_session() {
+    let app = spawn().await;
+    let a = app.admin().await;
+    let b = app.admin().await;
+    app.post("/api/v1/auth/logout?all_sessions=true", &a, json!({})).await.expect(204);
+    app.get("/api/v1/me", &b).await.expect_problem(401, "session_ended");
+}
+
+#[actix_rt::test]
+async fn missing_or_malformed_authorization_is_401() {
+    let app = spawn().await;
+    let r = app.send(TestRequest::get().uri("/api/v1/me")).await;
+    r.expect_problem(401, "missing_token");
+    let r = app
+        .send(TestRequest::get().uri("/api/v1/me").insert_header(("Authorization", "Basic YWRtaW46eA==")))
+        .await;
+    r.expect_problem(401, "invalid_token");
+    let r = app.get("/api/v1/me", "not.a.jwt").await;
+    r.expect_problem(401, "invalid_token");
+}
+
+#[actix_rt::test]
+async fn expired_access_token_is_401_and_fresh_one_is_accepted() {
+    let app = spawn().await;
+    let token = app.admin().await;
+    app.clock.advance(Duration::minutes(14));
+    app.get("/api/v1/me", &token).await.expect(200);
+    app.clock.advance(Duration::minutes(2)); // 16 minutes: past 15 and the leeway
+    app.get("/api/v1/me", &token).await.expect_problem(401, "token_expired");
+}
+
+#[actix_rt::test]
+async fn tampered_token_is_401() {
+    let app = spawn().await;
+    let token = app.admin().await;
+    let parts: Vec<&str> = token.split('.').collect();
+    // change the role claim, keep the signature
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut claims: serde_json::Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    claims["sub"] = json!("999");
+    let forged = format!("{}.{}.{}", parts[0], b64.encode(claims.to_string()), parts[2]);
+    app.get("/api/v1/me", &forged).await.expect_problem(401, "invalid_token");
+    // flip the signature
+    let mut sig = parts[2].to_string();
+    let last = if sig.ends_with('A') { 'B' } else { 'A' };
+    sig.pop();
+    sig.push(last);
+    let bad_sig = format!("{}.{}.{}", parts[0], parts[1], sig);
+    app.get("/api/v1/me", &bad_sig).await.expect_problem(401, "invalid_token");
+}
+
+#[actix_rt::test]
+async fn alg_none_token_is_401() {
+    let app = spawn().await;
+    let token = app.admin().await;
+    let claims = token.split('.').nth(1).unwrap();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = b64.encode(r#"{"alg":"none","typ":"JWT"}"#);
+    app.get("/api/v1/me", &format!("{header}.{claims}.")).await.expect_problem(401, "invalid_token");
+    app.get("/api/v1/me", &format!("{header}.{claims}")).await.expect_problem(401, "invalid_token");
+}
+
+#[actix_rt::test]
+async fn token_signed_with_another_secret_is_401() {
+    let app = spawn().await;
+    let other = aftercare::auth::jwt::JwtKeys::new(b"another-secret-another-secret-another-secret");
+    let forged = other
+        .issue(1, "admin", None, None, "whatever", app.clock.now(), 900)
+        .unwrap();
+    app.get("/api/v1/me", &forged).await.expect_problem(401, "invalid_token");
+}
+
+#[actix_rt::test]
+async fn deactivating_a_user_ends_their_sessions_at_once() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let org = org(&app, &admin).await;
+    let id = app.user(&admin, "pm.east", "project_manager", Some(org.east_pd)).await;
+    let pm = app.token("pm.east", PASSWORD).await;
+    app.get("/api/v1/me", &pm).await.expect(200);
+    app.post(&format!("/api/v1/users/{id}/deactivation"), &admin, json!({})).await.expect(200);
+    app.get("/api/v1/me", &pm).await.expect_problem(401, "account_inactive");
+}
+
+#[actix_rt::test]
+async fn password_reset_by_admin_ends_sessions_and_new_password_works() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let org = org(&app, &admin).await;
+    let id = app.user(&admin, "pm.east", "project_manager", Some(org.east_pd)).await;
+    let pm = app.token("pm.east", PASSWORD).await;
+    app.patch(&format!("/api/v1/users/{id}"), &admin, json!({"password": "brand-new-pass"}))
+        .await
+        .expect(200);
+    app.get("/api/v1/me", &pm).await.expect_problem(401, "session_ended");
+    app.login("pm.east", PASSWORD).await.expect(401);
+    app.login("pm.east", "brand-new-pass").await.expect(200);
+}
