@@ -133,17 +133,17 @@ pub fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, App
     Ok(value)
 }
 
-/// serde reports a missing or unknown field at the parent's path, with the
-/// name inside the message; put it back on the path.
+/// serde reports a missing field at the parent's path, with the name only
+/// inside the message; put it back on the path.
 fn field_name(path: &str, message: &str) -> String {
-    let named = ["missing field `", "unknown field `"]
-        .iter()
-        .find_map(|prefix| message.strip_prefix(prefix))
+    let missing = message
+        .strip_prefix("missing field `")
         .and_then(|rest| rest.split('`').next());
-    match (path, named) {
-        (".", Some(name)) | ("", Some(name)) => name.to_string(),
+    let path = if path == "." { "" } else { path };
+    match (path, missing) {
+        ("", Some(name)) => name.to_string(),
         (parent, Some(name)) => format!("{parent}.{name}"),
-        (".", None) | ("", None) => "body".to_string(),
+        ("", None) => "body".to_string(),
         (p, None) => p.to_string(),
     }
 }

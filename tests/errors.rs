@@ -1,0 +1,176 @@
+//! Bad input of every kind gets a clear problem+json 4xx, never a 500.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use actix_web::test::TestRequest;
+use common::*;
+use serde_json::json;
+
+fn post_raw(path: &str, token: &str, content_type: &str, body: &'static str) -> TestRequest {
+    TestRequest::post()
+        .uri(path)
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header(("Content-Type", content_type.to_string()))
+        .set_payload(body)
+}
+
+#[actix_rt::test]
+async fn malformed_json_is_400() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    for body in ["{", "{\"name\": }", "not json", "{\"name\": \"x\", \"kind\": \"group\"} trailing", ""] {
+        let r = app.send(post_raw("/api/v1/org-units", &admin, "application/json", body)).await;
+        r.expect_problem(400, "malformed_json");
+        assert_eq!(r.fields(), vec!["body"], "for {body:?}");
+    }
+}
+
+#[actix_rt::test]
+async fn wrong_type_names_the_field() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let r = app.post("/api/v1/org-units", &admin, json!({"name": 42, "kind": "group"})).await;
+    r.expect_problem(400, "invalid_field");
+    assert_eq!(r.fields(), vec!["name"]);
+    let r = app.post("/api/v1/org-units", &admin, json!({"name": "x", "kind": "branch", "parent_id": "one"})).await;
+    r.expect_problem(400, "invalid_field");
+    assert_eq!(r.fields(), vec!["parent_id"]);
+    let r = app.post("/api/v1/org-units", &admin, json!(["not", "an", "object"])).await;
+    r.expect_problem(400, "invalid_field");
+}
+
+#[actix_rt::test]
+async fn unknown_enum_value_names_the_field_and_the_allowed_values() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let r = app.post("/api/v1/org-units", &admin, json!({"name": "x", "kind": "division"})).await;
+    r.expect_problem(400, "invalid_field");
+    assert_eq!(r.fields(), vec!["kind"]);
+    assert!(r.body["detail"].as_str().unwrap().contains("project_department"));
+}
+
+#[actix_rt::test]
+async fn unknown_field_is_refused_so_a_typo_is_not_silently_lost() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let r = app.post("/api/v1/org-units", &admin, json!({"name": "x", "kind": "group", "parnet_id": 1})).await;
+    r.expect_problem(400, "invalid_field");
+    assert_eq!(r.fields(), vec!["parnet_id"]);
+}
+
+#[actix_rt::test]
+async fn missing_required_field_is_named() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let r = app.post("/api/v1/org-units", &admin, json!({"kind": "group"})).await;
+    r.expect_problem(400, "invalid_field");
+    assert_eq!(r.fields(), vec!["name"]);
+}
+
+#[actix_rt::test]
+async fn oversize_body_is_413() {
+    let app = spawn_with(|c| c.max_body_bytes = 1024).await;
+    let admin = app.admin().await;
+    let big = "x".repeat(2000);
+    let r = app.post("/api/v1/org-units", &admin, json!({"name": big, "kind": "group"})).await;
+    r.expect_problem(413, "payload_too_large");
+}
+
+#[actix_rt::test]
+async fn wrong_content_type_is_415() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let r = app
+        .send(post_raw("/api/v1/org-units", &admin, "text/plain", "{\"name\":\"x\",\"kind\":\"group\"}"))
+        .await;
+    r.expect_problem(415, "unsupported_media_type");
+    // a charset parameter is fine
+    let r = app
+        .send(post_raw("/api/v1/org-units", &admin, "application/json; charset=utf-8", "{\"name\":\"G\",\"kind\":\"group\"}"))
+        .await;
+    r.expect(201);
+}
+
+#[actix_rt::test]
+async fn bad_id_in_path_is_400_and_unknown_id_is_404() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    for path in ["/api/v1/users/abc", "/api/v1/users/1.5", "/api/v1/users/99999999999999999999999"] {
+        let r = app.get(path, &admin).await;
+        r.expect_problem(400, "invalid_path_parameter");
+        assert_eq!(r.fields(), vec!["id"]);
+    }
+    app.get("/api/v1/users/424242", &admin).await.expect_problem(404, "not_found");
+    app.get("/api/v1/users/-1", &admin).await.expect_problem(404, "not_found");
+    app.get("/api/v1/org-units/0", &admin).await.expect_problem(404, "not_found");
+}
+
+#[actix_rt::test]
+async fn bad_query_parameters_are_named() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let r = app.get("/api/v1/users?limit=abc", &admin).await;
+    r.expect_problem(400, "invalid_query_parameter");
+    assert_eq!(r.fields(), vec!["limit"]);
+    let r = app.get("/api/v1/users?role=boss", &admin).await;
+    r.expect_problem(400, "invalid_query_parameter");
+    assert_eq!(r.fields(), vec!["role"]);
+    let r = app.get("/api/v1/users?active=maybe", &admin).await;
+    r.expect_problem(400, "invalid_query_parameter");
+    assert_eq!(r.fields(), vec!["active"]);
+    let r = app.get("/api/v1/users?limit=0", &admin).await;
+    r.expect_problem(422, "validation_failed");
+    assert_eq!(r.fields(), vec!["limit"]);
+    let r = app.get("/api/v1/users?limit=201", &admin).await;
+    r.expect_problem(422, "validation_failed");
+    let r = app.get("/api/v1/users?cursor=garbage!", &admin).await;
+    r.expect_problem(400, "invalid_query_parameter");
+    assert_eq!(r.fields(), vec!["cursor"]);
+    app.get("/api/v1/users?limit=200", &admin).await.expect(200);
+}
+
+#[actix_rt::test]
+async fn unknown_path_is_404_problem() {
+    let app = spawn().await;
+    let r = app.send(TestRequest::get().uri("/api/v1/nothing-here")).await;
+    r.expect_problem(404, "not_found");
+    let r = app.send(TestRequest::get().uri("/whatever/../../etc/passwd")).await;
+    assert!(r.status == 404 || r.status == 400, "status {}", r.status);
+}
+
+#[actix_rt::test]
+async fn wrong_method_is_405_problem() {
+    let app = spawn().await;
+    let r = app.send(TestRequest::put().uri("/api/v1/users")).await;
+    r.expect_problem(405, "method_not_allowed");
+    let r = app.send(TestRequest::get().uri("/api/v1/auth/login")).await;
+    r.expect_problem(405, "method_not_allowed");
+}
+
+#[actix_rt::test]
+async fn if_match_garbage_is_412() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let r = app
+        .send(
+            TestRequest::patch()
+                .uri("/api/v1/users/1")
+                .insert_header(("Authorization", format!("Bearer {admin}")))
+                .insert_header(("If-Match", "\"abc\""))
+                .set_json(json!({"display_name": "x"})),
+        )
+        .await;
+    r.expect_problem(412, "version_mismatch");
+}
+
+#[actix_rt::test]
+async fn health_endpoints_answer_without_auth() {
+    let app = spawn().await;
+    let r = app.send(TestRequest::get().uri("/healthz")).await;
+    r.expect(200);
+    assert_eq!(r.body["status"], "ok");
+    let r = app.send(TestRequest::get().uri("/readyz")).await;
+    r.expect(200);
+    assert_eq!(r.body["status"], "ready");
+}
