@@ -54,7 +54,9 @@ impl Config {
             }
         } else if config.database.is_postgres() {
             // several instances share one PostgreSQL and must verify each other's tokens
-            return Err("AFTERCARE_JWT_SECRET must be set when DATABASE_URL is PostgreSQL".to_string());
+            return Err(
+                "AFTERCARE_JWT_SECRET must be set when DATABASE_URL is PostgreSQL".to_string(),
+            );
         }
         Ok(config)
     }

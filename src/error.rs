@@ -77,7 +77,9 @@ pub enum AppError {
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
     /// 412: `If-Match` names a version that is no longer current.
-    #[error("the resource has changed since version {expected} was read (current version {current})")]
+    #[error(
+        "the resource has changed since version {expected} was read (current version {current})"
+    )]
     PreconditionFailed { expected: String, current: i32 },
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -232,7 +234,10 @@ impl From<DieselError> for AppError {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 AppError::conflict(
                     "already_exists",
-                    format!("a record with these values already exists ({})", info.message()),
+                    format!(
+                        "a record with these values already exists ({})",
+                        info.message()
+                    ),
                 )
             }
             DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {

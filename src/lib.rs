@@ -149,11 +149,14 @@ pub fn app(
         .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
         .route("/healthz", web::get().to(api::health::healthz))
         .route("/readyz", web::get().to(api::health::readyz))
-        .route("/", web::get().to(|| async {
-            HttpResponse::Found()
-                .insert_header(("Location", "/swagger-ui/"))
-                .finish()
-        }))
+        .route(
+            "/",
+            web::get().to(|| async {
+                HttpResponse::Found()
+                    .insert_header(("Location", "/swagger-ui/"))
+                    .finish()
+            }),
+        )
         .configure(api::configure)
         .service(
             SwaggerUi::new("/swagger-ui/{_:.*}")

@@ -139,18 +139,23 @@ fn create_user(args: &[String]) -> Result<(), String> {
         return Err(format!("unknown flag --{unknown}\n\n{USAGE}"));
     }
     // the same parsing and validation as the HTTP endpoint
-    let input: users::NewUserInput = aftercare::api::extract::parse_json(body.to_string().as_bytes())
-        .and_then(|i: users::NewUserInput| {
-            validator::Validate::validate(&i)
-                .map_err(aftercare::api::extract::validation_error)
-                .map(|_| i)
-        })
-        .map_err(describe)?;
+    let input: users::NewUserInput =
+        aftercare::api::extract::parse_json(body.to_string().as_bytes())
+            .and_then(|i: users::NewUserInput| {
+                validator::Validate::validate(&i)
+                    .map_err(aftercare::api::extract::validation_error)
+                    .map(|_| i)
+            })
+            .map_err(describe)?;
     let state = start()?;
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     let admin = auth::console_admin(&mut conn).map_err(describe)?;
-    let user = users::create(&mut conn, &admin, state.clock.now_naive(), &input).map_err(describe)?;
-    println!("created user {} ({}) with id {}", user.username, user.role, user.id);
+    let user =
+        users::create(&mut conn, &admin, state.clock.now_naive(), &input).map_err(describe)?;
+    println!(
+        "created user {} ({}) with id {}",
+        user.username, user.role, user.id
+    );
     Ok(())
 }
 
@@ -176,7 +181,12 @@ fn describe(e: aftercare::error::AppError) -> String {
     if fields.is_empty() {
         format!("{} ({})", problem.detail, problem.code)
     } else {
-        format!("{} ({}): {}", problem.detail, problem.code, fields.join("; "))
+        format!(
+            "{} ({}): {}",
+            problem.detail,
+            problem.code,
+            fields.join("; ")
+        )
     }
 }
 
@@ -186,11 +196,18 @@ fn healthcheck() -> Result<(), String> {
     use std::net::TcpStream;
     use std::time::Duration;
     let bind = std::env::var("AFTERCARE_BIND").unwrap_or_else(|_| "127.0.0.1:8080".to_string());
-    let addr = bind.replace("0.0.0.0", "127.0.0.1").replace("[::]", "[::1]");
+    let addr = bind
+        .replace("0.0.0.0", "127.0.0.1")
+        .replace("[::]", "[::1]");
     let mut stream = TcpStream::connect(&addr).map_err(|e| format!("{addr}: {e}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(3))).map_err(|e| e.to_string())?;
     stream
-        .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(
+            format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
         .map_err(|e| e.to_string())?;
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).map_err(|e| e.to_string())?;

@@ -93,10 +93,10 @@ impl Modify for StandardErrors {
 
 fn add_standard_errors(op: &mut Operation, has_path_params: bool) {
     // an empty requirement list entry (`security: [{}]`) marks a public operation
-    let public = op
-        .security
-        .as_ref()
-        .is_some_and(|s| s.iter().all(|r| serde_json::to_value(r).is_ok_and(|v| v == serde_json::json!({}))));
+    let public = op.security.as_ref().is_some_and(|s| {
+        s.iter()
+            .all(|r| serde_json::to_value(r).is_ok_and(|v| v == serde_json::json!({})))
+    });
     let has_body = op.request_body.is_some();
     let mut add = |status: &str, description: &str| {
         op.responses
@@ -108,7 +108,10 @@ fn add_standard_errors(op: &mut Operation, has_path_params: bool) {
         add("400", "The request cannot be read: malformed JSON, a wrong type, an unknown field or enum value, a bad parameter");
     }
     if !public {
-        add("401", "No access token, or it is invalid, expired or its session ended");
+        add(
+            "401",
+            "No access token, or it is invalid, expired or its session ended",
+        );
         add("403", "Your role may not do this");
     }
     if has_path_params {
@@ -117,7 +120,10 @@ fn add_standard_errors(op: &mut Operation, has_path_params: bool) {
     if has_body {
         add("413", "The body is larger than the limit");
         add("415", "The body is not `application/json`");
-        add("422", "Fields fail their constraints (`validation_failed`) or a business rule");
+        add(
+            "422",
+            "Fields fail their constraints (`validation_failed`) or a business rule",
+        );
     }
     add("500", "Internal error (logged; no details are given)");
 }

@@ -34,8 +34,12 @@ async fn login_is_case_insensitive_on_username() {
 #[actix_rt::test]
 async fn login_with_wrong_password_or_unknown_user_is_401() {
     let app = spawn().await;
-    app.login("admin", "wrong-password").await.expect_problem(401, "invalid_credentials");
-    app.login("nobody", ADMIN_PASSWORD).await.expect_problem(401, "invalid_credentials");
+    app.login("admin", "wrong-password")
+        .await
+        .expect_problem(401, "invalid_credentials");
+    app.login("nobody", ADMIN_PASSWORD)
+        .await
+        .expect_problem(401, "invalid_credentials");
     let r = app.login("admin", "wrong-password").await;
     assert_eq!(r.header("www-authenticate").as_deref(), Some("Bearer"));
 }
@@ -45,16 +49,28 @@ async fn login_of_a_deactivated_user_is_401() {
     let app = spawn().await;
     let admin = app.admin().await;
     let org = org(&app, &admin).await;
-    let id = app.user(&admin, "pm.east", "project_manager", Some(org.east_pd)).await;
-    app.post(&format!("/api/v1/users/{id}/deactivation"), &admin, json!({})).await.expect(200);
-    app.login("pm.east", PASSWORD).await.expect_problem(401, "invalid_credentials");
+    let id = app
+        .user(&admin, "pm.east", "project_manager", Some(org.east_pd))
+        .await;
+    app.post(
+        &format!("/api/v1/users/{id}/deactivation"),
+        &admin,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.login("pm.east", PASSWORD)
+        .await
+        .expect_problem(401, "invalid_credentials");
 }
 
 #[actix_rt::test]
 async fn login_rate_limit_refuses_after_five_failures_until_the_window_passes() {
     let app = spawn().await;
     for _ in 0..5 {
-        app.login("admin", "wrong-password").await.expect_problem(401, "invalid_credentials");
+        app.login("admin", "wrong-password")
+            .await
+            .expect_problem(401, "invalid_credentials");
     }
     // limited now: even the right password is refused
     let r = app.login("admin", ADMIN_PASSWORD).await;
@@ -87,7 +103,11 @@ async fn login_rate_limit_counts_only_failures_since_the_last_success() {
 async fn login_with_missing_field_names_it() {
     let app = spawn().await;
     let r = app
-        .send(TestRequest::post().uri("/api/v1/auth/login").set_json(json!({"username": "admin"})))
+        .send(
+            TestRequest::post()
+                .uri("/api/v1/auth/login")
+                .set_json(json!({"username": "admin"})),
+        )
         .await;
     r.expect_problem(400, "invalid_field");
     assert_eq!(r.fields(), vec!["password"]);
@@ -108,7 +128,11 @@ async fn refresh_rotates_the_refresh_token() {
     let app = spawn().await;
     let first = app.login("admin", ADMIN_PASSWORD).await.body.clone();
     let r = app
-        .send(TestRequest::post().uri("/api/v1/auth/refresh").set_json(json!({"refresh_token": first["refresh_token"]})))
+        .send(
+            TestRequest::post()
+                .uri("/api/v1/auth/refresh")
+                .set_json(json!({"refresh_token": first["refresh_token"]})),
+        )
         .await;
     r.expect(200);
     assert_ne!(r.body["refresh_token"], first["refresh_token"]);
@@ -116,7 +140,11 @@ async fn refresh_rotates_the_refresh_token() {
     app.get("/api/v1/me", access).await.expect(200);
     // the new refresh token works once more
     let again = app
-        .send(TestRequest::post().uri("/api/v1/auth/refresh").set_json(json!({"refresh_token": r.body["refresh_token"]})))
+        .send(
+            TestRequest::post()
+                .uri("/api/v1/auth/refresh")
+                .set_json(json!({"refresh_token": r.body["refresh_token"]})),
+        )
         .await;
     again.expect(200);
 }
@@ -126,18 +154,30 @@ async fn refresh_token_reuse_revokes_the_whole_family() {
     let app = spawn().await;
     let first = app.login("admin", ADMIN_PASSWORD).await.body.clone();
     let rotated = app
-        .send(TestRequest::post().uri("/api/v1/auth/refresh").set_json(json!({"refresh_token": first["refresh_token"]})))
+        .send(
+            TestRequest::post()
+                .uri("/api/v1/auth/refresh")
+                .set_json(json!({"refresh_token": first["refresh_token"]})),
+        )
         .await
         .body
         .clone();
     // the spent token is presented again: a thief or a replay
-    app.send(TestRequest::post().uri("/api/v1/auth/refresh").set_json(json!({"refresh_token": first["refresh_token"]})))
-        .await
-        .expect_problem(401, "refresh_token_reused");
+    app.send(
+        TestRequest::post()
+            .uri("/api/v1/auth/refresh")
+            .set_json(json!({"refresh_token": first["refresh_token"]})),
+    )
+    .await
+    .expect_problem(401, "refresh_token_reused");
     // the legitimate successor is dead too, and so is its access token
-    app.send(TestRequest::post().uri("/api/v1/auth/refresh").set_json(json!({"refresh_token": rotated["refresh_token"]})))
-        .await
-        .expect_problem(401, "session_ended");
+    app.send(
+        TestRequest::post()
+            .uri("/api/v1/auth/refresh")
+            .set_json(json!({"refresh_token": rotated["refresh_token"]})),
+    )
+    .await
+    .expect_problem(401, "session_ended");
     app.get("/api/v1/me", rotated["access_token"].as_str().unwrap())
         .await
         .expect_problem(401, "session_ended");
@@ -148,14 +188,22 @@ async fn refresh_token_reuse_revokes_the_whole_family() {
 #[actix_rt::test]
 async fn refresh_with_unknown_or_expired_token_is_401() {
     let app = spawn().await;
-    app.send(TestRequest::post().uri("/api/v1/auth/refresh").set_json(json!({"refresh_token": "not-a-token"})))
-        .await
-        .expect_problem(401, "invalid_refresh_token");
+    app.send(
+        TestRequest::post()
+            .uri("/api/v1/auth/refresh")
+            .set_json(json!({"refresh_token": "not-a-token"})),
+    )
+    .await
+    .expect_problem(401, "invalid_refresh_token");
     let first = app.login("admin", ADMIN_PASSWORD).await.body.clone();
     app.clock.advance(Duration::days(31));
-    app.send(TestRequest::post().uri("/api/v1/auth/refresh").set_json(json!({"refresh_token": first["refresh_token"]})))
-        .await
-        .expect_problem(401, "refresh_token_expired");
+    app.send(
+        TestRequest::post()
+            .uri("/api/v1/auth/refresh")
+            .set_json(json!({"refresh_token": first["refresh_token"]})),
+    )
+    .await
+    .expect_problem(401, "refresh_token_expired");
 }
 
 #[actix_rt::test]
@@ -166,10 +214,16 @@ async fn logout_ends_the_session_at_once() {
     let other_session = app.admin().await;
     let r = app.post("/api/v1/auth/logout", access, json!({})).await;
     r.expect(204);
-    app.get("/api/v1/me", access).await.expect_problem(401, "session_ended");
-    app.send(TestRequest::post().uri("/api/v1/auth/refresh").set_json(json!({"refresh_token": body["refresh_token"]})))
+    app.get("/api/v1/me", access)
         .await
         .expect_problem(401, "session_ended");
+    app.send(
+        TestRequest::post()
+            .uri("/api/v1/auth/refresh")
+            .set_json(json!({"refresh_token": body["refresh_token"]})),
+    )
+    .await
+    .expect_problem(401, "session_ended");
     // only this session ended
     app.get("/api/v1/me", &other_session).await.expect(200);
 }
@@ -179,8 +233,12 @@ async fn logout_all_sessions_ends_every_session() {
     let app = spawn().await;
     let a = app.admin().await;
     let b = app.admin().await;
-    app.post("/api/v1/auth/logout?all_sessions=true", &a, json!({})).await.expect(204);
-    app.get("/api/v1/me", &b).await.expect_problem(401, "session_ended");
+    app.post("/api/v1/auth/logout?all_sessions=true", &a, json!({}))
+        .await
+        .expect(204);
+    app.get("/api/v1/me", &b)
+        .await
+        .expect_problem(401, "session_ended");
 }
 
 #[actix_rt::test]
@@ -189,7 +247,11 @@ async fn missing_or_malformed_authorization_is_401() {
     let r = app.send(TestRequest::get().uri("/api/v1/me")).await;
     r.expect_problem(401, "missing_token");
     let r = app
-        .send(TestRequest::get().uri("/api/v1/me").insert_header(("Authorization", "Basic YWRtaW46eA==")))
+        .send(
+            TestRequest::get()
+                .uri("/api/v1/me")
+                .insert_header(("Authorization", "Basic YWRtaW46eA==")),
+        )
         .await;
     r.expect_problem(401, "invalid_token");
     let r = app.get("/api/v1/me", "not.a.jwt").await;
@@ -203,7 +265,9 @@ async fn expired_access_token_is_401_and_fresh_one_is_accepted() {
     app.clock.advance(Duration::minutes(14));
     app.get("/api/v1/me", &token).await.expect(200);
     app.clock.advance(Duration::minutes(2)); // 16 minutes: past 15 and the leeway
-    app.get("/api/v1/me", &token).await.expect_problem(401, "token_expired");
+    app.get("/api/v1/me", &token)
+        .await
+        .expect_problem(401, "token_expired");
 }
 
 #[actix_rt::test]
@@ -213,17 +277,27 @@ async fn tampered_token_is_401() {
     let parts: Vec<&str> = token.split('.').collect();
     // change the role claim, keep the signature
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let mut claims: serde_json::Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
     claims["sub"] = json!("999");
-    let forged = format!("{}.{}.{}", parts[0], b64.encode(claims.to_string()), parts[2]);
-    app.get("/api/v1/me", &forged).await.expect_problem(401, "invalid_token");
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64.encode(claims.to_string()),
+        parts[2]
+    );
+    app.get("/api/v1/me", &forged)
+        .await
+        .expect_problem(401, "invalid_token");
     // flip the signature
     let mut sig = parts[2].to_string();
     let last = if sig.ends_with('A') { 'B' } else { 'A' };
     sig.pop();
     sig.push(last);
     let bad_sig = format!("{}.{}.{}", parts[0], parts[1], sig);
-    app.get("/api/v1/me", &bad_sig).await.expect_problem(401, "invalid_token");
+    app.get("/api/v1/me", &bad_sig)
+        .await
+        .expect_problem(401, "invalid_token");
 }
 
 #[actix_rt::test]
@@ -233,8 +307,12 @@ async fn alg_none_token_is_401() {
     let claims = token.split('.').nth(1).unwrap();
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let header = b64.encode(r#"{"alg":"none","typ":"JWT"}"#);
-    app.get("/api/v1/me", &format!("{header}.{claims}.")).await.expect_problem(401, "invalid_token");
-    app.get("/api/v1/me", &format!("{header}.{claims}")).await.expect_problem(401, "invalid_token");
+    app.get("/api/v1/me", &format!("{header}.{claims}."))
+        .await
+        .expect_problem(401, "invalid_token");
+    app.get("/api/v1/me", &format!("{header}.{claims}"))
+        .await
+        .expect_problem(401, "invalid_token");
 }
 
 #[actix_rt::test]
@@ -244,7 +322,9 @@ async fn token_signed_with_another_secret_is_401() {
     let forged = other
         .issue(1, "admin", None, None, "whatever", app.clock.now(), 900)
         .unwrap();
-    app.get("/api/v1/me", &forged).await.expect_problem(401, "invalid_token");
+    app.get("/api/v1/me", &forged)
+        .await
+        .expect_problem(401, "invalid_token");
 }
 
 #[actix_rt::test]
@@ -252,11 +332,21 @@ async fn deactivating_a_user_ends_their_sessions_at_once() {
     let app = spawn().await;
     let admin = app.admin().await;
     let org = org(&app, &admin).await;
-    let id = app.user(&admin, "pm.east", "project_manager", Some(org.east_pd)).await;
+    let id = app
+        .user(&admin, "pm.east", "project_manager", Some(org.east_pd))
+        .await;
     let pm = app.token("pm.east", PASSWORD).await;
     app.get("/api/v1/me", &pm).await.expect(200);
-    app.post(&format!("/api/v1/users/{id}/deactivation"), &admin, json!({})).await.expect(200);
-    app.get("/api/v1/me", &pm).await.expect_problem(401, "account_inactive");
+    app.post(
+        &format!("/api/v1/users/{id}/deactivation"),
+        &admin,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.get("/api/v1/me", &pm)
+        .await
+        .expect_problem(401, "account_inactive");
 }
 
 #[actix_rt::test]
@@ -264,12 +354,20 @@ async fn password_reset_by_admin_ends_sessions_and_new_password_works() {
     let app = spawn().await;
     let admin = app.admin().await;
     let org = org(&app, &admin).await;
-    let id = app.user(&admin, "pm.east", "project_manager", Some(org.east_pd)).await;
+    let id = app
+        .user(&admin, "pm.east", "project_manager", Some(org.east_pd))
+        .await;
     let pm = app.token("pm.east", PASSWORD).await;
-    app.patch(&format!("/api/v1/users/{id}"), &admin, json!({"password": "brand-new-pass"}))
+    app.patch(
+        &format!("/api/v1/users/{id}"),
+        &admin,
+        json!({"password": "brand-new-pass"}),
+    )
+    .await
+    .expect(200);
+    app.get("/api/v1/me", &pm)
         .await
-        .expect(200);
-    app.get("/api/v1/me", &pm).await.expect_problem(401, "session_ended");
+        .expect_problem(401, "session_ended");
     app.login("pm.east", PASSWORD).await.expect(401);
     app.login("pm.east", "brand-new-pass").await.expect(200);
 }

@@ -19,8 +19,21 @@ fn post_raw(path: &str, token: &str, content_type: &str, body: &'static str) -> 
 async fn malformed_json_is_400() {
     let app = spawn().await;
     let admin = app.admin().await;
-    for body in ["{", "{\"name\": }", "not json", "{\"name\": \"x\", \"kind\": \"group\"} trailing", ""] {
-        let r = app.send(post_raw("/api/v1/org-units", &admin, "application/json", body)).await;
+    for body in [
+        "{",
+        "{\"name\": }",
+        "not json",
+        "{\"name\": \"x\", \"kind\": \"group\"} trailing",
+        "",
+    ] {
+        let r = app
+            .send(post_raw(
+                "/api/v1/org-units",
+                &admin,
+                "application/json",
+                body,
+            ))
+            .await;
         r.expect_problem(400, "malformed_json");
         assert_eq!(r.fields(), vec!["body"], "for {body:?}");
     }
@@ -30,13 +43,27 @@ async fn malformed_json_is_400() {
 async fn wrong_type_names_the_field() {
     let app = spawn().await;
     let admin = app.admin().await;
-    let r = app.post("/api/v1/org-units", &admin, json!({"name": 42, "kind": "group"})).await;
+    let r = app
+        .post(
+            "/api/v1/org-units",
+            &admin,
+            json!({"name": 42, "kind": "group"}),
+        )
+        .await;
     r.expect_problem(400, "invalid_field");
     assert_eq!(r.fields(), vec!["name"]);
-    let r = app.post("/api/v1/org-units", &admin, json!({"name": "x", "kind": "branch", "parent_id": "one"})).await;
+    let r = app
+        .post(
+            "/api/v1/org-units",
+            &admin,
+            json!({"name": "x", "kind": "branch", "parent_id": "one"}),
+        )
+        .await;
     r.expect_problem(400, "invalid_field");
     assert_eq!(r.fields(), vec!["parent_id"]);
-    let r = app.post("/api/v1/org-units", &admin, json!(["not", "an", "object"])).await;
+    let r = app
+        .post("/api/v1/org-units", &admin, json!(["not", "an", "object"]))
+        .await;
     r.expect_problem(400, "invalid_field");
 }
 
@@ -44,17 +71,32 @@ async fn wrong_type_names_the_field() {
 async fn unknown_enum_value_names_the_field_and_the_allowed_values() {
     let app = spawn().await;
     let admin = app.admin().await;
-    let r = app.post("/api/v1/org-units", &admin, json!({"name": "x", "kind": "division"})).await;
+    let r = app
+        .post(
+            "/api/v1/org-units",
+            &admin,
+            json!({"name": "x", "kind": "division"}),
+        )
+        .await;
     r.expect_problem(400, "invalid_field");
     assert_eq!(r.fields(), vec!["kind"]);
-    assert!(r.body["detail"].as_str().unwrap().contains("project_department"));
+    assert!(r.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("project_department"));
 }
 
 #[actix_rt::test]
 async fn unknown_field_is_refused_so_a_typo_is_not_silently_lost() {
     let app = spawn().await;
     let admin = app.admin().await;
-    let r = app.post("/api/v1/org-units", &admin, json!({"name": "x", "kind": "group", "parnet_id": 1})).await;
+    let r = app
+        .post(
+            "/api/v1/org-units",
+            &admin,
+            json!({"name": "x", "kind": "group", "parnet_id": 1}),
+        )
+        .await;
     r.expect_problem(400, "invalid_field");
     assert_eq!(r.fields(), vec!["parnet_id"]);
 }
@@ -63,7 +105,9 @@ async fn unknown_field_is_refused_so_a_typo_is_not_silently_lost() {
 async fn missing_required_field_is_named() {
     let app = spawn().await;
     let admin = app.admin().await;
-    let r = app.post("/api/v1/org-units", &admin, json!({"kind": "group"})).await;
+    let r = app
+        .post("/api/v1/org-units", &admin, json!({"kind": "group"}))
+        .await;
     r.expect_problem(400, "invalid_field");
     assert_eq!(r.fields(), vec!["name"]);
 }
@@ -73,7 +117,13 @@ async fn oversize_body_is_413() {
     let app = spawn_with(|c| c.max_body_bytes = 1024).await;
     let admin = app.admin().await;
     let big = "x".repeat(2000);
-    let r = app.post("/api/v1/org-units", &admin, json!({"name": big, "kind": "group"})).await;
+    let r = app
+        .post(
+            "/api/v1/org-units",
+            &admin,
+            json!({"name": big, "kind": "group"}),
+        )
+        .await;
     r.expect_problem(413, "payload_too_large");
 }
 
@@ -82,12 +132,22 @@ async fn wrong_content_type_is_415() {
     let app = spawn().await;
     let admin = app.admin().await;
     let r = app
-        .send(post_raw("/api/v1/org-units", &admin, "text/plain", "{\"name\":\"x\",\"kind\":\"group\"}"))
+        .send(post_raw(
+            "/api/v1/org-units",
+            &admin,
+            "text/plain",
+            "{\"name\":\"x\",\"kind\":\"group\"}",
+        ))
         .await;
     r.expect_problem(415, "unsupported_media_type");
     // a charset parameter is fine
     let r = app
-        .send(post_raw("/api/v1/org-units", &admin, "application/json; charset=utf-8", "{\"name\":\"G\",\"kind\":\"group\"}"))
+        .send(post_raw(
+            "/api/v1/org-units",
+            &admin,
+            "application/json; charset=utf-8",
+            "{\"name\":\"G\",\"kind\":\"group\"}",
+        ))
         .await;
     r.expect(201);
 }
@@ -96,14 +156,24 @@ async fn wrong_content_type_is_415() {
 async fn bad_id_in_path_is_400_and_unknown_id_is_404() {
     let app = spawn().await;
     let admin = app.admin().await;
-    for path in ["/api/v1/users/abc", "/api/v1/users/1.5", "/api/v1/users/99999999999999999999999"] {
+    for path in [
+        "/api/v1/users/abc",
+        "/api/v1/users/1.5",
+        "/api/v1/users/99999999999999999999999",
+    ] {
         let r = app.get(path, &admin).await;
         r.expect_problem(400, "invalid_path_parameter");
         assert_eq!(r.fields(), vec!["id"]);
     }
-    app.get("/api/v1/users/424242", &admin).await.expect_problem(404, "not_found");
-    app.get("/api/v1/users/-1", &admin).await.expect_problem(404, "not_found");
-    app.get("/api/v1/org-units/0", &admin).await.expect_problem(404, "not_found");
+    app.get("/api/v1/users/424242", &admin)
+        .await
+        .expect_problem(404, "not_found");
+    app.get("/api/v1/users/-1", &admin)
+        .await
+        .expect_problem(404, "not_found");
+    app.get("/api/v1/org-units/0", &admin)
+        .await
+        .expect_problem(404, "not_found");
 }
 
 #[actix_rt::test]
@@ -133,9 +203,13 @@ async fn bad_query_parameters_are_named() {
 #[actix_rt::test]
 async fn unknown_path_is_404_problem() {
     let app = spawn().await;
-    let r = app.send(TestRequest::get().uri("/api/v1/nothing-here")).await;
+    let r = app
+        .send(TestRequest::get().uri("/api/v1/nothing-here"))
+        .await;
     r.expect_problem(404, "not_found");
-    let r = app.send(TestRequest::get().uri("/whatever/../../etc/passwd")).await;
+    let r = app
+        .send(TestRequest::get().uri("/whatever/../../etc/passwd"))
+        .await;
     assert!(r.status == 404 || r.status == 400, "status {}", r.status);
 }
 

@@ -52,12 +52,15 @@ impl From<Event> for EventView {
 pub struct EventListQuery {
     /// e.g. `user`, `org_unit`
     #[validate(length(max = 64))]
+    #[param(max_length = 64)]
     pub subject_type: Option<String>,
     pub subject_id: Option<i64>,
     #[validate(length(max = 64))]
+    #[param(max_length = 64)]
     pub action: Option<String>,
     pub actor_user_id: Option<i64>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

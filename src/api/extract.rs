@@ -57,7 +57,11 @@ where
             let mut body = BytesMut::new();
             while let Some(chunk) = payload.next().await {
                 let chunk = chunk.map_err(|e| {
-                    AppError::bad_request("invalid_body", "body", format!("cannot read the body: {e}"))
+                    AppError::bad_request(
+                        "invalid_body",
+                        "body",
+                        format!("cannot read the body: {e}"),
+                    )
                 })?;
                 if body.len() + chunk.len() > limit {
                     return Err(AppError::PayloadTooLarge { limit });

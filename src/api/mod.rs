@@ -74,7 +74,11 @@ pub struct ListResponse<T: ToSchema> {
 impl<T: ToSchema> ListResponse<T> {
     pub fn from_paged<R>(paged: Paged<R>, view: impl Fn(R) -> AppResult<T>) -> AppResult<Self> {
         Ok(ListResponse {
-            items: paged.items.into_iter().map(view).collect::<AppResult<_>>()?,
+            items: paged
+                .items
+                .into_iter()
+                .map(view)
+                .collect::<AppResult<_>>()?,
             next_cursor: paged.next_after.map(encode_cursor),
         })
     }
@@ -91,7 +95,10 @@ fn encode_cursor(after_id: i64) -> String {
 pub fn page(limit: Option<i64>, cursor: Option<&str>) -> AppResult<Page> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(AppError::invalid("limit", format!("must be between 1 and {MAX_LIMIT}")));
+        return Err(AppError::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        ));
     }
     let after_id = match cursor.filter(|c| !c.is_empty()) {
         None => None,

@@ -117,10 +117,9 @@ impl FromRequest for CurrentUser {
                 Some(Ok(value)) => bearer_token(&value).ok_or_else(malformed)?,
             };
             let claims = state.jwt.verify(&token, state.clock.now())?;
-            let user_id: i64 = claims
-                .sub
-                .parse()
-                .map_err(|_| AppError::unauthorized("invalid_token", "the access token is not valid"))?;
+            let user_id: i64 = claims.sub.parse().map_err(|_| {
+                AppError::unauthorized("invalid_token", "the access token is not valid")
+            })?;
             let session = claims.sid;
             state
                 .db(move |conn| crate::services::auth::session_user(conn, user_id, &session))

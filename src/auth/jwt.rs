@@ -75,8 +75,9 @@ impl JwtKeys {
         validation.validate_exp = false; // checked below against the service clock
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "sub", "iss"]);
-        let data = decode::<Claims>(token, &self.decoding, &validation)
-            .map_err(|_| AppError::unauthorized("invalid_token", "the access token is not valid"))?;
+        let data = decode::<Claims>(token, &self.decoding, &validation).map_err(|_| {
+            AppError::unauthorized("invalid_token", "the access token is not valid")
+        })?;
         if data.claims.exp + LEEWAY_SECS < now.timestamp() {
             return Err(AppError::unauthorized(
                 "token_expired",

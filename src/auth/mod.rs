@@ -1,8 +1,8 @@
 //! Authentication and authorisation: passwords, tokens, the `CurrentUser`
 //! extractor, and the scope every query is restricted to.
 
+mod current_user;
 pub mod jwt;
 pub mod password;
-mod current_user;
 
 pub use current_user::{CurrentUser, Scope};

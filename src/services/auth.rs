@@ -22,8 +22,10 @@ use super::events;
 #[schema(example = json!({"username": "admin", "password": "change-me-now"}))]
 pub struct LoginInput {
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub username: String,
     #[validate(length(min = 1, max = 128))]
+    #[schema(min_length = 1, max_length = 128)]
     pub password: String,
 }
 
@@ -32,6 +34,7 @@ pub struct LoginInput {
 #[schema(example = json!({"refresh_token": "q3V9b2x0c0t1b2tlbi1leGFtcGxlLXZhbHVlLW9ubHk"}))]
 pub struct RefreshInput {
     #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
     pub refresh_token: String,
 }
 
@@ -251,7 +254,7 @@ pub fn refresh(
 ) -> AppResult<TokenGrant> {
     let hash = hash_token(token.trim());
     let now_naive = now.naive_utc();
-    let outcome = write_tx(conn, |conn| {
+    write_tx(conn, |conn| {
         let claimed = diesel::update(
             refresh_tokens::table
                 .filter(refresh_tokens::token_hash.eq(&hash))
@@ -318,8 +321,7 @@ pub fn refresh(
             )));
         }
         issue(conn, config, jwt, now, user, &family).map(Ok)
-    })?;
-    outcome
+    })?
 }
 
 fn revoke_family(conn: &mut DbConn, family: &str, now: NaiveDateTime) -> AppResult<()> {

@@ -41,13 +41,20 @@ pub fn record_change(
     at: NaiveDateTime,
     actor: &CurrentUser,
     action: &str,
-    subject_type: &str,
-    subject_id: i64,
+    (subject_type, subject_id): (&str, i64),
     before: Option<Value>,
     after: Option<Value>,
 ) -> AppResult<()> {
     let payload = serde_json::json!({ "before": before, "after": after });
-    record(conn, at, Some(actor.id), action, subject_type, subject_id, payload)
+    record(
+        conn,
+        at,
+        Some(actor.id),
+        action,
+        subject_type,
+        subject_id,
+        payload,
+    )
 }
 
 #[derive(Debug, Default, Clone)]

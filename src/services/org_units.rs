@@ -20,6 +20,7 @@ use super::{check_version, concurrent_change, events, like_contains, Page, Paged
 #[schema(example = json!({"name": "华东分公司 East China Branch", "kind": "branch", "parent_id": 1}))]
 pub struct NewOrgUnitInput {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub kind: OrgUnitKind,
     /// The unit above: none for the group, the group for a branch, a branch
@@ -32,6 +33,7 @@ pub struct NewOrgUnitInput {
 #[schema(example = json!({"name": "华东分公司 East China Branch (renamed)"}))]
 pub struct OrgUnitPatch {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
 }
 
@@ -137,7 +139,9 @@ pub fn create(
                 if let Some(id) = existing {
                     return Err(AppError::conflict(
                         "group_exists",
-                        format!("the group already exists (org unit {id}); create branches under it"),
+                        format!(
+                            "the group already exists (org unit {id}); create branches under it"
+                        ),
                     ));
                 }
                 None
@@ -205,7 +209,15 @@ pub fn create(
             .find(id)
             .select(OrgUnit::as_select())
             .first(conn)?;
-        events::record_change(conn, now, actor, "org_unit.created", "org_unit", id, None, Some(audit(&unit)))?;
+        events::record_change(
+            conn,
+            now,
+            actor,
+            "org_unit.created",
+            ("org_unit", id),
+            None,
+            Some(audit(&unit)),
+        )?;
         Ok(unit)
     })
 }
@@ -258,7 +270,15 @@ pub fn update(
             return Ok(before);
         }
         ensure_unique_name(conn, before.parent_id, name, Some(id))?;
-        save(conn, actor, now, &before, "org_unit.updated", name, before.active)
+        save(
+            conn,
+            actor,
+            now,
+            &before,
+            "org_unit.updated",
+            name,
+            before.active,
+        )
     })
 }
 
@@ -299,8 +319,7 @@ fn save(
         now,
         actor,
         action,
-        "org_unit",
-        before.id,
+        ("org_unit", before.id),
         Some(audit(before)),
         Some(audit(&after)),
     )?;
@@ -340,7 +359,15 @@ pub fn deactivate(
                 ),
             ));
         }
-        save(conn, actor, now, &before, "org_unit.deactivated", &before.name, false)
+        save(
+            conn,
+            actor,
+            now,
+            &before,
+            "org_unit.deactivated",
+            &before.name,
+            false,
+        )
     })
 }
 
@@ -370,6 +397,14 @@ pub fn activate(
                 ));
             }
         }
-        save(conn, actor, now, &before, "org_unit.activated", &before.name, true)
+        save(
+            conn,
+            actor,
+            now,
+            &before,
+            "org_unit.activated",
+            &before.name,
+            true,
+        )
     })
 }

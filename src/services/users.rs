@@ -33,10 +33,13 @@ use super::{
 pub struct NewUserInput {
     /// Login name: 3–64 of `a-z 0-9 . _ -`, stored in lower case.
     #[validate(length(min = 3, max = 64))]
+    #[schema(min_length = 3, max_length = 64, pattern = "^[A-Za-z0-9._-]+$")]
     pub username: String,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub display_name: String,
     #[validate(length(min = 3, max = 32))]
+    #[schema(min_length = 3, max_length = 32)]
     pub phone: Option<String>,
     pub role: Role,
     /// Required sense only for the contractor's staff; defaults to `staff`.
@@ -50,6 +53,7 @@ pub struct NewUserInput {
     /// The customer a `customer` user belongs to (required for that role only).
     pub customer_id: Option<i64>,
     #[validate(length(min = 8, max = 128))]
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -59,6 +63,7 @@ pub struct NewUserInput {
 #[schema(example = json!({"display_name": "张伟 Zhang Wei", "rank": "supervisor"}))]
 pub struct UserPatch {
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub display_name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -69,6 +74,7 @@ pub struct UserPatch {
     pub customer_id: Option<i64>,
     /// A new password; every session of the user ends.
     #[validate(length(min = 8, max = 128))]
+    #[schema(min_length = 8, max_length = 128)]
     pub password: Option<String>,
 }
 
@@ -187,10 +193,16 @@ fn check_membership(conn: &mut DbConn, m: &Membership) -> AppResult<()> {
     match m.role {
         Role::Customer => {
             let Some(customer_id) = m.customer_id else {
-                return Err(AppError::invalid("customer_id", "a customer user needs the customer it belongs to"));
+                return Err(AppError::invalid(
+                    "customer_id",
+                    "a customer user needs the customer it belongs to",
+                ));
             };
             if m.org_unit_id.is_some() {
-                return Err(AppError::invalid("org_unit_id", "a customer user belongs to a customer, not to an org unit"));
+                return Err(AppError::invalid(
+                    "org_unit_id",
+                    "a customer user belongs to a customer, not to an org unit",
+                ));
             }
             if m.rank.is_some() {
                 return Err(AppError::invalid("rank", "customer users have no rank"));
@@ -210,7 +222,10 @@ fn check_membership(conn: &mut DbConn, m: &Membership) -> AppResult<()> {
         }
         role => {
             if m.customer_id.is_some() {
-                return Err(AppError::invalid("customer_id", "only customer users belong to a customer"));
+                return Err(AppError::invalid(
+                    "customer_id",
+                    "only customer users belong to a customer",
+                ));
             }
             match m.org_unit_id {
                 None if role.is_org_role() => {
@@ -287,7 +302,10 @@ fn clean_phone(phone: Option<&str>) -> AppResult<Option<String>> {
     if ok {
         Ok(Some(phone.to_string()))
     } else {
-        Err(AppError::invalid("phone", "must be a phone number: digits, spaces and + - ( )"))
+        Err(AppError::invalid(
+            "phone",
+            "must be a phone number: digits, spaces and + - ( )",
+        ))
     }
 }
 
@@ -314,7 +332,11 @@ pub fn create(
     let phone = clean_phone(input.phone.as_deref())?;
     let membership = Membership {
         role: input.role,
-        rank: if input.role == Role::Customer { input.rank } else { default_rank(input.role, input.rank) },
+        rank: if input.role == Role::Customer {
+            input.rank
+        } else {
+            default_rank(input.role, input.rank)
+        },
         org_unit_id: input.org_unit_id,
         customer_id: input.customer_id,
     };
@@ -350,8 +372,19 @@ pub fn create(
             })
             .returning(users::id)
             .get_result(conn)?;
-        let user: User = users::table.find(id).select(User::as_select()).first(conn)?;
-        events::record_change(conn, now, actor, "user.created", "user", id, None, Some(audit(&user)))?;
+        let user: User = users::table
+            .find(id)
+            .select(User::as_select())
+            .first(conn)?;
+        events::record_change(
+            conn,
+            now,
+            actor,
+            "user.created",
+            ("user", id),
+            None,
+            Some(audit(&user)),
+        )?;
         Ok(user)
     })
 }
@@ -406,13 +439,17 @@ pub fn update(
         };
         check_membership(conn, &membership)?;
         let after = User {
-            display_name: display_name.clone().unwrap_or_else(|| before.display_name.clone()),
+            display_name: display_name
+                .clone()
+                .unwrap_or_else(|| before.display_name.clone()),
             phone: phone.clone().unwrap_or_else(|| before.phone.clone()),
             role: role.as_str().to_string(),
             rank: membership.rank.map(|r| r.as_str().to_string()),
             org_unit_id: membership.org_unit_id,
             customer_id: membership.customer_id,
-            password_hash: new_hash.clone().unwrap_or_else(|| before.password_hash.clone()),
+            password_hash: new_hash
+                .clone()
+                .unwrap_or_else(|| before.password_hash.clone()),
             version: before.version + 1,
             updated_at: now,
             ..before.clone()
@@ -454,7 +491,15 @@ pub fn update(
         if new_hash.is_some() {
             payload_after["password_changed"] = true.into();
         }
-        events::record_change(conn, now, actor, "user.updated", "user", id, Some(audit(&before)), Some(payload_after))?;
+        events::record_change(
+            conn,
+            now,
+            actor,
+            "user.updated",
+            ("user", id),
+            Some(audit(&before)),
+            Some(payload_after),
+        )?;
         Ok(after)
     })
 }
@@ -538,8 +583,20 @@ fn set_active(
             updated_at: now,
             ..before.clone()
         };
-        let action = if active { "user.activated" } else { "user.deactivated" };
-        events::record_change(conn, now, actor, action, "user", id, Some(audit(&before)), Some(audit(&after)))?;
+        let action = if active {
+            "user.activated"
+        } else {
+            "user.deactivated"
+        };
+        events::record_change(
+            conn,
+            now,
+            actor,
+            action,
+            ("user", id),
+            Some(audit(&before)),
+            Some(audit(&after)),
+        )?;
         Ok(after)
     })
 }

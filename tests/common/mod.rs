@@ -34,7 +34,10 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     }
 
     /// The problem `code` of an error answer.
@@ -46,13 +49,21 @@ impl Resp {
     pub fn fields(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
-            .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Self {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self
     }
 
@@ -90,20 +101,36 @@ impl Drop for DbGuard {
 pub fn fresh_database() -> (DbTarget, DbGuard) {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
-            let schema = format!("t_{}", aftercare::auth::jwt::random_token(9).to_lowercase().replace(['-', '_'], "x"));
-            let mut conn = diesel::PgConnection::establish(&url).expect("TEST_DATABASE_URL reachable");
-            conn.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create schema");
+            let schema = format!(
+                "t_{}",
+                aftercare::auth::jwt::random_token(9)
+                    .to_lowercase()
+                    .replace(['-', '_'], "x")
+            );
+            let mut conn =
+                diesel::PgConnection::establish(&url).expect("TEST_DATABASE_URL reachable");
+            conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                .expect("create schema");
             let sep = if url.contains('?') { '&' } else { '?' };
             let scoped = format!("{url}{sep}options=-csearch_path%3D{schema}");
             (
                 DbTarget::Postgres(scoped),
-                DbGuard { pg: Some((url, schema)), _dir: None },
+                DbGuard {
+                    pg: Some((url, schema)),
+                    _dir: None,
+                },
             )
         }
         _ => {
             let dir = tempfile::tempdir().expect("temp dir");
             let path = dir.path().join("test.db");
-            (DbTarget::Sqlite(path), DbGuard { pg: None, _dir: Some(dir) })
+            (
+                DbTarget::Sqlite(path),
+                DbGuard {
+                    pg: None,
+                    _dir: Some(dir),
+                },
+            )
         }
     }
 }
@@ -122,13 +149,17 @@ pub struct TestApp<S> {
     _guard: DbGuard,
 }
 
-pub async fn spawn() -> TestApp<impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>> {
+pub async fn spawn() -> TestApp<
+    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+> {
     spawn_with(|_| {}).await
 }
 
 pub async fn spawn_with(
     tweak: impl FnOnce(&mut Config),
-) -> TestApp<impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>> {
+) -> TestApp<
+    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+> {
     let (db, guard) = fresh_database();
     let mut config = test_config(db);
     tweak(&mut config);
@@ -136,7 +167,12 @@ pub async fn spawn_with(
     let startup = AppState::init(config, clock.clone()).expect("start-up");
     let state = startup.state;
     let svc = test::init_service(aftercare::app(state.clone())).await;
-    TestApp { svc, state, clock, _guard: guard }
+    TestApp {
+        svc,
+        state,
+        clock,
+        _guard: guard,
+    }
 }
 
 impl<S, B> TestApp<S>
@@ -156,12 +192,20 @@ where
                 Value::String(String::from_utf8_lossy(&bytes).to_string())
             }
         });
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Resp {
-        self.send(TestRequest::get().uri(path).insert_header(("Authorization", format!("Bearer {token}"))))
-            .await
+        self.send(
+            TestRequest::get()
+                .uri(path)
+                .insert_header(("Authorization", format!("Bearer {token}"))),
+        )
+        .await
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
@@ -208,14 +252,24 @@ where
     /// Creates an org unit as admin; returns its id.
     pub async fn unit(&self, admin: &str, name: &str, kind: &str, parent: Option<i64>) -> i64 {
         let r = self
-            .post("/api/v1/org-units", admin, json!({ "name": name, "kind": kind, "parent_id": parent }))
+            .post(
+                "/api/v1/org-units",
+                admin,
+                json!({ "name": name, "kind": kind, "parent_id": parent }),
+            )
             .await;
         r.expect(201);
         r.body["id"].as_i64().unwrap()
     }
 
     /// Creates a user as admin (password `PASSWORD`); returns its id.
-    pub async fn user(&self, admin: &str, username: &str, role: &str, org_unit: Option<i64>) -> i64 {
+    pub async fn user(
+        &self,
+        admin: &str,
+        username: &str,
+        role: &str,
+        org_unit: Option<i64>,
+    ) -> i64 {
         let r = self
             .post(
                 "/api/v1/users",
@@ -248,7 +302,17 @@ where
     let group = app.unit(admin, "Group", "group", None).await;
     let east = app.unit(admin, "East Branch", "branch", Some(group)).await;
     let north = app.unit(admin, "North Branch", "branch", Some(group)).await;
-    let east_pd = app.unit(admin, "East PD 1", "project_department", Some(east)).await;
-    let north_pd = app.unit(admin, "North PD 1", "project_department", Some(north)).await;
-    Org { group, east, north, east_pd, north_pd }
+    let east_pd = app
+        .unit(admin, "East PD 1", "project_department", Some(east))
+        .await;
+    let north_pd = app
+        .unit(admin, "North PD 1", "project_department", Some(north))
+        .await;
+    Org {
+        group,
+        east,
+        north,
+        east_pd,
+        north_pd,
+    }
 }

@@ -1,0 +1,117 @@
+//! The spec is the contract: the committed `openapi/openapi.json` must be
+//! exactly what the code generates, and the served spec and Swagger UI work.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use actix_web::test::TestRequest;
+use aftercare::openapi::ApiDoc;
+use common::*;
+use utoipa::OpenApi;
+
+fn generated() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap() + "\n"
+}
+
+#[test]
+fn committed_spec_matches_the_code() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    if std::env::var("UPDATE_OPENAPI").is_ok() {
+        std::fs::write(path, generated()).unwrap();
+        return;
+    }
+    assert!(
+        committed == generated(),
+        "openapi/openapi.json is out of date: run `cargo run -- openapi > openapi/openapi.json` \
+         (or `UPDATE_OPENAPI=1 cargo test --test openapi`) and commit it"
+    );
+}
+
+#[test]
+fn every_operation_documents_its_errors_as_problem_json() {
+    let spec: serde_json::Value = serde_json::from_str(&generated()).unwrap();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            assert!(
+                responses.contains_key("500"),
+                "{method} {path} documents 500"
+            );
+            let secured = op
+                .get("security")
+                .is_none_or(|s| s != &serde_json::json!([{}]));
+            if secured {
+                assert!(
+                    responses.contains_key("401"),
+                    "{method} {path} documents 401"
+                );
+                assert!(
+                    responses.contains_key("403"),
+                    "{method} {path} documents 403"
+                );
+            }
+            if path.contains('{') {
+                assert!(
+                    responses.contains_key("404"),
+                    "{method} {path} documents 404"
+                );
+            }
+            if op.get("requestBody").is_some() {
+                assert!(
+                    responses.contains_key("422"),
+                    "{method} {path} documents 422"
+                );
+                let schema = &op["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+                let name = schema.as_str().unwrap().rsplit('/').next().unwrap();
+                assert!(
+                    spec["components"]["schemas"][name].get("example").is_some(),
+                    "request body {name} of {method} {path} has an example"
+                );
+            }
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        response["content"]
+                            .get("application/problem+json")
+                            .is_some(),
+                        "{method} {path} {status} is problem+json"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn spec_declares_bearer_auth_and_enum_values() {
+    let spec: serde_json::Value = serde_json::from_str(&generated()).unwrap();
+    let scheme = &spec["components"]["securitySchemes"]["bearer_auth"];
+    assert_eq!(scheme["scheme"], "bearer");
+    assert_eq!(scheme["bearerFormat"], "JWT");
+    let roles = spec["components"]["schemas"]["Role"]["enum"]
+        .as_array()
+        .unwrap();
+    assert_eq!(roles.len(), 7);
+    assert!(roles.contains(&serde_json::json!("branch_leader")));
+}
+
+#[actix_rt::test]
+async fn spec_and_swagger_ui_are_served() {
+    let app = spawn().await;
+    let r = app
+        .send(TestRequest::get().uri("/api-docs/openapi.json"))
+        .await;
+    r.expect(200);
+    assert_eq!(r.body["info"]["title"], "Aftercare API");
+    let r = app.send(TestRequest::get().uri("/swagger-ui/")).await;
+    r.expect(200);
+    assert!(
+        r.body.as_str().unwrap().contains("swagger"),
+        "Swagger UI page"
+    );
+    let r = app
+        .send(TestRequest::get().uri("/swagger-ui/swagger-ui-bundle.js"))
+        .await;
+    r.expect(200); // vendored: works offline
+}
