@@ -1,0 +1,32 @@
+# Build: a release binary (SQLite bundled, libpq for PostgreSQL).
+FROM rust:1-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpq-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY migrations ./migrations
+RUN cargo build --release --locked
+
+# Run: a slim image with only the binary and the PostgreSQL client library.
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpq5 ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin aftercare \
+ && mkdir -p /data && chown aftercare:aftercare /data
+COPY --from=build /src/target/release/aftercare /usr/local/bin/aftercare
+USER aftercare
+# SQLite by default, in the volume; set DATABASE_URL=postgres://… (and
+# AFTERCARE_JWT_SECRET) to use PostgreSQL instead.
+ENV DATABASE_URL=/data/aftercare.db \
+    AFTERCARE_BIND=0.0.0.0:8080 \
+    RUST_LOG=info
+VOLUME ["/data"]
+EXPOSE 8080
+# `aftercare healthcheck` GETs /healthz: no curl needed in the image
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["aftercare", "healthcheck"]
+ENTRYPOINT ["aftercare"]
+CMD ["serve"]
