@@ -22,6 +22,9 @@ pub struct Config {
     pub login_max_failures_per_user: i64,
     pub login_max_failures_per_addr: i64,
     pub login_window_secs: i64,
+    /// Take the client address from `Forwarded`/`X-Forwarded-For` (only
+    /// behind a reverse proxy that sets it; otherwise clients could forge it).
+    pub trust_forwarded_for: bool,
 }
 
 impl Config {
@@ -47,6 +50,10 @@ impl Config {
             login_max_failures_per_user: number("AFTERCARE_LOGIN_MAX_FAILURES", 5)?,
             login_max_failures_per_addr: number("AFTERCARE_LOGIN_MAX_FAILURES_PER_ADDR", 50)?,
             login_window_secs: number("AFTERCARE_LOGIN_WINDOW_SECS", 900)?,
+            trust_forwarded_for: matches!(
+                non_empty("AFTERCARE_TRUST_FORWARDED_FOR").as_deref(),
+                Some("1" | "true" | "yes")
+            ),
         };
         if let Some(secret) = &config.jwt_secret {
             if secret.len() < 32 {
@@ -76,6 +83,7 @@ impl Config {
             login_max_failures_per_user: 5,
             login_max_failures_per_addr: 50,
             login_window_secs: 900,
+            trust_forwarded_for: false,
         }
     }
 }

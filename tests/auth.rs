@@ -371,3 +371,50 @@ async fn password_reset_by_admin_ends_sessions_and_new_password_works() {
     app.login("pm.east", PASSWORD).await.expect(401);
     app.login("pm.east", "brand-new-pass").await.expect(200);
 }
+
+fn login_from(addr: &str, username: &str, password: &str) -> TestRequest {
+    TestRequest::post()
+        .uri("/api/v1/auth/login")
+        .peer_addr(addr.parse().unwrap())
+        .set_json(json!({ "username": username, "password": password }))
+}
+
+#[actix_rt::test]
+async fn login_rate_limit_per_address_stops_password_spraying() {
+    let app = spawn_with(|c| c.login_max_failures_per_addr = 3).await;
+    for name in ["alice", "bob", "carol"] {
+        app.send(login_from("10.0.0.1:1000", name, "guess"))
+            .await
+            .expect(401);
+    }
+    app.send(login_from("10.0.0.1:1000", "admin", ADMIN_PASSWORD))
+        .await
+        .expect_problem(429, "rate_limited");
+    // another address is not affected
+    app.send(login_from("10.0.0.2:1000", "admin", ADMIN_PASSWORD))
+        .await
+        .expect(200);
+}
+
+#[actix_rt::test]
+async fn forwarded_address_is_used_only_when_configured() {
+    let forwarded = |ip: &str| {
+        login_from("127.0.0.1:1000", "nobody", "guess")
+            .insert_header(("X-Forwarded-For", ip.to_string()))
+    };
+    // behind a trusted proxy: each client address counts on its own
+    let app = spawn_with(|c| {
+        c.login_max_failures_per_addr = 2;
+        c.trust_forwarded_for = true;
+    })
+    .await;
+    app.send(forwarded("203.0.113.1")).await.expect(401);
+    app.send(forwarded("203.0.113.1")).await.expect(401);
+    app.send(forwarded("203.0.113.1")).await.expect(429);
+    app.send(forwarded("203.0.113.2")).await.expect(401);
+    // not trusted: the header is ignored, the peer address counts
+    let app = spawn_with(|c| c.login_max_failures_per_addr = 2).await;
+    app.send(forwarded("203.0.113.1")).await.expect(401);
+    app.send(forwarded("203.0.113.2")).await.expect(401);
+    app.send(forwarded("203.0.113.3")).await.expect(429);
+}

@@ -68,10 +68,16 @@ pub async fn login(
     req: HttpRequest,
     body: ValidJson<LoginInput>,
 ) -> AppResult<HttpResponse> {
-    let addr = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_string());
+    let addr = if state.config.trust_forwarded_for {
+        req.connection_info()
+            .realip_remote_addr()
+            .map(str::to_string)
+            .unwrap_or_else(|| "unknown".to_string())
+    } else {
+        req.peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_string())
+    };
     let now = state.clock.now();
     let st = state.clone();
     let grant = state

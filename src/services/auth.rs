@@ -164,7 +164,6 @@ pub fn login(
                 // keep the table small: attempts older than a day say nothing
                 diesel::delete(
                     login_attempts::table
-                        .filter(login_attempts::username.eq(&username))
                         .filter(login_attempts::at.lt(now_naive - Duration::days(1))),
                 )
                 .execute(conn)?;
@@ -390,7 +389,7 @@ pub fn ensure_admin(
         .or_else(|| generated.clone())
         .unwrap_or_default();
     let hash = password::hash(&secret)?;
-    write_tx(conn, |conn| {
+    let created = write_tx(conn, |conn| {
         let id: i64 = diesel::insert_into(users::table)
             .values(NewUser {
                 username: "admin",
@@ -417,8 +416,13 @@ pub fn ensure_admin(
             id,
             serde_json::json!({ "before": null, "after": { "id": id, "username": "admin", "role": "admin" } }),
         )
-    })?;
-    Ok(generated)
+    });
+    match created {
+        Ok(()) => Ok(generated),
+        // another instance starting at the same moment created it first
+        Err(AppError::Conflict { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The identity the command line acts as: the oldest active administrator,

@@ -80,6 +80,7 @@ CREATE TABLE login_attempts (
 );
 CREATE INDEX login_attempts_username ON login_attempts (username, at);
 CREATE INDEX login_attempts_addr ON login_attempts (remote_addr, at);
+CREATE INDEX login_attempts_at ON login_attempts (at);
 
 -- One row per state change, written in the same transaction as the change:
 -- the audit trail, and later the outbox for webhooks.
