@@ -5,6 +5,7 @@ use std::env;
 use chrono_tz::Tz;
 
 use crate::db::{default_sqlite_path, DbTarget};
+use crate::services::warranty::Season;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -25,6 +26,15 @@ pub struct Config {
     /// Take the client address from `Forwarded`/`X-Forwarded-For` (only
     /// behind a reverse proxy that sets it; otherwise clients could forge it).
     pub trust_forwarded_for: bool,
+    /// Lowest average score (of the three grading scores) for AAA, AA, A,
+    /// BBB, BB and B; below the last is C.
+    pub grade_thresholds: [f64; 6],
+    /// Complaints in the last 12 months from which a customer is visited by a `manager`.
+    pub many_complaints: i64,
+    /// The company's heating season (采暖期), for heating_cooling warranty terms.
+    pub heating_season: Season,
+    /// The company's cooling season (供冷期).
+    pub cooling_season: Season,
 }
 
 impl Config {
@@ -54,6 +64,13 @@ impl Config {
                 non_empty("AFTERCARE_TRUST_FORWARDED_FOR").as_deref(),
                 Some("1" | "true" | "yes")
             ),
+            grade_thresholds: match non_empty("AFTERCARE_GRADE_THRESHOLDS") {
+                Some(v) => parse_thresholds(&v)?,
+                None => DEFAULT_GRADE_THRESHOLDS,
+            },
+            many_complaints: number("AFTERCARE_MANY_COMPLAINTS", 3)?,
+            heating_season: season("AFTERCARE_HEATING_SEASON", DEFAULT_HEATING)?,
+            cooling_season: season("AFTERCARE_COOLING_SEASON", DEFAULT_COOLING)?,
         };
         if let Some(secret) = &config.jwt_secret {
             if secret.len() < 32 {
@@ -84,7 +101,47 @@ impl Config {
             login_max_failures_per_addr: 50,
             login_window_secs: 900,
             trust_forwarded_for: false,
+            grade_thresholds: DEFAULT_GRADE_THRESHOLDS,
+            many_complaints: 3,
+            heating_season: DEFAULT_HEATING,
+            cooling_season: DEFAULT_COOLING,
         }
+    }
+}
+
+pub const DEFAULT_GRADE_THRESHOLDS: [f64; 6] = [90.0, 85.0, 80.0, 75.0, 70.0, 60.0];
+/// 15 November – 15 March.
+pub const DEFAULT_HEATING: Season = Season {
+    start: (11, 15),
+    end: (3, 15),
+};
+/// 1 June – 31 August.
+pub const DEFAULT_COOLING: Season = Season {
+    start: (6, 1),
+    end: (8, 31),
+};
+
+/// "90,85,80,75,70,60": six descending numbers.
+fn parse_thresholds(text: &str) -> Result<[f64; 6], String> {
+    let values: Vec<f64> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("AFTERCARE_GRADE_THRESHOLDS: not six numbers: {text:?}"))?;
+    let arr: [f64; 6] = values
+        .try_into()
+        .map_err(|_| format!("AFTERCARE_GRADE_THRESHOLDS: need six numbers (AAA,AA,A,BBB,BB,B): {text:?}"))?;
+    if arr.windows(2).any(|w| w[0] < w[1]) {
+        return Err("AFTERCARE_GRADE_THRESHOLDS must not increase from AAA to B".to_string());
+    }
+    Ok(arr)
+}
+
+/// "MM-DD..MM-DD"
+fn season(name: &str, default: Season) -> Result<Season, String> {
+    match non_empty(name) {
+        None => Ok(default),
+        Some(v) => Season::parse(&v).ok_or_else(|| format!("{name}: expected MM-DD..MM-DD, got {v:?}")),
     }
 }
 

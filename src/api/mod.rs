@@ -2,11 +2,13 @@
 //! shape the answer. No SQL and no business rule lives here.
 
 pub mod auth;
+pub mod customers;
 pub mod events;
 pub mod extract;
 pub mod health;
 pub mod me;
 pub mod org_units;
+pub mod projects;
 pub mod users;
 
 use actix_web::http::header;
@@ -59,7 +61,59 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/users/{id}/deactivation").route(web::post().to(users::deactivate)),
             )
             .service(web::resource("/users/{id}/activation").route(web::post().to(users::activate)))
-            .service(web::resource("/events").route(web::get().to(events::list))),
+            .service(web::resource("/events").route(web::get().to(events::list)))
+            .service(
+                web::resource("/customers")
+                    .route(web::get().to(customers::list))
+                    .route(web::post().to(customers::create)),
+            )
+            .service(
+                web::resource("/customers/{id}")
+                    .route(web::get().to(customers::get))
+                    .route(web::patch().to(customers::update)),
+            )
+            .service(
+                web::resource("/customers/{id}/gradings")
+                    .route(web::get().to(customers::gradings))
+                    .route(web::post().to(customers::grade)),
+            )
+            .service(
+                web::resource("/projects")
+                    .route(web::get().to(projects::list))
+                    .route(web::post().to(projects::create)),
+            )
+            .service(
+                web::resource("/projects/{id}")
+                    .route(web::get().to(projects::get))
+                    .route(web::patch().to(projects::update)),
+            )
+            .service(
+                web::resource("/projects/{id}/contacts")
+                    .route(web::get().to(projects::contacts))
+                    .route(web::post().to(projects::add_contact)),
+            )
+            .service(
+                web::resource("/projects/{id}/contacts/{contact_id}")
+                    .route(web::patch().to(projects::update_contact))
+                    .route(web::delete().to(projects::remove_contact)),
+            )
+            .service(web::resource("/projects/{id}/warranty-terms").route(web::get().to(projects::terms)))
+            .service(
+                web::resource("/projects/{id}/warranty-terms/{category}")
+                    .route(web::put().to(projects::set_term)),
+            )
+            .service(
+                web::resource("/projects/{id}/warranty-status")
+                    .route(web::get().to(projects::warranty_status)),
+            )
+            .service(
+                web::resource("/projects/{id}/ledger/submission")
+                    .route(web::post().to(projects::submit_ledger)),
+            )
+            .service(
+                web::resource("/projects/{id}/ledger/review")
+                    .route(web::post().to(projects::review_ledger)),
+            ),
     );
 }
 

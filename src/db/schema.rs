@@ -23,6 +23,100 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        contact_name -> Nullable<Text>,
+        contact_phone -> Nullable<Text>,
+        address -> Nullable<Text>,
+        grade -> Nullable<Text>,
+        graded_at -> Nullable<Timestamp>,
+        serious_problems -> Bool,
+        active -> Bool,
+    }
+}
+
+diesel::table! {
+    customer_gradings (id) {
+        id -> BigInt,
+        customer_id -> BigInt,
+        operating_score -> Integer,
+        payment_score -> Integer,
+        cooperation_score -> Integer,
+        proposed_grade -> Text,
+        grade -> Text,
+        override_reason -> Nullable<Text>,
+        graded_by -> BigInt,
+        graded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    projects (id) {
+        id -> BigInt,
+        code -> Text,
+        name -> Text,
+        address -> Text,
+        branch_id -> BigInt,
+        project_department_id -> BigInt,
+        customer_id -> BigInt,
+        contract_number -> Nullable<Text>,
+        building_area -> Nullable<Double>,
+        structure_type -> Nullable<Text>,
+        quality_grade -> Nullable<Text>,
+        completion_accepted_on -> Date,
+        handover_on -> Date,
+        is_key_project -> Bool,
+        hvac_in_scope -> Bool,
+        design_service_life_years -> Integer,
+        ledger_status -> Text,
+        ledger_due_at -> Timestamp,
+        ledger_submitted_at -> Nullable<Timestamp>,
+        ledger_submitted_late -> Bool,
+        ledger_late_reason -> Nullable<Text>,
+        ledger_reviewed_at -> Nullable<Timestamp>,
+        ledger_reviewed_by -> Nullable<BigInt>,
+        ledger_review_comment -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    project_contacts (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        role -> Text,
+        name -> Text,
+        phone -> Text,
+        company -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    warranty_terms (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        category -> Text,
+        years -> Nullable<Integer>,
+        periods -> Nullable<Integer>,
+        starts_on -> Date,
+        ends_on -> Date,
+        note -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    complaints (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        customer_id -> BigInt,
+        received_at -> Timestamp,
+        created_at -> Timestamp,
     }
 }
 
@@ -85,6 +179,11 @@ diesel::joinable!(users -> customers (customer_id));
 diesel::joinable!(customers -> org_units (branch_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(events -> users (actor_user_id));
+diesel::joinable!(customer_gradings -> customers (customer_id));
+diesel::joinable!(projects -> customers (customer_id));
+diesel::joinable!(project_contacts -> projects (project_id));
+diesel::joinable!(warranty_terms -> projects (project_id));
+diesel::joinable!(complaints -> projects (project_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
@@ -93,4 +192,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     login_attempts,
     events,
+    customer_gradings,
+    projects,
+    project_contacts,
+    warranty_terms,
+    complaints,
 );

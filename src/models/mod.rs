@@ -1,8 +1,10 @@
 //! Database rows (`Queryable`), insert and change sets, and the enums that
 //! are stored as `TEXT` with a `CHECK` constraint.
 
+pub mod customer;
 pub mod event;
 pub mod org_unit;
+pub mod project;
 pub mod user;
 
 /// Defines an enum stored as TEXT: snake_case in JSON and in the database.

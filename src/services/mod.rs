@@ -3,10 +3,13 @@
 //! Services know nothing of HTTP.
 
 pub mod auth;
+pub mod customers;
 pub mod demo;
 pub mod events;
 pub mod org_units;
+pub mod projects;
 pub mod users;
+pub mod warranty;
 
 use serde::{Deserialize, Deserializer};
 

@@ -291,7 +291,7 @@ fn normalise_username(raw: &str) -> AppResult<String> {
     }
 }
 
-fn clean_phone(phone: Option<&str>) -> AppResult<Option<String>> {
+pub fn clean_phone(phone: Option<&str>) -> AppResult<Option<String>> {
     let Some(phone) = phone.map(str::trim).filter(|p| !p.is_empty()) else {
         return Ok(None);
     };

@@ -285,6 +285,78 @@ where
     }
 }
 
+impl<S, B> TestApp<S>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.send(
+            TestRequest::put()
+                .uri(path)
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .set_json(body),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Resp {
+        self.send(TestRequest::delete().uri(path).insert_header(("Authorization", format!("Bearer {token}"))))
+            .await
+    }
+
+    /// Registers a customer served by `branch`; returns its id.
+    pub async fn customer(&self, token: &str, name: &str, branch: i64) -> i64 {
+        let r = self
+            .post("/api/v1/customers", token, json!({ "name": name, "kind": "owner_organisation", "branch_id": branch }))
+            .await;
+        r.expect(201);
+        r.body["id"].as_i64().unwrap()
+    }
+
+    /// Enters a project accepted on 2026-02-27 and handed over on 2026-03-02.
+    pub async fn project(&self, token: &str, code: &str, department: i64, customer: i64) -> Value {
+        let r = self
+            .post(
+                "/api/v1/projects",
+                token,
+                json!({
+                    "code": code, "name": format!("Project {code}"), "address": "1 River Road",
+                    "project_department_id": department, "customer_id": customer,
+                    "completion_accepted_on": "2026-02-27", "handover_on": "2026-03-02",
+                    "design_service_life_years": 50
+                }),
+            )
+            .await;
+        r.expect(201);
+        r.body.clone()
+    }
+
+    /// Records `count` complaints against a customer (the complaint workflow
+    /// comes in its own issue; rows are enough to count them).
+    pub async fn seed_complaints(&self, customer: i64, project: i64, count: usize, received_at: chrono::NaiveDateTime) {
+        let now = self.clock.now_naive();
+        self.state
+            .db(move |conn| {
+                use aftercare::db::schema::complaints;
+                use diesel::prelude::*;
+                for _ in 0..count {
+                    diesel::insert_into(complaints::table)
+                        .values((
+                            complaints::project_id.eq(project),
+                            complaints::customer_id.eq(customer),
+                            complaints::received_at.eq(received_at),
+                            complaints::created_at.eq(now),
+                        ))
+                        .execute(conn)?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+}
+
 /// A group with two branches, each with a project department.
 pub struct Org {
     pub group: i64,

@@ -1,0 +1,13 @@
+DROP TABLE complaints;
+DROP TABLE warranty_terms;
+DROP TABLE project_contacts;
+DROP TABLE projects;
+DROP TABLE customer_gradings;
+DROP INDEX customers_name;
+ALTER TABLE customers DROP COLUMN active;
+ALTER TABLE customers DROP COLUMN serious_problems;
+ALTER TABLE customers DROP COLUMN graded_at;
+ALTER TABLE customers DROP COLUMN grade;
+ALTER TABLE customers DROP COLUMN address;
+ALTER TABLE customers DROP COLUMN contact_phone;
+ALTER TABLE customers DROP COLUMN contact_name;
