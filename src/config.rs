@@ -128,9 +128,9 @@ fn parse_thresholds(text: &str) -> Result<[f64; 6], String> {
         .map(|v| v.trim().parse::<f64>())
         .collect::<Result<_, _>>()
         .map_err(|_| format!("AFTERCARE_GRADE_THRESHOLDS: not six numbers: {text:?}"))?;
-    let arr: [f64; 6] = values
-        .try_into()
-        .map_err(|_| format!("AFTERCARE_GRADE_THRESHOLDS: need six numbers (AAA,AA,A,BBB,BB,B): {text:?}"))?;
+    let arr: [f64; 6] = values.try_into().map_err(|_| {
+        format!("AFTERCARE_GRADE_THRESHOLDS: need six numbers (AAA,AA,A,BBB,BB,B): {text:?}")
+    })?;
     if arr.windows(2).any(|w| w[0] < w[1]) {
         return Err("AFTERCARE_GRADE_THRESHOLDS must not increase from AAA to B".to_string());
     }
@@ -141,7 +141,9 @@ fn parse_thresholds(text: &str) -> Result<[f64; 6], String> {
 fn season(name: &str, default: Season) -> Result<Season, String> {
     match non_empty(name) {
         None => Ok(default),
-        Some(v) => Season::parse(&v).ok_or_else(|| format!("{name}: expected MM-DD..MM-DD, got {v:?}")),
+        Some(v) => {
+            Season::parse(&v).ok_or_else(|| format!("{name}: expected MM-DD..MM-DD, got {v:?}"))
+        }
     }
 }
 

@@ -166,7 +166,8 @@ fn seed_demo() -> Result<(), String> {
         .ok()
         .filter(|p| p.len() >= 8)
         .unwrap_or_else(|| "aftercare-demo".to_string());
-    let report = demo::seed(&mut conn, state.clock.now_naive(), &password).map_err(describe)?;
+    let report = demo::seed(&mut conn, &state.config, state.clock.now_naive(), &password)
+        .map_err(describe)?;
     println!("{report}");
     Ok(())
 }

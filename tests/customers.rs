@@ -8,9 +8,18 @@ use chrono::Duration;
 use common::*;
 use serde_json::json;
 
-async fn graded<S, B>(app: &TestApp<S>, token: &str, customer: i64, scores: [i32; 3]) -> common::Resp
+async fn graded<S, B>(
+    app: &TestApp<S>,
+    token: &str,
+    customer: i64,
+    scores: [i32; 3],
+) -> common::Resp
 where
-    S: actix_web::dev::Service<actix_http::Request, Response = actix_web::dev::ServiceResponse<B>, Error = actix_web::Error>,
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
     B: actix_web::body::MessageBody,
 {
     app.post(
@@ -54,7 +63,8 @@ async fn grade_override_needs_a_reason_and_the_history_is_kept() {
     let app = spawn().await;
     let admin = app.admin().await;
     let org = org(&app, &admin).await;
-    app.user(&admin, "east.engineer", "branch_engineer", Some(org.east)).await;
+    app.user(&admin, "east.engineer", "branch_engineer", Some(org.east))
+        .await;
     let engineer = app.token("east.engineer", PASSWORD).await;
     let c = app.customer(&engineer, "Owner", org.east).await;
     let path = format!("/api/v1/customers/{c}/gradings");
@@ -86,8 +96,14 @@ async fn grade_override_needs_a_reason_and_the_history_is_kept() {
     assert_eq!(items.len(), 2, "the refused override is not recorded");
     assert_eq!(items[0]["grade"], "A");
     assert_eq!(items[1]["grade"], "AA");
-    assert_eq!(items[1]["override_reason"], "strategic partner, always pays early");
-    assert_eq!(items[1]["graded_by"], app.get("/api/v1/me", &engineer).await.body["user"]["id"]);
+    assert_eq!(
+        items[1]["override_reason"],
+        "strategic partner, always pays early"
+    );
+    assert_eq!(
+        items[1]["graded_by"],
+        app.get("/api/v1/me", &engineer).await.body["user"]["id"]
+    );
     assert_ne!(items[0]["graded_at"], items[1]["graded_at"]);
     let customer = app.get(&format!("/api/v1/customers/{c}"), &engineer).await;
     assert_eq!(customer.body["grade"], "AA");
@@ -102,10 +118,13 @@ async fn grading_scores_are_validated_and_only_the_engineering_side_grades() {
     let r = graded(&app, &admin, c, [101, -1, 50]).await;
     r.expect_problem(422, "validation_failed");
     assert_eq!(r.fields(), vec!["operating_score", "payment_score"]);
-    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd)).await;
+    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd))
+        .await;
     let pm = app.token("east.pm", PASSWORD).await;
     // the PM does not even see a customer without projects of theirs
-    graded(&app, &pm, c, [80, 80, 80]).await.expect_problem(403, "forbidden");
+    graded(&app, &pm, c, [80, 80, 80])
+        .await
+        .expect_problem(403, "forbidden");
 }
 
 #[actix_rt::test]
@@ -114,14 +133,26 @@ async fn required_visitor_rank_follows_the_tier() {
     let admin = app.admin().await;
     let org = org(&app, &admin).await;
     let c = app.customer(&admin, "Owner", org.east).await;
-    let rank = |body: &serde_json::Value| body["required_visitor_rank"].as_str().unwrap().to_string();
+    let rank =
+        |body: &serde_json::Value| body["required_visitor_rank"].as_str().unwrap().to_string();
     let r = app.get(&format!("/api/v1/customers/{c}"), &admin).await;
-    assert_eq!(rank(&r.body), "supervisor", "ungraded: supervisor or above until graded");
-    for (scores, expected) in [([95, 95, 95], "manager"), ([75, 75, 75], "supervisor"), ([40, 40, 40], "staff")] {
+    assert_eq!(
+        rank(&r.body),
+        "supervisor",
+        "ungraded: supervisor or above until graded"
+    );
+    for (scores, expected) in [
+        ([95, 95, 95], "manager"),
+        ([75, 75, 75], "supervisor"),
+        ([40, 40, 40], "staff"),
+    ] {
         graded(&app, &admin, c, scores).await.expect(201);
         let r = app.get(&format!("/api/v1/customers/{c}"), &admin).await;
         assert_eq!(rank(&r.body), expected, "scores {scores:?}");
-        assert!(r.body["required_visitor_rank_reason"].as_str().unwrap().contains("tier"));
+        assert!(r.body["required_visitor_rank_reason"]
+            .as_str()
+            .unwrap()
+            .contains("tier"));
     }
 }
 
@@ -132,18 +163,23 @@ async fn required_visitor_rank_is_manager_for_a_complaint_heavy_customer() {
     let org = org(&app, &admin).await;
     let c = app.customer(&admin, "Owner", org.east).await;
     graded(&app, &admin, c, [40, 40, 40]).await.expect(201); // tier C: anyone
-    let project = app.project(&admin, "P-1", org.east_pd, c).await["id"].as_i64().unwrap();
+    let project = app.project(&admin, "P-1", org.east_pd, c).await["id"]
+        .as_i64()
+        .unwrap();
     let now = app.clock.now_naive();
 
     // old complaints do not count
-    app.seed_complaints(c, project, 5, now - Duration::days(400)).await;
+    app.seed_complaints(c, project, 5, now - Duration::days(400))
+        .await;
     // two recent ones: below the default of 3
-    app.seed_complaints(c, project, 2, now - Duration::days(30)).await;
+    app.seed_complaints(c, project, 2, now - Duration::days(30))
+        .await;
     let r = app.get(&format!("/api/v1/customers/{c}"), &admin).await;
     assert_eq!(r.body["complaints_last_12_months"], 2);
     assert_eq!(r.body["required_visitor_rank"], "staff");
 
-    app.seed_complaints(c, project, 1, now - Duration::days(1)).await;
+    app.seed_complaints(c, project, 1, now - Duration::days(1))
+        .await;
     let r = app.get(&format!("/api/v1/customers/{c}"), &admin).await;
     assert_eq!(r.body["complaints_last_12_months"], 3);
     assert_eq!(r.body["required_visitor_rank"], "manager");
@@ -165,8 +201,11 @@ async fn complaint_threshold_is_configurable() {
     let admin = app.admin().await;
     let org = org(&app, &admin).await;
     let c = app.customer(&admin, "Owner", org.east).await;
-    let project = app.project(&admin, "P-1", org.east_pd, c).await["id"].as_i64().unwrap();
-    app.seed_complaints(c, project, 1, app.clock.now_naive()).await;
+    let project = app.project(&admin, "P-1", org.east_pd, c).await["id"]
+        .as_i64()
+        .unwrap();
+    app.seed_complaints(c, project, 1, app.clock.now_naive())
+        .await;
     let r = app.get(&format!("/api/v1/customers/{c}"), &admin).await;
     assert_eq!(r.body["required_visitor_rank"], "manager");
 }
@@ -178,7 +217,13 @@ async fn required_visitor_rank_is_manager_for_serious_problems() {
     let org = org(&app, &admin).await;
     let c = app.customer(&admin, "Owner", org.east).await;
     graded(&app, &admin, c, [75, 75, 75]).await.expect(201);
-    let r = app.patch(&format!("/api/v1/customers/{c}"), &admin, json!({"serious_problems": true})).await;
+    let r = app
+        .patch(
+            &format!("/api/v1/customers/{c}"),
+            &admin,
+            json!({"serious_problems": true}),
+        )
+        .await;
     r.expect(200);
     assert_eq!(r.body["required_visitor_rank"], "manager");
 }
@@ -190,17 +235,35 @@ async fn customer_scope_between_branches_and_for_customer_users() {
     let org = org(&app, &admin).await;
     let east_c = app.customer(&admin, "East Owner", org.east).await;
     let north_c = app.customer(&admin, "North Owner", org.north).await;
-    app.user(&admin, "east.engineer", "branch_engineer", Some(org.east)).await;
+    app.user(&admin, "east.engineer", "branch_engineer", Some(org.east))
+        .await;
     let east = app.token("east.engineer", PASSWORD).await;
     let r = app.get("/api/v1/customers", &east).await;
-    let ids: Vec<i64> = r.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, vec![east_c]);
-    app.get(&format!("/api/v1/customers/{north_c}"), &east).await.expect_problem(404, "not_found");
-    app.patch(&format!("/api/v1/customers/{north_c}"), &east, json!({"name": "x"})).await.expect(404);
+    app.get(&format!("/api/v1/customers/{north_c}"), &east)
+        .await
+        .expect_problem(404, "not_found");
+    app.patch(
+        &format!("/api/v1/customers/{north_c}"),
+        &east,
+        json!({"name": "x"}),
+    )
+    .await
+    .expect(404);
     graded(&app, &east, north_c, [80, 80, 80]).await.expect(404);
     // cannot register a customer for another branch
     let r = app
-        .post("/api/v1/customers", &east, json!({"name": "x", "kind": "individual", "branch_id": org.north}))
+        .post(
+            "/api/v1/customers",
+            &east,
+            json!({"name": "x", "kind": "individual", "branch_id": org.north}),
+        )
         .await;
     r.expect_problem(422, "invalid_reference");
     assert_eq!(r.fields(), vec!["branch_id"]);
@@ -213,9 +276,19 @@ async fn customer_scope_between_branches_and_for_customer_users() {
     let owner = app.token("owner.east", PASSWORD).await;
     let r = app.get("/api/v1/customers", &owner).await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
-    app.get(&format!("/api/v1/customers/{north_c}"), &owner).await.expect(404);
-    app.patch(&format!("/api/v1/customers/{east_c}"), &owner, json!({"name": "x"})).await.expect_problem(403, "forbidden");
-    graded(&app, &owner, east_c, [100, 100, 100]).await.expect_problem(403, "forbidden");
+    app.get(&format!("/api/v1/customers/{north_c}"), &owner)
+        .await
+        .expect(404);
+    app.patch(
+        &format!("/api/v1/customers/{east_c}"),
+        &owner,
+        json!({"name": "x"}),
+    )
+    .await
+    .expect_problem(403, "forbidden");
+    graded(&app, &owner, east_c, [100, 100, 100])
+        .await
+        .expect_problem(403, "forbidden");
 }
 
 #[actix_rt::test]
@@ -226,10 +299,16 @@ async fn project_department_sees_the_customers_of_its_projects() {
     let mine = app.customer(&admin, "Mine", org.east).await;
     let _other = app.customer(&admin, "Other", org.east).await;
     app.project(&admin, "P-1", org.east_pd, mine).await;
-    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd)).await;
+    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd))
+        .await;
     let pm = app.token("east.pm", PASSWORD).await;
     let r = app.get("/api/v1/customers", &pm).await;
-    let ids: Vec<i64> = r.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, vec![mine]);
 }
 
@@ -239,13 +318,38 @@ async fn customer_changes_are_audited_and_versioned() {
     let admin = app.admin().await;
     let org = org(&app, &admin).await;
     let c = app.customer(&admin, "Owner", org.east).await;
-    let r = app.patch(&format!("/api/v1/customers/{c}"), &admin, json!({"contact_phone": "021-5888 0000"})).await;
+    let r = app
+        .patch(
+            &format!("/api/v1/customers/{c}"),
+            &admin,
+            json!({"contact_phone": "021-5888 0000"}),
+        )
+        .await;
     r.expect(200);
     assert_eq!(r.header("etag").as_deref(), Some("\"2\""));
     graded(&app, &admin, c, [80, 80, 80]).await.expect(201);
-    let r = app.get(&format!("/api/v1/events?subject_type=customer&subject_id={c}"), &admin).await;
-    let actions: Vec<&str> = r.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, vec!["customer.created", "customer.updated", "customer.graded"]);
-    assert_eq!(r.body["items"][1]["payload"]["before"]["contact_phone"], json!(null));
-    assert_eq!(r.body["items"][1]["payload"]["after"]["contact_phone"], "021-5888 0000");
+    let r = app
+        .get(
+            &format!("/api/v1/events?subject_type=customer&subject_id={c}"),
+            &admin,
+        )
+        .await;
+    let actions: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec!["customer.created", "customer.updated", "customer.graded"]
+    );
+    assert_eq!(
+        r.body["items"][1]["payload"]["before"]["contact_phone"],
+        json!(null)
+    );
+    assert_eq!(
+        r.body["items"][1]["payload"]["after"]["contact_phone"],
+        "021-5888 0000"
+    );
 }

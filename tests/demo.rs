@@ -11,7 +11,10 @@ async fn seed_demo_creates_an_organisation_with_every_role_and_refuses_to_run_tw
     let now = app.clock.now_naive();
     let report = app
         .state
-        .db(move |conn| aftercare::services::demo::seed(conn, now, "demo-password"))
+        .db({
+            let config = app.state.config.clone();
+            move |conn| aftercare::services::demo::seed(conn, &config, now, "demo-password")
+        })
         .await
         .unwrap();
     assert!(report.contains("east.pm1"));
@@ -38,6 +41,50 @@ async fn seed_demo_creates_an_organisation_with_every_role_and_refuses_to_run_tw
         assert!(roles.contains(role), "a demo user with role {role}");
     }
 
+    let r = app.get("/api/v1/customers?limit=200", &admin).await;
+    let customers = r.body["items"].as_array().unwrap();
+    assert_eq!(customers.len(), 6);
+    for tier in ["A", "B", "C"] {
+        assert!(
+            customers.iter().any(|c| c["tier"] == tier),
+            "a customer of tier {tier}"
+        );
+    }
+    assert!(
+        customers.iter().any(|c| c["grade"].is_null()),
+        "one not graded yet"
+    );
+
+    let r = app.get("/api/v1/projects?limit=200", &admin).await;
+    let projects = r.body["items"].as_array().unwrap();
+    assert_eq!(projects.len(), 12);
+    assert!(projects.iter().any(|p| p["is_key_project"] == true));
+    assert!(projects.iter().any(|p| p["hvac_in_scope"] == true));
+    for status in ["draft", "submitted", "approved", "returned"] {
+        assert!(
+            projects.iter().any(|p| p["ledger"]["status"] == status),
+            "a ledger {status}"
+        );
+    }
+    let today = app.clock.now().date_naive();
+    let r = app
+        .get(
+            &format!("/api/v1/projects?under_warranty_on={today}&limit=200"),
+            &admin,
+        )
+        .await;
+    let under: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    assert!(under.contains(&"HD-2024-001"));
+    assert!(
+        !under.contains(&"HB-2012-011") && !under.contains(&"HD-2014-012"),
+        "the temporary buildings are out of warranty"
+    );
+
     let pm = app.token("east.pm1", "demo-password").await;
     let me = app.get("/api/v1/me", &pm).await;
     me.expect(200);
@@ -45,7 +92,10 @@ async fn seed_demo_creates_an_organisation_with_every_role_and_refuses_to_run_tw
 
     let again = app
         .state
-        .db(move |conn| aftercare::services::demo::seed(conn, now, "demo-password"))
+        .db({
+            let config = app.state.config.clone();
+            move |conn| aftercare::services::demo::seed(conn, &config, now, "demo-password")
+        })
         .await;
     assert_eq!(again.unwrap_err().code(), "already_seeded");
 }

@@ -11,7 +11,9 @@ use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::customer::{CustomerKind, Grade, Grading, Tier};
 use crate::models::user::Rank;
-use crate::services::customers::{self as service, CustomerFilter, CustomerPatch, CustomerProfile, GradingInput, NewCustomerInput};
+use crate::services::customers::{
+    self as service, CustomerFilter, CustomerPatch, CustomerProfile, GradingInput, NewCustomerInput,
+};
 use crate::AppState;
 
 /// A customer: an owner organisation, a property company or an individual owner.
@@ -107,7 +109,8 @@ impl TryFrom<Grading> for GradingView {
         let grade = Grade::from_db(&g.grade)?;
         let proposed = Grade::from_db(&g.proposed_grade)?;
         Ok(GradingView {
-            average_score: f64::from(g.operating_score + g.payment_score + g.cooperation_score) / 3.0,
+            average_score: f64::from(g.operating_score + g.payment_score + g.cooperation_score)
+                / 3.0,
             proposed_grade: proposed,
             grade,
             tier: grade.tier(),
@@ -156,7 +159,10 @@ fn respond(status: StatusCode, profile: CustomerProfile) -> AppResult<HttpRespon
     let mut builder = HttpResponse::build(status);
     etag(&mut builder, profile.customer.version);
     if status == StatusCode::CREATED {
-        builder.insert_header(("Location", format!("/api/v1/customers/{}", profile.customer.id)));
+        builder.insert_header((
+            "Location",
+            format!("/api/v1/customers/{}", profile.customer.id),
+        ));
     }
     Ok(builder.json(CustomerView::try_from(profile)?))
 }
@@ -167,13 +173,25 @@ fn respond(status: StatusCode, profile: CustomerProfile) -> AppResult<HttpRespon
 /// project department the customers of its projects; a customer user itself.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerListQuery),
     responses((status = 200, description = "A page of customers", body = ListResponse<CustomerView>)))]
-pub async fn list(state: web::Data<AppState>, actor: CurrentUser, query: ValidQuery<CustomerListQuery>) -> AppResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    query: ValidQuery<CustomerListQuery>,
+) -> AppResult<HttpResponse> {
     let q = query.0;
     let page = page(q.limit, q.cursor.as_deref())?;
-    let filter = CustomerFilter { branch_id: q.branch_id, kind: q.kind, grade: q.grade, active: q.active, q: q.q };
+    let filter = CustomerFilter {
+        branch_id: q.branch_id,
+        kind: q.kind,
+        grade: q.grade,
+        active: q.active,
+        q: q.q,
+    };
     let now = state.clock.now_naive();
     let st = state.clone();
-    let paged = state.db(move |conn| service::list(conn, &actor, &st.config, now, &filter, page)).await?;
+    let paged = state
+        .db(move |conn| service::list(conn, &actor, &st.config, now, &filter, page))
+        .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, CustomerView::try_from)?))
 }
 
@@ -183,10 +201,16 @@ pub async fn list(state: web::Data<AppState>, actor: CurrentUser, query: ValidQu
 #[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = NewCustomerInput,
     responses((status = 201, description = "Created", body = CustomerView,
         headers(("Location" = String), ("ETag" = String)))))]
-pub async fn create(state: web::Data<AppState>, actor: CurrentUser, body: ValidJson<NewCustomerInput>) -> AppResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    body: ValidJson<NewCustomerInput>,
+) -> AppResult<HttpResponse> {
     let now = state.clock.now_naive();
     let st = state.clone();
-    let profile = state.db(move |conn| service::create(conn, &actor, &st.config, now, &body.0)).await?;
+    let profile = state
+        .db(move |conn| service::create(conn, &actor, &st.config, now, &body.0))
+        .await?;
     respond(StatusCode::CREATED, profile)
 }
 
@@ -194,9 +218,15 @@ pub async fn create(state: web::Data<AppState>, actor: CurrentUser, body: ValidJ
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers",
     params(("id" = i64, Path, description = "Customer id")),
     responses((status = 200, description = "The customer", body = CustomerView, headers(("ETag" = String)))))]
-pub async fn get(state: web::Data<AppState>, actor: CurrentUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
     let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
-    let profile = state.db(move |conn| service::get(conn, &actor, &st.config, now, id)).await?;
+    let profile = state
+        .db(move |conn| service::get(conn, &actor, &st.config, now, id))
+        .await?;
     respond(StatusCode::OK, profile)
 }
 
@@ -216,8 +246,15 @@ pub async fn update(
     id: web::Path<i64>,
     body: ValidJson<CustomerPatch>,
 ) -> AppResult<HttpResponse> {
-    let (id, expected, now, st) = (id.into_inner(), if_match(&req)?, state.clock.now_naive(), state.clone());
-    let profile = state.db(move |conn| service::update(conn, &actor, &st.config, now, id, expected, &body.0)).await?;
+    let (id, expected, now, st) = (
+        id.into_inner(),
+        if_match(&req)?,
+        state.clock.now_naive(),
+        state.clone(),
+    );
+    let profile = state
+        .db(move |conn| service::update(conn, &actor, &st.config, now, id, expected, &body.0))
+        .await?;
     respond(StatusCode::OK, profile)
 }
 
@@ -232,9 +269,16 @@ pub async fn update(
 #[utoipa::path(post, path = "/api/v1/customers/{id}/gradings", tag = "customers", request_body = GradingInput,
     params(("id" = i64, Path, description = "Customer id")),
     responses((status = 201, description = "The grading recorded", body = GradingView)))]
-pub async fn grade(state: web::Data<AppState>, actor: CurrentUser, id: web::Path<i64>, body: ValidJson<GradingInput>) -> AppResult<HttpResponse> {
+pub async fn grade(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    id: web::Path<i64>,
+    body: ValidJson<GradingInput>,
+) -> AppResult<HttpResponse> {
     let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
-    let grading = state.db(move |conn| service::grade(conn, &actor, &st.config, now, id, &body.0)).await?;
+    let grading = state
+        .db(move |conn| service::grade(conn, &actor, &st.config, now, id, &body.0))
+        .await?;
     Ok(HttpResponse::Created().json(GradingView::try_from(grading)?))
 }
 
@@ -244,9 +288,16 @@ pub async fn grade(state: web::Data<AppState>, actor: CurrentUser, id: web::Path
 #[utoipa::path(get, path = "/api/v1/customers/{id}/gradings", tag = "customers",
     params(("id" = i64, Path, description = "Customer id"), PageQuery),
     responses((status = 200, description = "A page of gradings", body = ListResponse<GradingView>)))]
-pub async fn gradings(state: web::Data<AppState>, actor: CurrentUser, id: web::Path<i64>, query: ValidQuery<PageQuery>) -> AppResult<HttpResponse> {
+pub async fn gradings(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    id: web::Path<i64>,
+    query: ValidQuery<PageQuery>,
+) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let page = page(query.0.limit, query.0.cursor.as_deref())?;
-    let paged = state.db(move |conn| service::gradings(conn, &actor, id, page)).await?;
+    let paged = state
+        .db(move |conn| service::gradings(conn, &actor, id, page))
+        .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, GradingView::try_from)?))
 }

@@ -97,7 +97,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::patch().to(projects::update_contact))
                     .route(web::delete().to(projects::remove_contact)),
             )
-            .service(web::resource("/projects/{id}/warranty-terms").route(web::get().to(projects::terms)))
+            .service(
+                web::resource("/projects/{id}/warranty-terms")
+                    .route(web::get().to(projects::terms)),
+            )
             .service(
                 web::resource("/projects/{id}/warranty-terms/{category}")
                     .route(web::put().to(projects::set_term)),

@@ -9,10 +9,12 @@ use super::extract::{ValidJson, ValidQuery};
 use super::{etag, if_match, page, utc, ListResponse};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult, Problem};
-use crate::models::project::{Contact, ContactRole, ContactSide, LedgerStatus, Project, WarrantyCategory, WarrantyTerm};
+use crate::models::project::{
+    Contact, ContactRole, ContactSide, LedgerStatus, Project, WarrantyCategory, WarrantyTerm,
+};
 use crate::services::projects::{
-    self as service, ContactPatch, LedgerReview, LedgerSubmission, NewContactInput, NewProjectInput, ProjectFilter,
-    ProjectPatch, WarrantyTermInput,
+    self as service, ContactPatch, LedgerReview, LedgerSubmission, NewContactInput,
+    NewProjectInput, ProjectFilter, ProjectPatch, WarrantyTermInput,
 };
 use crate::services::warranty::{self, Length};
 use crate::AppState;
@@ -271,7 +273,11 @@ fn respond(status: StatusCode, project: Project) -> AppResult<HttpResponse> {
 /// departments, the group and admins all, a customer user its own.
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects", params(ProjectListQuery),
     responses((status = 200, description = "A page of projects", body = ListResponse<ProjectView>)))]
-pub async fn list(state: web::Data<AppState>, actor: CurrentUser, query: ValidQuery<ProjectListQuery>) -> AppResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    query: ValidQuery<ProjectListQuery>,
+) -> AppResult<HttpResponse> {
     let q = query.0;
     let page = page(q.limit, q.cursor.as_deref())?;
     let filter = ProjectFilter {
@@ -284,7 +290,9 @@ pub async fn list(state: web::Data<AppState>, actor: CurrentUser, query: ValidQu
         under_warranty_on: q.under_warranty_on,
         q: q.q,
     };
-    let paged = state.db(move |conn| service::list(conn, &actor, &filter, page)).await?;
+    let paged = state
+        .db(move |conn| service::list(conn, &actor, &filter, page))
+        .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, ProjectView::try_from)?))
 }
 
@@ -297,9 +305,15 @@ pub async fn list(state: web::Data<AppState>, actor: CurrentUser, query: ValidQu
         (status = 201, description = "Created", body = ProjectView, headers(("Location" = String), ("ETag" = String))),
         (status = 409, description = "The code is taken (`code_taken`)", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn create(state: web::Data<AppState>, actor: CurrentUser, body: ValidJson<NewProjectInput>) -> AppResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    body: ValidJson<NewProjectInput>,
+) -> AppResult<HttpResponse> {
     let (now, st) = (state.clock.now_naive(), state.clone());
-    let project = state.db(move |conn| service::create(conn, &actor, &st.config, now, &body.0)).await?;
+    let project = state
+        .db(move |conn| service::create(conn, &actor, &st.config, now, &body.0))
+        .await?;
     respond(StatusCode::CREATED, project)
 }
 
@@ -307,7 +321,11 @@ pub async fn create(state: web::Data<AppState>, actor: CurrentUser, body: ValidJ
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects",
     params(("id" = i64, Path, description = "Project id")),
     responses((status = 200, description = "The project", body = ProjectView, headers(("ETag" = String)))))]
-pub async fn get(state: web::Data<AppState>, actor: CurrentUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let project = state.db(move |conn| service::get(conn, &actor, id)).await?;
     respond(StatusCode::OK, project)
@@ -332,8 +350,15 @@ pub async fn update(
     id: web::Path<i64>,
     body: ValidJson<ProjectPatch>,
 ) -> AppResult<HttpResponse> {
-    let (id, expected, now, st) = (id.into_inner(), if_match(&req)?, state.clock.now_naive(), state.clone());
-    let project = state.db(move |conn| service::update(conn, &actor, &st.config, now, id, expected, &body.0)).await?;
+    let (id, expected, now, st) = (
+        id.into_inner(),
+        if_match(&req)?,
+        state.clock.now_naive(),
+        state.clone(),
+    );
+    let project = state
+        .db(move |conn| service::update(conn, &actor, &st.config, now, id, expected, &body.0))
+        .await?;
     respond(StatusCode::OK, project)
 }
 
@@ -348,9 +373,16 @@ pub async fn update(
         (status = 200, description = "Submitted", body = ProjectView, headers(("ETag" = String))),
         (status = 409, description = "Not in a state that can be submitted (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn submit_ledger(state: web::Data<AppState>, actor: CurrentUser, id: web::Path<i64>, body: ValidJson<LedgerSubmission>) -> AppResult<HttpResponse> {
+pub async fn submit_ledger(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    id: web::Path<i64>,
+    body: ValidJson<LedgerSubmission>,
+) -> AppResult<HttpResponse> {
     let (id, now) = (id.into_inner(), state.clock.now_naive());
-    let project = state.db(move |conn| service::submit_ledger(conn, &actor, now, id, &body.0)).await?;
+    let project = state
+        .db(move |conn| service::submit_ledger(conn, &actor, now, id, &body.0))
+        .await?;
     respond(StatusCode::OK, project)
 }
 
@@ -364,9 +396,16 @@ pub async fn submit_ledger(state: web::Data<AppState>, actor: CurrentUser, id: w
         (status = 200, description = "Reviewed", body = ProjectView, headers(("ETag" = String))),
         (status = 409, description = "Not submitted (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn review_ledger(state: web::Data<AppState>, actor: CurrentUser, id: web::Path<i64>, body: ValidJson<LedgerReview>) -> AppResult<HttpResponse> {
+pub async fn review_ledger(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    id: web::Path<i64>,
+    body: ValidJson<LedgerReview>,
+) -> AppResult<HttpResponse> {
     let (id, now) = (id.into_inner(), state.clock.now_naive());
-    let project = state.db(move |conn| service::review_ledger(conn, &actor, now, id, &body.0)).await?;
+    let project = state
+        .db(move |conn| service::review_ledger(conn, &actor, now, id, &body.0))
+        .await?;
     respond(StatusCode::OK, project)
 }
 
@@ -376,10 +415,20 @@ pub async fn review_ledger(state: web::Data<AppState>, actor: CurrentUser, id: w
 #[utoipa::path(get, path = "/api/v1/projects/{id}/contacts", tag = "projects",
     params(("id" = i64, Path, description = "Project id"), ContactListQuery),
     responses((status = 200, description = "The contacts", body = [ContactView])))]
-pub async fn contacts(state: web::Data<AppState>, actor: CurrentUser, id: web::Path<i64>, query: ValidQuery<ContactListQuery>) -> AppResult<HttpResponse> {
+pub async fn contacts(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    id: web::Path<i64>,
+    query: ValidQuery<ContactListQuery>,
+) -> AppResult<HttpResponse> {
     let (id, side) = (id.into_inner(), query.0.side);
-    let rows = state.db(move |conn| service::contacts(conn, &actor, id, side)).await?;
-    let views: Vec<ContactView> = rows.into_iter().map(ContactView::try_from).collect::<AppResult<_>>()?;
+    let rows = state
+        .db(move |conn| service::contacts(conn, &actor, id, side))
+        .await?;
+    let views: Vec<ContactView> = rows
+        .into_iter()
+        .map(ContactView::try_from)
+        .collect::<AppResult<_>>()?;
     Ok(HttpResponse::Ok().json(views))
 }
 
@@ -387,9 +436,16 @@ pub async fn contacts(state: web::Data<AppState>, actor: CurrentUser, id: web::P
 #[utoipa::path(post, path = "/api/v1/projects/{id}/contacts", tag = "projects", request_body = NewContactInput,
     params(("id" = i64, Path, description = "Project id")),
     responses((status = 201, description = "Added", body = ContactView, headers(("ETag" = String)))))]
-pub async fn add_contact(state: web::Data<AppState>, actor: CurrentUser, id: web::Path<i64>, body: ValidJson<NewContactInput>) -> AppResult<HttpResponse> {
+pub async fn add_contact(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    id: web::Path<i64>,
+    body: ValidJson<NewContactInput>,
+) -> AppResult<HttpResponse> {
     let (id, now) = (id.into_inner(), state.clock.now_naive());
-    let contact = state.db(move |conn| service::add_contact(conn, &actor, now, id, &body.0)).await?;
+    let contact = state
+        .db(move |conn| service::add_contact(conn, &actor, now, id, &body.0))
+        .await?;
     let mut builder = HttpResponse::Created();
     etag(&mut builder, contact.version);
     Ok(builder.json(ContactView::try_from(contact)?))
@@ -410,9 +466,12 @@ pub async fn update_contact(
     path: web::Path<(i64, i64)>,
     body: ValidJson<ContactPatch>,
 ) -> AppResult<HttpResponse> {
-    let ((id, contact_id), expected, now) = (path.into_inner(), if_match(&req)?, state.clock.now_naive());
+    let ((id, contact_id), expected, now) =
+        (path.into_inner(), if_match(&req)?, state.clock.now_naive());
     let contact = state
-        .db(move |conn| service::update_contact(conn, &actor, now, id, contact_id, expected, &body.0))
+        .db(move |conn| {
+            service::update_contact(conn, &actor, now, id, contact_id, expected, &body.0)
+        })
         .await?;
     let mut builder = HttpResponse::Ok();
     etag(&mut builder, contact.version);
@@ -423,9 +482,15 @@ pub async fn update_contact(
 #[utoipa::path(delete, path = "/api/v1/projects/{id}/contacts/{contact_id}", tag = "projects",
     params(("id" = i64, Path, description = "Project id"), ("contact_id" = i64, Path, description = "Contact id")),
     responses((status = 204, description = "Removed (the audit trail keeps it)")))]
-pub async fn remove_contact(state: web::Data<AppState>, actor: CurrentUser, path: web::Path<(i64, i64)>) -> AppResult<HttpResponse> {
+pub async fn remove_contact(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
     let ((id, contact_id), now) = (path.into_inner(), state.clock.now_naive());
-    state.db(move |conn| service::remove_contact(conn, &actor, now, id, contact_id)).await?;
+    state
+        .db(move |conn| service::remove_contact(conn, &actor, now, id, contact_id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -433,9 +498,15 @@ pub async fn remove_contact(state: web::Data<AppState>, actor: CurrentUser, path
 #[utoipa::path(get, path = "/api/v1/projects/{id}/warranty-terms", tag = "projects",
     params(("id" = i64, Path, description = "Project id")),
     responses((status = 200, description = "One term per category", body = [WarrantyTermView])))]
-pub async fn terms(state: web::Data<AppState>, actor: CurrentUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
+pub async fn terms(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let (project, terms) = state.db(move |conn| service::terms(conn, &actor, id)).await?;
+    let (project, terms) = state
+        .db(move |conn| service::terms(conn, &actor, id))
+        .await?;
     let views: Vec<WarrantyTermView> = terms
         .into_iter()
         .map(|t| term_view(t, project.design_service_life_years))
@@ -462,10 +533,17 @@ pub async fn set_term(
     path: web::Path<(i64, WarrantyCategory)>,
     body: ValidJson<WarrantyTermInput>,
 ) -> AppResult<HttpResponse> {
-    let ((id, category), expected, now, st) = (path.into_inner(), if_match(&req)?, state.clock.now_naive(), state.clone());
+    let ((id, category), expected, now, st) = (
+        path.into_inner(),
+        if_match(&req)?,
+        state.clock.now_naive(),
+        state.clone(),
+    );
     let (term, design_life) = state
         .db(move |conn| {
-            let term = service::set_term(conn, &actor, &st.config, now, id, category, expected, &body.0)?;
+            let term = service::set_term(
+                conn, &actor, &st.config, now, id, category, expected, &body.0,
+            )?;
             let project = service::get(conn, &actor, id)?;
             Ok((term, project.design_service_life_years))
         })
@@ -482,12 +560,23 @@ pub async fn set_term(
 #[utoipa::path(get, path = "/api/v1/projects/{id}/warranty-status", tag = "projects",
     params(("id" = i64, Path, description = "Project id"), WarrantyStatusQuery),
     responses((status = 200, description = "The warranty status", body = WarrantyStatusView)))]
-pub async fn warranty_status(state: web::Data<AppState>, actor: CurrentUser, id: web::Path<i64>, query: ValidQuery<WarrantyStatusQuery>) -> AppResult<HttpResponse> {
+pub async fn warranty_status(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    id: web::Path<i64>,
+    query: ValidQuery<WarrantyStatusQuery>,
+) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let today = state.clock.now().with_timezone(&state.config.tz).date_naive();
+    let today = state
+        .clock
+        .now()
+        .with_timezone(&state.config.tz)
+        .date_naive();
     let on = query.0.on.unwrap_or(today);
     let category = query.0.category;
-    let statuses = state.db(move |conn| service::warranty_status(conn, &actor, id, on, category)).await?;
+    let statuses = state
+        .db(move |conn| service::warranty_status(conn, &actor, id, on, category))
+        .await?;
     let terms: Vec<TermStatusView> = statuses
         .into_iter()
         .map(|s| {
@@ -499,7 +588,11 @@ pub async fn warranty_status(state: web::Data<AppState>, actor: CurrentUser, id:
             })
         })
         .collect::<AppResult<_>>()?;
-    let until = terms.iter().filter(|t| t.under_warranty).map(|t| t.ends_on).max();
+    let until = terms
+        .iter()
+        .filter(|t| t.under_warranty)
+        .map(|t| t.ends_on)
+        .max();
     Ok(HttpResponse::Ok().json(WarrantyStatusView {
         project_id: id,
         on,

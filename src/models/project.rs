@@ -98,7 +98,11 @@ impl ContactRole {
     }
 
     pub fn roles_of(side: ContactSide) -> Vec<ContactRole> {
-        ContactRole::ALL.iter().copied().filter(|r| r.side() == side).collect()
+        ContactRole::ALL
+            .iter()
+            .copied()
+            .filter(|r| r.side() == side)
+            .collect()
     }
 }
 

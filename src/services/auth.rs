@@ -428,22 +428,32 @@ pub fn ensure_admin(
 /// The identity the command line acts as: the oldest active administrator,
 /// so that changes made at the console are audited like any other.
 pub fn console_admin(conn: &mut DbConn) -> AppResult<CurrentUser> {
-    let admin: User = users::table
+    let admin: i64 = users::table
         .filter(users::role.eq(Role::Admin.as_str()))
         .filter(users::active.eq(true))
         .order(users::id.asc())
-        .select(User::as_select())
+        .select(users::id)
         .first(conn)
         .optional()?
         .ok_or_else(|| AppError::conflict("no_admin", "there is no active administrator"))?;
+    acting_as(conn, admin)
+}
+
+/// A user as the actor of work done outside HTTP (console, demo data).
+pub fn acting_as(conn: &mut DbConn, user_id: i64) -> AppResult<CurrentUser> {
+    let (user, org_path): (User, Option<String>) = users::table
+        .left_join(org_units::table)
+        .filter(users::id.eq(user_id))
+        .select((User::as_select(), org_units::path.nullable()))
+        .first(conn)?;
     Ok(CurrentUser {
-        id: admin.id,
-        username: admin.username,
-        role: Role::Admin,
-        rank: admin.rank.as_deref().map(Rank::from_db).transpose()?,
-        org_unit_id: admin.org_unit_id,
-        org_path: None,
-        customer_id: None,
+        id: user.id,
+        role: Role::from_db(&user.role)?,
+        rank: user.rank.as_deref().map(Rank::from_db).transpose()?,
+        username: user.username,
+        org_unit_id: user.org_unit_id,
+        org_path,
+        customer_id: user.customer_id,
         session: "console".to_string(),
     })
 }

@@ -21,7 +21,12 @@ use crate::models::user::{Rank, Role};
 use super::{check_version, concurrent_change, double_option, events, like_contains, Page, Paged};
 
 /// Roles that keep the customer register (the branch engineering side and above).
-const WRITERS: &[Role] = &[Role::Admin, Role::GroupEngineer, Role::BranchEngineer, Role::BranchLeader];
+const WRITERS: &[Role] = &[
+    Role::Admin,
+    Role::GroupEngineer,
+    Role::BranchEngineer,
+    Role::BranchLeader,
+];
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -126,7 +131,10 @@ pub fn required_visitor_rank(
     many_complaints: i64,
 ) -> (Rank, String) {
     if serious_problems {
-        return (Rank::Manager, "serious problems: a manager visits".to_string());
+        return (
+            Rank::Manager,
+            "serious problems: a manager visits".to_string(),
+        );
     }
     if complaints_last_12_months >= many_complaints {
         return (
@@ -142,14 +150,24 @@ pub fn required_visitor_rank(
             let rank = tier.required_visitor_rank();
             (rank, format!("grade {g} (tier {tier}): {rank} or above"))
         }
-        None => (Rank::Supervisor, "not graded yet: supervisor or above".to_string()),
+        None => (
+            Rank::Supervisor,
+            "not graded yet: supervisor or above".to_string(),
+        ),
     }
 }
 
 /// The grade proposed for three scores: their average against the thresholds.
 pub fn propose_grade(config: &Config, scores: [i32; 3]) -> Grade {
     let average = f64::from(scores.iter().sum::<i32>()) / 3.0;
-    const STEPS: [Grade; 6] = [Grade::AAA, Grade::AA, Grade::A, Grade::BBB, Grade::BB, Grade::B];
+    const STEPS: [Grade; 6] = [
+        Grade::AAA,
+        Grade::AA,
+        Grade::A,
+        Grade::BBB,
+        Grade::BB,
+        Grade::B,
+    ];
     STEPS
         .iter()
         .zip(config.grade_thresholds)
@@ -190,7 +208,11 @@ fn visible(actor: &CurrentUser) -> Option<customers::BoxedQuery<'static, crate::
     }
 }
 
-fn complaint_counts(conn: &mut DbConn, ids: &[i64], now: NaiveDateTime) -> AppResult<HashMap<i64, i64>> {
+fn complaint_counts(
+    conn: &mut DbConn,
+    ids: &[i64],
+    now: NaiveDateTime,
+) -> AppResult<HashMap<i64, i64>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -217,8 +239,12 @@ pub fn profiles(
         .map(|customer| {
             let count = counts.get(&customer.id).copied().unwrap_or(0);
             let grade = customer.grade.as_deref().map(Grade::from_db).transpose()?;
-            let (rank, reason) =
-                required_visitor_rank(grade, count, customer.serious_problems, config.many_complaints);
+            let (rank, reason) = required_visitor_rank(
+                grade,
+                count,
+                customer.serious_problems,
+                config.many_complaints,
+            );
             Ok(CustomerProfile {
                 customer,
                 complaints_last_12_months: count,
@@ -242,7 +268,13 @@ pub fn get_row(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<Cus
         .ok_or_else(|| not_found(id))
 }
 
-pub fn get(conn: &mut DbConn, actor: &CurrentUser, config: &Config, now: NaiveDateTime, id: i64) -> AppResult<CustomerProfile> {
+pub fn get(
+    conn: &mut DbConn,
+    actor: &CurrentUser,
+    config: &Config,
+    now: NaiveDateTime,
+    id: i64,
+) -> AppResult<CustomerProfile> {
     let row = get_row(conn, actor, id)?;
     let mut list = profiles(conn, config, now, vec![row])?;
     list.pop().ok_or_else(|| not_found(id))
@@ -257,7 +289,10 @@ pub fn list(
     page: Page,
 ) -> AppResult<Paged<CustomerProfile>> {
     let Some(mut query) = visible(actor) else {
-        return Ok(Paged { items: vec![], next_after: None });
+        return Ok(Paged {
+            items: vec![],
+            next_after: None,
+        });
     };
     if let Some(b) = filter.branch_id {
         query = query.filter(customers::branch_id.eq(b));
@@ -300,19 +335,34 @@ fn check_branch(conn: &mut DbConn, actor: &CurrentUser, branch_id: i64) -> AppRe
     match unit {
         Some(u) if actor.scope().covers_path(&u.path) => {
             if u.kind != OrgUnitKind::Branch.as_str() {
-                Err(AppError::rule("invalid_reference", "branch_id", format!("org unit {branch_id} is a {}, not a branch", u.kind)))
+                Err(AppError::rule(
+                    "invalid_reference",
+                    "branch_id",
+                    format!("org unit {branch_id} is a {}, not a branch", u.kind),
+                ))
             } else if !u.active {
-                Err(AppError::rule("inactive_org_unit", "branch_id", format!("branch {branch_id} is deactivated")))
+                Err(AppError::rule(
+                    "inactive_org_unit",
+                    "branch_id",
+                    format!("branch {branch_id} is deactivated"),
+                ))
             } else {
                 Ok(())
             }
         }
-        _ => Err(AppError::rule("invalid_reference", "branch_id", format!("branch {branch_id} does not exist or is outside your scope"))),
+        _ => Err(AppError::rule(
+            "invalid_reference",
+            "branch_id",
+            format!("branch {branch_id} does not exist or is outside your scope"),
+        )),
     }
 }
 
 fn trimmed(value: Option<&str>) -> Option<String> {
-    value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string)
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
 }
 
 pub fn create(
@@ -346,7 +396,15 @@ pub fn create(
             .returning(customers::id)
             .get_result(conn)?;
         let row = get_row(conn, actor, id)?;
-        events::record_change(conn, now, actor, "customer.created", ("customer", id), None, Some(audit(&row)))?;
+        events::record_change(
+            conn,
+            now,
+            actor,
+            "customer.created",
+            ("customer", id),
+            None,
+            Some(audit(&row)),
+        )?;
         Ok(id)
     })?;
     get(conn, actor, config, now, id)
@@ -383,7 +441,9 @@ pub fn update(
         };
         let after = Customer {
             name,
-            kind: patch.kind.map_or(before.kind.clone(), |k| k.as_str().to_string()),
+            kind: patch
+                .kind
+                .map_or(before.kind.clone(), |k| k.as_str().to_string()),
             branch_id: patch.branch_id.unwrap_or(before.branch_id),
             contact_name: pick(&patch.contact_name, &before.contact_name),
             contact_phone: pick(&patch.contact_phone, &before.contact_phone),
@@ -401,23 +461,35 @@ pub fn update(
             && after.address == before.address
             && after.serious_problems == before.serious_problems;
         if !unchanged {
-            let written = diesel::update(customers::table.filter(customers::id.eq(id)).filter(customers::version.eq(before.version)))
-                .set((
-                    customers::name.eq(&after.name),
-                    customers::kind.eq(&after.kind),
-                    customers::branch_id.eq(after.branch_id),
-                    customers::contact_name.eq(&after.contact_name),
-                    customers::contact_phone.eq(&after.contact_phone),
-                    customers::address.eq(&after.address),
-                    customers::serious_problems.eq(after.serious_problems),
-                    customers::version.eq(after.version),
-                    customers::updated_at.eq(now),
-                ))
-                .execute(conn)?;
+            let written = diesel::update(
+                customers::table
+                    .filter(customers::id.eq(id))
+                    .filter(customers::version.eq(before.version)),
+            )
+            .set((
+                customers::name.eq(&after.name),
+                customers::kind.eq(&after.kind),
+                customers::branch_id.eq(after.branch_id),
+                customers::contact_name.eq(&after.contact_name),
+                customers::contact_phone.eq(&after.contact_phone),
+                customers::address.eq(&after.address),
+                customers::serious_problems.eq(after.serious_problems),
+                customers::version.eq(after.version),
+                customers::updated_at.eq(now),
+            ))
+            .execute(conn)?;
             if written == 0 {
                 return Err(concurrent_change());
             }
-            events::record_change(conn, now, actor, "customer.updated", ("customer", id), Some(audit(&before)), Some(audit(&after)))?;
+            events::record_change(
+                conn,
+                now,
+                actor,
+                "customer.updated",
+                ("customer", id),
+                Some(audit(&before)),
+                Some(audit(&after)),
+            )?;
         }
         get(conn, actor, config, now, id)
     })
@@ -434,7 +506,14 @@ pub fn grade(
     input: &GradingInput,
 ) -> AppResult<Grading> {
     actor.require(WRITERS)?;
-    let proposed = propose_grade(config, [input.operating_score, input.payment_score, input.cooperation_score]);
+    let proposed = propose_grade(
+        config,
+        [
+            input.operating_score,
+            input.payment_score,
+            input.cooperation_score,
+        ],
+    );
     let given = input.grade.unwrap_or(proposed);
     let reason = trimmed(input.override_reason.as_deref());
     if given != proposed && reason.is_none() {
@@ -454,7 +533,11 @@ pub fn grade(
                 cooperation_score: input.cooperation_score,
                 proposed_grade: proposed.as_str(),
                 grade: given.as_str(),
-                override_reason: if given == proposed { None } else { reason.as_deref() },
+                override_reason: if given == proposed {
+                    None
+                } else {
+                    reason.as_deref()
+                },
                 graded_by: actor.id,
                 graded_at: now,
             })
@@ -468,7 +551,10 @@ pub fn grade(
                 customers::updated_at.eq(now),
             ))
             .execute(conn)?;
-        let grading: Grading = customer_gradings::table.find(grading_id).select(Grading::as_select()).first(conn)?;
+        let grading: Grading = customer_gradings::table
+            .find(grading_id)
+            .select(Grading::as_select())
+            .first(conn)?;
         events::record_change(
             conn,
             now,
@@ -483,7 +569,12 @@ pub fn grade(
 }
 
 /// The grading history of a customer, oldest first.
-pub fn gradings(conn: &mut DbConn, actor: &CurrentUser, id: i64, page: Page) -> AppResult<Paged<Grading>> {
+pub fn gradings(
+    conn: &mut DbConn,
+    actor: &CurrentUser,
+    id: i64,
+    page: Page,
+) -> AppResult<Paged<Grading>> {
     get_row(conn, actor, id)?;
     let mut query = customer_gradings::table
         .filter(customer_gradings::customer_id.eq(id))

@@ -1,18 +1,26 @@
 //! `aftercare seed-demo`: a believable organisation for a first look in
 //! Swagger UI — a group, two branches, project departments, a user for every
-//! role and a customer user. Later issues add customers and projects here.
+//! role, graded customers of every tier, and a dozen projects in the ledger
+//! (some key, some with HVAC, some out of warranty, ledgers in every state).
 
-use chrono::NaiveDateTime;
+use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeZone};
 use diesel::prelude::*;
 
-use crate::db::schema::{customers, users};
+use crate::config::Config;
+use crate::db::schema::users;
 use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult};
+use crate::models::customer::CustomerKind;
 use crate::models::org_unit::OrgUnitKind;
+use crate::models::project::ContactRole;
 use crate::models::user::{Rank, Role};
 
-use super::auth::console_admin;
+use super::auth::{acting_as, console_admin};
+use super::customers::{self, GradingInput, NewCustomerInput};
 use super::org_units::{self, NewOrgUnitInput};
+use super::projects::{
+    self, LedgerReview, LedgerSubmission, NewContactInput, NewProjectInput, ReviewDecision,
+};
 use super::users::{create as create_user, NewUserInput};
 
 /// username, display name, role, rank, org unit, customer
@@ -27,7 +35,12 @@ type DemoUser<'a> = (
 
 /// Creates the demo data and returns a summary to print. Refuses when the
 /// database already holds an organisation.
-pub fn seed(conn: &mut DbConn, now: NaiveDateTime, password: &str) -> AppResult<String> {
+pub fn seed(
+    conn: &mut DbConn,
+    config: &Config,
+    now: NaiveDateTime,
+    password: &str,
+) -> AppResult<String> {
     let admin = console_admin(conn)?;
     let unit = |conn: &mut DbConn, name: &str, kind: OrgUnitKind, parent: Option<i64>| {
         org_units::create(
@@ -90,17 +103,91 @@ pub fn seed(conn: &mut DbConn, now: NaiveDateTime, password: &str) -> AppResult<
             Some(north),
         )?;
 
-        let customer: i64 = diesel::insert_into(customers::table)
-            .values((
-                customers::name.eq("上海滨江置业有限公司 Binjiang Property Co."),
-                customers::kind.eq("owner_organisation"),
-                customers::branch_id.eq(east),
-                customers::version.eq(1),
-                customers::created_at.eq(now),
-                customers::updated_at.eq(now),
-            ))
-            .returning(customers::id)
-            .get_result(conn)?;
+        // customers of every tier, graded by the branch engineering departments
+        let customer =
+            |conn: &mut DbConn, name: &str, kind: CustomerKind, branch: i64, phone: &str| {
+                customers::create(
+                    conn,
+                    &admin,
+                    config,
+                    now,
+                    &NewCustomerInput {
+                        name: name.to_string(),
+                        kind,
+                        branch_id: branch,
+                        contact_name: None,
+                        contact_phone: Some(phone.to_string()),
+                        address: None,
+                        serious_problems: false,
+                    },
+                )
+                .map(|p| p.customer.id)
+            };
+        let binjiang = customer(
+            conn,
+            "上海滨江置业有限公司 Binjiang Property Co.",
+            CustomerKind::OwnerOrganisation,
+            east,
+            "021-5888 0000",
+        )?;
+        let xihu = customer(
+            conn,
+            "杭州西湖物业服务有限公司 West Lake Property Services",
+            CustomerKind::PropertyCompany,
+            east,
+            "0571-8777 1000",
+        )?;
+        let suzhou = customer(
+            conn,
+            "苏州工业园区建设局 Suzhou Industrial Park Construction Bureau",
+            CustomerKind::OwnerOrganisation,
+            east,
+            "0512-6666 2000",
+        )?;
+        let chaoyang = customer(
+            conn,
+            "北京朝阳置业有限公司 Chaoyang Real Estate",
+            CustomerKind::OwnerOrganisation,
+            north,
+            "010-6555 3000",
+        )?;
+        let li = customer(
+            conn,
+            "李先生 Mr. Li (individual owner)",
+            CustomerKind::Individual,
+            north,
+            "139 1000 4000",
+        )?;
+        let _ungraded = customer(
+            conn,
+            "石家庄城建投资 Shijiazhuang Urban Investment",
+            CustomerKind::OwnerOrganisation,
+            north,
+            "0311-8555 5000",
+        )?;
+        for (id, scores) in [
+            (binjiang, [90, 88, 86]),
+            (suzhou, [82, 80, 81]),
+            (xihu, [78, 74, 76]),
+            (chaoyang, [72, 70, 69]),
+            (li, [55, 40, 60]),
+        ] {
+            customers::grade(
+                conn,
+                &admin,
+                config,
+                now,
+                id,
+                &GradingInput {
+                    operating_score: scores[0],
+                    payment_score: scores[1],
+                    cooperation_score: scores[2],
+                    grade: None,
+                    override_reason: None,
+                },
+            )?;
+        }
+        let customer = binjiang;
 
         let people: [DemoUser; 11] = [
             (
@@ -216,6 +303,14 @@ pub fn seed(conn: &mut DbConn, now: NaiveDateTime, password: &str) -> AppResult<
                 user.username, user.role, user.id
             ));
         }
+        let projects_made = seed_projects(
+            conn,
+            config,
+            now,
+            [east_pd1, east_pd2, north_pd1],
+            [binjiang, xihu, suzhou, chaoyang, li],
+        )?;
+        lines.push(format!("\n6 customers (graded AA, A, BBB, BB and C, one not yet graded) and {projects_made} projects in the ledger."));
         let count: i64 = users::table
             .filter(users::active.eq(true))
             .count()
@@ -223,4 +318,313 @@ pub fn seed(conn: &mut DbConn, now: NaiveDateTime, password: &str) -> AppResult<
         lines.push(format!("\n{count} active users in all."));
         Ok(lines.join("\n"))
     })
+}
+
+fn actor(conn: &mut DbConn, username: &str) -> AppResult<crate::auth::CurrentUser> {
+    let id: i64 = users::table
+        .filter(users::username.eq(username))
+        .select(users::id)
+        .first(conn)?;
+    acting_as(conn, id)
+}
+
+/// code, name, department, customer, accepted, handed over, key, hvac,
+/// design life, ledger state
+type DemoProject<'a> = (
+    &'a str,
+    &'a str,
+    i64,
+    i64,
+    NaiveDate,
+    NaiveDate,
+    bool,
+    bool,
+    i32,
+    &'a str,
+);
+
+/// A dozen projects: key ones, HVAC ones, two long out of warranty, and
+/// ledgers left in every state of the workflow.
+fn seed_projects(
+    conn: &mut DbConn,
+    config: &Config,
+    now: NaiveDateTime,
+    [east_pd1, east_pd2, north_pd1]: [i64; 3],
+    [binjiang, xihu, suzhou, chaoyang, li]: [i64; 5],
+) -> AppResult<usize> {
+    let today = config.tz.from_utc_datetime(&now).date_naive();
+    let year = today.year();
+    let day = |y: i32, m: u32, d: u32| NaiveDate::from_ymd_opt(y, m, d).unwrap_or(today).min(today);
+    let rows: [DemoProject; 12] = [
+        (
+            "HD-2024-001",
+            "滨江花园一期 Binjiang Garden Phase I",
+            east_pd1,
+            binjiang,
+            day(year - 2, 6, 28),
+            day(year - 2, 7, 5),
+            true,
+            true,
+            50,
+            "approved",
+        ),
+        (
+            "HD-2025-002",
+            "滨江花园二期 Binjiang Garden Phase II",
+            east_pd1,
+            binjiang,
+            day(year - 1, 9, 30),
+            day(year - 1, 10, 8),
+            true,
+            true,
+            50,
+            "approved",
+        ),
+        (
+            "HD-2025-003",
+            "西湖苑住宅小区 West Lake Residences",
+            east_pd1,
+            xihu,
+            day(year - 1, 4, 15),
+            day(year - 1, 4, 20),
+            false,
+            false,
+            50,
+            "approved",
+        ),
+        (
+            "HD-2026-004",
+            "苏州园区人才公寓 SIP Talent Apartments",
+            east_pd2,
+            suzhou,
+            day(year, 3, 20),
+            day(year, 3, 28),
+            true,
+            true,
+            50,
+            "submitted",
+        ),
+        (
+            "HD-2026-005",
+            "苏州园区邻里中心 SIP Neighbourhood Centre",
+            east_pd2,
+            suzhou,
+            day(year, 8, 10),
+            day(year, 8, 18),
+            false,
+            true,
+            50,
+            "returned",
+        ),
+        (
+            "HD-2026-006",
+            "西湖物业办公楼 West Lake Property Office",
+            east_pd2,
+            xihu,
+            today - chrono::Days::new(10),
+            today - chrono::Days::new(2),
+            false,
+            false,
+            50,
+            "draft",
+        ),
+        (
+            "HB-2023-007",
+            "朝阳商务中心 Chaoyang Business Centre",
+            north_pd1,
+            chaoyang,
+            day(year - 3, 11, 30),
+            day(year - 3, 12, 10),
+            true,
+            true,
+            50,
+            "approved",
+        ),
+        (
+            "HB-2025-008",
+            "朝阳幼儿园 Chaoyang Kindergarten",
+            north_pd1,
+            chaoyang,
+            day(year - 1, 7, 31),
+            day(year - 1, 8, 15),
+            true,
+            false,
+            50,
+            "approved",
+        ),
+        (
+            "HB-2026-009",
+            "李宅翻建 Li Family House Rebuild",
+            north_pd1,
+            li,
+            day(year, 5, 12),
+            day(year, 5, 15),
+            false,
+            false,
+            50,
+            "submitted",
+        ),
+        (
+            "HB-2026-010",
+            "朝阳社区卫生站 Chaoyang Community Clinic",
+            north_pd1,
+            chaoyang,
+            today - chrono::Days::new(5),
+            today - chrono::Days::new(1),
+            false,
+            true,
+            50,
+            "draft",
+        ),
+        (
+            "HB-2012-011",
+            "朝阳临时展棚 Chaoyang Temporary Exhibition Hall",
+            north_pd1,
+            chaoyang,
+            day(2012, 4, 30),
+            day(2012, 5, 6),
+            false,
+            false,
+            5,
+            "approved",
+        ),
+        (
+            "HD-2014-012",
+            "滨江工地临时办公区 Binjiang Site Offices",
+            east_pd1,
+            binjiang,
+            day(2014, 8, 31),
+            day(2014, 9, 3),
+            false,
+            false,
+            5,
+            "approved",
+        ),
+    ];
+    let count = rows.len();
+    let east_pm = actor(conn, "east.pm1")?;
+    let east_pm2 = actor(conn, "east.pm2")?;
+    let north_pm = actor(conn, "north.pm1")?;
+    let east_eng = actor(conn, "east.engineer")?;
+    let north_eng = actor(conn, "north.engineer")?;
+    for (i, (code, name, dept, customer, accepted, handover, key, hvac, life, state)) in
+        rows.into_iter().enumerate()
+    {
+        let (pm, engineer) = if dept == north_pd1 {
+            (&north_pm, &north_eng)
+        } else if dept == east_pd2 {
+            (&east_pm2, &east_eng)
+        } else {
+            (&east_pm, &east_eng)
+        };
+        let project = projects::create(
+            conn,
+            pm,
+            config,
+            now,
+            &NewProjectInput {
+                code: code.to_string(),
+                name: name.to_string(),
+                address: format!("{} 号 No. {}", 100 + i * 8, 100 + i * 8),
+                project_department_id: dept,
+                customer_id: customer,
+                contract_number: Some(format!("SG-{}-{:04}", accepted.year(), 120 + i)),
+                building_area: Some(12_000.0 + 7_350.5 * i as f64),
+                structure_type: Some(
+                    if life == 5 {
+                        "轻钢 light steel"
+                    } else {
+                        "框架剪力墙 frame-shear wall"
+                    }
+                    .to_string(),
+                ),
+                quality_grade: Some("合格 qualified".to_string()),
+                completion_accepted_on: accepted,
+                handover_on: handover,
+                is_key_project: key,
+                hvac_in_scope: hvac,
+                design_service_life_years: Some(life),
+            },
+        )?;
+        let contacts: &[(ContactRole, &str, &str, Option<&str>)] = &[
+            (
+                ContactRole::WarrantyLead,
+                "刘强 Liu Qiang",
+                "139 1200 0001",
+                None,
+            ),
+            (
+                ContactRole::ProjectManager,
+                "张伟 Zhang Wei",
+                "139 1200 0002",
+                None,
+            ),
+            (
+                ContactRole::ChiefEngineer,
+                "周敏 Zhou Min",
+                "139 1200 0003",
+                None,
+            ),
+            (
+                ContactRole::WaterproofingSubcontractor,
+                "孙涛 Sun Tao",
+                "138 3300 0004",
+                Some("东方防水工程有限公司 Oriental Waterproofing Co."),
+            ),
+            (
+                ContactRole::PropertyManager,
+                "王芳 Wang Fang",
+                "137 5500 0005",
+                None,
+            ),
+        ];
+        // a draft ledger is still being filled: the owner side is missing
+        let keep = if state == "draft" { 2 } else { contacts.len() };
+        for (role, person, phone, company) in &contacts[..keep] {
+            projects::add_contact(
+                conn,
+                pm,
+                now,
+                project.id,
+                &NewContactInput {
+                    role: *role,
+                    name: person.to_string(),
+                    phone: phone.to_string(),
+                    company: company.map(str::to_string),
+                },
+            )?;
+        }
+        if state == "draft" {
+            continue;
+        }
+        let late = now > project.ledger_due_at;
+        projects::submit_ledger(
+            conn,
+            pm,
+            now,
+            project.id,
+            &LedgerSubmission {
+                late_reason: late
+                    .then(|| "entered when the ledger moved into Aftercare".to_string()),
+            },
+        )?;
+        let review = match state {
+            "approved" => Some((ReviewDecision::Approve, None)),
+            "returned" => Some((
+                ReviewDecision::Return,
+                Some("物业经理电话有误 property manager's phone is wrong".to_string()),
+            )),
+            _ => None,
+        };
+        if let Some((decision, comment)) = review {
+            projects::review_ledger(
+                conn,
+                engineer,
+                now,
+                project.id,
+                &LedgerReview { decision, comment },
+            )?;
+        }
+    }
+    Ok(count)
 }

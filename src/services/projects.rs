@@ -16,8 +16,8 @@ use crate::db::{write_tx, DbConn, MultiBackend};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::models::org_unit::{OrgUnit, OrgUnitKind};
 use crate::models::project::{
-    Contact, ContactRole, ContactSide, LedgerAction, LedgerStatus, Project, ProjectFields, WarrantyCategory,
-    WarrantyTerm,
+    Contact, ContactRole, ContactSide, LedgerAction, LedgerStatus, Project, ProjectFields,
+    WarrantyCategory, WarrantyTerm,
 };
 use crate::models::user::Role;
 
@@ -26,7 +26,12 @@ use super::{check_version, concurrent_change, double_option, events, like_contai
 
 /// Who keeps the ledger: the project department, the branch engineering
 /// department, the group engineering department, administrators.
-const WRITERS: &[Role] = &[Role::Admin, Role::GroupEngineer, Role::BranchEngineer, Role::ProjectManager];
+const WRITERS: &[Role] = &[
+    Role::Admin,
+    Role::GroupEngineer,
+    Role::BranchEngineer,
+    Role::ProjectManager,
+];
 
 /// Ledger days: the project department fills it within 3 days of handover.
 const LEDGER_FILL_DAYS: u64 = 3;
@@ -222,7 +227,10 @@ fn not_found(id: i64) -> AppError {
 }
 
 fn trimmed(value: Option<&str>) -> Option<String> {
-    value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string)
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
 }
 
 /// Projects the caller may see: by the department that built them, or the
@@ -264,9 +272,17 @@ fn get_for_write(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<P
     Ok(project)
 }
 
-pub fn list(conn: &mut DbConn, actor: &CurrentUser, filter: &ProjectFilter, page: Page) -> AppResult<Paged<Project>> {
+pub fn list(
+    conn: &mut DbConn,
+    actor: &CurrentUser,
+    filter: &ProjectFilter,
+    page: Page,
+) -> AppResult<Paged<Project>> {
     let Some(mut query) = visible(actor) else {
-        return Ok(Paged { items: vec![], next_after: None });
+        return Ok(Paged {
+            items: vec![],
+            next_after: None,
+        });
     };
     if let Some(v) = filter.branch_id {
         query = query.filter(projects::branch_id.eq(v));
@@ -329,7 +345,11 @@ pub fn ledger_due_at(handover_on: NaiveDate, tz: Tz) -> NaiveDateTime {
 /// The project department a project belongs to: a department, active, in
 /// the caller's scope. Returns its branch.
 fn check_department(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<i64> {
-    let unit: Option<OrgUnit> = org_units::table.find(id).select(OrgUnit::as_select()).first(conn).optional()?;
+    let unit: Option<OrgUnit> = org_units::table
+        .find(id)
+        .select(OrgUnit::as_select())
+        .first(conn)
+        .optional()?;
     match unit {
         Some(u) if actor.scope().covers_path(&u.path) => {
             if u.kind != OrgUnitKind::ProjectDepartment.as_str() {
@@ -346,7 +366,8 @@ fn check_department(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResul
                     format!("project department {id} is deactivated"),
                 ));
             }
-            u.parent_id.ok_or_else(|| AppError::internal("project department without a branch"))
+            u.parent_id
+                .ok_or_else(|| AppError::internal("project department without a branch"))
         }
         _ => Err(AppError::rule(
             "invalid_reference",
@@ -357,19 +378,39 @@ fn check_department(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResul
 }
 
 fn check_customer(conn: &mut DbConn, id: i64) -> AppResult<()> {
-    let active: Option<bool> = customers::table.find(id).select(customers::active).first(conn).optional()?;
+    let active: Option<bool> = customers::table
+        .find(id)
+        .select(customers::active)
+        .first(conn)
+        .optional()?;
     match active {
         Some(true) => Ok(()),
-        Some(false) => Err(AppError::rule("inactive_customer", "customer_id", format!("customer {id} is inactive"))),
-        None => Err(AppError::rule("invalid_reference", "customer_id", format!("customer {id} does not exist"))),
+        Some(false) => Err(AppError::rule(
+            "inactive_customer",
+            "customer_id",
+            format!("customer {id} is inactive"),
+        )),
+        None => Err(AppError::rule(
+            "invalid_reference",
+            "customer_id",
+            format!("customer {id} does not exist"),
+        )),
     }
 }
 
-fn check_dates(config: &Config, now: NaiveDateTime, completion: NaiveDate, handover: NaiveDate) -> AppResult<()> {
+fn check_dates(
+    config: &Config,
+    now: NaiveDateTime,
+    completion: NaiveDate,
+    handover: NaiveDate,
+) -> AppResult<()> {
     let today = config.tz.from_utc_datetime(&now).date_naive();
     let mut errors = vec![];
     if completion > today {
-        errors.push(FieldError::new("completion_accepted_on", "must not be in the future"));
+        errors.push(FieldError::new(
+            "completion_accepted_on",
+            "must not be in the future",
+        ));
     }
     if handover > today {
         errors.push(FieldError::new("handover_on", "must not be in the future"));
@@ -379,19 +420,26 @@ fn check_dates(config: &Config, now: NaiveDateTime, completion: NaiveDate, hando
     } else {
         Err(AppError::Rule {
             code: "date_in_future",
-            detail: "the ledger records completed projects: dates cannot lie in the future".to_string(),
+            detail: "the ledger records completed projects: dates cannot lie in the future"
+                .to_string(),
             errors,
         })
     }
 }
 
 fn ensure_unique_code(conn: &mut DbConn, code: &str, except: Option<i64>) -> AppResult<()> {
-    let mut query = projects::table.filter(projects::code.eq(code)).select(projects::id).into_boxed();
+    let mut query = projects::table
+        .filter(projects::code.eq(code))
+        .select(projects::id)
+        .into_boxed();
     if let Some(id) = except {
         query = query.filter(projects::id.ne(id));
     }
     if query.first::<i64>(conn).optional()?.is_some() {
-        return Err(AppError::conflict("code_taken", format!("another project already has the code {code:?}")));
+        return Err(AppError::conflict(
+            "code_taken",
+            format!("another project already has the code {code:?}"),
+        ));
     }
     Ok(())
 }
@@ -450,13 +498,23 @@ pub fn create(
         // the statutory minimum terms, from the day after completion acceptance
         let starts_on = warranty::starts_on(fields.completion_accepted_on);
         for category in WarrantyCategory::ALL {
-            let Some(length) = warranty::statutory_minimum(*category, fields.design_service_life_years) else {
+            let Some(length) =
+                warranty::statutory_minimum(*category, fields.design_service_life_years)
+            else {
                 continue;
             };
             insert_term(conn, config, now, id, *category, length, starts_on, None)?;
         }
         let project = get(conn, actor, id)?;
-        events::record_change(conn, now, actor, "project.created", ("project", id), None, Some(audit(&project)))?;
+        events::record_change(
+            conn,
+            now,
+            actor,
+            "project.created",
+            ("project", id),
+            None,
+            Some(audit(&project)),
+        )?;
         Ok(project)
     })
 }
@@ -499,15 +557,32 @@ fn split(length: Length) -> (Option<i32>, Option<i32>) {
 }
 
 fn term_end(config: &Config, starts_on: NaiveDate, length: Length) -> AppResult<NaiveDate> {
-    warranty::ends_on(starts_on, length, config.heating_season, config.cooling_season)
-        .ok_or_else(|| AppError::invalid(if matches!(length, Length::Years(_)) { "years" } else { "periods" }, "the term runs past the calendar"))
+    warranty::ends_on(
+        starts_on,
+        length,
+        config.heating_season,
+        config.cooling_season,
+    )
+    .ok_or_else(|| {
+        AppError::invalid(
+            if matches!(length, Length::Years(_)) {
+                "years"
+            } else {
+                "periods"
+            },
+            "the term runs past the calendar",
+        )
+    })
 }
 
 fn term_length(term: &WarrantyTerm) -> AppResult<Length> {
     match (term.years, term.periods) {
         (Some(y), None) => Ok(Length::Years(y)),
         (None, Some(p)) => Ok(Length::Periods(p)),
-        _ => Err(AppError::internal(format!("warranty term {} has no length", term.id))),
+        _ => Err(AppError::internal(format!(
+            "warranty term {} has no length",
+            term.id
+        ))),
     }
 }
 
@@ -534,7 +609,9 @@ pub fn update(
             Some(v) => trimmed(v.as_deref()),
             None => old.clone(),
         };
-        let department = patch.project_department_id.unwrap_or(before.project_department_id);
+        let department = patch
+            .project_department_id
+            .unwrap_or(before.project_department_id);
         let branch_id = if department == before.project_department_id {
             before.branch_id
         } else {
@@ -548,7 +625,9 @@ pub fn update(
         if code != before.code {
             ensure_unique_code(conn, &code, Some(id))?;
         }
-        let completion = patch.completion_accepted_on.unwrap_or(before.completion_accepted_on);
+        let completion = patch
+            .completion_accepted_on
+            .unwrap_or(before.completion_accepted_on);
         let handover = patch.handover_on.unwrap_or(before.handover_on);
         check_dates(config, now, completion, handover)?;
         let fields = ProjectFields {
@@ -566,20 +645,40 @@ pub fn update(
             handover_on: handover,
             is_key_project: patch.is_key_project.unwrap_or(before.is_key_project),
             hvac_in_scope: patch.hvac_in_scope.unwrap_or(before.hvac_in_scope),
-            design_service_life_years: patch.design_service_life_years.unwrap_or(before.design_service_life_years),
+            design_service_life_years: patch
+                .design_service_life_years
+                .unwrap_or(before.design_service_life_years),
             ledger_due_at: ledger_due_at(handover, config.tz),
         };
-        let written = diesel::update(projects::table.filter(projects::id.eq(id)).filter(projects::version.eq(before.version)))
-            .set((&fields, projects::version.eq(before.version + 1), projects::updated_at.eq(now)))
-            .execute(conn)?;
+        let written = diesel::update(
+            projects::table
+                .filter(projects::id.eq(id))
+                .filter(projects::version.eq(before.version)),
+        )
+        .set((
+            &fields,
+            projects::version.eq(before.version + 1),
+            projects::updated_at.eq(now),
+        ))
+        .execute(conn)?;
         if written == 0 {
             return Err(concurrent_change());
         }
-        if completion != before.completion_accepted_on || fields.design_service_life_years != before.design_service_life_years {
+        if completion != before.completion_accepted_on
+            || fields.design_service_life_years != before.design_service_life_years
+        {
             refit_terms(conn, config, now, &before, &fields)?;
         }
         let after = get(conn, actor, id)?;
-        events::record_change(conn, now, actor, "project.updated", ("project", id), Some(audit(&before)), Some(audit(&after)))?;
+        events::record_change(
+            conn,
+            now,
+            actor,
+            "project.updated",
+            ("project", id),
+            Some(audit(&before)),
+            Some(audit(&after)),
+        )?;
         Ok(after)
     })
 }
@@ -587,7 +686,13 @@ pub fn update(
 /// After a change of the acceptance date or the design service life: terms
 /// start anew from the day after acceptance, and the structure term follows
 /// the design life (kept longer only when it was lengthened on purpose).
-fn refit_terms(conn: &mut DbConn, config: &Config, now: NaiveDateTime, before: &Project, after: &ProjectFields) -> AppResult<()> {
+fn refit_terms(
+    conn: &mut DbConn,
+    config: &Config,
+    now: NaiveDateTime,
+    before: &Project,
+    after: &ProjectFields,
+) -> AppResult<()> {
     let starts_on = warranty::starts_on(after.completion_accepted_on);
     let terms: Vec<WarrantyTerm> = warranty_terms::table
         .filter(warranty_terms::project_id.eq(before.id))
@@ -598,7 +703,11 @@ fn refit_terms(conn: &mut DbConn, config: &Config, now: NaiveDateTime, before: &
         if term.category == WarrantyCategory::FoundationStructure.as_str() {
             let years = length.value();
             let new_life = after.design_service_life_years;
-            length = Length::Years(if years == before.design_service_life_years { new_life } else { years.max(new_life) });
+            length = Length::Years(if years == before.design_service_life_years {
+                new_life
+            } else {
+                years.max(new_life)
+            });
         }
         let (years, periods) = split(length);
         diesel::update(warranty_terms::table.find(term.id))
@@ -617,13 +726,27 @@ fn refit_terms(conn: &mut DbConn, config: &Config, now: NaiveDateTime, before: &
 
 // ---- contacts ----------------------------------------------------------
 
-pub fn contacts(conn: &mut DbConn, actor: &CurrentUser, project_id: i64, side: Option<ContactSide>) -> AppResult<Vec<Contact>> {
+pub fn contacts(
+    conn: &mut DbConn,
+    actor: &CurrentUser,
+    project_id: i64,
+    side: Option<ContactSide>,
+) -> AppResult<Vec<Contact>> {
     get(conn, actor, project_id)?;
-    let mut query = project_contacts::table.filter(project_contacts::project_id.eq(project_id)).into_boxed();
+    let mut query = project_contacts::table
+        .filter(project_contacts::project_id.eq(project_id))
+        .into_boxed();
     // customers see the contractor's warranty team only (appendix C part one)
-    let side = if actor.role == Role::Customer { Some(ContactSide::Warranty) } else { side };
+    let side = if actor.role == Role::Customer {
+        Some(ContactSide::Warranty)
+    } else {
+        side
+    };
     if let Some(side) = side {
-        let roles: Vec<&str> = ContactRole::roles_of(side).into_iter().map(ContactRole::as_str).collect();
+        let roles: Vec<&str> = ContactRole::roles_of(side)
+            .into_iter()
+            .map(ContactRole::as_str)
+            .collect();
         query = query.filter(project_contacts::role.eq_any(roles));
     }
     Ok(query
@@ -634,7 +757,10 @@ pub fn contacts(conn: &mut DbConn, actor: &CurrentUser, project_id: i64, side: O
 
 fn check_company(role: ContactRole, company: &Option<String>) -> AppResult<()> {
     if role.side() == ContactSide::Subcontractor && company.is_none() {
-        return Err(AppError::invalid("company", "a subcontractor contact needs the company's name"));
+        return Err(AppError::invalid(
+            "company",
+            "a subcontractor contact needs the company's name",
+        ));
     }
     Ok(())
 }
@@ -650,7 +776,8 @@ pub fn add_contact(
     if name.is_empty() {
         return Err(AppError::invalid("name", "must not be blank"));
     }
-    let phone = super::users::clean_phone(Some(&input.phone))?.ok_or_else(|| AppError::invalid("phone", "must not be blank"))?;
+    let phone = super::users::clean_phone(Some(&input.phone))?
+        .ok_or_else(|| AppError::invalid("phone", "must not be blank"))?;
     let company = trimmed(input.company.as_deref());
     check_company(input.role, &company)?;
     write_tx(conn, |conn| {
@@ -668,8 +795,19 @@ pub fn add_contact(
             ))
             .returning(project_contacts::id)
             .get_result(conn)?;
-        let contact: Contact = project_contacts::table.find(id).select(Contact::as_select()).first(conn)?;
-        events::record_change(conn, now, actor, "project.contact_added", ("project", project_id), None, Some(audit(&contact)))?;
+        let contact: Contact = project_contacts::table
+            .find(id)
+            .select(Contact::as_select())
+            .first(conn)?;
+        events::record_change(
+            conn,
+            now,
+            actor,
+            "project.contact_added",
+            ("project", project_id),
+            None,
+            Some(audit(&contact)),
+        )?;
         Ok(contact)
     })
 }
@@ -681,7 +819,11 @@ fn get_contact(conn: &mut DbConn, project_id: i64, contact_id: i64) -> AppResult
         .select(Contact::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| AppError::NotFound(format!("contact {contact_id} of project {project_id} not found")))
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "contact {contact_id} of project {project_id} not found"
+            ))
+        })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -704,7 +846,8 @@ pub fn update_contact(
             None => before.name.clone(),
         };
         let phone = match &patch.phone {
-            Some(p) => super::users::clean_phone(Some(p))?.ok_or_else(|| AppError::invalid("phone", "must not be blank"))?,
+            Some(p) => super::users::clean_phone(Some(p))?
+                .ok_or_else(|| AppError::invalid("phone", "must not be blank"))?,
             None => before.phone.clone(),
         };
         let company = match &patch.company {
@@ -729,23 +872,49 @@ pub fn update_contact(
             return Err(concurrent_change());
         }
         let after = get_contact(conn, project_id, contact_id)?;
-        events::record_change(conn, now, actor, "project.contact_updated", ("project", project_id), Some(audit(&before)), Some(audit(&after)))?;
+        events::record_change(
+            conn,
+            now,
+            actor,
+            "project.contact_updated",
+            ("project", project_id),
+            Some(audit(&before)),
+            Some(audit(&after)),
+        )?;
         Ok(after)
     })
 }
 
-pub fn remove_contact(conn: &mut DbConn, actor: &CurrentUser, now: NaiveDateTime, project_id: i64, contact_id: i64) -> AppResult<()> {
+pub fn remove_contact(
+    conn: &mut DbConn,
+    actor: &CurrentUser,
+    now: NaiveDateTime,
+    project_id: i64,
+    contact_id: i64,
+) -> AppResult<()> {
     write_tx(conn, |conn| {
         get_for_write(conn, actor, project_id)?;
         let before = get_contact(conn, project_id, contact_id)?;
         diesel::delete(project_contacts::table.find(contact_id)).execute(conn)?;
-        events::record_change(conn, now, actor, "project.contact_removed", ("project", project_id), Some(audit(&before)), None)
+        events::record_change(
+            conn,
+            now,
+            actor,
+            "project.contact_removed",
+            ("project", project_id),
+            Some(audit(&before)),
+            None,
+        )
     })
 }
 
 // ---- warranty terms ----------------------------------------------------
 
-pub fn terms(conn: &mut DbConn, actor: &CurrentUser, project_id: i64) -> AppResult<(Project, Vec<WarrantyTerm>)> {
+pub fn terms(
+    conn: &mut DbConn,
+    actor: &CurrentUser,
+    project_id: i64,
+) -> AppResult<(Project, Vec<WarrantyTerm>)> {
     let project = get(conn, actor, project_id)?;
     let terms = warranty_terms::table
         .filter(warranty_terms::project_id.eq(project_id))
@@ -771,17 +940,31 @@ pub fn set_term(
     let length = match (category, input.years, input.periods) {
         (WarrantyCategory::HeatingCooling, None, Some(p)) => Length::Periods(p),
         (WarrantyCategory::HeatingCooling, _, _) => {
-            return Err(AppError::invalid("periods", "heating_cooling is counted in heating/cooling periods: send `periods` only"))
+            return Err(AppError::invalid(
+                "periods",
+                "heating_cooling is counted in heating/cooling periods: send `periods` only",
+            ))
         }
         (_, Some(y), None) => Length::Years(y),
-        (_, _, _) => return Err(AppError::invalid("years", format!("{category} is counted in years: send `years` only"))),
+        (_, _, _) => {
+            return Err(AppError::invalid(
+                "years",
+                format!("{category} is counted in years: send `years` only"),
+            ))
+        }
     };
     let note = trimmed(input.note.as_deref());
     write_tx(conn, |conn| {
         let project = get_for_write(conn, actor, project_id)?;
-        if let Some(minimum) = warranty::statutory_minimum(category, project.design_service_life_years) {
+        if let Some(minimum) =
+            warranty::statutory_minimum(category, project.design_service_life_years)
+        {
             if length.value() < minimum.value() {
-                let field = if matches!(length, Length::Years(_)) { "years" } else { "periods" };
+                let field = if matches!(length, Length::Years(_)) {
+                    "years"
+                } else {
+                    "periods"
+                };
                 return Err(AppError::rule(
                     "warranty_below_minimum",
                     field,
@@ -803,7 +986,16 @@ pub fn set_term(
         let before = match existing {
             None => {
                 check_version(expected_version, 0)?;
-                insert_term(conn, config, now, project_id, category, length, starts_on, note.as_deref())?;
+                insert_term(
+                    conn,
+                    config,
+                    now,
+                    project_id,
+                    category,
+                    length,
+                    starts_on,
+                    note.as_deref(),
+                )?;
                 None
             }
             Some(term) => {
@@ -878,7 +1070,10 @@ pub fn ledger_gaps(conn: &mut DbConn, project: &Project) -> AppResult<Vec<FieldE
     let mut gaps = vec![];
     for role in [ContactRole::WarrantyLead, ContactRole::ProjectManager] {
         if !has(role) {
-            gaps.push(FieldError::new(format!("contacts.{role}"), "a contact with this role is required"));
+            gaps.push(FieldError::new(
+                format!("contacts.{role}"),
+                "a contact with this role is required",
+            ));
         }
     }
     if !has(ContactRole::OwnerEngineeringManager) && !has(ContactRole::PropertyManager) {
@@ -891,9 +1086,15 @@ pub fn ledger_gaps(conn: &mut DbConn, project: &Project) -> AppResult<Vec<FieldE
         .filter(warranty_terms::project_id.eq(project.id))
         .select(warranty_terms::category)
         .load(conn)?;
-    for category in WarrantyCategory::ALL.iter().filter(|c| **c != WarrantyCategory::Other) {
+    for category in WarrantyCategory::ALL
+        .iter()
+        .filter(|c| **c != WarrantyCategory::Other)
+    {
         if !categories.iter().any(|c| c == category.as_str()) {
-            gaps.push(FieldError::new(format!("warranty_terms.{category}"), "the warranty term is missing"));
+            gaps.push(FieldError::new(
+                format!("warranty_terms.{category}"),
+                "the warranty term is missing",
+            ));
         }
     }
     Ok(gaps)
@@ -904,7 +1105,11 @@ fn transition(project: &Project, action: LedgerAction) -> AppResult<LedgerStatus
     status.after(action).ok_or_else(|| {
         AppError::conflict(
             "invalid_transition",
-            format!("the ledger of project {} is {status}; it cannot be {action:?}d now", project.id).to_lowercase(),
+            format!(
+                "the ledger of project {} is {status}; it cannot be {action:?}d now",
+                project.id
+            )
+            .to_lowercase(),
         )
     })
 }
@@ -931,7 +1136,11 @@ pub fn submit_ledger(
             });
         }
         let late = now > before.ledger_due_at;
-        let late_reason = if late { trimmed(input.late_reason.as_deref()) } else { None };
+        let late_reason = if late {
+            trimmed(input.late_reason.as_deref())
+        } else {
+            None
+        };
         diesel::update(projects::table.find(project_id))
             .set((
                 projects::ledger_status.eq(next.as_str()),
@@ -971,7 +1180,10 @@ pub fn review_ledger(
     actor.require(&[Role::BranchEngineer])?;
     let comment = trimmed(input.comment.as_deref());
     if input.decision == ReviewDecision::Return && comment.is_none() {
-        return Err(AppError::invalid("comment", "say what must be completed when returning a ledger"));
+        return Err(AppError::invalid(
+            "comment",
+            "say what must be completed when returning a ledger",
+        ));
     }
     write_tx(conn, |conn| {
         let before = get(conn, actor, project_id)?;
@@ -991,7 +1203,11 @@ pub fn review_ledger(
             ))
             .execute(conn)?;
         let after = get(conn, actor, project_id)?;
-        let verb = if next == LedgerStatus::Approved { "approved" } else { "returned" };
+        let verb = if next == LedgerStatus::Approved {
+            "approved"
+        } else {
+            "returned"
+        };
         events::record_change(
             conn,
             now,

@@ -28,7 +28,10 @@ impl Length {
 }
 
 /// The statutory minimum of a category; `None` for `other` (as contracted).
-pub fn statutory_minimum(category: WarrantyCategory, design_service_life_years: i32) -> Option<Length> {
+pub fn statutory_minimum(
+    category: WarrantyCategory,
+    design_service_life_years: i32,
+) -> Option<Length> {
     use WarrantyCategory::*;
     match category {
         FoundationStructure => Some(Length::Years(design_service_life_years)),
@@ -71,7 +74,11 @@ impl Season {
     /// The season that starts in `year`: its first and last day.
     fn in_year(self, year: i32) -> Option<(NaiveDate, NaiveDate)> {
         let start = date_clamped(year, self.start)?;
-        let end_year = if self.end < self.start { year + 1 } else { year };
+        let end_year = if self.end < self.start {
+            year + 1
+        } else {
+            year
+        };
         Some((start, date_clamped(end_year, self.end)?))
     }
 
@@ -93,13 +100,19 @@ impl Season {
 
 /// A month-day in a year; 02-29 falls back to 02-28 in common years.
 fn date_clamped(year: i32, (month, day): (u32, u32)) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(year, month, day).or_else(|| NaiveDate::from_ymd_opt(year, month, day - 1))
+    NaiveDate::from_ymd_opt(year, month, day)
+        .or_else(|| NaiveDate::from_ymd_opt(year, month, day - 1))
 }
 
 /// The last day (inclusive) of a term that starts on `starts_on`. A term of
 /// periods covers both systems: it ends with the later of the n-th whole
 /// heating season and the n-th whole cooling season after the start.
-pub fn ends_on(starts_on: NaiveDate, length: Length, heating: Season, cooling: Season) -> Option<NaiveDate> {
+pub fn ends_on(
+    starts_on: NaiveDate,
+    length: Length,
+    heating: Season,
+    cooling: Season,
+) -> Option<NaiveDate> {
     match length {
         Length::Years(n) => starts_on
             .checked_add_months(Months::new(12 * u32::try_from(n).ok()?))?
@@ -129,10 +142,20 @@ mod tests {
 
     #[test]
     fn a_term_of_years_ends_the_day_before_the_anniversary() {
-        let end = ends_on(d(2026, 3, 2), Length::Years(2), DEFAULT_HEATING, DEFAULT_COOLING);
+        let end = ends_on(
+            d(2026, 3, 2),
+            Length::Years(2),
+            DEFAULT_HEATING,
+            DEFAULT_COOLING,
+        );
         assert_eq!(end, Some(d(2028, 3, 1)));
         // from 29 February: the anniversary falls back to 28 February
-        let end = ends_on(d(2028, 2, 29), Length::Years(1), DEFAULT_HEATING, DEFAULT_COOLING);
+        let end = ends_on(
+            d(2028, 2, 29),
+            Length::Years(1),
+            DEFAULT_HEATING,
+            DEFAULT_COOLING,
+        );
         assert_eq!(end, Some(d(2029, 2, 27)));
     }
 
@@ -140,17 +163,37 @@ mod tests {
     fn heating_cooling_counts_whole_seasons_after_the_start() {
         // start 2 March 2026: heating 2026/27 and 2027/28 → 15 March 2028;
         // cooling summers 2026 and 2027 → 31 August 2027; the later wins
-        let end = ends_on(d(2026, 3, 2), Length::Periods(2), DEFAULT_HEATING, DEFAULT_COOLING);
+        let end = ends_on(
+            d(2026, 3, 2),
+            Length::Periods(2),
+            DEFAULT_HEATING,
+            DEFAULT_COOLING,
+        );
         assert_eq!(end, Some(d(2028, 3, 15)));
         // start 1 December 2026, inside a heating season that therefore does not count:
         // heating 2027/28, 2028/29 → 15 March 2029; cooling 2027, 2028 → 31 August 2028
-        let end = ends_on(d(2026, 12, 1), Length::Periods(2), DEFAULT_HEATING, DEFAULT_COOLING);
+        let end = ends_on(
+            d(2026, 12, 1),
+            Length::Periods(2),
+            DEFAULT_HEATING,
+            DEFAULT_COOLING,
+        );
         assert_eq!(end, Some(d(2029, 3, 15)));
         // start 1 October: the second cooling season ends after the second heating season
-        let end = ends_on(d(2026, 10, 1), Length::Periods(2), DEFAULT_HEATING, DEFAULT_COOLING);
+        let end = ends_on(
+            d(2026, 10, 1),
+            Length::Periods(2),
+            DEFAULT_HEATING,
+            DEFAULT_COOLING,
+        );
         assert_eq!(end, Some(d(2028, 8, 31)));
         // a season starting on the very first day counts
-        let end = ends_on(d(2026, 11, 15), Length::Periods(1), DEFAULT_HEATING, DEFAULT_COOLING);
+        let end = ends_on(
+            d(2026, 11, 15),
+            Length::Periods(1),
+            DEFAULT_HEATING,
+            DEFAULT_COOLING,
+        );
         assert_eq!(end, Some(d(2027, 8, 31)));
     }
 
@@ -164,11 +207,23 @@ mod tests {
     #[test]
     fn statutory_minimums_match_the_regulation() {
         use WarrantyCategory::*;
-        assert_eq!(statutory_minimum(FoundationStructure, 50), Some(Length::Years(50)));
+        assert_eq!(
+            statutory_minimum(FoundationStructure, 50),
+            Some(Length::Years(50))
+        );
         assert_eq!(statutory_minimum(Waterproofing, 50), Some(Length::Years(5)));
-        assert_eq!(statutory_minimum(HeatingCooling, 50), Some(Length::Periods(2)));
-        assert_eq!(statutory_minimum(ElectricalPlumbing, 50), Some(Length::Years(2)));
-        assert_eq!(statutory_minimum(EquipmentInstallation, 50), Some(Length::Years(2)));
+        assert_eq!(
+            statutory_minimum(HeatingCooling, 50),
+            Some(Length::Periods(2))
+        );
+        assert_eq!(
+            statutory_minimum(ElectricalPlumbing, 50),
+            Some(Length::Years(2))
+        );
+        assert_eq!(
+            statutory_minimum(EquipmentInstallation, 50),
+            Some(Length::Years(2))
+        );
         assert_eq!(statutory_minimum(Decoration, 50), Some(Length::Years(2)));
         assert_eq!(statutory_minimum(Other, 50), None);
     }

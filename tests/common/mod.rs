@@ -301,14 +301,22 @@ where
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> Resp {
-        self.send(TestRequest::delete().uri(path).insert_header(("Authorization", format!("Bearer {token}"))))
-            .await
+        self.send(
+            TestRequest::delete()
+                .uri(path)
+                .insert_header(("Authorization", format!("Bearer {token}"))),
+        )
+        .await
     }
 
     /// Registers a customer served by `branch`; returns its id.
     pub async fn customer(&self, token: &str, name: &str, branch: i64) -> i64 {
         let r = self
-            .post("/api/v1/customers", token, json!({ "name": name, "kind": "owner_organisation", "branch_id": branch }))
+            .post(
+                "/api/v1/customers",
+                token,
+                json!({ "name": name, "kind": "owner_organisation", "branch_id": branch }),
+            )
             .await;
         r.expect(201);
         r.body["id"].as_i64().unwrap()
@@ -334,7 +342,13 @@ where
 
     /// Records `count` complaints against a customer (the complaint workflow
     /// comes in its own issue; rows are enough to count them).
-    pub async fn seed_complaints(&self, customer: i64, project: i64, count: usize, received_at: chrono::NaiveDateTime) {
+    pub async fn seed_complaints(
+        &self,
+        customer: i64,
+        project: i64,
+        count: usize,
+        received_at: chrono::NaiveDateTime,
+    ) {
         let now = self.clock.now_naive();
         self.state
             .db(move |conn| {
