@@ -35,6 +35,9 @@ pub struct Config {
     pub heating_season: Season,
     /// The company's cooling season (供冷期).
     pub cooling_season: Season,
+    /// Seconds between deadline sweeps in `serve`; 0 turns the built-in
+    /// sweeper off (run `aftercare sweep` from cron instead).
+    pub sweep_interval_secs: u64,
 }
 
 impl Config {
@@ -71,6 +74,7 @@ impl Config {
             many_complaints: number("AFTERCARE_MANY_COMPLAINTS", 3)?,
             heating_season: season("AFTERCARE_HEATING_SEASON", DEFAULT_HEATING)?,
             cooling_season: season("AFTERCARE_COOLING_SEASON", DEFAULT_COOLING)?,
+            sweep_interval_secs: number("AFTERCARE_SWEEP_INTERVAL_SECS", 60)?,
         };
         if let Some(secret) = &config.jwt_secret {
             if secret.len() < 32 {
@@ -105,6 +109,7 @@ impl Config {
             many_complaints: 3,
             heating_season: DEFAULT_HEATING,
             cooling_season: DEFAULT_COOLING,
+            sweep_interval_secs: 0,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use actix_web::HttpServer;
 use aftercare::clock::Clock;
 use aftercare::config::Config;
-use aftercare::services::{auth, demo, users};
+use aftercare::services::{auth, deadlines, demo, users};
 use aftercare::{app, AppState};
 use utoipa::OpenApi;
 
@@ -23,10 +23,12 @@ COMMANDS:
                                   [--org-unit-id ID] [--rank R] [--customer-id ID] [--phone P]
     openapi       print the OpenAPI document (JSON)
     seed-demo     fill an empty database with a believable demo organisation
+    sweep         mark passed deadlines overdue and escalate them, once (for cron)
     healthcheck   GET /healthz on AFTERCARE_BIND; exit 0 when healthy (for containers)
 
 Configuration comes from the environment: DATABASE_URL, AFTERCARE_BIND,
-AFTERCARE_JWT_SECRET, AFTERCARE_ADMIN_PASSWORD, AFTERCARE_TZ, RUST_LOG (see README).";
+AFTERCARE_JWT_SECRET, AFTERCARE_ADMIN_PASSWORD, AFTERCARE_TZ,
+AFTERCARE_SWEEP_INTERVAL_SECS, RUST_LOG (see README).";
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Some("create-user") => create_user(&args[1..]),
         Some("seed-demo") => seed_demo(),
         Some("healthcheck") => healthcheck(),
+        Some("sweep") => sweep_once(),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
@@ -83,6 +86,9 @@ fn serve() -> Result<(), String> {
     let state = start()?;
     let bind = state.config.bind.clone();
     actix_web::rt::System::new().block_on(async move {
+        if state.config.sweep_interval_secs > 0 {
+            actix_web::rt::spawn(sweeper(state.clone()));
+        }
         let server = HttpServer::new(move || app(state.clone()))
             .bind(&bind)
             .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
@@ -92,6 +98,39 @@ fn serve() -> Result<(), String> {
         }
         server.run().await.map_err(|e| e.to_string())
     })
+}
+
+/// The built-in sweeper: every `sweep_interval_secs`, passed deadlines
+/// become overdue and are escalated. Safe beside other instances.
+async fn sweeper(state: AppState) {
+    let every = std::time::Duration::from_secs(state.config.sweep_interval_secs);
+    let mut ticks = actix_web::rt::time::interval(every);
+    loop {
+        ticks.tick().await;
+        let now = state.clock.now_naive();
+        match state.db(move |conn| deadlines::sweep(conn, now)).await {
+            Ok(r) if r.overdue > 0 => {
+                log::info!("sweep: {} deadline(s) overdue and escalated", r.overdue)
+            }
+            Ok(_) => {}
+            Err(e) => log::warn!("sweep failed, will retry: {e}"),
+        }
+    }
+}
+
+fn sweep_once() -> Result<(), String> {
+    let state = start()?;
+    let now = state.clock.now_naive();
+    let mut conn = state
+        .pool
+        .get()
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    let report = deadlines::sweep(&mut conn, now).map_err(|e| e.to_string())?;
+    println!(
+        "{} deadline(s) became overdue and were escalated",
+        report.overdue
+    );
+    Ok(())
 }
 
 fn migrate() -> Result<(), String> {

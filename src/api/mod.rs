@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod customers;
+pub mod deadlines;
 pub mod events;
 pub mod extract;
 pub mod health;
@@ -29,6 +30,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/auth/refresh").route(web::post().to(auth::refresh)))
             .service(web::resource("/auth/logout").route(web::post().to(auth::logout)))
             .service(web::resource("/me").route(web::get().to(me::get_me)))
+            .service(web::resource("/me/tasks").route(web::get().to(deadlines::tasks)))
+            .service(web::resource("/deadline-policies").route(web::get().to(deadlines::policies)))
+            .service(
+                web::resource("/deadline-policies/{rule}")
+                    .route(web::get().to(deadlines::policy_versions))
+                    .route(web::put().to(deadlines::change_policy)),
+            )
+            .service(web::resource("/deadlines").route(web::get().to(deadlines::list)))
+            .service(web::resource("/deadlines/{id}").route(web::get().to(deadlines::get)))
+            .service(web::resource("/calendar/days").route(web::get().to(deadlines::calendar_days)))
+            .service(
+                web::resource("/calendar/days/{date}")
+                    .route(web::get().to(deadlines::calendar_day))
+                    .route(web::put().to(deadlines::put_calendar_day))
+                    .route(web::delete().to(deadlines::delete_calendar_day)),
+            )
             .service(
                 web::resource("/org-units")
                     .route(web::get().to(org_units::list))

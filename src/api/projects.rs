@@ -366,7 +366,9 @@ pub async fn update(
 ///
 /// By the project manager. Refused (`ledger_incomplete`, each gap in
 /// `errors`) while the warranty lead, the project manager or an owner-side
-/// contact is missing. After the due time it is accepted and flagged late.
+/// contact is missing. After the due time (the `ledger.fill` deadline) it is
+/// accepted only with a `late_reason` (`422 deadline_passed` without), and
+/// flagged late.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/ledger/submission", tag = "projects", request_body = LedgerSubmission,
     params(("id" = i64, Path, description = "Project id")),
     responses(
@@ -380,8 +382,9 @@ pub async fn submit_ledger(
     body: ValidJson<LedgerSubmission>,
 ) -> AppResult<HttpResponse> {
     let (id, now) = (id.into_inner(), state.clock.now_naive());
+    let st = state.clone();
     let project = state
-        .db(move |conn| service::submit_ledger(conn, &actor, now, id, &body.0))
+        .db(move |conn| service::submit_ledger(conn, &actor, &st.config, now, id, &body.0))
         .await?;
     respond(StatusCode::OK, project)
 }
@@ -403,8 +406,9 @@ pub async fn review_ledger(
     body: ValidJson<LedgerReview>,
 ) -> AppResult<HttpResponse> {
     let (id, now) = (id.into_inner(), state.clock.now_naive());
+    let st = state.clone();
     let project = state
-        .db(move |conn| service::review_ledger(conn, &actor, now, id, &body.0))
+        .db(move |conn| service::review_ledger(conn, &actor, &st.config, now, id, &body.0))
         .await?;
     respond(StatusCode::OK, project)
 }

@@ -174,7 +174,72 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    deadline_policies (id) {
+        id -> BigInt,
+        rule -> Text,
+        version -> Integer,
+        duration -> Integer,
+        unit -> Text,
+        actor_role -> Text,
+        escalation_roles -> Text,
+        description -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    calendar_days (day) {
+        day -> Date,
+        kind -> Text,
+        name -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    deadlines (id) {
+        id -> BigInt,
+        rule -> Text,
+        policy_id -> BigInt,
+        subject_type -> Text,
+        subject_id -> BigInt,
+        title -> Text,
+        link -> Text,
+        started_at -> Timestamp,
+        due_at -> Timestamp,
+        met_at -> Nullable<Timestamp>,
+        status -> Text,
+        assignee_user_id -> Nullable<BigInt>,
+        assignee_role -> Nullable<Text>,
+        scope_org_unit_id -> Nullable<BigInt>,
+        scope_path -> Text,
+        escalation_level -> Integer,
+        escalated_at -> Nullable<Timestamp>,
+        late_reason -> Nullable<Text>,
+        settled_by -> Nullable<BigInt>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    deadline_escalations (id) {
+        id -> BigInt,
+        deadline_id -> BigInt,
+        level -> Integer,
+        role -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> org_units (org_unit_id));
+diesel::joinable!(deadlines -> deadline_policies (policy_id));
+diesel::joinable!(deadline_escalations -> deadlines (deadline_id));
 diesel::joinable!(users -> customers (customer_id));
 diesel::joinable!(customers -> org_units (branch_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
@@ -197,4 +262,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     project_contacts,
     warranty_terms,
     complaints,
+    deadline_policies,
+    calendar_days,
+    deadlines,
+    deadline_escalations,
 );

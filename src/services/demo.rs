@@ -601,6 +601,7 @@ fn seed_projects(
         projects::submit_ledger(
             conn,
             pm,
+            config,
             now,
             project.id,
             &LedgerSubmission {
@@ -620,9 +621,14 @@ fn seed_projects(
             projects::review_ledger(
                 conn,
                 engineer,
+                config,
                 now,
                 project.id,
-                &LedgerReview { decision, comment },
+                &LedgerReview {
+                    decision,
+                    comment,
+                    late_reason: None,
+                },
             )?;
         }
     }

@@ -3,7 +3,9 @@
 //! Services know nothing of HTTP.
 
 pub mod auth;
+pub mod calendar;
 pub mod customers;
+pub mod deadlines;
 pub mod demo;
 pub mod events;
 pub mod org_units;

@@ -3,7 +3,6 @@
 //! by the branch engineering department (004 §5.1, A.2 steps 2–3).
 
 use chrono::{Days, NaiveDate, NaiveDateTime, TimeZone};
-use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -21,6 +20,8 @@ use crate::models::project::{
 };
 use crate::models::user::Role;
 
+use super::calendar;
+use super::deadlines::{self, NewDeadline};
 use super::warranty::{self, Length};
 use super::{check_version, concurrent_change, double_option, events, like_contains, Page, Paged};
 
@@ -32,9 +33,6 @@ const WRITERS: &[Role] = &[
     Role::BranchEngineer,
     Role::ProjectManager,
 ];
-
-/// Ledger days: the project department fills it within 3 days of handover.
-const LEDGER_FILL_DAYS: u64 = 3;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -190,7 +188,8 @@ pub struct WarrantyTermInput {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({}))]
 pub struct LedgerSubmission {
-    /// Why the ledger comes after its due time, when it does.
+    /// Why the ledger comes after its due time; required then
+    /// (`422 deadline_passed` without it).
     #[validate(length(min = 1, max = 1000))]
     #[schema(min_length = 1, max_length = 1000)]
     pub late_reason: Option<String>,
@@ -213,6 +212,10 @@ pub struct LedgerReview {
     #[validate(length(min = 1, max = 1000))]
     #[schema(min_length = 1, max_length = 1000)]
     pub comment: Option<String>,
+    /// Why the review comes after its due time; required then.
+    #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
+    pub late_reason: Option<String>,
 }
 
 /// Whether one component category is under warranty on a day.
@@ -332,14 +335,31 @@ pub fn list(
     Ok(Paged::from_rows(rows, page, |p| p.id))
 }
 
-/// The ledger is due at the end of the third day after handover, in the
-/// company's time zone (004 A.2 step 2: 3 days).
-pub fn ledger_due_at(handover_on: NaiveDate, tz: Tz) -> NaiveDateTime {
-    let day_after = handover_on + Days::new(LEDGER_FILL_DAYS + 1);
-    let midnight = day_after.and_hms_opt(0, 0, 0).unwrap_or_default();
-    tz.from_local_datetime(&midnight)
-        .earliest()
-        .map_or(midnight, |t| t.naive_utc())
+/// The ledger clock (`ledger.fill`) starts when the handover day ends, in
+/// the company's time zone: "within 3 days of handover" (004 A.2 step 2)
+/// then ends with the third day after it.
+pub fn ledger_clock_start(handover_on: NaiveDate, config: &Config) -> NaiveDateTime {
+    calendar::local_midnight(handover_on + Days::new(1), config.tz)
+}
+
+fn ledger_fill_deadline(project: &Project, started_at: NaiveDateTime) -> NewDeadline {
+    NewDeadline {
+        rule: "ledger.fill",
+        subject_type: "project",
+        subject_id: project.id,
+        title: format!("Fill the ledger of {} {}", project.code, project.name),
+        link: format!("/api/v1/projects/{}", project.id),
+        started_at,
+        assignee_user_id: None,
+        scope_org_unit_id: project.project_department_id,
+    }
+}
+
+fn set_ledger_due(conn: &mut DbConn, project_id: i64, due: NaiveDateTime) -> AppResult<()> {
+    diesel::update(projects::table.find(project_id))
+        .set(projects::ledger_due_at.eq(due))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The project department a project belongs to: a department, active, in
@@ -483,7 +503,7 @@ pub fn create(
             is_key_project: input.is_key_project,
             hvac_in_scope: input.hvac_in_scope,
             design_service_life_years: input.design_service_life_years.unwrap_or(50),
-            ledger_due_at: ledger_due_at(input.handover_on, config.tz),
+            ledger_due_at: ledger_clock_start(input.handover_on, config),
         };
         let id: i64 = diesel::insert_into(projects::table)
             .values((
@@ -505,6 +525,10 @@ pub fn create(
             };
             insert_term(conn, config, now, id, *category, length, starts_on, None)?;
         }
+        let project = get(conn, actor, id)?;
+        let clock = ledger_fill_deadline(&project, ledger_clock_start(project.handover_on, config));
+        let d = deadlines::start(conn, config, now, clock)?;
+        set_ledger_due(conn, id, d.due_at)?;
         let project = get(conn, actor, id)?;
         events::record_change(
             conn,
@@ -648,7 +672,7 @@ pub fn update(
             design_service_life_years: patch
                 .design_service_life_years
                 .unwrap_or(before.design_service_life_years),
-            ledger_due_at: ledger_due_at(handover, config.tz),
+            ledger_due_at: before.ledger_due_at,
         };
         let written = diesel::update(
             projects::table
@@ -668,6 +692,19 @@ pub fn update(
             || fields.design_service_life_years != before.design_service_life_years
         {
             refit_terms(conn, config, now, &before, &fields)?;
+        }
+        if department != before.project_department_id {
+            deadlines::move_scope(conn, now, "project", id, department)?;
+        }
+        // a corrected handover date moves the first fill's clock; a returned
+        // ledger's clock runs from the return and stays
+        if handover != before.handover_on && before.ledger_status == LedgerStatus::Draft.as_str() {
+            let start = ledger_clock_start(handover, config);
+            if let Some(d) =
+                deadlines::restart(conn, config, now, "ledger.fill", "project", id, start)?
+            {
+                set_ledger_due(conn, id, d.due_at)?;
+            }
         }
         let after = get(conn, actor, id)?;
         events::record_change(
@@ -1114,11 +1151,13 @@ fn transition(project: &Project, action: LedgerAction) -> AppResult<LedgerStatus
     })
 }
 
-/// The project department submits the filled ledger for review. A late
-/// submission is accepted and flagged; its reason is kept when given.
+/// The project department submits the filled ledger for review, settling
+/// the `ledger.fill` deadline (late: only with a reason, then flagged) and
+/// starting `ledger.review`.
 pub fn submit_ledger(
     conn: &mut DbConn,
     actor: &CurrentUser,
+    config: &Config,
     now: NaiveDateTime,
     project_id: i64,
     input: &LedgerSubmission,
@@ -1135,11 +1174,22 @@ pub fn submit_ledger(
                 errors: gaps,
             });
         }
-        let late = now > before.ledger_due_at;
-        let late_reason = if late {
-            trimmed(input.late_reason.as_deref())
-        } else {
-            None
+        let settled = deadlines::settle(
+            conn,
+            now,
+            actor,
+            "ledger.fill",
+            "project",
+            project_id,
+            input.late_reason.as_deref(),
+        )?;
+        let (late, late_reason) = match &settled {
+            Some(d) => (d.status == "met_late", d.late_reason.clone()),
+            // no clock (entered before the engine ran): judge by the recorded due time
+            None => (
+                now > before.ledger_due_at,
+                trimmed(input.late_reason.as_deref()),
+            ),
         };
         diesel::update(projects::table.find(project_id))
             .set((
@@ -1152,6 +1202,21 @@ pub fn submit_ledger(
             ))
             .execute(conn)?;
         let after = get(conn, actor, project_id)?;
+        deadlines::start(
+            conn,
+            config,
+            now,
+            NewDeadline {
+                rule: "ledger.review",
+                subject_type: "project",
+                subject_id: project_id,
+                title: format!("Review the ledger of {} {}", after.code, after.name),
+                link: format!("/api/v1/projects/{project_id}"),
+                started_at: now,
+                assignee_user_id: None,
+                scope_org_unit_id: after.project_department_id,
+            },
+        )?;
         events::record_change(
             conn,
             now,
@@ -1173,6 +1238,7 @@ pub fn submit_ledger(
 pub fn review_ledger(
     conn: &mut DbConn,
     actor: &CurrentUser,
+    config: &Config,
     now: NaiveDateTime,
     project_id: i64,
     input: &LedgerReview,
@@ -1192,6 +1258,20 @@ pub fn review_ledger(
             ReviewDecision::Return => LedgerAction::Return,
         };
         let next = transition(&before, action)?;
+        deadlines::settle(
+            conn,
+            now,
+            actor,
+            "ledger.review",
+            "project",
+            project_id,
+            input.late_reason.as_deref(),
+        )?;
+        if next == LedgerStatus::Returned {
+            // the department gets a fresh clock to complete and resubmit
+            let d = deadlines::start(conn, config, now, ledger_fill_deadline(&before, now))?;
+            set_ledger_due(conn, project_id, d.due_at)?;
+        }
         diesel::update(projects::table.find(project_id))
             .set((
                 projects::ledger_status.eq(next.as_str()),

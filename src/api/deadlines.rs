@@ -1,0 +1,506 @@
+use actix_web::{web, HttpResponse};
+use base64::Engine;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::extract::{ValidJson, ValidQuery};
+use super::{page, utc, ListResponse, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult};
+use crate::models::deadline::{
+    CalendarDay, CalendarDayKind, Deadline, DeadlineStatus, DurationUnit, Policy,
+};
+use crate::models::user::Role;
+use crate::services::calendar::{self, CalendarDayInput};
+use crate::services::deadlines::{
+    self as service, DeadlineFilter, PolicyInput, TaskCursor, TaskReason,
+};
+use crate::AppState;
+
+/// How long one step may take, and who hears of it when it is late.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"rule": "complaint.judge", "version": 1, "duration": 48, "unit": "hours",
+    "actor_role": "branch_engineer", "escalation_roles": ["branch_leader", "group_engineer"],
+    "description": "Judge complaint liability within 2 days of receipt (004 §5.4.2)", "created_by": null,
+    "created_at": "2026-11-23T00:00:00Z"}))]
+pub struct PolicyView {
+    /// e.g. `complaint.judge`
+    pub rule: String,
+    /// Increases with every change; each deadline keeps the version it started under.
+    pub version: i32,
+    pub duration: i32,
+    pub unit: DurationUnit,
+    /// The role that must act.
+    pub actor_role: Role,
+    /// Who the deadline is escalated to when it passes.
+    pub escalation_roles: Vec<Role>,
+    pub description: String,
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<Policy> for PolicyView {
+    type Error = AppError;
+    fn try_from(p: Policy) -> AppResult<Self> {
+        Ok(PolicyView {
+            unit: DurationUnit::from_db(&p.unit)?,
+            actor_role: Role::from_db(&p.actor_role)?,
+            escalation_roles: p
+                .escalation_role_list()
+                .into_iter()
+                .map(Role::from_db)
+                .collect::<AppResult<_>>()?,
+            rule: p.rule,
+            version: p.version,
+            duration: p.duration,
+            description: p.description,
+            created_by: p.created_by,
+            created_at: utc(p.created_at),
+        })
+    }
+}
+
+/// A clock on one step of a workflow.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeadlineView {
+    pub id: i64,
+    pub rule: String,
+    /// The policy version it started under.
+    pub policy_version: i32,
+    pub subject_type: String,
+    pub subject_id: i64,
+    pub title: String,
+    /// API path of the subject.
+    pub link: String,
+    pub started_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub met_at: Option<DateTime<Utc>>,
+    pub status: DeadlineStatus,
+    pub assignee_user_id: Option<i64>,
+    pub assignee_role: Option<Role>,
+    /// The org unit the work belongs to.
+    pub scope_org_unit_id: Option<i64>,
+    pub escalation_level: i32,
+    pub escalated_at: Option<DateTime<Utc>>,
+    pub late_reason: Option<String>,
+    pub settled_by: Option<i64>,
+}
+
+fn deadline_view(d: Deadline, policy_version: i32) -> AppResult<DeadlineView> {
+    Ok(DeadlineView {
+        status: DeadlineStatus::from_db(&d.status)?,
+        assignee_role: d.assignee_role.as_deref().map(Role::from_db).transpose()?,
+        policy_version,
+        id: d.id,
+        rule: d.rule,
+        subject_type: d.subject_type,
+        subject_id: d.subject_id,
+        title: d.title,
+        link: d.link,
+        started_at: utc(d.started_at),
+        due_at: utc(d.due_at),
+        met_at: d.met_at.map(utc),
+        assignee_user_id: d.assignee_user_id,
+        scope_org_unit_id: d.scope_org_unit_id,
+        escalation_level: d.escalation_level,
+        escalated_at: d.escalated_at.map(utc),
+        late_reason: d.late_reason,
+        settled_by: d.settled_by,
+    })
+}
+
+/// One entry of the caller's task list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskView {
+    pub deadline_id: i64,
+    pub rule: String,
+    pub title: String,
+    /// API path of the subject: open it to act.
+    pub link: String,
+    pub subject_type: String,
+    pub subject_id: i64,
+    pub due_at: DateTime<Utc>,
+    pub status: DeadlineStatus,
+    /// Past its due time (the sweeper may not have marked it yet).
+    pub overdue: bool,
+    pub escalation_level: i32,
+    pub reason: TaskReason,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskListResponse {
+    pub items: Vec<TaskView>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A day of the company calendar.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CalendarDayView {
+    pub date: NaiveDate,
+    /// Worked or not, after marks and weekends.
+    pub working: bool,
+    /// The mark, when the day has one.
+    pub kind: Option<CalendarDayKind>,
+    pub name: Option<String>,
+}
+
+fn day_view(date: NaiveDate, mark: Option<CalendarDay>) -> AppResult<CalendarDayView> {
+    let kind = mark
+        .as_ref()
+        .map(|m| CalendarDayKind::from_db(&m.kind))
+        .transpose()?;
+    let mut marks = calendar::Marks::new();
+    if let Some(k) = kind {
+        marks.insert(date, k);
+    }
+    Ok(CalendarDayView {
+        date,
+        working: calendar::is_working_day(date, &marks),
+        kind,
+        name: mark.map(|m| m.name),
+    })
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeadlineListQuery {
+    pub status: Option<DeadlineStatus>,
+    /// e.g. `ledger.fill`
+    #[validate(length(max = 64))]
+    #[param(max_length = 64)]
+    pub rule: Option<String>,
+    #[validate(length(max = 64))]
+    #[param(max_length = 64)]
+    pub subject_type: Option<String>,
+    pub subject_id: Option<i64>,
+    /// Assigned to this user by name.
+    pub assignee: Option<i64>,
+    /// Due before this instant (RFC 3339).
+    pub due_before: Option<DateTime<Utc>>,
+    /// `true`: open and past due; `false`: everything else.
+    pub overdue: Option<bool>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TaskQuery {
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CalendarQuery {
+    /// First day (default 1 January of this year).
+    pub from: Option<NaiveDate>,
+    /// Last day (default 31 December of `from`'s year).
+    pub to: Option<NaiveDate>,
+}
+
+/// Deadline policies
+///
+/// The policy in force for every rule.
+#[utoipa::path(get, path = "/api/v1/deadline-policies", tag = "deadlines",
+    responses((status = 200, description = "One policy per rule", body = [PolicyView])))]
+pub async fn policies(state: web::Data<AppState>, _actor: CurrentUser) -> AppResult<HttpResponse> {
+    let rows = state.db(service::current_policies).await?;
+    let views: Vec<PolicyView> = rows
+        .into_iter()
+        .map(PolicyView::try_from)
+        .collect::<AppResult<_>>()?;
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// A rule's policy history
+///
+/// Every version, oldest first.
+#[utoipa::path(get, path = "/api/v1/deadline-policies/{rule}", tag = "deadlines",
+    params(("rule" = String, Path, description = "e.g. `complaint.judge`")),
+    responses((status = 200, description = "Every version", body = [PolicyView])))]
+pub async fn policy_versions(
+    state: web::Data<AppState>,
+    _actor: CurrentUser,
+    rule: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let rule = rule.into_inner();
+    let rows = state
+        .db(move |conn| service::policy_versions(conn, &rule))
+        .await?;
+    let views: Vec<PolicyView> = rows
+        .into_iter()
+        .map(PolicyView::try_from)
+        .collect::<AppResult<_>>()?;
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// Change a rule's policy (admin)
+///
+/// Adds a version. It applies to deadlines started from now on; running
+/// deadlines keep their due times.
+#[utoipa::path(put, path = "/api/v1/deadline-policies/{rule}", tag = "deadlines", request_body = PolicyInput,
+    params(("rule" = String, Path, description = "e.g. `complaint.judge`")),
+    responses((status = 200, description = "The new version", body = PolicyView)))]
+pub async fn change_policy(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    rule: web::Path<String>,
+    body: ValidJson<PolicyInput>,
+) -> AppResult<HttpResponse> {
+    let (rule, now) = (rule.into_inner(), state.clock.now_naive());
+    let policy = state
+        .db(move |conn| service::change_policy(conn, &actor, now, &rule, &body.0))
+        .await?;
+    Ok(HttpResponse::Ok().json(PolicyView::try_from(policy)?))
+}
+
+fn policy_versions_of(
+    conn: &mut crate::db::DbConn,
+    rows: &[Deadline],
+) -> AppResult<std::collections::HashMap<i64, i32>> {
+    use crate::db::schema::deadline_policies;
+    use diesel::prelude::*;
+    let ids: Vec<i64> = rows.iter().map(|d| d.policy_id).collect();
+    let pairs: Vec<(i64, i32)> = deadline_policies::table
+        .filter(deadline_policies::id.eq_any(ids))
+        .select((deadline_policies::id, deadline_policies::version))
+        .load(conn)?;
+    Ok(pairs.into_iter().collect())
+}
+
+/// List deadlines
+///
+/// The deadlines of the caller's scope.
+#[utoipa::path(get, path = "/api/v1/deadlines", tag = "deadlines", params(DeadlineListQuery),
+    responses((status = 200, description = "A page of deadlines", body = ListResponse<DeadlineView>)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    query: ValidQuery<DeadlineListQuery>,
+) -> AppResult<HttpResponse> {
+    let q = query.0;
+    let page = page(q.limit, q.cursor.as_deref())?;
+    let filter = DeadlineFilter {
+        status: q.status,
+        rule: q.rule,
+        subject_type: q.subject_type,
+        subject_id: q.subject_id,
+        assignee_user_id: q.assignee,
+        due_before: q.due_before.map(|t| t.naive_utc()),
+        overdue: q.overdue,
+    };
+    let now = state.clock.now_naive();
+    let (paged, versions) = state
+        .db(move |conn| {
+            let paged = service::list(conn, &actor, now, &filter, page)?;
+            let versions = policy_versions_of(conn, &paged.items)?;
+            Ok((paged, versions))
+        })
+        .await?;
+    Ok(
+        HttpResponse::Ok().json(ListResponse::from_paged(paged, |d| {
+            let v = versions.get(&d.policy_id).copied().unwrap_or(0);
+            deadline_view(d, v)
+        })?),
+    )
+}
+
+/// Get a deadline
+#[utoipa::path(get, path = "/api/v1/deadlines/{id}", tag = "deadlines",
+    params(("id" = i64, Path, description = "Deadline id")),
+    responses((status = 200, description = "The deadline", body = DeadlineView)))]
+pub async fn get(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let (d, versions) = state
+        .db(move |conn| {
+            let d = service::get(conn, &actor, id)?;
+            let versions = policy_versions_of(conn, std::slice::from_ref(&d))?;
+            Ok((d, versions))
+        })
+        .await?;
+    let v = versions.get(&d.policy_id).copied().unwrap_or(0);
+    Ok(HttpResponse::Ok().json(deadline_view(d, v)?))
+}
+
+fn encode_task_cursor(c: TaskCursor) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+        "task:{}:{}",
+        c.due_at.and_utc().timestamp_micros(),
+        c.id
+    ))
+}
+
+fn decode_task_cursor(text: &str) -> AppResult<TaskCursor> {
+    let bad = || {
+        AppError::bad_request(
+            "invalid_query_parameter",
+            "cursor",
+            "not a cursor from a previous page",
+        )
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|_| bad())?;
+    let s = String::from_utf8(bytes).map_err(|_| bad())?;
+    let mut parts = s.strip_prefix("task:").ok_or_else(bad)?.split(':');
+    let micros: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+    let id: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+    let due_at = DateTime::from_timestamp_micros(micros)
+        .ok_or_else(bad)?
+        .naive_utc();
+    Ok(TaskCursor { due_at, id })
+}
+
+/// My tasks
+///
+/// The caller's open deadlines, soonest first: assigned to them, to their
+/// role within their org unit, or escalated to them. The mobile app's home screen.
+#[utoipa::path(get, path = "/api/v1/me/tasks", tag = "deadlines", params(TaskQuery),
+    responses((status = 200, description = "A page of tasks", body = TaskListResponse)))]
+pub async fn tasks(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    query: ValidQuery<TaskQuery>,
+) -> AppResult<HttpResponse> {
+    let limit = query.0.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(AppError::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        ));
+    }
+    let after = query
+        .0
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(decode_task_cursor)
+        .transpose()?;
+    let now = state.clock.now_naive();
+    let (tasks, next) = state
+        .db(move |conn| service::tasks(conn, &actor, limit, after))
+        .await?;
+    let items = tasks
+        .into_iter()
+        .map(|t| {
+            let d = t.deadline;
+            let status = DeadlineStatus::from_db(&d.status)?;
+            Ok(TaskView {
+                overdue: d.due_at < now,
+                deadline_id: d.id,
+                rule: d.rule,
+                title: d.title,
+                link: d.link,
+                subject_type: d.subject_type,
+                subject_id: d.subject_id,
+                due_at: utc(d.due_at),
+                status,
+                escalation_level: d.escalation_level,
+                reason: t.reason,
+            })
+        })
+        .collect::<AppResult<_>>()?;
+    Ok(HttpResponse::Ok().json(TaskListResponse {
+        items,
+        next_cursor: next.map(encode_task_cursor),
+    }))
+}
+
+/// Company calendar
+///
+/// The marked days (holidays, make-up working days) in a range. Days not
+/// listed are working Monday to Friday and off at weekends.
+#[utoipa::path(get, path = "/api/v1/calendar/days", tag = "deadlines", params(CalendarQuery),
+    responses((status = 200, description = "The marked days", body = [CalendarDayView])))]
+pub async fn calendar_days(
+    state: web::Data<AppState>,
+    _actor: CurrentUser,
+    query: ValidQuery<CalendarQuery>,
+) -> AppResult<HttpResponse> {
+    use chrono::Datelike;
+    let today = state
+        .clock
+        .now()
+        .with_timezone(&state.config.tz)
+        .date_naive();
+    let from = query
+        .0
+        .from
+        .unwrap_or_else(|| NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today));
+    let to = query
+        .0
+        .to
+        .unwrap_or_else(|| NaiveDate::from_ymd_opt(from.year(), 12, 31).unwrap_or(from));
+    let rows = state.db(move |conn| calendar::list(conn, from, to)).await?;
+    let views: Vec<CalendarDayView> = rows
+        .into_iter()
+        .map(|d| day_view(d.day, Some(d)))
+        .collect::<AppResult<_>>()?;
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// One calendar day
+///
+/// Whether the day is worked, and its mark if any.
+#[utoipa::path(get, path = "/api/v1/calendar/days/{date}", tag = "deadlines",
+    params(("date" = NaiveDate, Path, description = "YYYY-MM-DD")),
+    responses((status = 200, description = "The day", body = CalendarDayView)))]
+pub async fn calendar_day(
+    state: web::Data<AppState>,
+    _actor: CurrentUser,
+    date: web::Path<NaiveDate>,
+) -> AppResult<HttpResponse> {
+    let date = date.into_inner();
+    let mark = state.db(move |conn| calendar::get(conn, date)).await?;
+    Ok(HttpResponse::Ok().json(day_view(date, mark)?))
+}
+
+/// Mark a calendar day (admin)
+///
+/// `holiday` for a weekday off, `workday` for a weekend day worked.
+/// Deadlines already running keep their due times.
+#[utoipa::path(put, path = "/api/v1/calendar/days/{date}", tag = "deadlines", request_body = CalendarDayInput,
+    params(("date" = NaiveDate, Path, description = "YYYY-MM-DD")),
+    responses((status = 200, description = "The day", body = CalendarDayView)))]
+pub async fn put_calendar_day(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    date: web::Path<NaiveDate>,
+    body: ValidJson<CalendarDayInput>,
+) -> AppResult<HttpResponse> {
+    let (date, now) = (date.into_inner(), state.clock.now_naive());
+    let day = state
+        .db(move |conn| calendar::put(conn, &actor, now, date, &body.0))
+        .await?;
+    Ok(HttpResponse::Ok().json(day_view(date, Some(day))?))
+}
+
+/// Unmark a calendar day (admin)
+#[utoipa::path(delete, path = "/api/v1/calendar/days/{date}", tag = "deadlines",
+    params(("date" = NaiveDate, Path, description = "YYYY-MM-DD")),
+    responses((status = 204, description = "The mark is gone")))]
+pub async fn delete_calendar_day(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    date: web::Path<NaiveDate>,
+) -> AppResult<HttpResponse> {
+    let (date, now) = (date.into_inner(), state.clock.now_naive());
+    state
+        .db(move |conn| calendar::delete(conn, &actor, now, date))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,111 @@
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::{calendar_days, deadline_policies, deadlines};
+
+super::text_enum! {
+    /// How a policy's duration is counted.
+    DurationUnit {
+        /// wall-clock hours
+        Hours => "hours",
+        /// working days of the company calendar; due at the end of the last one
+        WorkingDays => "working_days",
+    }
+}
+
+super::text_enum! {
+    /// Where a deadline stands.
+    DeadlineStatus {
+        /// running, not yet due
+        Pending => "pending",
+        /// done in time
+        Met => "met",
+        /// done after the due time, with a reason
+        MetLate => "met_late",
+        /// passed without being done; escalated
+        Overdue => "overdue",
+        /// no longer needed (the subject went another way)
+        Cancelled => "cancelled",
+    }
+}
+
+impl DeadlineStatus {
+    /// Still waiting for the step to be done.
+    pub fn is_open(self) -> bool {
+        matches!(self, DeadlineStatus::Pending | DeadlineStatus::Overdue)
+    }
+}
+
+super::text_enum! {
+    /// A day the company calendar marks.
+    CalendarDayKind {
+        /// a weekday off (法定节假日)
+        Holiday => "holiday",
+        /// a weekend day worked (调休上班)
+        Workday => "workday",
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
+#[diesel(table_name = deadline_policies)]
+pub struct Policy {
+    pub id: i64,
+    pub rule: String,
+    pub version: i32,
+    pub duration: i32,
+    pub unit: String,
+    pub actor_role: String,
+    pub escalation_roles: String,
+    pub description: String,
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+impl Policy {
+    pub fn escalation_role_list(&self) -> Vec<&str> {
+        self.escalation_roles
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
+#[diesel(table_name = calendar_days)]
+#[diesel(primary_key(day))]
+pub struct CalendarDay {
+    pub day: NaiveDate,
+    pub kind: String,
+    pub name: String,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
+#[diesel(table_name = deadlines)]
+pub struct Deadline {
+    pub id: i64,
+    pub rule: String,
+    pub policy_id: i64,
+    pub subject_type: String,
+    pub subject_id: i64,
+    pub title: String,
+    pub link: String,
+    pub started_at: NaiveDateTime,
+    pub due_at: NaiveDateTime,
+    pub met_at: Option<NaiveDateTime>,
+    pub status: String,
+    pub assignee_user_id: Option<i64>,
+    pub assignee_role: Option<String>,
+    pub scope_org_unit_id: Option<i64>,
+    pub scope_path: String,
+    pub escalation_level: i32,
+    pub escalated_at: Option<NaiveDateTime>,
+    pub late_reason: Option<String>,
+    pub settled_by: Option<i64>,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}

@@ -1,0 +1,247 @@
+//! The company calendar (holidays and make-up working days) and working-day
+//! arithmetic in the company's time zone.
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, TimeZone, Weekday};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::auth::CurrentUser;
+use crate::db::schema::calendar_days;
+use crate::db::{write_tx, DbConn};
+use crate::error::{AppError, AppResult};
+use crate::models::deadline::{CalendarDay, CalendarDayKind};
+
+use super::events;
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "holiday", "name": "国庆节 National Day"}))]
+pub struct CalendarDayInput {
+    pub kind: CalendarDayKind,
+    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+}
+
+/// Marked days in a range, by date.
+pub type Marks = HashMap<NaiveDate, CalendarDayKind>;
+
+/// Whether a day is worked: marks first, else Monday to Friday.
+pub fn is_working_day(day: NaiveDate, marks: &Marks) -> bool {
+    match marks.get(&day) {
+        Some(CalendarDayKind::Holiday) => false,
+        Some(CalendarDayKind::Workday) => true,
+        None => !matches!(day.weekday(), Weekday::Sat | Weekday::Sun),
+    }
+}
+
+/// The first instant of a local day, in UTC.
+pub fn local_midnight(day: NaiveDate, tz: Tz) -> NaiveDateTime {
+    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    tz.from_local_datetime(&midnight)
+        .earliest()
+        .map_or(midnight, |t| t.naive_utc())
+}
+
+/// The local date of a UTC instant.
+pub fn local_day(at: NaiveDateTime, tz: Tz) -> NaiveDate {
+    tz.from_utc_datetime(&at).date_naive()
+}
+
+/// Due time of `n` working days from `start`: the end of the n-th working
+/// day after the start's own (local) day. Started on a Friday afternoon with
+/// one working day, it is due at the end of Monday. A clock started at the
+/// stroke of local midnight has that whole day ahead, so the day counts.
+pub fn add_working_days(start: NaiveDateTime, n: u32, tz: Tz, marks: &Marks) -> NaiveDateTime {
+    let local = tz.from_utc_datetime(&start);
+    let mut day = local.date_naive();
+    if local.time() == chrono::NaiveTime::MIN {
+        day = day - Days::new(1);
+    }
+    let mut counted = 0;
+    while counted < n {
+        day = day + Days::new(1);
+        if is_working_day(day, marks) {
+            counted += 1;
+        }
+    }
+    local_midnight(day + Days::new(1), tz)
+}
+
+/// The marks needed to count `n` working days from `start`: generous, as a
+/// holiday week and weekends stretch the span.
+pub fn marks_for(conn: &mut DbConn, start: NaiveDate, n: u32) -> AppResult<Marks> {
+    let end = start + Days::new(u64::from(n) * 3 + 60);
+    let rows: Vec<(NaiveDate, String)> = calendar_days::table
+        .filter(calendar_days::day.ge(start))
+        .filter(calendar_days::day.le(end))
+        .select((calendar_days::day, calendar_days::kind))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(d, k)| Ok((d, CalendarDayKind::from_db(&k)?)))
+        .collect()
+}
+
+pub fn list(conn: &mut DbConn, from: NaiveDate, to: NaiveDate) -> AppResult<Vec<CalendarDay>> {
+    if to < from {
+        return Err(AppError::invalid("to", "must not be before `from`"));
+    }
+    if (to - from).num_days() > 3 * 366 {
+        return Err(AppError::invalid(
+            "to",
+            "ask for at most three years at a time",
+        ));
+    }
+    Ok(calendar_days::table
+        .filter(calendar_days::day.ge(from))
+        .filter(calendar_days::day.le(to))
+        .order(calendar_days::day.asc())
+        .select(CalendarDay::as_select())
+        .load(conn)?)
+}
+
+pub fn get(conn: &mut DbConn, day: NaiveDate) -> AppResult<Option<CalendarDay>> {
+    Ok(calendar_days::table
+        .find(day)
+        .select(CalendarDay::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Marks a day (admin). Deadlines already running keep their due times.
+pub fn put(
+    conn: &mut DbConn,
+    actor: &CurrentUser,
+    now: NaiveDateTime,
+    day: NaiveDate,
+    input: &CalendarDayInput,
+) -> AppResult<CalendarDay> {
+    actor.require_admin()?;
+    let name = input.name.trim();
+    if name.is_empty() {
+        return Err(AppError::invalid("name", "must not be blank"));
+    }
+    write_tx(conn, |conn| {
+        let before = get(conn, day)?;
+        match &before {
+            Some(b) => {
+                diesel::update(calendar_days::table.find(day))
+                    .set((
+                        calendar_days::kind.eq(input.kind.as_str()),
+                        calendar_days::name.eq(name),
+                        calendar_days::version.eq(b.version + 1),
+                        calendar_days::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+            }
+            None => {
+                diesel::insert_into(calendar_days::table)
+                    .values((
+                        calendar_days::day.eq(day),
+                        calendar_days::kind.eq(input.kind.as_str()),
+                        calendar_days::name.eq(name),
+                        calendar_days::version.eq(1),
+                        calendar_days::created_at.eq(now),
+                        calendar_days::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        let after = get(conn, day)?.ok_or_else(|| AppError::internal("calendar day vanished"))?;
+        events::record_change(
+            conn,
+            now,
+            actor,
+            "calendar_day.set",
+            ("calendar_day", i64::from(day.num_days_from_ce())),
+            before
+                .as_ref()
+                .map(|b| serde_json::to_value(b).unwrap_or_default()),
+            Some(serde_json::to_value(&after).unwrap_or_default()),
+        )?;
+        Ok(after)
+    })
+}
+
+/// Removes a mark: the day is a plain weekday or weekend day again.
+pub fn delete(
+    conn: &mut DbConn,
+    actor: &CurrentUser,
+    now: NaiveDateTime,
+    day: NaiveDate,
+) -> AppResult<()> {
+    actor.require_admin()?;
+    write_tx(conn, |conn| {
+        let before =
+            get(conn, day)?.ok_or_else(|| AppError::NotFound(format!("{day} is not marked")))?;
+        diesel::delete(calendar_days::table.find(day)).execute(conn)?;
+        events::record_change(
+            conn,
+            now,
+            actor,
+            "calendar_day.removed",
+            ("calendar_day", i64::from(day.num_days_from_ce())),
+            Some(serde_json::to_value(&before).unwrap_or_default()),
+            None,
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn at(y: i32, m: u32, day: u32, h: u32) -> NaiveDateTime {
+        d(y, m, day).and_hms_opt(h, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn working_days_skip_the_weekend() {
+        let tz = chrono_tz::Asia::Shanghai;
+        // Friday 2026-03-06 15:00 Shanghai (07:00 UTC), one working day → end of Monday 9 March
+        let due = add_working_days(at(2026, 3, 6, 7), 1, tz, &Marks::new());
+        assert_eq!(due, at(2026, 3, 9, 16)); // 2026-03-10 00:00 Shanghai
+    }
+
+    #[test]
+    fn working_days_skip_a_holiday_week_and_count_a_make_up_saturday() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let mut marks = Marks::new();
+        for day in 1..=7 {
+            marks.insert(d(2026, 10, day), CalendarDayKind::Holiday);
+        }
+        // a Saturday worked
+        marks.insert(d(2026, 10, 10), CalendarDayKind::Workday);
+        // Wednesday 30 September, 2 working days: 1 Oct–7 Oct off, Thu 8, Fri 9 → end of 9 October
+        let due = add_working_days(at(2026, 9, 30, 2), 2, tz, &marks);
+        assert_eq!(due, at(2026, 10, 9, 16));
+        // 3 working days: the make-up Saturday 10 October counts
+        let due = add_working_days(at(2026, 9, 30, 2), 3, tz, &marks);
+        assert_eq!(due, at(2026, 10, 10, 16));
+    }
+
+    #[test]
+    fn a_clock_started_at_local_midnight_counts_that_day() {
+        let tz = chrono_tz::Asia::Shanghai;
+        // 00:00 Shanghai on Tuesday 3 March (16:00 UTC on the 2nd): Tuesday is the first day
+        let due = add_working_days(at(2026, 3, 2, 16), 1, tz, &Marks::new());
+        assert_eq!(due, at(2026, 3, 3, 16));
+        // one second later, Wednesday is
+        let start = at(2026, 3, 2, 16) + chrono::Duration::seconds(1);
+        assert_eq!(
+            add_working_days(start, 1, tz, &Marks::new()),
+            at(2026, 3, 4, 16)
+        );
+    }
+}

@@ -1,0 +1,735 @@
+//! The deadline engine (DOMAIN.md §9): every workflow starts, settles and
+//! cancels its clocks here, inside its own transaction. A step done after
+//! its due time needs a `late_reason`; a passed deadline is swept to
+//! `overdue` and escalated, exactly once even with several instances.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::auth::{CurrentUser, Scope};
+use crate::config::Config;
+use crate::db::schema::{deadline_escalations, deadline_policies, deadlines, org_units};
+use crate::db::{write_tx, DbConn, MultiBackend};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::models::deadline::{Deadline, DeadlineStatus, DurationUnit, Policy};
+use crate::models::user::Role;
+
+use super::{calendar, events, Page, Paged};
+
+/// What a workflow asks the engine to watch.
+#[derive(Debug, Clone)]
+pub struct NewDeadline {
+    pub rule: &'static str,
+    pub subject_type: &'static str,
+    pub subject_id: i64,
+    /// Shown in task lists, e.g. "Fill the ledger of HD-2025-017".
+    pub title: String,
+    /// API path of the subject.
+    pub link: String,
+    pub started_at: NaiveDateTime,
+    /// A named person, or else everyone with the policy's role in the scope.
+    pub assignee_user_id: Option<i64>,
+    /// The org unit the work belongs to (e.g. the project department).
+    pub scope_org_unit_id: i64,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"duration": 3, "unit": "working_days", "actor_role": "branch_engineer",
+    "escalation_roles": ["branch_leader", "group_engineer"]}))]
+pub struct PolicyInput {
+    #[validate(range(min = 1, max = 10000))]
+    #[schema(minimum = 1, maximum = 10000)]
+    pub duration: i32,
+    pub unit: DurationUnit,
+    /// The role that must act.
+    pub actor_role: Role,
+    /// Who hears of it when the deadline passes.
+    pub escalation_roles: Vec<Role>,
+    #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct DeadlineFilter {
+    pub status: Option<DeadlineStatus>,
+    pub rule: Option<String>,
+    pub subject_type: Option<String>,
+    pub subject_id: Option<i64>,
+    pub assignee_user_id: Option<i64>,
+    pub due_before: Option<NaiveDateTime>,
+    pub overdue: Option<bool>,
+}
+
+/// Why a deadline is on someone's task list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskReason {
+    /// assigned to the caller by name
+    Assigned,
+    /// assigned to the caller's role within their org unit
+    Role,
+    /// passed its due time and escalated to the caller's role
+    Escalated,
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub deadline: Deadline,
+    pub reason: TaskReason,
+}
+
+// ---- policies ----------------------------------------------------------
+
+/// The policy in force for a rule: its latest version.
+pub fn current_policy(conn: &mut DbConn, rule: &str) -> AppResult<Policy> {
+    deadline_policies::table
+        .filter(deadline_policies::rule.eq(rule))
+        .order(deadline_policies::version.desc())
+        .select(Policy::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("no deadline policy for rule {rule:?}")))
+}
+
+/// Every rule's policy in force.
+pub fn current_policies(conn: &mut DbConn) -> AppResult<Vec<Policy>> {
+    let all: Vec<Policy> = deadline_policies::table
+        .order((
+            deadline_policies::rule.asc(),
+            deadline_policies::version.desc(),
+        ))
+        .select(Policy::as_select())
+        .load(conn)?;
+    let mut out: Vec<Policy> = Vec::new();
+    for p in all {
+        if out.last().is_none_or(|last| last.rule != p.rule) {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+pub fn policy_versions(conn: &mut DbConn, rule: &str) -> AppResult<Vec<Policy>> {
+    let rows: Vec<Policy> = deadline_policies::table
+        .filter(deadline_policies::rule.eq(rule))
+        .order(deadline_policies::version.asc())
+        .select(Policy::as_select())
+        .load(conn)?;
+    if rows.is_empty() {
+        return Err(AppError::NotFound(format!(
+            "no deadline policy for rule {rule:?}"
+        )));
+    }
+    Ok(rows)
+}
+
+/// Changes a rule's policy (admin): a new version, for deadlines started
+/// from now on; running ones keep their due times.
+pub fn change_policy(
+    conn: &mut DbConn,
+    actor: &CurrentUser,
+    now: NaiveDateTime,
+    rule: &str,
+    input: &PolicyInput,
+) -> AppResult<Policy> {
+    actor.require_admin()?;
+    if input.escalation_roles.contains(&Role::Customer) || input.actor_role == Role::Admin {
+        return Err(AppError::invalid(
+            "escalation_roles",
+            "deadlines are kept by the contractor's staff",
+        ));
+    }
+    write_tx(conn, |conn| {
+        let before = current_policy(conn, rule)?;
+        let roles: Vec<&str> = input.escalation_roles.iter().map(|r| r.as_str()).collect();
+        let id: i64 = diesel::insert_into(deadline_policies::table)
+            .values((
+                deadline_policies::rule.eq(rule),
+                deadline_policies::version.eq(before.version + 1),
+                deadline_policies::duration.eq(input.duration),
+                deadline_policies::unit.eq(input.unit.as_str()),
+                deadline_policies::actor_role.eq(input.actor_role.as_str()),
+                deadline_policies::escalation_roles.eq(roles.join(",")),
+                deadline_policies::description.eq(input
+                    .description
+                    .as_deref()
+                    .map(str::trim)
+                    .unwrap_or(&before.description)),
+                deadline_policies::created_by.eq(actor.id),
+                deadline_policies::created_at.eq(now),
+            ))
+            .returning(deadline_policies::id)
+            .get_result(conn)?;
+        let after: Policy = deadline_policies::table
+            .find(id)
+            .select(Policy::as_select())
+            .first(conn)?;
+        events::record_change(
+            conn,
+            now,
+            actor,
+            "deadline_policy.changed",
+            ("deadline_policy", id),
+            Some(serde_json::to_value(&before).unwrap_or_default()),
+            Some(serde_json::to_value(&after).unwrap_or_default()),
+        )?;
+        Ok(after)
+    })
+}
+
+/// The due time under a policy for a clock started at `started_at`.
+pub fn due_at(
+    conn: &mut DbConn,
+    config: &Config,
+    policy: &Policy,
+    started_at: NaiveDateTime,
+) -> AppResult<NaiveDateTime> {
+    match DurationUnit::from_db(&policy.unit)? {
+        DurationUnit::Hours => Ok(started_at + Duration::hours(i64::from(policy.duration))),
+        DurationUnit::WorkingDays => {
+            let n = u32::try_from(policy.duration).map_err(AppError::internal)?;
+            let marks = calendar::marks_for(conn, calendar::local_day(started_at, config.tz), n)?;
+            Ok(calendar::add_working_days(started_at, n, config.tz, &marks))
+        }
+    }
+}
+
+// ---- the service API of the workflows ----------------------------------
+
+/// Starts a clock under the rule's current policy.
+pub fn start(
+    conn: &mut DbConn,
+    config: &Config,
+    now: NaiveDateTime,
+    new: NewDeadline,
+) -> AppResult<Deadline> {
+    let policy = current_policy(conn, new.rule)?;
+    let due = due_at(conn, config, &policy, new.started_at)?;
+    let scope_path: String = org_units::table
+        .find(new.scope_org_unit_id)
+        .select(org_units::path)
+        .first(conn)?;
+    let id: i64 = diesel::insert_into(deadlines::table)
+        .values((
+            deadlines::rule.eq(new.rule),
+            deadlines::policy_id.eq(policy.id),
+            deadlines::subject_type.eq(new.subject_type),
+            deadlines::subject_id.eq(new.subject_id),
+            deadlines::title.eq(&new.title),
+            deadlines::link.eq(&new.link),
+            deadlines::started_at.eq(new.started_at),
+            deadlines::due_at.eq(due),
+            deadlines::status.eq(DeadlineStatus::Pending.as_str()),
+            deadlines::assignee_user_id.eq(new.assignee_user_id),
+            deadlines::assignee_role.eq(policy.actor_role.as_str()),
+            deadlines::scope_org_unit_id.eq(new.scope_org_unit_id),
+            deadlines::scope_path.eq(&scope_path),
+            deadlines::escalation_level.eq(0),
+            deadlines::version.eq(1),
+            deadlines::created_at.eq(now),
+            deadlines::updated_at.eq(now),
+        ))
+        .returning(deadlines::id)
+        .get_result(conn)?;
+    let deadline = by_id(conn, id)?;
+    events::record(
+        conn,
+        now,
+        None,
+        "deadline.started",
+        "deadline",
+        id,
+        serde_json::json!({ "rule": new.rule, "policy_version": policy.version, "subject_type": new.subject_type,
+            "subject_id": new.subject_id, "due_at": deadline.due_at }),
+    )?;
+    Ok(deadline)
+}
+
+fn by_id(conn: &mut DbConn, id: i64) -> AppResult<Deadline> {
+    Ok(deadlines::table
+        .find(id)
+        .select(Deadline::as_select())
+        .first(conn)?)
+}
+
+/// The open (pending or overdue) deadline of a rule for a subject.
+pub fn open_for(
+    conn: &mut DbConn,
+    rule: &str,
+    subject_type: &str,
+    subject_id: i64,
+) -> AppResult<Option<Deadline>> {
+    Ok(deadlines::table
+        .filter(deadlines::rule.eq(rule))
+        .filter(deadlines::subject_type.eq(subject_type))
+        .filter(deadlines::subject_id.eq(subject_id))
+        .filter(deadlines::status.eq_any([
+            DeadlineStatus::Pending.as_str(),
+            DeadlineStatus::Overdue.as_str(),
+        ]))
+        .order(deadlines::id.desc())
+        .select(Deadline::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The refusal of a late step without a reason.
+fn deadline_passed(d: &Deadline) -> AppError {
+    AppError::Rule {
+        code: "deadline_passed",
+        detail: format!(
+            "the {} deadline was due at {}Z and has passed; send the same request again with a `late_reason` saying why it is late",
+            d.rule,
+            d.due_at.format("%Y-%m-%dT%H:%M:%S")
+        ),
+        errors: vec![FieldError::new("late_reason", "required after the deadline has passed")],
+    }
+}
+
+/// Settles the open deadline of `rule` for a subject: `met` in time, or
+/// `met_late` with a reason. Late without a reason is refused (422
+/// `deadline_passed`) and nothing is written: the caller's transaction rolls
+/// back, and the client sends the same request again with `late_reason`.
+pub fn settle(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    actor: &CurrentUser,
+    rule: &str,
+    subject_type: &str,
+    subject_id: i64,
+    late_reason: Option<&str>,
+) -> AppResult<Option<Deadline>> {
+    let Some(open) = open_for(conn, rule, subject_type, subject_id)? else {
+        return Ok(None);
+    };
+    let late = now > open.due_at;
+    let reason = late_reason.map(str::trim).filter(|r| !r.is_empty());
+    if late && reason.is_none() {
+        return Err(deadline_passed(&open));
+    }
+    let status = if late {
+        DeadlineStatus::MetLate
+    } else {
+        DeadlineStatus::Met
+    };
+    let written = diesel::update(
+        deadlines::table
+            .filter(deadlines::id.eq(open.id))
+            .filter(deadlines::version.eq(open.version)),
+    )
+    .set((
+        deadlines::status.eq(status.as_str()),
+        deadlines::met_at.eq(now),
+        deadlines::late_reason.eq(if late { reason } else { None }),
+        deadlines::settled_by.eq(actor.id),
+        deadlines::version.eq(open.version + 1),
+        deadlines::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if written == 0 {
+        return Err(super::concurrent_change());
+    }
+    events::record(
+        conn,
+        now,
+        Some(actor.id),
+        if late {
+            "deadline.met_late"
+        } else {
+            "deadline.met"
+        },
+        "deadline",
+        open.id,
+        serde_json::json!({ "rule": rule, "due_at": open.due_at, "met_at": now, "late_reason": if late { reason } else { None } }),
+    )?;
+    Ok(Some(by_id(conn, open.id)?))
+}
+
+/// Cancels the open deadline of a rule for a subject, if any.
+pub fn cancel(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    actor: Option<i64>,
+    rule: &str,
+    subject_type: &str,
+    subject_id: i64,
+) -> AppResult<()> {
+    if let Some(open) = open_for(conn, rule, subject_type, subject_id)? {
+        diesel::update(deadlines::table.filter(deadlines::id.eq(open.id)))
+            .set((
+                deadlines::status.eq(DeadlineStatus::Cancelled.as_str()),
+                deadlines::version.eq(open.version + 1),
+                deadlines::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        events::record(
+            conn,
+            now,
+            actor,
+            "deadline.cancelled",
+            "deadline",
+            open.id,
+            serde_json::json!({ "rule": rule }),
+        )?;
+    }
+    Ok(())
+}
+
+/// Moves a running clock's start (the subject's start date was corrected),
+/// keeping the policy version it started under.
+pub fn restart(
+    conn: &mut DbConn,
+    config: &Config,
+    now: NaiveDateTime,
+    rule: &str,
+    subject_type: &str,
+    subject_id: i64,
+    started_at: NaiveDateTime,
+) -> AppResult<Option<Deadline>> {
+    let Some(open) = open_for(conn, rule, subject_type, subject_id)? else {
+        return Ok(None);
+    };
+    if open.started_at == started_at {
+        return Ok(Some(open));
+    }
+    let policy: Policy = deadline_policies::table
+        .find(open.policy_id)
+        .select(Policy::as_select())
+        .first(conn)?;
+    let due = due_at(conn, config, &policy, started_at)?;
+    // a clock moved into the future is running again
+    let status = if open.status == DeadlineStatus::Overdue.as_str() && due > now {
+        DeadlineStatus::Pending
+    } else {
+        DeadlineStatus::from_db(&open.status)?
+    };
+    diesel::update(deadlines::table.find(open.id))
+        .set((
+            deadlines::started_at.eq(started_at),
+            deadlines::due_at.eq(due),
+            deadlines::status.eq(status.as_str()),
+            deadlines::version.eq(open.version + 1),
+            deadlines::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    events::record(
+        conn,
+        now,
+        None,
+        "deadline.rescheduled",
+        "deadline",
+        open.id,
+        serde_json::json!({ "rule": rule, "before": { "started_at": open.started_at, "due_at": open.due_at },
+            "after": { "started_at": started_at, "due_at": due } }),
+    )?;
+    Ok(Some(by_id(conn, open.id)?))
+}
+
+/// The subject moved to another org unit: its open clocks follow, so the
+/// task lists of the new unit show them.
+pub fn move_scope(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    subject_type: &str,
+    subject_id: i64,
+    org_unit_id: i64,
+) -> AppResult<()> {
+    let scope_path: String = org_units::table
+        .find(org_unit_id)
+        .select(org_units::path)
+        .first(conn)?;
+    diesel::update(
+        deadlines::table
+            .filter(deadlines::subject_type.eq(subject_type))
+            .filter(deadlines::subject_id.eq(subject_id))
+            .filter(deadlines::status.eq_any([
+                DeadlineStatus::Pending.as_str(),
+                DeadlineStatus::Overdue.as_str(),
+            ])),
+    )
+    .set((
+        deadlines::scope_org_unit_id.eq(org_unit_id),
+        deadlines::scope_path.eq(scope_path),
+        deadlines::version.eq(deadlines::version + 1),
+        deadlines::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+// ---- the sweeper -------------------------------------------------------
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Deadlines that became overdue and were escalated one level.
+    pub overdue: usize,
+}
+
+/// Turns pending deadlines past due into `overdue`, raises their escalation
+/// level and records who they were escalated to. Each deadline is claimed
+/// by one conditional UPDATE (`… WHERE status = 'pending'`), so two sweeps
+/// racing on one PostgreSQL never escalate it twice.
+pub fn sweep(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<SweepReport> {
+    const BATCH: i64 = 500;
+    let mut report = SweepReport::default();
+    loop {
+        let claimed: Vec<(i64, String, i64, i32)> = write_tx(conn, |conn| {
+            let candidates: Vec<i64> = deadlines::table
+                .filter(deadlines::status.eq(DeadlineStatus::Pending.as_str()))
+                .filter(deadlines::due_at.lt(now))
+                .order(deadlines::due_at.asc())
+                .limit(BATCH)
+                .select(deadlines::id)
+                .load(conn)?;
+            if candidates.is_empty() {
+                return Ok(vec![]);
+            }
+            let claimed: Vec<(i64, String, i64, i32)> = diesel::update(
+                deadlines::table
+                    .filter(deadlines::id.eq_any(&candidates))
+                    .filter(deadlines::status.eq(DeadlineStatus::Pending.as_str())),
+            )
+            .set((
+                deadlines::status.eq(DeadlineStatus::Overdue.as_str()),
+                deadlines::escalation_level.eq(deadlines::escalation_level + 1),
+                deadlines::escalated_at.eq(now),
+                deadlines::version.eq(deadlines::version + 1),
+                deadlines::updated_at.eq(now),
+            ))
+            .returning((
+                deadlines::id,
+                deadlines::rule,
+                deadlines::policy_id,
+                deadlines::escalation_level,
+            ))
+            .get_results(conn)?;
+            for (id, rule, policy_id, level) in &claimed {
+                let policy: Policy = deadline_policies::table
+                    .find(policy_id)
+                    .select(Policy::as_select())
+                    .first(conn)?;
+                let roles = policy.escalation_role_list();
+                for role in &roles {
+                    diesel::insert_into(deadline_escalations::table)
+                        .values((
+                            deadline_escalations::deadline_id.eq(id),
+                            deadline_escalations::level.eq(level),
+                            deadline_escalations::role.eq(role),
+                            deadline_escalations::at.eq(now),
+                        ))
+                        .execute(conn)?;
+                }
+                events::record(
+                    conn,
+                    now,
+                    None,
+                    "deadline.overdue",
+                    "deadline",
+                    *id,
+                    serde_json::json!({ "rule": rule }),
+                )?;
+                events::record(
+                    conn,
+                    now,
+                    None,
+                    "deadline.escalated",
+                    "deadline",
+                    *id,
+                    serde_json::json!({ "rule": rule, "level": level, "roles": roles }),
+                )?;
+            }
+            Ok(claimed)
+        })?;
+        report.overdue += claimed.len();
+        if (claimed.len() as i64) < BATCH {
+            // another instance may have claimed part of a full batch; one
+            // more look costs little and ends the loop when nothing is left
+            let left: i64 = deadlines::table
+                .filter(deadlines::status.eq(DeadlineStatus::Pending.as_str()))
+                .filter(deadlines::due_at.lt(now))
+                .count()
+                .get_result(conn)?;
+            if left == 0 {
+                return Ok(report);
+            }
+        }
+    }
+}
+
+// ---- reading -----------------------------------------------------------
+
+fn visible(actor: &CurrentUser) -> Option<deadlines::BoxedQuery<'static, MultiBackend>> {
+    let query = deadlines::table.into_boxed();
+    match actor.scope() {
+        Scope::All => Some(query),
+        Scope::OrgSubtree(path) => {
+            Some(query.filter(deadlines::scope_path.like(Scope::path_pattern(&path))))
+        }
+        Scope::Customer(_) => Some(query.filter(deadlines::assignee_user_id.eq(actor.id))),
+        Scope::Nothing => None,
+    }
+}
+
+pub fn get(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<Deadline> {
+    let Some(query) = visible(actor) else {
+        return Err(AppError::NotFound(format!("deadline {id} not found")));
+    };
+    query
+        .filter(deadlines::id.eq(id))
+        .select(Deadline::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("deadline {id} not found")))
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    actor: &CurrentUser,
+    now: NaiveDateTime,
+    filter: &DeadlineFilter,
+    page: Page,
+) -> AppResult<Paged<Deadline>> {
+    let Some(mut query) = visible(actor) else {
+        return Ok(Paged {
+            items: vec![],
+            next_after: None,
+        });
+    };
+    if let Some(s) = filter.status {
+        query = query.filter(deadlines::status.eq(s.as_str()));
+    }
+    if let Some(r) = &filter.rule {
+        query = query.filter(deadlines::rule.eq(r.clone()));
+    }
+    if let Some(t) = &filter.subject_type {
+        query = query.filter(deadlines::subject_type.eq(t.clone()));
+    }
+    if let Some(id) = filter.subject_id {
+        query = query.filter(deadlines::subject_id.eq(id));
+    }
+    if let Some(u) = filter.assignee_user_id {
+        query = query.filter(deadlines::assignee_user_id.eq(u));
+    }
+    if let Some(t) = filter.due_before {
+        query = query.filter(deadlines::due_at.lt(t));
+    }
+    match filter.overdue {
+        // open and past due, whether or not the sweeper has been by yet
+        Some(true) => {
+            query = query
+                .filter(deadlines::status.eq_any([
+                    DeadlineStatus::Pending.as_str(),
+                    DeadlineStatus::Overdue.as_str(),
+                ]))
+                .filter(deadlines::due_at.lt(now))
+        }
+        Some(false) => {
+            query = query.filter(
+                deadlines::status.ne(DeadlineStatus::Overdue.as_str()).and(
+                    deadlines::status
+                        .ne(DeadlineStatus::Pending.as_str())
+                        .or(deadlines::due_at.ge(now)),
+                ),
+            )
+        }
+        None => {}
+    }
+    if let Some(after) = page.after_id {
+        query = query.filter(deadlines::id.gt(after));
+    }
+    let rows = query
+        .order(deadlines::id.asc())
+        .limit(page.limit + 1)
+        .select(Deadline::as_select())
+        .load(conn)?;
+    Ok(Paged::from_rows(rows, page, |d| d.id))
+}
+
+/// Where a task list page starts: after this due time and id.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskCursor {
+    pub due_at: NaiveDateTime,
+    pub id: i64,
+}
+
+/// The caller's open deadlines, soonest first: assigned to them by name, to
+/// their role within their org unit, or escalated to their role within it.
+pub fn tasks(
+    conn: &mut DbConn,
+    actor: &CurrentUser,
+    limit: i64,
+    after: Option<TaskCursor>,
+) -> AppResult<(Vec<Task>, Option<TaskCursor>)> {
+    let open = [
+        DeadlineStatus::Pending.as_str(),
+        DeadlineStatus::Overdue.as_str(),
+    ];
+    let mut query = deadlines::table
+        .filter(deadlines::status.eq_any(open))
+        .into_boxed();
+    let mine = deadlines::assignee_user_id.eq(actor.id);
+    query = match (&actor.org_path, actor.role.is_org_role()) {
+        (Some(path), true) => {
+            let pattern = Scope::path_pattern(path);
+            let by_role = deadlines::assignee_user_id
+                .is_null()
+                .and(deadlines::assignee_role.eq(actor.role.as_str()))
+                .and(deadlines::scope_path.like(pattern.clone()));
+            let escalated = deadlines::scope_path.like(pattern).and(
+                deadlines::id.eq_any(
+                    deadline_escalations::table
+                        .filter(deadline_escalations::role.eq(actor.role.as_str()))
+                        .select(deadline_escalations::deadline_id),
+                ),
+            );
+            query.filter(mine.or(by_role).or(escalated))
+        }
+        _ => query.filter(mine),
+    };
+    if let Some(c) = after {
+        query = query.filter(
+            deadlines::due_at
+                .gt(c.due_at)
+                .or(deadlines::due_at.eq(c.due_at).and(deadlines::id.gt(c.id))),
+        );
+    }
+    let mut rows: Vec<Deadline> = query
+        .order((deadlines::due_at.asc(), deadlines::id.asc()))
+        .limit(limit + 1)
+        .select(Deadline::as_select())
+        .load(conn)?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(usize::try_from(limit).unwrap_or(0));
+        rows.last().map(|d| TaskCursor {
+            due_at: d.due_at,
+            id: d.id,
+        })
+    } else {
+        None
+    };
+    let tasks = rows
+        .into_iter()
+        .map(|d| {
+            let reason = if d.assignee_user_id == Some(actor.id) {
+                TaskReason::Assigned
+            } else if d.assignee_user_id.is_none()
+                && d.assignee_role.as_deref() == Some(actor.role.as_str())
+            {
+                TaskReason::Role
+            } else {
+                TaskReason::Escalated
+            };
+            Task {
+                deadline: d,
+                reason,
+            }
+        })
+        .collect();
+    Ok((tasks, next))
+}
