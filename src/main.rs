@@ -67,8 +67,13 @@ fn openapi_json() -> String {
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
-fn start() -> Result<AppState, String> {
-    let config = Config::from_env()?;
+/// Opens the database and applies migrations; `serve` keeps a pool, the
+/// one-shot commands a single connection.
+fn start(one_shot: bool) -> Result<AppState, String> {
+    let mut config = Config::from_env()?;
+    if one_shot {
+        config.db_pool_size = 1;
+    }
     log::info!("database: {}", config.database.describe());
     let startup = AppState::init(config, Clock::System)?;
     for m in &startup.migrations_applied {
@@ -83,7 +88,7 @@ fn start() -> Result<AppState, String> {
 }
 
 fn serve() -> Result<(), String> {
-    let state = start()?;
+    let state = start(false)?;
     let bind = state.config.bind.clone();
     actix_web::rt::System::new().block_on(async move {
         if state.config.sweep_interval_secs > 0 {
@@ -119,7 +124,7 @@ async fn sweeper(state: AppState) {
 }
 
 fn sweep_once() -> Result<(), String> {
-    let state = start()?;
+    let state = start(true)?;
     let now = state.clock.now_naive();
     let mut conn = state
         .pool
@@ -186,7 +191,7 @@ fn create_user(args: &[String]) -> Result<(), String> {
                     .map(|_| i)
             })
             .map_err(describe)?;
-    let state = start()?;
+    let state = start(true)?;
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     let admin = auth::console_admin(&mut conn).map_err(describe)?;
     let user =
@@ -199,7 +204,7 @@ fn create_user(args: &[String]) -> Result<(), String> {
 }
 
 fn seed_demo() -> Result<(), String> {
-    let state = start()?;
+    let state = start(true)?;
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     let password = std::env::var("AFTERCARE_DEMO_PASSWORD")
         .ok()

@@ -349,30 +349,6 @@ async fn changing_acceptance_date_and_design_life_moves_the_terms() {
     );
 }
 
-async fn complete_contacts<S, B>(app: &TestApp<S>, token: &str, id: i64)
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
-    for (role, name) in [
-        ("warranty_lead", "Liu Qiang"),
-        ("project_manager", "Zhang Wei"),
-        ("property_manager", "Wang Fang"),
-    ] {
-        app.post(
-            &format!("/api/v1/projects/{id}/contacts"),
-            token,
-            json!({"role": role, "name": name, "phone": "139 1234 5678"}),
-        )
-        .await
-        .expect(201);
-    }
-}
-
 #[actix_rt::test]
 async fn ledger_submission_is_refused_while_required_contacts_are_missing() {
     let app = spawn().await;
@@ -468,7 +444,7 @@ async fn ledger_is_due_three_days_after_handover_and_a_late_submission_is_flagge
     assert_eq!(on_time["ledger"]["status"], "draft");
     let late = app.project(&pm, "P-2", org.east_pd, c).await;
     for p in [&on_time, &late] {
-        complete_contacts(&app, &pm, p["id"].as_i64().unwrap()).await;
+        app.complete_contacts(&pm, p["id"].as_i64().unwrap()).await;
     }
 
     // one second before the due time
@@ -529,7 +505,7 @@ async fn branch_engineering_approves_or_returns_the_ledger() {
         .unwrap();
     let review = format!("/api/v1/projects/{id}/ledger/review");
     let submit = format!("/api/v1/projects/{id}/ledger/submission");
-    complete_contacts(&app, &pm, id).await;
+    app.complete_contacts(&pm, id).await;
 
     // nothing to review yet
     app.post(&review, &engineer, json!({"decision": "approve"}))
@@ -721,7 +697,7 @@ async fn customer_user_sees_own_projects_read_only_and_the_warranty_team_only() 
     let their_project = app.project(&admin, "T-1", org.east_pd, theirs).await["id"]
         .as_i64()
         .unwrap();
-    complete_contacts(&app, &admin, my_project).await;
+    app.complete_contacts(&admin, my_project).await;
     app.post(
         &format!("/api/v1/projects/{my_project}/contacts"),
         &admin,

@@ -124,7 +124,10 @@ pub fn connect(target: &DbTarget, max_size: u32) -> Result<DbPool, String> {
     }
     Pool::builder()
         .max_size(max_size)
-        .min_idle(Some(1))
+        // a one-connection pool is a command's that runs once and exits:
+        // no connection may still be opening in the background at exit
+        // (libpq torn down under it crashes the process)
+        .min_idle(Some(u32::from(max_size > 1)))
         .connection_timeout(Duration::from_secs(10))
         .build(Manager {
             target: target.clone(),

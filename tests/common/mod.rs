@@ -340,6 +340,48 @@ where
         r.body.clone()
     }
 
+    /// A project handed over (and accepted) on `day`, YYYY-MM-DD.
+    pub async fn project_handed_over(
+        &self,
+        token: &str,
+        code: &str,
+        department: i64,
+        customer: i64,
+        day: &str,
+    ) -> Value {
+        let r = self
+            .post(
+                "/api/v1/projects",
+                token,
+                json!({
+                    "code": code, "name": format!("Project {code}"), "address": "1 River Road",
+                    "project_department_id": department, "customer_id": customer,
+                    "completion_accepted_on": day, "handover_on": day,
+                    "design_service_life_years": 50
+                }),
+            )
+            .await;
+        r.expect(201);
+        r.body.clone()
+    }
+
+    /// Adds the contacts a ledger needs before it can be submitted.
+    pub async fn complete_contacts(&self, token: &str, project: i64) {
+        for (role, name) in [
+            ("warranty_lead", "Liu Qiang"),
+            ("project_manager", "Zhang Wei"),
+            ("property_manager", "Wang Fang"),
+        ] {
+            self.post(
+                &format!("/api/v1/projects/{project}/contacts"),
+                token,
+                json!({"role": role, "name": name, "phone": "139 1234 5678"}),
+            )
+            .await
+            .expect(201);
+        }
+    }
+
     /// Records `count` complaints against a customer (the complaint workflow
     /// comes in its own issue; rows are enough to count them).
     pub async fn seed_complaints(
