@@ -666,13 +666,11 @@ pub fn tasks(
     limit: i64,
     after: Option<TaskCursor>,
 ) -> AppResult<(Vec<Task>, Option<TaskCursor>)> {
-    let open = [
-        DeadlineStatus::Pending.as_str(),
-        DeadlineStatus::Overdue.as_str(),
-    ];
-    let mut query = deadlines::table
-        .filter(deadlines::status.eq_any(open))
-        .into_boxed();
+    // written out literally, as in the partial index `deadlines_open_due`:
+    // with bound parameters neither SQLite nor a generic PostgreSQL plan
+    // could prove that the index applies
+    let open = diesel::dsl::sql::<diesel::sql_types::Bool>("status IN ('pending', 'overdue')");
+    let mut query = deadlines::table.filter(open).into_boxed();
     let mine = deadlines::assignee_user_id.eq(actor.id);
     query = match (&actor.org_path, actor.role.is_org_role()) {
         (Some(path), true) => {

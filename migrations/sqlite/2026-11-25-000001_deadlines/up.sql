@@ -61,6 +61,8 @@ CREATE INDEX deadlines_assignee_user ON deadlines (assignee_user_id, status, due
 CREATE INDEX deadlines_assignee_role ON deadlines (assignee_role, status, scope_path COLLATE NOCASE);
 CREATE INDEX deadlines_rule ON deadlines (rule, status, due_at);
 CREATE INDEX deadlines_scope ON deadlines (scope_path COLLATE NOCASE, id);
+-- The task list walks the open deadlines in due order and stops at a page.
+CREATE INDEX deadlines_open_due ON deadlines (due_at, id) WHERE status IN ('pending', 'overdue');
 
 -- Who a passed deadline was escalated to (one row per role and level).
 CREATE TABLE deadline_escalations (
