@@ -83,6 +83,9 @@ pub struct Task {
     pub reason: TaskReason,
 }
 
+/// The states of a deadline still waiting for its step.
+const OPEN: [&str; 2] = ["pending", "overdue"];
+
 // ---- policies ----------------------------------------------------------
 
 /// The policy in force for a rule: its latest version.
@@ -268,10 +271,7 @@ pub fn open_for(
         .filter(deadlines::rule.eq(rule))
         .filter(deadlines::subject_type.eq(subject_type))
         .filter(deadlines::subject_id.eq(subject_id))
-        .filter(deadlines::status.eq_any([
-            DeadlineStatus::Pending.as_str(),
-            DeadlineStatus::Overdue.as_str(),
-        ]))
+        .filter(deadlines::status.eq_any(OPEN))
         .order(deadlines::id.desc())
         .select(Deadline::as_select())
         .first(conn)
@@ -447,10 +447,7 @@ pub fn move_scope(
         deadlines::table
             .filter(deadlines::subject_type.eq(subject_type))
             .filter(deadlines::subject_id.eq(subject_id))
-            .filter(deadlines::status.eq_any([
-                DeadlineStatus::Pending.as_str(),
-                DeadlineStatus::Overdue.as_str(),
-            ])),
+            .filter(deadlines::status.eq_any(OPEN)),
     )
     .set((
         deadlines::scope_org_unit_id.eq(org_unit_id),
@@ -623,10 +620,7 @@ pub fn list(
         // open and past due, whether or not the sweeper has been by yet
         Some(true) => {
             query = query
-                .filter(deadlines::status.eq_any([
-                    DeadlineStatus::Pending.as_str(),
-                    DeadlineStatus::Overdue.as_str(),
-                ]))
+                .filter(deadlines::status.eq_any(OPEN))
                 .filter(deadlines::due_at.lt(now))
         }
         Some(false) => {

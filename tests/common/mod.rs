@@ -323,21 +323,17 @@ where
     }
 
     /// Enters a project accepted on 2026-02-27 and handed over on 2026-03-02.
+    /// A project accepted on 27 February 2026 and handed over on 2 March.
     pub async fn project(&self, token: &str, code: &str, department: i64, customer: i64) -> Value {
-        let r = self
-            .post(
-                "/api/v1/projects",
-                token,
-                json!({
-                    "code": code, "name": format!("Project {code}"), "address": "1 River Road",
-                    "project_department_id": department, "customer_id": customer,
-                    "completion_accepted_on": "2026-02-27", "handover_on": "2026-03-02",
-                    "design_service_life_years": 50
-                }),
-            )
-            .await;
-        r.expect(201);
-        r.body.clone()
+        self.project_dated(
+            token,
+            code,
+            department,
+            customer,
+            "2026-02-27",
+            "2026-03-02",
+        )
+        .await
     }
 
     /// A project handed over (and accepted) on `day`, YYYY-MM-DD.
@@ -349,6 +345,19 @@ where
         customer: i64,
         day: &str,
     ) -> Value {
+        self.project_dated(token, code, department, customer, day, day)
+            .await
+    }
+
+    async fn project_dated(
+        &self,
+        token: &str,
+        code: &str,
+        department: i64,
+        customer: i64,
+        accepted: &str,
+        handed_over: &str,
+    ) -> Value {
         let r = self
             .post(
                 "/api/v1/projects",
@@ -356,7 +365,7 @@ where
                 json!({
                     "code": code, "name": format!("Project {code}"), "address": "1 River Road",
                     "project_department_id": department, "customer_id": customer,
-                    "completion_accepted_on": day, "handover_on": day,
+                    "completion_accepted_on": accepted, "handover_on": handed_over,
                     "design_service_life_years": 50
                 }),
             )
