@@ -130,6 +130,10 @@ fn add_standard_errors(op: &mut Operation, has_path_params: bool) {
             .all(|r| serde_json::to_value(r).is_ok_and(|v| v == serde_json::json!({})))
     });
     let has_body = op.request_body.is_some();
+    let has_query = op.parameters.as_ref().is_some_and(|ps| {
+        ps.iter()
+            .any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query))
+    });
     let mut add = |status: &str, description: &str| {
         op.responses
             .responses
@@ -152,9 +156,11 @@ fn add_standard_errors(op: &mut Operation, has_path_params: bool) {
     if has_body {
         add("413", "The body is larger than the limit");
         add("415", "The body is not `application/json`");
+    }
+    if has_body || has_query {
         add(
             "422",
-            "Fields fail their constraints (`validation_failed`) or a business rule",
+            "Fields or parameters fail their constraints (`validation_failed`) or a business rule",
         );
     }
     add("500", "Internal error (logged; no details are given)");
