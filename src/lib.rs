@@ -145,6 +145,22 @@ pub fn app(
         .app_data(web::JsonConfig::default().error_handler(|err, _| {
             AppError::bad_request("malformed_json", "body", err.to_string()).into()
         }))
+        .wrap_fn(|req, srv| {
+            // a NUL in a path segment (`%00`) would reach the database as text
+            if req.path().to_ascii_lowercase().contains("%00") {
+                let err = AppError::bad_request(
+                    "invalid_path_parameter",
+                    "path",
+                    "the path must not contain the NUL character (%00)",
+                );
+                let res = req.into_response(err.error_response());
+                return futures_util::future::Either::Left(std::future::ready(Ok(res)));
+            }
+            let fut = actix_web::dev::Service::call(srv, req);
+            futures_util::future::Either::Right(async move {
+                fut.await.map(ServiceResponse::map_into_boxed_body)
+            })
+        })
         .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed))
         .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
         .route("/healthz", web::get().to(api::health::healthz))

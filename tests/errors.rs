@@ -248,3 +248,64 @@ async fn health_endpoints_answer_without_auth() {
     r.expect(200);
     assert_eq!(r.body["status"], "ready");
 }
+
+#[actix_rt::test]
+async fn nul_characters_are_refused_in_bodies_queries_and_paths() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let org = org(&app, &admin).await;
+    let r = app
+        .post(
+            "/api/v1/customers",
+            &admin,
+            json!({"name": "Binjiang\u{0000}Owners", "kind": "owner_organisation", "branch_id": org.east}),
+        )
+        .await;
+    r.expect_problem(400, "invalid_field");
+    assert_eq!(r.fields(), vec!["name"]);
+    let r = app.login("ad\u{0000}min", "whatever").await;
+    r.expect_problem(400, "invalid_field");
+    assert_eq!(r.fields(), vec!["username"]);
+    let r = app.get("/api/v1/projects?q=a%00b", &admin).await;
+    r.expect_problem(400, "invalid_query_parameter");
+    assert_eq!(r.fields(), vec!["q"]);
+    app.get("/api/v1/deadline-policies/ledger%00.fill", &admin)
+        .await
+        .expect_problem(400, "invalid_path_parameter");
+    // nothing was stored
+    let r = app.get("/api/v1/customers", &admin).await;
+    assert!(r.body["items"].as_array().unwrap().is_empty());
+}
+
+#[actix_rt::test]
+async fn dates_outside_years_1_to_9999_are_refused_with_the_field_named() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let org = org(&app, &admin).await;
+    let c = app.customer(&admin, "Owner", org.east).await;
+    let r = app
+        .post(
+            "/api/v1/projects",
+            &admin,
+            json!({"code": "P-1", "name": "P", "address": "1 River Road", "project_department_id": org.east_pd,
+                "customer_id": c, "completion_accepted_on": "-5000-01-01", "handover_on": "2026-03-01"}),
+        )
+        .await;
+    r.expect_problem(422, "validation_failed");
+    assert_eq!(r.fields(), vec!["completion_accepted_on"]);
+    let r = app
+        .get("/api/v1/projects?under_warranty_on=%2B20000-01-01", &admin)
+        .await;
+    r.expect_problem(422, "validation_failed");
+    assert_eq!(r.fields(), vec!["under_warranty_on"]);
+    let r = app
+        .get("/api/v1/calendar/days?from=-0001-01-01", &admin)
+        .await;
+    assert_eq!(r.fields(), vec!["from"]);
+    app.get("/api/v1/calendar/days/+200000-01-01", &admin)
+        .await
+        .expect_problem(400, "invalid_path_parameter");
+    app.get("/api/v1/calendar/days/9999-12-31", &admin)
+        .await
+        .expect(200);
+}

@@ -203,8 +203,10 @@ pub struct TaskQuery {
 #[into_params(parameter_in = Query)]
 pub struct CalendarQuery {
     /// First day (default 1 January of this year).
+    #[validate(custom(function = "crate::services::plausible_date"))]
     pub from: Option<NaiveDate>,
     /// Last day (default 31 December of `from`'s year).
+    #[validate(custom(function = "crate::services::plausible_date"))]
     pub to: Option<NaiveDate>,
 }
 
@@ -420,6 +422,19 @@ pub async fn tasks(
     }))
 }
 
+/// A date in the path, within the years the databases keep.
+fn calendar_date(date: web::Path<NaiveDate>) -> AppResult<NaiveDate> {
+    let date = date.into_inner();
+    crate::services::plausible_date(&date).map_err(|_| {
+        AppError::bad_request(
+            "invalid_path_parameter",
+            "date",
+            "must be a date from 0001-01-01 to 9999-12-31",
+        )
+    })?;
+    Ok(date)
+}
+
 /// Company calendar
 ///
 /// The marked days (holidays, make-up working days) in a range. Days not
@@ -464,7 +479,7 @@ pub async fn calendar_day(
     _actor: CurrentUser,
     date: web::Path<NaiveDate>,
 ) -> AppResult<HttpResponse> {
-    let date = date.into_inner();
+    let date = calendar_date(date)?;
     let mark = state.db(move |conn| calendar::get(conn, date)).await?;
     Ok(HttpResponse::Ok().json(day_view(date, mark)?))
 }
@@ -482,7 +497,7 @@ pub async fn put_calendar_day(
     date: web::Path<NaiveDate>,
     body: ValidJson<CalendarDayInput>,
 ) -> AppResult<HttpResponse> {
-    let (date, now) = (date.into_inner(), state.clock.now_naive());
+    let (date, now) = (calendar_date(date)?, state.clock.now_naive());
     let day = state
         .db(move |conn| calendar::put(conn, &actor, now, date, &body.0))
         .await?;
@@ -498,7 +513,7 @@ pub async fn delete_calendar_day(
     actor: CurrentUser,
     date: web::Path<NaiveDate>,
 ) -> AppResult<HttpResponse> {
-    let (date, now) = (date.into_inner(), state.clock.now_naive());
+    let (date, now) = (calendar_date(date)?, state.clock.now_naive());
     state
         .db(move |conn| calendar::delete(conn, &actor, now, date))
         .await?;

@@ -84,6 +84,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
             "the body is empty; send a JSON object",
         ));
     }
+    refuse_nul_in_json(body)?;
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -110,6 +111,55 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     Ok(value)
 }
 
+const NUL_MESSAGE: &str = "must not contain the NUL character (\\u0000)";
+
+/// Text may not hold NUL: PostgreSQL cannot store it, and no person types
+/// it. JSON can only carry it escaped, so the body is walked only when the
+/// escape appears, to name the field.
+fn refuse_nul_in_json(body: &[u8]) -> Result<(), AppError> {
+    if !body.windows(6).any(|w| w == b"\\u0000") {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Ok(()); // malformed: the parser names the fault
+    };
+    match nul_path(&value, String::new()) {
+        Some(path) => Err(AppError::bad_request("invalid_field", &path, NUL_MESSAGE)),
+        None => Ok(()),
+    }
+}
+
+/// The path (`contacts[0].name`) of the first string or key holding NUL.
+fn nul_path(value: &serde_json::Value, path: String) -> Option<String> {
+    let here = || {
+        if path.is_empty() {
+            "body".to_string()
+        } else {
+            path.clone()
+        }
+    };
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => Some(here()),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_path(v, format!("{}[{i}]", here()))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let key = if path.is_empty() {
+                k.replace('\0', "")
+            } else {
+                format!("{path}.{}", k.replace('\0', ""))
+            };
+            if k.contains('\0') {
+                Some(key)
+            } else {
+                nul_path(v, key)
+            }
+        }),
+        _ => None,
+    }
+}
+
 /// A query string, deserialised and validated.
 pub struct ValidQuery<T>(pub T);
 
@@ -126,6 +176,16 @@ where
 }
 
 pub fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, AppError> {
+    if let Some((key, _)) =
+        form_urlencoded::parse(query.as_bytes()).find(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        let field = key.replace('\0', "");
+        return Err(AppError::bad_request(
+            "invalid_query_parameter",
+            &field,
+            NUL_MESSAGE,
+        ));
+    }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     let value: T = serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();

@@ -230,6 +230,7 @@ pub struct ProjectListQuery {
     pub hvac_in_scope: Option<bool>,
     pub ledger_status: Option<LedgerStatus>,
     /// Only projects with a warranty term in force that day (YYYY-MM-DD).
+    #[validate(custom(function = "crate::services::plausible_date"))]
     pub under_warranty_on: Option<NaiveDate>,
     /// Part of the code or name.
     #[validate(length(max = 100))]
@@ -253,6 +254,7 @@ pub struct ContactListQuery {
 #[into_params(parameter_in = Query)]
 pub struct WarrantyStatusQuery {
     /// The day to ask about (YYYY-MM-DD); default today in the company's time zone.
+    #[validate(custom(function = "crate::services::plausible_date"))]
     pub on: Option<NaiveDate>,
     /// One component category; default all.
     pub category: Option<WarrantyCategory>,

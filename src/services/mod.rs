@@ -83,3 +83,16 @@ pub fn like_contains(text: &str) -> String {
         .replace('_', "\\_");
     format!("%{escaped}%")
 }
+
+/// Calendar dates a person can mean: years 1 to 9999. Beyond them the date
+/// parser still reads (`+200000-01-01`), but PostgreSQL cannot store or
+/// compare them, so they are refused at the edge with the field named.
+pub fn plausible_date(day: &chrono::NaiveDate) -> Result<(), validator::ValidationError> {
+    use chrono::Datelike;
+    if (1..=9999).contains(&day.year()) {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("date_range")
+            .with_message("must be a date from 0001-01-01 to 9999-12-31".into()))
+    }
+}

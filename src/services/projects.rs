@@ -72,8 +72,10 @@ pub struct NewProjectInput {
     #[schema(max_length = 100)]
     pub quality_grade: Option<String>,
     /// Completion acceptance (竣工验收, four-party); the warranty starts the day after.
+    #[validate(custom(function = "crate::services::plausible_date"))]
     pub completion_accepted_on: NaiveDate,
     /// Handover to the owner; the ledger is due 3 days later.
+    #[validate(custom(function = "crate::services::plausible_date"))]
     pub handover_on: NaiveDate,
     #[serde(default)]
     pub is_key_project: bool,
@@ -114,7 +116,9 @@ pub struct ProjectPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, max_length = 100)]
     pub quality_grade: Option<Option<String>>,
+    #[validate(custom(function = "crate::services::plausible_date"))]
     pub completion_accepted_on: Option<NaiveDate>,
+    #[validate(custom(function = "crate::services::plausible_date"))]
     pub handover_on: Option<NaiveDate>,
     pub is_key_project: Option<bool>,
     pub hvac_in_scope: Option<bool>,
