@@ -77,9 +77,7 @@ pub enum AppError {
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
     /// 412: `If-Match` names a version that is no longer current.
-    #[error(
-        "the resource has changed since version {expected} was read (current version {current})"
-    )]
+    #[error("{}", precondition_detail(expected, *current))]
     PreconditionFailed { expected: String, current: i32 },
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -266,3 +264,14 @@ impl From<actix_web::error::BlockingError> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// `current` is negative when `If-Match` was no version at all.
+fn precondition_detail(expected: &str, current: i32) -> String {
+    if current < 0 {
+        format!(
+            "If-Match {expected:?} is not an ETag of this resource; send the ETag of your last read, e.g. \"3\""
+        )
+    } else {
+        format!("the resource has changed since version {expected} was read (current version {current})")
+    }
+}

@@ -190,8 +190,37 @@ pub fn app(
 /// A known path asked with a method it does not take: answer problem+json.
 fn method_not_allowed<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let (req, _) = res.into_parts();
-    let response = AppError::MethodNotAllowed.error_response();
+    let mut response = AppError::MethodNotAllowed.error_response();
+    // RFC 9110: a 405 says which methods the resource does support
+    if let Some(allow) = req.match_pattern().and_then(|p| allowed_methods().get(&p)) {
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(allow) {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::ALLOW, value);
+        }
+    }
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, response).map_into_right_body(),
     ))
+}
+
+/// The methods of every path, from the spec (which documents every route).
+fn allowed_methods() -> &'static std::collections::HashMap<String, String> {
+    static ALLOWED: std::sync::OnceLock<std::collections::HashMap<String, String>> =
+        std::sync::OnceLock::new();
+    ALLOWED.get_or_init(|| {
+        let spec = serde_json::to_value(openapi::ApiDoc::openapi()).unwrap_or_default();
+        let mut out = std::collections::HashMap::new();
+        if let Some(paths) = spec.get("paths").and_then(|p| p.as_object()) {
+            for (path, item) in paths {
+                let methods: Vec<String> = ["get", "post", "put", "patch", "delete"]
+                    .iter()
+                    .filter(|m| item.get(**m).is_some())
+                    .map(|m| m.to_ascii_uppercase())
+                    .collect();
+                out.insert(path.clone(), methods.join(", "));
+            }
+        }
+        out
+    })
 }

@@ -218,8 +218,19 @@ async fn wrong_method_is_405_problem() {
     let app = spawn().await;
     let r = app.send(TestRequest::put().uri("/api/v1/users")).await;
     r.expect_problem(405, "method_not_allowed");
+    assert_eq!(r.header("allow").as_deref(), Some("GET, POST"));
     let r = app.send(TestRequest::get().uri("/api/v1/auth/login")).await;
     r.expect_problem(405, "method_not_allowed");
+    assert_eq!(r.header("allow").as_deref(), Some("POST"));
+    let r = app
+        .send(
+            TestRequest::default()
+                .method(actix_web::http::Method::TRACE)
+                .uri("/api/v1/calendar/days/2026-10-01"),
+        )
+        .await;
+    r.expect_problem(405, "method_not_allowed");
+    assert_eq!(r.header("allow").as_deref(), Some("GET, PUT, DELETE"));
 }
 
 #[actix_rt::test]

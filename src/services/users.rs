@@ -39,7 +39,7 @@ pub struct NewUserInput {
     #[schema(min_length = 1, max_length = 100)]
     pub display_name: String,
     #[validate(length(min = 3, max = 32))]
-    #[schema(min_length = 3, max_length = 32)]
+    #[schema(min_length = 3, max_length = 32, pattern = r"^[0-9+() -]*[0-9][0-9+() -]*$")]
     pub phone: Option<String>,
     pub role: Role,
     /// Required sense only for the contractor's staff; defaults to `staff`.
@@ -66,7 +66,7 @@ pub struct UserPatch {
     #[schema(min_length = 1, max_length = 100)]
     pub display_name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 32, pattern = r"^[0-9+() -]*[0-9][0-9+() -]*$")]
     pub phone: Option<Option<String>>,
     pub role: Option<Role>,
     pub rank: Option<Rank>,
