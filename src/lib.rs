@@ -163,8 +163,8 @@ pub fn app(
         })
         .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed))
         .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
-        .route("/healthz", web::get().to(api::health::healthz))
-        .route("/readyz", web::get().to(api::health::readyz))
+        .service(web::resource("/healthz").get(api::health::healthz))
+        .service(web::resource("/readyz").get(api::health::readyz))
         .route(
             "/",
             web::get().to(|| async {

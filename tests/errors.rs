@@ -231,6 +231,9 @@ async fn wrong_method_is_405_problem() {
         .await;
     r.expect_problem(405, "method_not_allowed");
     assert_eq!(r.header("allow").as_deref(), Some("GET, PUT, DELETE"));
+    let r = app.send(TestRequest::post().uri("/healthz")).await;
+    r.expect_problem(405, "method_not_allowed");
+    assert_eq!(r.header("allow").as_deref(), Some("GET"));
 }
 
 #[actix_rt::test]
@@ -319,4 +322,30 @@ async fn dates_outside_years_1_to_9999_are_refused_with_the_field_named() {
     app.get("/api/v1/calendar/days/9999-12-31", &admin)
         .await
         .expect(200);
+}
+
+#[actix_rt::test]
+async fn integral_numbers_written_as_doubles_are_integers_and_fractions_are_refused() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let org = org(&app, &admin).await;
+    let c = app.customer(&admin, "Owner", org.east).await;
+    let r = app
+        .post(
+            &format!("/api/v1/customers/{c}/gradings"),
+            &admin,
+            json!({"operating_score": 92.0, "payment_score": 90, "cooperation_score": 9.1e1}),
+        )
+        .await;
+    r.expect(201);
+    assert_eq!(r.body["grade"], "AAA");
+    let r = app
+        .post(
+            &format!("/api/v1/customers/{c}/gradings"),
+            &admin,
+            json!({"operating_score": 92.5, "payment_score": 90, "cooperation_score": 91}),
+        )
+        .await;
+    r.expect_problem(400, "invalid_field");
+    assert_eq!(r.fields(), vec!["operating_score"]);
 }

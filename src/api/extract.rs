@@ -84,51 +84,45 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
             "the body is empty; send a JSON object",
         ));
     }
-    refuse_nul_in_json(body)?;
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let message = strip_position(&inner.to_string());
-                AppError::bad_request("invalid_field", &field_name(&path, &message), message)
-            }
-            _ => AppError::bad_request(
-                "malformed_json",
-                "body",
-                format!("the body is not valid JSON: {inner}"),
-            ),
-        }
-    })?;
-    de.end().map_err(|e| {
+    let mut value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
         AppError::bad_request(
             "malformed_json",
             "body",
             format!("the body is not valid JSON: {e}"),
         )
     })?;
-    Ok(value)
+    if let Some(path) = nul_path(&value, String::new()) {
+        return Err(AppError::bad_request("invalid_field", &path, NUL_MESSAGE));
+    }
+    integral_numbers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        AppError::bad_request("invalid_field", &field_name(&path, &message), message)
+    })
+}
+
+/// JSON has one number type: `28.0` is the integer 28 to JSON Schema and to
+/// clients that write every number as a double. Such numbers are read as
+/// integers; `28.5` stays a float and is refused where an integer belongs.
+fn integral_numbers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
+                if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                    *n = serde_json::Number::from(f as i64);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
 }
 
 const NUL_MESSAGE: &str = "must not contain the NUL character (\\u0000)";
 
-/// Text may not hold NUL: PostgreSQL cannot store it, and no person types
-/// it. JSON can only carry it escaped, so the body is walked only when the
-/// escape appears, to name the field.
-fn refuse_nul_in_json(body: &[u8]) -> Result<(), AppError> {
-    if !body.windows(6).any(|w| w == b"\\u0000") {
-        return Ok(());
-    }
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return Ok(()); // malformed: the parser names the fault
-    };
-    match nul_path(&value, String::new()) {
-        Some(path) => Err(AppError::bad_request("invalid_field", &path, NUL_MESSAGE)),
-        None => Ok(()),
-    }
-}
-
+/// Text may not hold NUL: PostgreSQL cannot store it, and no person types it.
 /// The path (`contacts[0].name`) of the first string or key holding NUL.
 fn nul_path(value: &serde_json::Value, path: String) -> Option<String> {
     let here = || {
@@ -209,14 +203,6 @@ fn field_name(path: &str, message: &str) -> String {
         (parent, Some(name)) => format!("{parent}.{name}"),
         ("", None) => "body".to_string(),
         (p, None) => p.to_string(),
-    }
-}
-
-/// serde_json appends " at line 1 column 17"; the field name says more.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
     }
 }
 

@@ -148,7 +148,11 @@ pub struct NewContactInput {
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[validate(length(min = 3, max = 32))]
-    #[schema(min_length = 3, max_length = 32, pattern = r"^[0-9+() -]*[0-9][0-9+() -]*$")]
+    #[schema(
+        min_length = 3,
+        max_length = 32,
+        pattern = r"^[0-9+() -]*[0-9][0-9+() -]*$"
+    )]
     pub phone: String,
     /// The company; required for subcontractors.
     #[validate(length(min = 1, max = 200))]
@@ -164,7 +168,11 @@ pub struct ContactPatch {
     #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[validate(length(min = 3, max = 32))]
-    #[schema(min_length = 3, max_length = 32, pattern = r"^[0-9+() -]*[0-9][0-9+() -]*$")]
+    #[schema(
+        min_length = 3,
+        max_length = 32,
+        pattern = r"^[0-9+() -]*[0-9][0-9+() -]*$"
+    )]
     pub phone: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, max_length = 200)]

@@ -39,7 +39,11 @@ pub struct NewUserInput {
     #[schema(min_length = 1, max_length = 100)]
     pub display_name: String,
     #[validate(length(min = 3, max = 32))]
-    #[schema(min_length = 3, max_length = 32, pattern = r"^[0-9+() -]*[0-9][0-9+() -]*$")]
+    #[schema(
+        min_length = 3,
+        max_length = 32,
+        pattern = r"^[0-9+() -]*[0-9][0-9+() -]*$"
+    )]
     pub phone: Option<String>,
     pub role: Role,
     /// Required sense only for the contractor's staff; defaults to `staff`.
