@@ -274,6 +274,26 @@ async fn only_an_admin_changes_a_policy_and_every_version_is_kept() {
         .await;
     r.expect(422);
     assert_eq!(r.fields(), vec!["escalation_roles"]);
+    let r = app
+        .put(
+            "/api/v1/deadline-policies/complaint.judge",
+            &w.admin,
+            json!({"duration": 3, "unit": "working_days", "actor_role": "admin",
+                "escalation_roles": []}),
+        )
+        .await;
+    r.expect(422);
+    assert_eq!(r.fields(), vec!["escalation_roles"]);
+    let r = app
+        .put(
+            "/api/v1/deadline-policies/complaint.judge",
+            &w.admin,
+            json!({"duration": 3, "unit": "working_days", "actor_role": "customer",
+                "escalation_roles": ["branch_leader", "branch_leader"]}),
+        )
+        .await;
+    r.expect(422);
+    assert_eq!(r.fields(), vec!["actor_role", "escalation_roles"]);
 
     let v2 = set_policy(&app, &w.admin, "complaint.judge", body).await;
     assert_eq!(v2["version"], 2);

@@ -47,7 +47,9 @@ pub struct PolicyInput {
     pub unit: DurationUnit,
     /// The role that must act.
     pub actor_role: Role,
-    /// Who hears of it when the deadline passes.
+    /// Who hears of it when the deadline passes (at least one role).
+    #[validate(length(min = 1, max = 5))]
+    #[schema(min_items = 1, max_items = 5)]
     pub escalation_roles: Vec<Role>,
     #[validate(length(min = 1, max = 500))]
     #[schema(min_length = 1, max_length = 500)]
@@ -141,11 +143,30 @@ pub fn change_policy(
     input: &PolicyInput,
 ) -> AppResult<Policy> {
     actor.require_admin()?;
-    if input.escalation_roles.contains(&Role::Customer) || input.actor_role == Role::Admin {
-        return Err(AppError::invalid(
-            "escalation_roles",
-            "deadlines are kept by the contractor's staff",
+    // deadlines are kept by the contractor's staff, who hold org units
+    let staff = |r: &Role| r.is_org_role();
+    let mut errors = vec![];
+    if !staff(&input.actor_role) {
+        errors.push(FieldError::new(
+            "actor_role",
+            "must be a role of the contractor's staff (not admin or customer)",
         ));
+    }
+    if !input.escalation_roles.iter().all(staff) {
+        errors.push(FieldError::new(
+            "escalation_roles",
+            "must be roles of the contractor's staff (not admin or customer)",
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if !input.escalation_roles.iter().all(|r| seen.insert(*r)) {
+        errors.push(FieldError::new(
+            "escalation_roles",
+            "must not repeat a role",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
     }
     write_tx(conn, |conn| {
         let before = current_policy(conn, rule)?;
