@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
-use super::{etag, if_match, page, utc, ListResponse};
+use super::{created, if_match, page, utc, versioned, ListResponse};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::customer::{CustomerKind, Grade, Grading, Tier};
@@ -156,15 +156,13 @@ pub struct PageQuery {
 }
 
 fn respond(status: StatusCode, profile: CustomerProfile) -> AppResult<HttpResponse> {
-    let mut builder = HttpResponse::build(status);
-    etag(&mut builder, profile.customer.version);
-    if status == StatusCode::CREATED {
-        builder.insert_header((
-            "Location",
-            format!("/api/v1/customers/{}", profile.customer.id),
-        ));
-    }
-    Ok(builder.json(CustomerView::try_from(profile)?))
+    let (id, version) = (profile.customer.id, profile.customer.version);
+    let view = CustomerView::try_from(profile)?;
+    Ok(if status == StatusCode::CREATED {
+        created(format!("/api/v1/customers/{id}"), version, view)
+    } else {
+        versioned(status, version, view)
+    })
 }
 
 /// List customers

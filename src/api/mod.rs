@@ -12,8 +12,8 @@ pub mod org_units;
 pub mod projects;
 pub mod users;
 
-use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponseBuilder};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
@@ -213,9 +213,19 @@ pub fn if_match(req: &HttpRequest) -> AppResult<Option<i32>> {
         })
 }
 
-/// Sets the `ETag` of a versioned resource.
-pub fn etag(builder: &mut HttpResponseBuilder, version: i32) -> &mut HttpResponseBuilder {
-    builder.insert_header((header::ETAG, format!("\"{version}\"")))
+/// A versioned resource, with its version as the `ETag`.
+pub fn versioned(status: StatusCode, version: i32, view: impl Serialize) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, format!("\"{version}\"")))
+        .json(view)
+}
+
+/// A versioned resource just created at `location`: 201 with `Location` and `ETag`.
+pub fn created(location: String, version: i32, view: impl Serialize) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::ETAG, format!("\"{version}\"")))
+        .json(view)
 }
 
 /// A stored instant (naive UTC) as RFC 3339 UTC.

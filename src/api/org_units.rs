@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
-use super::{etag, if_match, page, utc, ListResponse};
+use super::{created, if_match, page, utc, versioned, ListResponse};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::org_unit::{OrgUnit, OrgUnitKind};
@@ -67,9 +67,8 @@ pub struct OrgUnitListQuery {
 }
 
 fn respond(status: StatusCode, unit: OrgUnit) -> AppResult<HttpResponse> {
-    let mut builder = HttpResponse::build(status);
-    etag(&mut builder, unit.version);
-    Ok(builder.json(OrgUnitView::try_from(unit)?))
+    let version = unit.version;
+    Ok(versioned(status, version, OrgUnitView::try_from(unit)?))
 }
 
 /// List org units
@@ -115,10 +114,8 @@ pub async fn create(
     let unit = state
         .db(move |conn| service::create(conn, &actor, now, &body.0))
         .await?;
-    let mut builder = HttpResponse::Created();
-    builder.insert_header(("Location", format!("/api/v1/org-units/{}", unit.id)));
-    etag(&mut builder, unit.version);
-    Ok(builder.json(OrgUnitView::try_from(unit)?))
+    let (location, version) = (format!("/api/v1/org-units/{}", unit.id), unit.version);
+    Ok(created(location, version, OrgUnitView::try_from(unit)?))
 }
 
 /// Get an org unit

@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
-use super::{etag, if_match, page, utc, ListResponse};
+use super::{created, if_match, page, utc, versioned, ListResponse};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::project::{
@@ -261,12 +261,13 @@ pub struct WarrantyStatusQuery {
 }
 
 fn respond(status: StatusCode, project: Project) -> AppResult<HttpResponse> {
-    let mut builder = HttpResponse::build(status);
-    etag(&mut builder, project.version);
-    if status == StatusCode::CREATED {
-        builder.insert_header(("Location", format!("/api/v1/projects/{}", project.id)));
-    }
-    Ok(builder.json(ProjectView::try_from(project)?))
+    let (id, version) = (project.id, project.version);
+    let view = ProjectView::try_from(project)?;
+    Ok(if status == StatusCode::CREATED {
+        created(format!("/api/v1/projects/{id}"), version, view)
+    } else {
+        versioned(status, version, view)
+    })
 }
 
 /// List projects
@@ -452,9 +453,8 @@ pub async fn add_contact(
     let contact = state
         .db(move |conn| service::add_contact(conn, &actor, now, id, &body.0))
         .await?;
-    let mut builder = HttpResponse::Created();
-    etag(&mut builder, contact.version);
-    Ok(builder.json(ContactView::try_from(contact)?))
+    let (version, view) = (contact.version, ContactView::try_from(contact)?);
+    Ok(versioned(StatusCode::CREATED, version, view))
 }
 
 /// Change a contact
@@ -479,9 +479,8 @@ pub async fn update_contact(
             service::update_contact(conn, &actor, now, id, contact_id, expected, &body.0)
         })
         .await?;
-    let mut builder = HttpResponse::Ok();
-    etag(&mut builder, contact.version);
-    Ok(builder.json(ContactView::try_from(contact)?))
+    let (version, view) = (contact.version, ContactView::try_from(contact)?);
+    Ok(versioned(StatusCode::OK, version, view))
 }
 
 /// Remove a contact
@@ -554,9 +553,8 @@ pub async fn set_term(
             Ok((term, project.design_service_life_years))
         })
         .await?;
-    let mut builder = HttpResponse::Ok();
-    etag(&mut builder, term.version);
-    Ok(builder.json(term_view(term, design_life)?))
+    let (version, view) = (term.version, term_view(term, design_life)?);
+    Ok(versioned(StatusCode::OK, version, view))
 }
 
 /// Is it under warranty?

@@ -5,7 +5,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
-use super::{etag, if_match, page, utc, ListResponse};
+use super::{created, if_match, page, utc, versioned, ListResponse};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::user::{Rank, Role, User};
@@ -79,9 +79,7 @@ pub struct UserListQuery {
 
 fn respond(status: actix_web::http::StatusCode, user: User) -> AppResult<HttpResponse> {
     let version = user.version;
-    let mut builder = HttpResponse::build(status);
-    etag(&mut builder, version);
-    Ok(builder.json(UserView::try_from(user)?))
+    Ok(versioned(status, version, UserView::try_from(user)?))
 }
 
 /// List users
@@ -126,11 +124,8 @@ pub async fn create(
     let user = state
         .db(move |conn| service::create(conn, &actor, now, &body.0))
         .await?;
-    let location = format!("/api/v1/users/{}", user.id);
-    let mut builder = HttpResponse::Created();
-    builder.insert_header(("Location", location));
-    etag(&mut builder, user.version);
-    Ok(builder.json(UserView::try_from(user)?))
+    let (location, version) = (format!("/api/v1/users/{}", user.id), user.version);
+    Ok(created(location, version, UserView::try_from(user)?))
 }
 
 /// Get a user
