@@ -527,11 +527,19 @@ pub fn sweep(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<SweepReport> {
                 deadlines::escalation_level,
             ))
             .get_results(conn)?;
+            // the few policy versions of a batch, read once rather than per deadline
+            let policy_ids: Vec<i64> = claimed.iter().map(|c| c.2).collect();
+            let policies: std::collections::HashMap<i64, Policy> = deadline_policies::table
+                .filter(deadline_policies::id.eq_any(&policy_ids))
+                .select(Policy::as_select())
+                .load(conn)?
+                .into_iter()
+                .map(|p: Policy| (p.id, p))
+                .collect();
             for (id, rule, policy_id, level) in &claimed {
-                let policy: Policy = deadline_policies::table
-                    .find(policy_id)
-                    .select(Policy::as_select())
-                    .first(conn)?;
+                let policy = policies.get(policy_id).ok_or_else(|| {
+                    AppError::internal(format!("deadline {id} names missing policy {policy_id}"))
+                })?;
                 let roles = policy.escalation_role_list();
                 for role in &roles {
                     diesel::insert_into(deadline_escalations::table)
