@@ -537,11 +537,11 @@ pub fn create(
             };
             insert_term(conn, config, now, id, *category, length, starts_on, None)?;
         }
-        let project = get(conn, actor, id)?;
+        let mut project = get(conn, actor, id)?;
         let clock = ledger_fill_deadline(&project, ledger_clock_start(project.handover_on, config));
         let d = deadlines::start(conn, config, now, clock)?;
         set_ledger_due(conn, id, d.due_at)?;
-        let project = get(conn, actor, id)?;
+        project.ledger_due_at = d.due_at;
         events::record_change(
             conn,
             now,
