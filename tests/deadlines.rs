@@ -695,6 +695,53 @@ async fn ledger_review_runs_on_the_engine_and_a_return_starts_a_fresh_fill_clock
     assert!(tasks(&app, &w.east_engineer).await.is_empty());
 }
 
+#[actix_rt::test]
+async fn a_renamed_project_shows_its_new_name_on_the_task_lists() {
+    let app = spawn_long_tokens().await;
+    let w = world(&app).await;
+    let p = app
+        .project_handed_over(&w.east_pm, "P-OLD", w.org.east_pd, w.customer, "2026-03-02")
+        .await;
+    let id = p["id"].as_i64().unwrap();
+    app.patch(
+        &format!("/api/v1/projects/{id}"),
+        &w.east_pm,
+        json!({"code": "P-NEW", "name": "Binjiang Garden"}),
+    )
+    .await
+    .expect(200);
+    let t = tasks(&app, &w.east_pm).await;
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0]["title"], "Fill the ledger of P-NEW Binjiang Garden");
+
+    // the review clock, started after submission, follows a later rename too
+    app.complete_contacts(&w.east_pm, id).await;
+    app.post(
+        &format!("/api/v1/projects/{id}/ledger/submission"),
+        &w.east_pm,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.patch(
+        &format!("/api/v1/projects/{id}"),
+        &w.east_pm,
+        json!({"name": "Binjiang Garden I"}),
+    )
+    .await
+    .expect(200);
+    let t = tasks(&app, &w.east_engineer).await;
+    assert_eq!(t.len(), 1);
+    assert_eq!(
+        t[0]["title"],
+        "Review the ledger of P-NEW Binjiang Garden I"
+    );
+    // a settled clock keeps the title it was settled under
+    let fill = clock(&app, &w.east_pm, &p, "ledger.fill").await;
+    assert_eq!(fill["status"], "met");
+    assert_eq!(fill["title"], "Fill the ledger of P-NEW Binjiang Garden");
+}
+
 // ---- the sweeper -----------------------------------------------------------
 
 #[actix_rt::test]

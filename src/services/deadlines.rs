@@ -451,6 +451,33 @@ pub fn restart(
     Ok(Some(by_id(conn, open.id)?))
 }
 
+/// The subject was renamed: its open clock of `rule` shows the new title in
+/// task lists.
+pub fn retitle(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    rule: &str,
+    subject_type: &str,
+    subject_id: i64,
+    title: &str,
+) -> AppResult<()> {
+    diesel::update(
+        deadlines::table
+            .filter(deadlines::rule.eq(rule))
+            .filter(deadlines::subject_type.eq(subject_type))
+            .filter(deadlines::subject_id.eq(subject_id))
+            .filter(deadlines::status.eq_any(OPEN))
+            .filter(deadlines::title.ne(title)),
+    )
+    .set((
+        deadlines::title.eq(title),
+        deadlines::version.eq(deadlines::version + 1),
+        deadlines::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// The subject moved to another org unit: its open clocks follow, so the
 /// task lists of the new unit show them.
 pub fn move_scope(

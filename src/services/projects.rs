@@ -354,12 +354,25 @@ pub fn ledger_clock_start(handover_on: NaiveDate, config: &Config) -> NaiveDateT
     calendar::local_midnight(handover_on + Days::new(1), config.tz)
 }
 
+/// The ledger's clocks: the department fills it, the branch reviews it.
+const LEDGER_RULES: [&str; 2] = ["ledger.fill", "ledger.review"];
+
+/// What a ledger clock asks for, as its task list shows it.
+fn ledger_clock_title(rule: &str, code: &str, name: &str) -> String {
+    let ask = if rule == "ledger.review" {
+        "Review"
+    } else {
+        "Fill"
+    };
+    format!("{ask} the ledger of {code} {name}")
+}
+
 fn ledger_fill_deadline(project: &Project, started_at: NaiveDateTime) -> NewDeadline {
     NewDeadline {
         rule: "ledger.fill",
         subject_type: "project",
         subject_id: project.id,
-        title: format!("Fill the ledger of {} {}", project.code, project.name),
+        title: ledger_clock_title("ledger.fill", &project.code, &project.name),
         link: format!("/api/v1/projects/{}", project.id),
         started_at,
         assignee_user_id: None,
@@ -707,6 +720,12 @@ pub fn update(
         }
         if department != before.project_department_id {
             deadlines::move_scope(conn, now, "project", id, department)?;
+        }
+        if fields.code != before.code || fields.name != before.name {
+            for rule in LEDGER_RULES {
+                let title = ledger_clock_title(rule, &fields.code, &fields.name);
+                deadlines::retitle(conn, now, rule, "project", id, &title)?;
+            }
         }
         // a corrected handover date moves the first fill's clock; a returned
         // ledger's clock runs from the return and stays
@@ -1222,7 +1241,7 @@ pub fn submit_ledger(
                 rule: "ledger.review",
                 subject_type: "project",
                 subject_id: project_id,
-                title: format!("Review the ledger of {} {}", after.code, after.name),
+                title: ledger_clock_title("ledger.review", &after.code, &after.name),
                 link: format!("/api/v1/projects/{project_id}"),
                 started_at: now,
                 assignee_user_id: None,
