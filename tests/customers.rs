@@ -239,12 +239,7 @@ async fn customer_scope_between_branches_and_for_customer_users() {
         .await;
     let east = app.token("east.engineer", PASSWORD).await;
     let r = app.get("/api/v1/customers", &east).await;
-    let ids: Vec<i64> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_i64().unwrap())
-        .collect();
+    let ids: Vec<i64> = r.item_ids();
     assert_eq!(ids, vec![east_c]);
     app.get(&format!("/api/v1/customers/{north_c}"), &east)
         .await
@@ -303,12 +298,7 @@ async fn project_department_sees_the_customers_of_its_projects() {
         .await;
     let pm = app.token("east.pm", PASSWORD).await;
     let r = app.get("/api/v1/customers", &pm).await;
-    let ids: Vec<i64> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_i64().unwrap())
-        .collect();
+    let ids: Vec<i64> = r.item_ids();
     assert_eq!(ids, vec![mine]);
 }
 
@@ -334,12 +324,7 @@ async fn customer_changes_are_audited_and_versioned() {
             &admin,
         )
         .await;
-    let actions: Vec<&str> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions: Vec<&str> = r.item_strs("action");
     assert_eq!(
         actions,
         vec!["customer.created", "customer.updated", "customer.graded"]

@@ -781,12 +781,7 @@ async fn sweeper_marks_passed_deadlines_overdue_and_escalates_them_to_the_policy
         )
         .await;
     r.expect(200);
-    let actions: Vec<&str> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions: Vec<&str> = r.item_strs("action");
     assert!(actions.contains(&"deadline.overdue"), "{actions:?}");
     assert!(actions.contains(&"deadline.escalated"), "{actions:?}");
 

@@ -73,12 +73,7 @@ async fn seed_demo_creates_an_organisation_with_every_role_and_refuses_to_run_tw
             &admin,
         )
         .await;
-    let under: Vec<&str> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["code"].as_str().unwrap())
-        .collect();
+    let under: Vec<&str> = r.item_strs("code");
     assert!(under.contains(&"HD-2024-001"));
     assert!(
         !under.contains(&"HB-2012-011") && !under.contains(&"HD-2014-012"),

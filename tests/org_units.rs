@@ -17,12 +17,7 @@ async fn tree_is_built_group_then_branch_then_project_department() {
             &admin,
         )
         .await;
-    let names: Vec<&str> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = r.item_strs("name");
     assert_eq!(names, vec!["East Branch", "North Branch"]);
     let r = app
         .get("/api/v1/org-units?kind=project_department", &admin)
@@ -135,12 +130,7 @@ async fn rename_bumps_the_version_and_is_audited() {
             &admin,
         )
         .await;
-    let actions: Vec<&str> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions: Vec<&str> = r.item_strs("action");
     assert_eq!(actions, vec!["org_unit.created", "org_unit.updated"]);
 }
 
@@ -265,11 +255,6 @@ async fn customer_users_cannot_browse_the_organisation() {
     assert_eq!(me.body["user"]["customer_id"], json!(customer));
     // they see only their own customer's users
     let r = app.get("/api/v1/users", &owner).await;
-    let names: Vec<&str> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["username"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = r.item_strs("username");
     assert_eq!(names, vec!["owner.one"]);
 }

@@ -235,14 +235,7 @@ async fn projects_under_warranty_on_a_day_are_listed() {
         .await;
     old.expect(201);
     let old = old.body["id"].as_i64().unwrap();
-    let ids = |r: &common::Resp| -> Vec<i64> {
-        r.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["id"].as_i64().unwrap())
-            .collect()
-    };
+    let ids = |r: &common::Resp| -> Vec<i64> { r.item_ids() };
     let r = app
         .get("/api/v1/projects?under_warranty_on=2026-03-02", &admin)
         .await;
@@ -573,12 +566,7 @@ async fn branch_engineering_approves_or_returns_the_ledger() {
             &admin,
         )
         .await;
-    let actions: Vec<&str> = events.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions: Vec<&str> = events.item_strs("action");
     assert_eq!(
         actions
             .iter()
@@ -621,12 +609,7 @@ async fn project_scope_between_branches() {
         (&north_eng, north, east),
     ] {
         let r = app.get("/api/v1/projects", token).await;
-        let ids: Vec<i64> = r.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["id"].as_i64().unwrap())
-            .collect();
+        let ids: Vec<i64> = r.item_ids();
         assert_eq!(ids, vec![visible]);
         app.get(&format!("/api/v1/projects/{hidden}"), token)
             .await
@@ -711,12 +694,7 @@ async fn customer_user_sees_own_projects_read_only_and_the_warranty_team_only() 
     let owner = app.token("owner.mine", PASSWORD).await;
 
     let r = app.get("/api/v1/projects", &owner).await;
-    let ids: Vec<i64> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_i64().unwrap())
-        .collect();
+    let ids: Vec<i64> = r.item_ids();
     assert_eq!(ids, vec![my_project]);
     app.get(&format!("/api/v1/projects/{their_project}"), &owner)
         .await
@@ -832,12 +810,7 @@ async fn contacts_can_be_corrected_and_removed_with_an_audit_trail() {
             &admin,
         )
         .await;
-    let actions: Vec<&str> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions: Vec<&str> = r.item_strs("action");
     assert_eq!(
         actions,
         vec![

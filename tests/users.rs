@@ -121,12 +121,7 @@ async fn branch_user_cannot_see_another_branchs_users() {
     let east = app.token("east.engineer", PASSWORD).await;
     let r = app.get("/api/v1/users", &east).await;
     r.expect(200);
-    let ids: Vec<i64> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["id"].as_i64().unwrap())
-        .collect();
+    let ids: Vec<i64> = r.item_ids();
     assert_eq!(
         ids,
         vec![east_eng, east_pm],
@@ -150,12 +145,7 @@ async fn branch_user_cannot_see_another_branchs_users() {
     // a project manager sees only their department
     let pm = app.token("east.pm", PASSWORD).await;
     let r = app.get("/api/v1/users", &pm).await;
-    let ids: Vec<i64> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["id"].as_i64().unwrap())
-        .collect();
+    let ids: Vec<i64> = r.item_ids();
     assert_eq!(ids, vec![east_pm]);
     app.get(&format!("/api/v1/users/{east_eng}"), &pm)
         .await
@@ -185,12 +175,7 @@ async fn branch_user_cannot_see_another_branchs_org_units() {
         .await;
     let east = app.token("east.engineer", PASSWORD).await;
     let r = app.get("/api/v1/org-units", &east).await;
-    let ids: Vec<i64> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["id"].as_i64().unwrap())
-        .collect();
+    let ids: Vec<i64> = r.item_ids();
     assert_eq!(ids, vec![org.east, org.east_pd]);
     app.get(&format!("/api/v1/org-units/{}", org.north), &east)
         .await

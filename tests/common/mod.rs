@@ -40,6 +40,31 @@ impl Resp {
             .map(str::to_string)
     }
 
+    /// The `id` of each item of a list answer.
+    #[track_caller]
+    pub fn item_ids(&self) -> Vec<i64> {
+        self.items()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect()
+    }
+
+    /// One text field of each item of a list answer.
+    #[track_caller]
+    pub fn item_strs(&self, field: &str) -> Vec<&str> {
+        self.items()
+            .iter()
+            .map(|i| i[field].as_str().unwrap())
+            .collect()
+    }
+
+    #[track_caller]
+    fn items(&self) -> &Vec<Value> {
+        self.body["items"]
+            .as_array()
+            .expect("a list answer with items")
+    }
+
     /// The problem `code` of an error answer.
     pub fn code(&self) -> &str {
         self.body["code"].as_str().unwrap_or("")
