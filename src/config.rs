@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use crate::db::{default_sqlite_path, DbTarget};
 use crate::services::warranty::Season;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     pub database: DbTarget,
     pub bind: String,
@@ -26,6 +26,9 @@ pub struct Config {
     /// Take the client address from `Forwarded`/`X-Forwarded-For` (only
     /// behind a reverse proxy that sets it; otherwise clients could forge it).
     pub trust_forwarded_for: bool,
+    /// How many reverse proxies in front of the API append to
+    /// `X-Forwarded-For` (`AFTERCARE_TRUSTED_PROXY_HOPS`, default 1).
+    pub trusted_proxy_hops: usize,
     /// Lowest average score (of the three grading scores) for AAA, AA, A,
     /// BBB, BB and B; below the last is C.
     pub grade_thresholds: [f64; 6],
@@ -35,6 +38,8 @@ pub struct Config {
     pub heating_season: Season,
     /// The company's cooling season (供冷期).
     pub cooling_season: Season,
+    /// How long an `Idempotency-Key` is remembered (`AFTERCARE_IDEMPOTENCY_TTL_HOURS`, default 24).
+    pub idempotency_ttl_hours: i64,
     /// Seconds between deadline sweeps in `serve`; 0 turns the built-in
     /// sweeper off (run `aftercare sweep` from cron instead).
     pub sweep_interval_secs: u64,
@@ -67,6 +72,7 @@ impl Config {
                 non_empty("AFTERCARE_TRUST_FORWARDED_FOR").as_deref(),
                 Some("1" | "true" | "yes")
             ),
+            trusted_proxy_hops: number("AFTERCARE_TRUSTED_PROXY_HOPS", 1)?,
             grade_thresholds: match non_empty("AFTERCARE_GRADE_THRESHOLDS") {
                 Some(v) => parse_thresholds(&v)?,
                 None => DEFAULT_GRADE_THRESHOLDS,
@@ -75,6 +81,7 @@ impl Config {
             heating_season: season("AFTERCARE_HEATING_SEASON", DEFAULT_HEATING)?,
             cooling_season: season("AFTERCARE_COOLING_SEASON", DEFAULT_COOLING)?,
             sweep_interval_secs: number("AFTERCARE_SWEEP_INTERVAL_SECS", 60)?,
+            idempotency_ttl_hours: number("AFTERCARE_IDEMPOTENCY_TTL_HOURS", 24)?,
         };
         if let Some(secret) = &config.jwt_secret {
             if secret.len() < 32 {
@@ -105,12 +112,49 @@ impl Config {
             login_max_failures_per_addr: 50,
             login_window_secs: 900,
             trust_forwarded_for: false,
+            trusted_proxy_hops: 1,
             grade_thresholds: DEFAULT_GRADE_THRESHOLDS,
             many_complaints: 3,
             heating_season: DEFAULT_HEATING,
             cooling_season: DEFAULT_COOLING,
             sweep_interval_secs: 0,
+            idempotency_ttl_hours: 24,
         }
+    }
+}
+
+/// Secrets never reach a log: `Debug` prints whether they are set, not them.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = |s: &Option<String>| if s.is_some() { "<set>" } else { "<unset>" };
+        f.debug_struct("Config")
+            .field("database", &self.database.describe())
+            .field("bind", &self.bind)
+            .field("jwt_secret", &secret(&self.jwt_secret))
+            .field("admin_password", &secret(&self.admin_password))
+            .field("tz", &self.tz)
+            .field("access_token_ttl_secs", &self.access_token_ttl_secs)
+            .field("refresh_token_ttl_days", &self.refresh_token_ttl_days)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("db_pool_size", &self.db_pool_size)
+            .field(
+                "login_max_failures_per_user",
+                &self.login_max_failures_per_user,
+            )
+            .field(
+                "login_max_failures_per_addr",
+                &self.login_max_failures_per_addr,
+            )
+            .field("login_window_secs", &self.login_window_secs)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("trusted_proxy_hops", &self.trusted_proxy_hops)
+            .field("grade_thresholds", &self.grade_thresholds)
+            .field("many_complaints", &self.many_complaints)
+            .field("heating_season", &self.heating_season)
+            .field("cooling_season", &self.cooling_season)
+            .field("sweep_interval_secs", &self.sweep_interval_secs)
+            .field("idempotency_ttl_hours", &self.idempotency_ttl_hours)
+            .finish()
     }
 }
 

@@ -229,13 +229,13 @@ impl From<DieselError> for AppError {
     fn from(err: DieselError) -> Self {
         match err {
             DieselError::NotFound => AppError::NotFound("not found".to_string()),
+            // the database's own words name tables and constraints: they are
+            // logged, never sent
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                log::info!("unique violation: {}", info.message());
                 AppError::conflict(
                     "already_exists",
-                    format!(
-                        "a record with these values already exists ({})",
-                        info.message()
-                    ),
+                    "a record with these values already exists",
                 )
             }
             DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
@@ -245,9 +245,47 @@ impl From<DieselError> for AppError {
                     "a referenced record does not exist",
                 )
             }
+            DieselError::DatabaseError(DatabaseErrorKind::CheckViolation, info) => {
+                log::info!("check violation: {}", info.message());
+                let field =
+                    checked_column(info.table_name(), info.constraint_name(), info.message());
+                AppError::invalid(&field, "this value is not allowed here")
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::NotNullViolation, info) => {
+                let field = info.column_name().unwrap_or("body").to_string();
+                AppError::invalid(&field, "a value is required")
+            }
             other => AppError::Internal(format!("database: {other}")),
         }
     }
+}
+
+/// The column a failed `CHECK` is about, so the answer can name the field.
+/// PostgreSQL names the constraint (`customers_kind_check`: table, column,
+/// `check`; a table-level check has a number instead); SQLite quotes the expression (`CHECK constraint failed: kind IN
+/// (...)`). Either way the first identifier of the condition is the column.
+fn checked_column(table: Option<&str>, constraint: Option<&str>, message: &str) -> String {
+    let ident = |s: &str| -> Option<String> {
+        let word: String = s
+            .trim_start_matches(|c: char| !(c.is_ascii_alphabetic() || c == '_'))
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        (!word.is_empty()).then_some(word)
+    };
+    if let (Some(table), Some(name)) = (table, constraint) {
+        let column = name
+            .strip_prefix(table)
+            .and_then(|n| n.strip_prefix('_'))
+            .and_then(|n| n.strip_suffix("_check"));
+        if let Some(column) = column.filter(|c| !c.is_empty()) {
+            return column.to_string();
+        }
+    }
+    message
+        .split_once("CHECK constraint failed:")
+        .and_then(|(_, rest)| ident(rest))
+        .unwrap_or_else(|| "body".to_string())
 }
 
 impl From<diesel::r2d2::PoolError> for AppError {
@@ -273,5 +311,27 @@ fn precondition_detail(expected: &str, current: i32) -> String {
         )
     } else {
         format!("the resource has changed since version {expected} was read (current version {current})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checked_column;
+
+    #[test]
+    fn a_failed_check_names_its_column_on_either_database() {
+        assert_eq!(
+            checked_column(
+                Some("deadline_policies"),
+                Some("deadline_policies_unit_check"),
+                "x"
+            ),
+            "unit"
+        );
+        assert_eq!(
+            checked_column(None, None, "CHECK constraint failed: kind IN ('a', 'b')"),
+            "kind"
+        );
+        assert_eq!(checked_column(None, None, "something else"), "body");
     }
 }

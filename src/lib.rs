@@ -81,11 +81,17 @@ impl AppState {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        web::block(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await?
+        web::block(move || db::with_conn(&pool, f)).await?
+    }
+
+    /// Runs slow work that needs no database (password hashing) on the
+    /// blocking thread pool, holding no connection meanwhile.
+    pub async fn blocking<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce() -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        web::block(f).await?
     }
 }
 
@@ -136,8 +142,16 @@ pub fn app(
 > {
     App::new()
         .app_data(web::Data::new(state))
-        .app_data(web::PathConfig::default().error_handler(|err, _| {
-            AppError::bad_request("invalid_path_parameter", "id", err.to_string()).into()
+        .app_data(web::PathConfig::default().error_handler(|err, req| {
+            // name the parameter: an id that is no integer, else the last one
+            let params: Vec<(&str, &str)> = req.match_info().iter().collect();
+            let field = params
+                .iter()
+                .find(|(name, value)| name.ends_with("id") && value.parse::<i64>().is_err())
+                .or(params.last())
+                .map_or("path", |(name, _)| name)
+                .to_string();
+            AppError::bad_request("invalid_path_parameter", &field, err.to_string()).into()
         }))
         .app_data(web::QueryConfig::default().error_handler(|err, _| {
             AppError::bad_request("invalid_query_parameter", "query", err.to_string()).into()

@@ -194,8 +194,9 @@ fn create_user(args: &[String]) -> Result<(), String> {
     let state = start(true)?;
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     let admin = auth::console_admin(&mut conn).map_err(describe)?;
-    let user =
-        users::create(&mut conn, &admin, state.clock.now_naive(), &input).map_err(describe)?;
+    let hash = aftercare::auth::password::hash(&input.password).map_err(describe)?;
+    let user = users::create(&mut conn, &admin, state.clock.now_naive(), &input, &hash)
+        .map_err(describe)?;
     println!(
         "created user {} ({}) with id {}",
         user.username, user.role, user.id
@@ -210,8 +211,15 @@ fn seed_demo() -> Result<(), String> {
         .ok()
         .filter(|p| p.len() >= 8)
         .unwrap_or_else(|| "aftercare-demo".to_string());
-    let report = demo::seed(&mut conn, &state.config, state.clock.now_naive(), &password)
-        .map_err(describe)?;
+    let hash = aftercare::auth::password::hash(&password).map_err(describe)?;
+    let report = demo::seed(
+        &mut conn,
+        &state.config,
+        state.clock.now_naive(),
+        &password,
+        &hash,
+    )
+    .map_err(describe)?;
     println!("{report}");
     Ok(())
 }

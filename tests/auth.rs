@@ -418,3 +418,72 @@ async fn forwarded_address_is_used_only_when_configured() {
     app.send(forwarded("203.0.113.2")).await.expect(401);
     app.send(forwarded("203.0.113.3")).await.expect(429);
 }
+
+#[actix_rt::test]
+async fn a_forged_forwarded_for_does_not_dodge_the_address_limit() {
+    // the client writes the leftmost entries; the trusted proxy appends the
+    // address it saw, so that one counts however the left part changes
+    let forged = |i: usize| {
+        login_from("127.0.0.1:1000", "nobody", "guess")
+            .insert_header(("X-Forwarded-For", format!("198.51.100.{i}, 203.0.113.7")))
+    };
+    let app = spawn_with(|c| {
+        c.login_max_failures_per_addr = 2;
+        c.trust_forwarded_for = true;
+    })
+    .await;
+    app.send(forged(1)).await.expect(401);
+    app.send(forged(2)).await.expect(401);
+    app.send(forged(3))
+        .await
+        .expect_problem(429, "rate_limited");
+
+    // two trusted proxies: the second entry from the right is the client's
+    let app = spawn_with(|c| {
+        c.login_max_failures_per_addr = 2;
+        c.trust_forwarded_for = true;
+        c.trusted_proxy_hops = 2;
+    })
+    .await;
+    let via_two = |left: &str| {
+        login_from("127.0.0.1:1000", "nobody", "guess")
+            .insert_header(("X-Forwarded-For", format!("{left}, 203.0.113.7, 10.0.0.1")))
+    };
+    app.send(via_two("198.51.100.1")).await.expect(401);
+    app.send(via_two("198.51.100.2")).await.expect(401);
+    app.send(via_two("198.51.100.3")).await.expect(429);
+}
+
+#[actix_rt::test]
+async fn password_hashing_holds_no_database_connection() {
+    // debug builds refuse to hash or verify a password while the thread
+    // holds a pooled connection (Argon2 is slow: ten logins would starve
+    // every other request); each of these answered 500 before
+    let app = spawn().await;
+    let admin = app.admin().await;
+    app.login("admin", "wrong").await.expect(401);
+    app.login("nobody", "wrong").await.expect(401);
+    let id = app.user(&admin, "hasher", "admin", None).await;
+    app.patch(
+        &format!("/api/v1/users/{id}"),
+        &admin,
+        json!({"password": "another-password-1"}),
+    )
+    .await
+    .expect(200);
+    app.token("hasher", "another-password-1").await;
+}
+
+#[actix_rt::test]
+async fn config_debug_shows_no_secret() {
+    let mut config = aftercare::config::Config::for_database(aftercare::db::DbTarget::Postgres(
+        "postgres://u:db-password-9@localhost/x".to_string(),
+    ));
+    config.jwt_secret = Some("jwt-secret-that-must-stay-hidden-123456".to_string());
+    config.admin_password = Some("admin-password-that-must-stay-hidden".to_string());
+    let printed = format!("{config:?}");
+    for secret in ["jwt-secret-that", "admin-password-that", "db-password-9"] {
+        assert!(!printed.contains(secret), "{printed}");
+    }
+    assert!(printed.contains("<set>"));
+}

@@ -338,3 +338,100 @@ async fn customer_changes_are_audited_and_versioned() {
         "021-5888 0000"
     );
 }
+
+#[actix_rt::test]
+async fn a_branch_cannot_take_over_another_branchs_customer() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let org = org(&app, &admin).await;
+    app.user(&admin, "east.engineer", "branch_engineer", Some(org.east))
+        .await;
+    app.user(&admin, "north.engineer", "branch_engineer", Some(org.north))
+        .await;
+    app.user(&admin, "north.pm", "project_manager", Some(org.north_pd))
+        .await;
+    let east = app.token("east.engineer", PASSWORD).await;
+    let north = app.token("north.engineer", PASSWORD).await;
+    let north_pm = app.token("north.pm", PASSWORD).await;
+    let east_c = app.customer(&east, "East Owner", org.east).await;
+    let north_c = app.customer(&north, "North Owner", org.north).await;
+    let project = |code: &str, customer: i64| {
+        json!({
+            "code": code, "name": "Takeover", "address": "1 Road",
+            "project_department_id": org.north_pd, "customer_id": customer,
+            "completion_accepted_on": "2026-02-27", "handover_on": "2026-03-02"
+        })
+    };
+
+    // naming another branch's customer answers exactly like a missing one
+    for token in [&north, &north_pm] {
+        let foreign = app
+            .post("/api/v1/projects", token, project("N-1", east_c))
+            .await;
+        foreign.expect_problem(422, "invalid_reference");
+        assert_eq!(foreign.fields(), vec!["customer_id"]);
+        let missing = app
+            .post("/api/v1/projects", token, project("N-1", 999_999))
+            .await;
+        missing.expect_problem(422, "invalid_reference");
+        assert_eq!(
+            foreign.body["detail"]
+                .as_str()
+                .map(|d| d.replace(&east_c.to_string(), "#")),
+            missing.body["detail"]
+                .as_str()
+                .map(|d| d.replace("999999", "#"))
+        );
+    }
+    // the branch's own customer, by its engineer or a department below it
+    app.post("/api/v1/projects", &north, project("N-1", north_c))
+        .await
+        .expect(201);
+    let own = app
+        .post("/api/v1/projects", &north_pm, project("N-2", north_c))
+        .await;
+    own.expect(201);
+    // nor by moving a project of theirs onto it
+    let r = app
+        .patch(
+            &format!("/api/v1/projects/{}", own.body["id"]),
+            &north,
+            json!({"customer_id": east_c}),
+        )
+        .await;
+    r.expect_problem(422, "invalid_reference");
+
+    // seen through a project of the branch (entered by the group), the
+    // customer can be read but not changed, re-graded or moved
+    let shared = app
+        .post("/api/v1/projects", &admin, project("N-3", east_c))
+        .await;
+    shared.expect(201);
+    app.get(&format!("/api/v1/customers/{east_c}"), &north)
+        .await
+        .expect(200);
+    for body in [
+        json!({"name": "Taken"}),
+        json!({"branch_id": org.north}),
+        json!({"serious_problems": true}),
+    ] {
+        app.patch(&format!("/api/v1/customers/{east_c}"), &north, body)
+            .await
+            .expect_problem(403, "forbidden");
+    }
+    graded(&app, &north, east_c, [100, 100, 100])
+        .await
+        .expect_problem(403, "forbidden");
+    let r = app.get(&format!("/api/v1/customers/{east_c}"), &east).await;
+    assert_eq!(r.body["branch_id"], json!(org.east));
+    assert_eq!(r.body["name"], json!("East Owner"));
+    assert_eq!(r.body["grade"], json!(null));
+    // its own branch still keeps it
+    app.patch(
+        &format!("/api/v1/customers/{east_c}"),
+        &east,
+        json!({"name": "East Owner Ltd"}),
+    )
+    .await
+    .expect(200);
+}

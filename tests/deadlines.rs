@@ -257,13 +257,16 @@ async fn only_an_admin_changes_a_policy_and_every_version_is_kept() {
     assert!(
         r.fields().contains(&"unit".to_string()) || r.fields().contains(&"duration".to_string())
     );
-    app.put(
-        "/api/v1/deadline-policies/no.such.rule",
-        &w.admin,
-        body.clone(),
-    )
-    .await
-    .expect_problem(404, "not_found");
+    // rules are an enum: an unknown one is a bad path parameter
+    let r = app
+        .put(
+            "/api/v1/deadline-policies/no.such.rule",
+            &w.admin,
+            body.clone(),
+        )
+        .await;
+    r.expect_problem(400, "invalid_path_parameter");
+    assert_eq!(r.fields(), vec!["rule"]);
     let r = app
         .put(
             "/api/v1/deadline-policies/complaint.judge",
@@ -839,7 +842,7 @@ where
                     &config,
                     now,
                     NewDeadline {
-                        rule: "complaint.judge",
+                        rule: aftercare::models::deadline::Rule::ComplaintJudge,
                         subject_type: "complaint",
                         subject_id: *id,
                         title: format!("Judge complaint {id}"),
@@ -1078,7 +1081,7 @@ async fn a_deadline_assigned_by_name_is_on_that_persons_list_only() {
                 &config,
                 now,
                 NewDeadline {
-                    rule: "visit.record",
+                    rule: aftercare::models::deadline::Rule::VisitRecord,
                     subject_type: "project",
                     subject_id: project,
                     title: "Record the visit to P-1".to_string(),

@@ -9,11 +9,12 @@ use common::*;
 async fn seed_demo_creates_an_organisation_with_every_role_and_refuses_to_run_twice() {
     let app = spawn().await;
     let now = app.clock.now_naive();
+    let hash = aftercare::auth::password::hash("demo-password").unwrap();
     let report = app
         .state
         .db({
             let config = app.state.config.clone();
-            move |conn| aftercare::services::demo::seed(conn, &config, now, "demo-password")
+            move |conn| aftercare::services::demo::seed(conn, &config, now, "demo-password", &hash)
         })
         .await
         .unwrap();
@@ -85,11 +86,12 @@ async fn seed_demo_creates_an_organisation_with_every_role_and_refuses_to_run_tw
     me.expect(200);
     assert_eq!(me.body["org_unit"]["kind"], "project_department");
 
+    let hash = aftercare::auth::password::hash("demo-password").unwrap();
     let again = app
         .state
         .db({
             let config = app.state.config.clone();
-            move |conn| aftercare::services::demo::seed(conn, &config, now, "demo-password")
+            move |conn| aftercare::services::demo::seed(conn, &config, now, "demo-password", &hash)
         })
         .await;
     assert_eq!(again.unwrap_err().code(), "already_seeded");

@@ -349,3 +349,70 @@ async fn integral_numbers_written_as_doubles_are_integers_and_fractions_are_refu
     r.expect_problem(400, "invalid_field");
     assert_eq!(r.fields(), vec!["operating_score"]);
 }
+
+#[actix_rt::test]
+async fn database_constraint_errors_name_the_field_and_leak_nothing() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let org = org(&app, &admin).await;
+    let now = app.clock.now_naive();
+    // what reaches the database past the service's own checks: a CHECK and
+    // a unique index
+    let check = app
+        .state
+        .db(move |conn| {
+            use aftercare::db::schema::customers;
+            use diesel::prelude::*;
+            diesel::insert_into(customers::table)
+                .values((
+                    customers::name.eq("Owner Co."),
+                    customers::kind.eq("no_such_kind"),
+                    customers::branch_id.eq(org.east),
+                    customers::version.eq(1),
+                    customers::created_at.eq(now),
+                    customers::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    let problem = check.problem();
+    assert_eq!(problem.status, 422, "{problem:?}");
+    assert_eq!(problem.code, "validation_failed");
+    assert_eq!(problem.errors[0].field, "kind");
+
+    let unique = app
+        .state
+        .db(move |conn| {
+            use aftercare::db::schema::org_units;
+            use diesel::prelude::*;
+            diesel::insert_into(org_units::table)
+                .values((
+                    org_units::name.eq("East Branch"),
+                    org_units::kind.eq("branch"),
+                    org_units::parent_id.eq(org.group),
+                    org_units::path.eq("/x/"),
+                    org_units::active.eq(true),
+                    org_units::version.eq(1),
+                    org_units::created_at.eq(now),
+                    org_units::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    let problem = unique.problem();
+    assert_eq!(problem.status, 409, "{problem:?}");
+    assert_eq!(problem.code, "already_exists");
+    for internal in [
+        "org_units",
+        "sibling",
+        "UNIQUE",
+        "duplicate key",
+        "constraint",
+    ] {
+        assert!(!problem.detail.contains(internal), "{}", problem.detail);
+    }
+}

@@ -596,10 +596,11 @@ async fn project_scope_between_branches() {
     let north_pm = app.token("north.pm", PASSWORD).await;
     let north_eng = app.token("north.engineer", PASSWORD).await;
     let c = app.customer(&admin, "Owner", org.east).await;
+    let nc = app.customer(&admin, "North Owner", org.north).await;
     let east = app.project(&east_pm, "E-1", org.east_pd, c).await["id"]
         .as_i64()
         .unwrap();
-    let north = app.project(&north_pm, "N-1", org.north_pd, c).await["id"]
+    let north = app.project(&north_pm, "N-1", org.north_pd, nc).await["id"]
         .as_i64()
         .unwrap();
 

@@ -68,24 +68,45 @@ pub async fn login(
     req: HttpRequest,
     body: ValidJson<LoginInput>,
 ) -> AppResult<HttpResponse> {
-    let addr = if state.config.trust_forwarded_for {
-        req.connection_info()
-            .realip_remote_addr()
-            .map(str::to_string)
-            .unwrap_or_else(|| "unknown".to_string())
-    } else {
-        req.peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_else(|| "unknown".to_string())
-    };
+    let addr = client_addr(&req, &state.config);
     let now = state.clock.now();
     let st = state.clone();
+    // the pool, not a connection: the password is checked holding none
     let grant = state
-        .db(move |conn| service::login(conn, &st.config, &st.jwt, now, &body.0, &addr))
+        .blocking(move || service::login(&st.pool, &st.config, &st.jwt, now, &body.0, &addr))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(TokenResponse::try_from(grant)?))
+}
+
+/// The address the per-address login limit counts. Behind trusted proxies
+/// (`AFTERCARE_TRUST_FORWARDED_FOR`) it is the entry of `X-Forwarded-For`
+/// that the outermost trusted proxy added: counted from the right, one per
+/// trusted hop. Entries further left were written by the client and could
+/// be anything, so they are never used.
+pub fn client_addr(req: &HttpRequest, config: &crate::config::Config) -> String {
+    let peer = || {
+        req.peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_string())
+    };
+    if !config.trust_forwarded_for {
+        return peer();
+    }
+    let hops: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    match hops.len().checked_sub(config.trusted_proxy_hops.max(1)) {
+        Some(i) => hops[i].to_string(),
+        // fewer entries than trusted proxies: all of them are the proxies' own
+        None => hops.first().map_or_else(peer, |a| a.to_string()),
+    }
 }
 
 /// Refresh the tokens

@@ -10,7 +10,7 @@ use super::{page, utc, ListResponse, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 use crate::models::deadline::{
-    CalendarDay, CalendarDayKind, Deadline, DeadlineStatus, DurationUnit, Policy,
+    CalendarDay, CalendarDayKind, Deadline, DeadlineStatus, DurationUnit, Policy, Rule,
 };
 use crate::models::user::Role;
 use crate::services::calendar::{self, CalendarDayInput};
@@ -26,8 +26,7 @@ use crate::AppState;
     "description": "Judge complaint liability within 2 days of receipt (004 §5.4.2)", "created_by": null,
     "created_at": "2026-11-23T00:00:00Z"}))]
 pub struct PolicyView {
-    /// e.g. `complaint.judge`
-    pub rule: String,
+    pub rule: Rule,
     /// Increases with every change; each deadline keeps the version it started under.
     pub version: i32,
     pub duration: i32,
@@ -52,7 +51,7 @@ impl TryFrom<Policy> for PolicyView {
                 .into_iter()
                 .map(Role::from_db)
                 .collect::<AppResult<_>>()?,
-            rule: p.rule,
+            rule: Rule::from_db(&p.rule)?,
             version: p.version,
             duration: p.duration,
             description: p.description,
@@ -66,7 +65,7 @@ impl TryFrom<Policy> for PolicyView {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DeadlineView {
     pub id: i64,
-    pub rule: String,
+    pub rule: Rule,
     /// The policy version it started under.
     pub policy_version: i32,
     pub subject_type: String,
@@ -94,7 +93,7 @@ fn deadline_view(d: Deadline, policy_version: i32) -> AppResult<DeadlineView> {
         assignee_role: d.assignee_role.as_deref().map(Role::from_db).transpose()?,
         policy_version,
         id: d.id,
-        rule: d.rule,
+        rule: Rule::from_db(&d.rule)?,
         subject_type: d.subject_type,
         subject_id: d.subject_id,
         title: d.title,
@@ -115,7 +114,7 @@ fn deadline_view(d: Deadline, policy_version: i32) -> AppResult<DeadlineView> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TaskView {
     pub deadline_id: i64,
-    pub rule: String,
+    pub rule: Rule,
     pub title: String,
     /// API path of the subject: open it to act.
     pub link: String,
@@ -168,10 +167,7 @@ fn day_view(date: NaiveDate, mark: Option<CalendarDay>) -> AppResult<CalendarDay
 #[into_params(parameter_in = Query)]
 pub struct DeadlineListQuery {
     pub status: Option<DeadlineStatus>,
-    /// e.g. `ledger.fill`
-    #[validate(length(max = 64))]
-    #[param(max_length = 64)]
-    pub rule: Option<String>,
+    pub rule: Option<Rule>,
     #[validate(length(max = 64))]
     #[param(max_length = 64)]
     pub subject_type: Option<String>,
@@ -228,16 +224,16 @@ pub async fn policies(state: web::Data<AppState>, _actor: CurrentUser) -> AppRes
 ///
 /// Every version, oldest first.
 #[utoipa::path(get, path = "/api/v1/deadline-policies/{rule}", tag = "deadlines",
-    params(("rule" = String, Path, description = "e.g. `complaint.judge`")),
+    params(("rule" = Rule, Path, description = "The rule, e.g. `complaint.judge`")),
     responses((status = 200, description = "Every version", body = [PolicyView])))]
 pub async fn policy_versions(
     state: web::Data<AppState>,
     _actor: CurrentUser,
-    rule: web::Path<String>,
+    rule: web::Path<Rule>,
 ) -> AppResult<HttpResponse> {
     let rule = rule.into_inner();
     let rows = state
-        .db(move |conn| service::policy_versions(conn, &rule))
+        .db(move |conn| service::policy_versions(conn, rule))
         .await?;
     let views: Vec<PolicyView> = rows
         .into_iter()
@@ -251,33 +247,19 @@ pub async fn policy_versions(
 /// Adds a version. It applies to deadlines started from now on; running
 /// deadlines keep their due times.
 #[utoipa::path(put, path = "/api/v1/deadline-policies/{rule}", tag = "deadlines", request_body = PolicyInput,
-    params(("rule" = String, Path, description = "e.g. `complaint.judge`")),
+    params(("rule" = Rule, Path, description = "The rule, e.g. `complaint.judge`")),
     responses((status = 200, description = "The new version", body = PolicyView)))]
 pub async fn change_policy(
     state: web::Data<AppState>,
     actor: CurrentUser,
-    rule: web::Path<String>,
+    rule: web::Path<Rule>,
     body: ValidJson<PolicyInput>,
 ) -> AppResult<HttpResponse> {
     let (rule, now) = (rule.into_inner(), state.clock.now_naive());
     let policy = state
-        .db(move |conn| service::change_policy(conn, &actor, now, &rule, &body.0))
+        .db(move |conn| service::change_policy(conn, &actor, now, rule, &body.0))
         .await?;
     Ok(HttpResponse::Ok().json(PolicyView::try_from(policy)?))
-}
-
-fn policy_versions_of(
-    conn: &mut crate::db::DbConn,
-    rows: &[Deadline],
-) -> AppResult<std::collections::HashMap<i64, i32>> {
-    use crate::db::schema::deadline_policies;
-    use diesel::prelude::*;
-    let ids: Vec<i64> = rows.iter().map(|d| d.policy_id).collect();
-    let pairs: Vec<(i64, i32)> = deadline_policies::table
-        .filter(deadline_policies::id.eq_any(ids))
-        .select((deadline_policies::id, deadline_policies::version))
-        .load(conn)?;
-    Ok(pairs.into_iter().collect())
 }
 
 /// List deadlines
@@ -305,7 +287,7 @@ pub async fn list(
     let (paged, versions) = state
         .db(move |conn| {
             let paged = service::list(conn, &actor, now, &filter, page)?;
-            let versions = policy_versions_of(conn, &paged.items)?;
+            let versions = service::policy_versions_of(conn, &paged.items)?;
             Ok((paged, versions))
         })
         .await?;
@@ -330,7 +312,7 @@ pub async fn get(
     let (d, versions) = state
         .db(move |conn| {
             let d = service::get(conn, &actor, id)?;
-            let versions = policy_versions_of(conn, std::slice::from_ref(&d))?;
+            let versions = service::policy_versions_of(conn, std::slice::from_ref(&d))?;
             Ok((d, versions))
         })
         .await?;
@@ -404,7 +386,7 @@ pub async fn tasks(
             Ok(TaskView {
                 overdue: d.due_at < now,
                 deadline_id: d.id,
-                rule: d.rule,
+                rule: Rule::from_db(&d.rule)?,
                 title: d.title,
                 link: d.link,
                 subject_type: d.subject_type,

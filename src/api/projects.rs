@@ -12,11 +12,13 @@ use crate::error::{AppError, AppResult, Problem};
 use crate::models::project::{
     Contact, ContactRole, ContactSide, LedgerStatus, Project, WarrantyCategory, WarrantyTerm,
 };
+use crate::services::ledger::{self, LedgerReview, LedgerSubmission};
 use crate::services::projects::{
-    self as service, ContactPatch, LedgerReview, LedgerSubmission, NewContactInput,
-    NewProjectInput, ProjectFilter, ProjectPatch, WarrantyTermInput,
+    self as service, ContactPatch, NewContactInput, NewProjectInput, ProjectFilter, ProjectPatch,
+    WarrantyTermInput,
 };
 use crate::services::warranty::{self, Length};
+use crate::services::workflow::Ctx;
 use crate::AppState;
 
 /// Where the project's ledger stands.
@@ -373,21 +375,34 @@ pub async fn update(
 /// accepted only with a `late_reason` (`422 deadline_passed` without), and
 /// flagged late.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/ledger/submission", tag = "projects", request_body = LedgerSubmission,
-    params(("id" = i64, Path, description = "Project id")),
+    params(("id" = i64, Path, description = "Project id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
     responses(
         (status = 200, description = "Submitted", body = ProjectView, headers(("ETag" = String))),
-        (status = 409, description = "Not in a state that can be submitted (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only a project manager submits", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such project in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not in a state that can be submitted (`invalid_transition`), or changed at the same time (`concurrent_change`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Incomplete (`ledger_incomplete`) or late without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn submit_ledger(
     state: web::Data<AppState>,
     actor: CurrentUser,
+    req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<LedgerSubmission>,
 ) -> AppResult<HttpResponse> {
-    let (id, now) = (id.into_inner(), state.clock.now_naive());
+    let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
     let st = state.clone();
     let project = state
-        .db(move |conn| service::submit_ledger(conn, &actor, &st.config, now, id, &body.0))
+        .db(move |conn| {
+            let ctx = Ctx {
+                actor: &actor,
+                config: &st.config,
+                now,
+            };
+            ledger::submit(conn, ctx, id, expected, &body.0)
+        })
         .await?;
     respond(StatusCode::OK, project)
 }
@@ -397,21 +412,34 @@ pub async fn submit_ledger(
 /// By the branch engineering department: `approve`, or `return` with a
 /// comment saying what to complete.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/ledger/review", tag = "projects", request_body = LedgerReview,
-    params(("id" = i64, Path, description = "Project id")),
+    params(("id" = i64, Path, description = "Project id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
     responses(
         (status = 200, description = "Reviewed", body = ProjectView, headers(("ETag" = String))),
-        (status = 409, description = "Not submitted (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the branch engineering department reviews", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such project in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not submitted (`invalid_transition`), or changed at the same time (`concurrent_change`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Returned without a comment, or late without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn review_ledger(
     state: web::Data<AppState>,
     actor: CurrentUser,
+    req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<LedgerReview>,
 ) -> AppResult<HttpResponse> {
-    let (id, now) = (id.into_inner(), state.clock.now_naive());
+    let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
     let st = state.clone();
     let project = state
-        .db(move |conn| service::review_ledger(conn, &actor, &st.config, now, id, &body.0))
+        .db(move |conn| {
+            let ctx = Ctx {
+                actor: &actor,
+                config: &st.config,
+                now,
+            };
+            ledger::review(conn, ctx, id, expected, &body.0)
+        })
         .await?;
     respond(StatusCode::OK, project)
 }

@@ -6,7 +6,7 @@ use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
 use super::{created, if_match, page, utc, versioned, ListResponse};
-use crate::auth::CurrentUser;
+use crate::auth::{password, CurrentUser};
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::user::{Rank, Role, User};
 use crate::services::users::{self as service, NewUserInput, UserFilter, UserPatch};
@@ -121,8 +121,10 @@ pub async fn create(
     body: ValidJson<NewUserInput>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now_naive();
+    let password = body.0.password.clone();
+    let hash = state.blocking(move || password::hash(&password)).await?;
     let user = state
-        .db(move |conn| service::create(conn, &actor, now, &body.0))
+        .db(move |conn| service::create(conn, &actor, now, &body.0, &hash))
         .await?;
     let (location, version) = (format!("/api/v1/users/{}", user.id), user.version);
     Ok(created(location, version, UserView::try_from(user)?))
@@ -163,8 +165,12 @@ pub async fn update(
     body: ValidJson<UserPatch>,
 ) -> AppResult<HttpResponse> {
     let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
+    let password = body.0.password.clone();
+    let hash = state
+        .blocking(move || password.as_deref().map(password::hash).transpose())
+        .await?;
     let user = state
-        .db(move |conn| service::update(conn, &actor, now, id, expected, &body.0))
+        .db(move |conn| service::update(conn, &actor, now, id, expected, &body.0, hash))
         .await?;
     respond(actix_web::http::StatusCode::OK, user)
 }

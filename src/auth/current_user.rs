@@ -39,9 +39,18 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// The `LIKE` pattern matching the paths inside an org subtree.
-    pub fn path_pattern(path: &str) -> String {
-        format!("{path}%")
+    /// The paths inside the org subtree rooted at `path` (`/1/4/`), as the
+    /// half-open range `[/1/4/, /1/40)`: every descendant's path starts with
+    /// the root's and `'0'` is the byte after `'/'`. A range is served by a
+    /// plain B-tree index on both databases, where `LIKE 'prefix%'` is not
+    /// (and makes SQLite prepare the statement anew at every call).
+    pub fn path_range(path: &str) -> (String, String) {
+        let upper = match path.strip_suffix('/') {
+            Some(stem) => format!("{stem}0"),
+            // not a unit path: a range that holds only the path itself
+            None => format!("{path}\0"),
+        };
+        (path.to_string(), upper)
     }
 
     /// True when an org unit with ancestry `path` lies inside the scope.
@@ -52,6 +61,27 @@ impl Scope {
             Scope::Customer(_) | Scope::Nothing => false,
         }
     }
+
+    /// True when the unit at `path` lies inside the scope or above the
+    /// caller's own unit: a project department may name the customers of
+    /// the branch it belongs to, but nothing of another branch.
+    pub fn reaches_path(&self, path: &str) -> bool {
+        match self {
+            Scope::OrgSubtree(root) => self.covers_path(path) || root.starts_with(path),
+            other => other.covers_path(path),
+        }
+    }
+}
+
+/// Filters a text column holding an ancestry path to an org subtree:
+/// `in_subtree!(deadlines::scope_path, "/1/4/")`. The one way every scoped
+/// query is written (see [`Scope::path_range`]).
+#[macro_export]
+macro_rules! in_subtree {
+    ($column:expr, $path:expr) => {{
+        let (low, high) = $crate::auth::Scope::path_range($path);
+        $column.ge(low).and($column.lt(high))
+    }};
 }
 
 impl CurrentUser {

@@ -7,7 +7,18 @@ use rand::distributions::{Alphanumeric, DistString};
 
 use crate::error::AppError;
 
+/// Argon2 is slow by design: doing it while holding a pooled connection
+/// lets a handful of logins starve every other request. Debug builds (and so
+/// the test suite) refuse it.
+fn assert_no_connection_held() {
+    debug_assert!(
+        !crate::db::holding_connection(),
+        "password hashing while holding a database connection"
+    );
+}
+
 pub fn hash(password: &str) -> Result<String, AppError> {
+    assert_no_connection_held();
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -17,6 +28,7 @@ pub fn hash(password: &str) -> Result<String, AppError> {
 
 /// True when `password` matches `stored`. A malformed stored hash never matches.
 pub fn verify(password: &str, stored: &str) -> bool {
+    assert_no_connection_held();
     match PasswordHash::new(stored) {
         Ok(parsed) => Argon2::default()
             .verify_password(password.as_bytes(), &parsed)

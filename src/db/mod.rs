@@ -190,6 +190,35 @@ where
     }
 }
 
+thread_local! {
+    /// Set while this thread works with a pooled connection (see [`with_conn`]).
+    static HOLDING_CONNECTION: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with a connection from the pool. While it runs the thread is
+/// marked as holding a connection, so that slow work which must not keep
+/// one from other requests (password hashing) can check that it does not.
+pub fn with_conn<T>(
+    pool: &DbPool,
+    f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    struct Held;
+    impl Drop for Held {
+        fn drop(&mut self) {
+            HOLDING_CONNECTION.with(|h| h.set(false));
+        }
+    }
+    let mut conn = pool.get()?;
+    HOLDING_CONNECTION.with(|h| h.set(true));
+    let _held = Held;
+    f(&mut conn)
+}
+
+/// True while the current thread holds a pooled connection in [`with_conn`].
+pub fn holding_connection() -> bool {
+    HOLDING_CONNECTION.with(|h| h.get())
+}
+
 /// The default SQLite location when `DATABASE_URL` is unset.
 pub fn default_sqlite_path() -> PathBuf {
     Path::new("data").join("aftercare.db")

@@ -30,6 +30,7 @@ diesel::table! {
         graded_at -> Nullable<Timestamp>,
         serious_problems -> Bool,
         active -> Bool,
+        scope_path -> Text,
     }
 }
 
@@ -77,6 +78,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        scope_path -> Text,
     }
 }
 
@@ -237,6 +239,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        idem_key -> Text,
+        request_hash -> Text,
+        response_status -> Integer,
+        response_body -> Text,
+        response_location -> Nullable<Text>,
+        response_etag -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> org_units (org_unit_id));
 diesel::joinable!(deadlines -> deadline_policies (policy_id));
 diesel::joinable!(deadline_escalations -> deadlines (deadline_id));
@@ -253,6 +270,7 @@ diesel::joinable!(complaints -> projects (project_id));
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
     customers,
+    idempotency_keys,
     users,
     refresh_tokens,
     login_attempts,

@@ -77,6 +77,9 @@ pub struct Customer {
     pub graded_at: Option<NaiveDateTime>,
     pub serious_problems: bool,
     pub active: bool,
+    /// Ancestry path of the serving branch: the scope the customer lies in.
+    #[serde(skip)]
+    pub scope_path: String,
 }
 
 #[derive(Debug, Insertable)]
@@ -93,6 +96,7 @@ pub struct NewCustomer<'a> {
     pub address: Option<&'a str>,
     pub serious_problems: bool,
     pub active: bool,
+    pub scope_path: &'a str,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]

@@ -4,6 +4,39 @@ use diesel::prelude::*;
 use crate::db::schema::{calendar_days, deadline_policies, deadlines};
 
 super::text_enum! {
+    /// Every deadline rule the service enforces, each with a policy (its
+    /// duration, who acts, who hears when it passes).
+    Rule {
+        /// fill the completed-project ledger after handover (004 A.2 step 2)
+        LedgerFill => "ledger.fill",
+        /// review a submitted ledger (004 A.2 step 3)
+        LedgerReview => "ledger.review",
+        /// compile the branch (yearly) or project (monthly) visit plan (004 A.2 step 4)
+        VisitPlanCompile => "visit_plan.compile",
+        /// record a visit after it took place (000 §5.5)
+        VisitRecord => "visit.record",
+        /// judge a complaint's liability after receipt (004 §5.4.2)
+        ComplaintJudge => "complaint.judge",
+        /// review a submitted rectification plan (004 §5.5)
+        RectificationReview => "rectification.review",
+        /// approve a reviewed rectification plan (004 §5.5)
+        RectificationApprove => "rectification.approve",
+        /// revisit the customer after a complaint is resolved (001)
+        ComplaintRevisit => "complaint.revisit",
+        /// respond to a normal repair request (002)
+        RepairRespond => "repair.respond",
+        /// respond to an emergency repair request (002)
+        RepairRespondEmergency => "repair.respond.emergency",
+        /// confirm a reported defect (003 §3.2)
+        RepairConfirm => "repair.confirm",
+        /// finish a small repair (002)
+        RepairComplete => "repair.complete",
+        /// finish a larger repair by its target, 2–5 working days (002)
+        RepairCompleteLarge => "repair.complete.large",
+    }
+}
+
+super::text_enum! {
     /// How a policy's duration is counted.
     DurationUnit {
         /// wall-clock hours

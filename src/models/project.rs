@@ -16,26 +16,15 @@ super::text_enum! {
     }
 }
 
-/// A step of the ledger workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LedgerAction {
-    Submit,
-    Approve,
-    Return,
-}
-
-impl LedgerStatus {
-    /// The ledger workflow's transition table: the state a step leads to, or
-    /// `None` when the step is not allowed from here.
-    pub fn after(self, action: LedgerAction) -> Option<LedgerStatus> {
-        use LedgerAction::*;
-        use LedgerStatus::*;
-        match (self, action) {
-            (Draft | Returned, Submit) => Some(Submitted),
-            (Submitted, Approve) => Some(Approved),
-            (Submitted, Return) => Some(Returned),
-            _ => None,
-        }
+super::text_enum! {
+    /// A step of the ledger workflow.
+    LedgerAction {
+        /// the project department hands the filled ledger in
+        Submit => "submit",
+        /// the branch engineering department accepts it
+        Approve => "approve",
+        /// the branch engineering department sends it back to be completed
+        Return => "return",
     }
 }
 
@@ -156,6 +145,9 @@ pub struct Project {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Ancestry path of the project department: the scope the project lies in.
+    #[serde(skip)]
+    pub scope_path: String,
 }
 
 #[derive(Debug, Insertable, AsChangeset)]
@@ -178,6 +170,7 @@ pub struct ProjectFields {
     pub hvac_in_scope: bool,
     pub design_service_life_years: i32,
     pub ledger_due_at: NaiveDateTime,
+    pub scope_path: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]

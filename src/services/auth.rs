@@ -11,7 +11,7 @@ use crate::auth::jwt::{random_token, JwtKeys};
 use crate::auth::{password, CurrentUser};
 use crate::config::Config;
 use crate::db::schema::{login_attempts, org_units, refresh_tokens, users};
-use crate::db::{write_tx, DbConn};
+use crate::db::{with_conn, write_tx, DbConn, DbPool};
 use crate::error::{AppError, AppResult};
 use crate::models::user::{NewUser, Rank, Role, User};
 
@@ -98,8 +98,10 @@ pub fn session_user(conn: &mut DbConn, user_id: i64, session: &str) -> AppResult
 /// Checks the password and opens a session. Failed attempts are counted per
 /// username (since its last success) and per address, across all instances;
 /// past the limit even a right password is refused until the window passes.
+/// Takes the pool, not a connection: the password is verified between two
+/// short uses of a connection, never while holding one.
 pub fn login(
-    conn: &mut DbConn,
+    pool: &DbPool,
     config: &Config,
     jwt: &JwtKeys,
     now: DateTime<Utc>,
@@ -108,17 +110,51 @@ pub fn login(
 ) -> AppResult<TokenGrant> {
     let username = input.username.trim().to_lowercase();
     let now_naive = now.naive_utc();
-    let window_start = now_naive - Duration::seconds(config.login_window_secs);
+    let user = with_conn(pool, |conn| {
+        check_login_rate(conn, config, now_naive, &username, remote_addr)?;
+        Ok(users::table
+            .filter(users::username.eq(&username))
+            .select(User::as_select())
+            .first(conn)
+            .optional()?)
+    })?;
+    let verified = match &user {
+        Some(u) => password::verify(&input.password, &u.password_hash) && u.active,
+        None => {
+            password::verify_dummy(&input.password);
+            false
+        }
+    };
+    with_conn(pool, |conn| match (user, verified) {
+        (Some(user), true) => open_session(conn, config, jwt, now, user, remote_addr),
+        _ => {
+            record_failure(conn, now_naive, &username, remote_addr)?;
+            Err(AppError::unauthorized(
+                "invalid_credentials",
+                "unknown username, wrong password, or deactivated account",
+            ))
+        }
+    })
+}
 
+/// 429 once a username or an address has failed too often in the window.
+fn check_login_rate(
+    conn: &mut DbConn,
+    config: &Config,
+    now: NaiveDateTime,
+    username: &str,
+    remote_addr: &str,
+) -> AppResult<()> {
+    let window_start = now - Duration::seconds(config.login_window_secs);
     let last_success: Option<NaiveDateTime> = login_attempts::table
-        .filter(login_attempts::username.eq(&username))
+        .filter(login_attempts::username.eq(username))
         .filter(login_attempts::succeeded.eq(true))
         .filter(login_attempts::at.gt(window_start))
         .select(diesel::dsl::max(login_attempts::at))
         .first(conn)?;
     let since = last_success.map_or(window_start, |t| t.max(window_start));
     let user_failures: i64 = login_attempts::table
-        .filter(login_attempts::username.eq(&username))
+        .filter(login_attempts::username.eq(username))
         .filter(login_attempts::succeeded.eq(false))
         .filter(login_attempts::at.gt(since))
         .count()
@@ -136,50 +172,46 @@ pub fn login(
             retry_after_secs: config.login_window_secs.max(1) as u64,
         });
     }
+    Ok(())
+}
 
-    let user: Option<User> = users::table
-        .filter(users::username.eq(&username))
-        .select(User::as_select())
-        .first(conn)
-        .optional()?;
-    let verified = match &user {
-        Some(u) => password::verify(&input.password, &u.password_hash) && u.active,
-        None => {
-            password::verify_dummy(&input.password);
-            false
-        }
-    };
-    let user = match (user, verified) {
-        (Some(user), true) => user,
-        _ => {
-            write_tx(conn, |conn| {
-                diesel::insert_into(login_attempts::table)
-                    .values((
-                        login_attempts::username.eq(&username),
-                        login_attempts::remote_addr.eq(remote_addr),
-                        login_attempts::succeeded.eq(false),
-                        login_attempts::at.eq(now_naive),
-                    ))
-                    .execute(conn)?;
-                // keep the table small: attempts older than a day say nothing
-                diesel::delete(
-                    login_attempts::table
-                        .filter(login_attempts::at.lt(now_naive - Duration::days(1))),
-                )
-                .execute(conn)?;
-                Ok(())
-            })?;
-            return Err(AppError::unauthorized(
-                "invalid_credentials",
-                "unknown username, wrong password, or deactivated account",
-            ));
-        }
-    };
-
+fn record_failure(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    username: &str,
+    remote_addr: &str,
+) -> AppResult<()> {
     write_tx(conn, |conn| {
         diesel::insert_into(login_attempts::table)
             .values((
-                login_attempts::username.eq(&username),
+                login_attempts::username.eq(username),
+                login_attempts::remote_addr.eq(remote_addr),
+                login_attempts::succeeded.eq(false),
+                login_attempts::at.eq(now),
+            ))
+            .execute(conn)?;
+        // keep the table small: attempts older than a day say nothing
+        diesel::delete(
+            login_attempts::table.filter(login_attempts::at.lt(now - Duration::days(1))),
+        )
+        .execute(conn)?;
+        Ok(())
+    })
+}
+
+fn open_session(
+    conn: &mut DbConn,
+    config: &Config,
+    jwt: &JwtKeys,
+    now: DateTime<Utc>,
+    user: User,
+    remote_addr: &str,
+) -> AppResult<TokenGrant> {
+    let now_naive = now.naive_utc();
+    write_tx(conn, |conn| {
+        diesel::insert_into(login_attempts::table)
+            .values((
+                login_attempts::username.eq(&user.username),
                 login_attempts::remote_addr.eq(remote_addr),
                 login_attempts::succeeded.eq(true),
                 login_attempts::at.eq(now_naive),

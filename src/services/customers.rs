@@ -185,19 +185,13 @@ fn visible(actor: &CurrentUser) -> Option<customers::BoxedQuery<'static, crate::
     match actor.scope() {
         Scope::All => Some(query),
         Scope::OrgSubtree(path) => {
-            let units = org_units::table
-                .filter(org_units::path.like(Scope::path_pattern(&path)))
-                .select(org_units::id);
-            let units_again = org_units::table
-                .filter(org_units::path.like(Scope::path_pattern(&path)))
-                .select(org_units::id);
             // the branch's own customers, and the customers of the projects
-            // built by a department in the caller's subtree
+            // built by a department in the caller's subtree (read only)
             Some(
                 query.filter(
-                    customers::branch_id.eq_any(units).or(customers::id.eq_any(
+                    crate::in_subtree!(customers::scope_path, &path).or(customers::id.eq_any(
                         projects::table
-                            .filter(projects::project_department_id.eq_any(units_again))
+                            .filter(crate::in_subtree!(projects::scope_path, &path))
                             .select(projects::customer_id),
                     )),
                 ),
@@ -224,6 +218,20 @@ fn complaint_counts(
         .select((complaints::customer_id, diesel::dsl::count_star()))
         .load(conn)?;
     Ok(rows.into_iter().collect())
+}
+
+/// Loads a customer the caller may change: one served by a branch inside
+/// the caller's scope. A customer seen only through a project of the
+/// caller's is theirs to read, not to change (403).
+fn get_for_write(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<Customer> {
+    let row = get_row(conn, actor, id)?;
+    if actor.scope().covers_path(&row.scope_path) {
+        Ok(row)
+    } else {
+        Err(AppError::Forbidden(format!(
+            "customer {id} is served by another branch; only that branch or the group may change it"
+        )))
+    }
 }
 
 /// Derives the profile of many customers with one aggregate query.
@@ -325,8 +333,8 @@ pub fn list(
 }
 
 /// The branch a customer is served by: must exist, be a branch, be active and
-/// lie within the caller's scope.
-fn check_branch(conn: &mut DbConn, actor: &CurrentUser, branch_id: i64) -> AppResult<()> {
+/// lie within the caller's scope. Returns the branch's ancestry path.
+fn check_branch(conn: &mut DbConn, actor: &CurrentUser, branch_id: i64) -> AppResult<String> {
     let unit: Option<OrgUnit> = org_units::table
         .find(branch_id)
         .select(OrgUnit::as_select())
@@ -347,7 +355,7 @@ fn check_branch(conn: &mut DbConn, actor: &CurrentUser, branch_id: i64) -> AppRe
                     format!("branch {branch_id} is deactivated"),
                 ))
             } else {
-                Ok(())
+                Ok(u.path)
             }
         }
         _ => Err(AppError::rule(
@@ -378,7 +386,7 @@ pub fn create(
         return Err(AppError::invalid("name", "must not be blank"));
     }
     let id = write_tx(conn, |conn| {
-        check_branch(conn, actor, input.branch_id)?;
+        let scope_path = check_branch(conn, actor, input.branch_id)?;
         let id: i64 = diesel::insert_into(customers::table)
             .values(NewCustomer {
                 name,
@@ -392,6 +400,7 @@ pub fn create(
                 address: trimmed(input.address.as_deref()).as_deref(),
                 serious_problems: input.serious_problems,
                 active: true,
+                scope_path: &scope_path,
             })
             .returning(customers::id)
             .get_result(conn)?;
@@ -425,11 +434,12 @@ pub fn update(
 ) -> AppResult<CustomerProfile> {
     actor.require(WRITERS)?;
     write_tx(conn, |conn| {
-        let before = get_row(conn, actor, id)?;
+        let before = get_for_write(conn, actor, id)?;
         check_version(expected_version, before.version)?;
-        if let Some(b) = patch.branch_id.filter(|b| *b != before.branch_id) {
-            check_branch(conn, actor, b)?;
-        }
+        let scope_path = match patch.branch_id.filter(|b| *b != before.branch_id) {
+            Some(b) => check_branch(conn, actor, b)?,
+            None => before.scope_path.clone(),
+        };
         let name = match patch.name.as_deref().map(str::trim) {
             Some("") => return Err(AppError::invalid("name", "must not be blank")),
             Some(n) => n.to_string(),
@@ -449,6 +459,7 @@ pub fn update(
             contact_phone: pick(&patch.contact_phone, &before.contact_phone),
             address: pick(&patch.address, &before.address),
             serious_problems: patch.serious_problems.unwrap_or(before.serious_problems),
+            scope_path,
             version: before.version + 1,
             updated_at: now,
             ..before.clone()
@@ -474,6 +485,7 @@ pub fn update(
                 customers::contact_phone.eq(&after.contact_phone),
                 customers::address.eq(&after.address),
                 customers::serious_problems.eq(after.serious_problems),
+                customers::scope_path.eq(&after.scope_path),
                 customers::version.eq(after.version),
                 customers::updated_at.eq(now),
             ))
@@ -524,7 +536,7 @@ pub fn grade(
         ));
     }
     write_tx(conn, |conn| {
-        let before = get_row(conn, actor, id)?;
+        let before = get_for_write(conn, actor, id)?;
         let grading_id: i64 = diesel::insert_into(customer_gradings::table)
             .values(NewGrading {
                 customer_id: id,

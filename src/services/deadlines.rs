@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::db::schema::{deadline_escalations, deadline_policies, deadlines, org_units};
 use crate::db::{write_tx, DbConn, MultiBackend};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::models::deadline::{Deadline, DeadlineStatus, DurationUnit, Policy};
+use crate::models::deadline::{Deadline, DeadlineStatus, DurationUnit, Policy, Rule};
 use crate::models::user::Role;
 
 use super::{calendar, events, Page, Paged};
@@ -22,7 +22,7 @@ use super::{calendar, events, Page, Paged};
 /// What a workflow asks the engine to watch.
 #[derive(Debug, Clone)]
 pub struct NewDeadline {
-    pub rule: &'static str,
+    pub rule: Rule,
     pub subject_type: &'static str,
     pub subject_id: i64,
     /// Shown in task lists, e.g. "Fill the ledger of HD-2025-017".
@@ -59,7 +59,7 @@ pub struct PolicyInput {
 #[derive(Debug, Default, Clone)]
 pub struct DeadlineFilter {
     pub status: Option<DeadlineStatus>,
-    pub rule: Option<String>,
+    pub rule: Option<Rule>,
     pub subject_type: Option<String>,
     pub subject_id: Option<i64>,
     pub assignee_user_id: Option<i64>,
@@ -91,9 +91,9 @@ const OPEN: [&str; 2] = ["pending", "overdue"];
 // ---- policies ----------------------------------------------------------
 
 /// The policy in force for a rule: its latest version.
-pub fn current_policy(conn: &mut DbConn, rule: &str) -> AppResult<Policy> {
+pub fn current_policy(conn: &mut DbConn, rule: Rule) -> AppResult<Policy> {
     deadline_policies::table
-        .filter(deadline_policies::rule.eq(rule))
+        .filter(deadline_policies::rule.eq(rule.as_str()))
         .order(deadline_policies::version.desc())
         .select(Policy::as_select())
         .first(conn)
@@ -119,9 +119,9 @@ pub fn current_policies(conn: &mut DbConn) -> AppResult<Vec<Policy>> {
     Ok(out)
 }
 
-pub fn policy_versions(conn: &mut DbConn, rule: &str) -> AppResult<Vec<Policy>> {
+pub fn policy_versions(conn: &mut DbConn, rule: Rule) -> AppResult<Vec<Policy>> {
     let rows: Vec<Policy> = deadline_policies::table
-        .filter(deadline_policies::rule.eq(rule))
+        .filter(deadline_policies::rule.eq(rule.as_str()))
         .order(deadline_policies::version.asc())
         .select(Policy::as_select())
         .load(conn)?;
@@ -139,7 +139,7 @@ pub fn change_policy(
     conn: &mut DbConn,
     actor: &CurrentUser,
     now: NaiveDateTime,
-    rule: &str,
+    rule: Rule,
     input: &PolicyInput,
 ) -> AppResult<Policy> {
     actor.require_admin()?;
@@ -173,7 +173,7 @@ pub fn change_policy(
         let roles: Vec<&str> = input.escalation_roles.iter().map(|r| r.as_str()).collect();
         let id: i64 = diesel::insert_into(deadline_policies::table)
             .values((
-                deadline_policies::rule.eq(rule),
+                deadline_policies::rule.eq(rule.as_str()),
                 deadline_policies::version.eq(before.version + 1),
                 deadline_policies::duration.eq(input.duration),
                 deadline_policies::unit.eq(input.unit.as_str()),
@@ -204,6 +204,19 @@ pub fn change_policy(
         )?;
         Ok(after)
     })
+}
+
+/// The policy version each deadline started under, by deadline id's policy.
+pub fn policy_versions_of(
+    conn: &mut DbConn,
+    rows: &[Deadline],
+) -> AppResult<std::collections::HashMap<i64, i32>> {
+    let ids: Vec<i64> = rows.iter().map(|d| d.policy_id).collect();
+    let pairs: Vec<(i64, i32)> = deadline_policies::table
+        .filter(deadline_policies::id.eq_any(ids))
+        .select((deadline_policies::id, deadline_policies::version))
+        .load(conn)?;
+    Ok(pairs.into_iter().collect())
 }
 
 /// The due time under a policy for a clock started at `started_at`.
@@ -240,7 +253,7 @@ pub fn start(
         .first(conn)?;
     let id: i64 = diesel::insert_into(deadlines::table)
         .values((
-            deadlines::rule.eq(new.rule),
+            deadlines::rule.eq(new.rule.as_str()),
             deadlines::policy_id.eq(policy.id),
             deadlines::subject_type.eq(new.subject_type),
             deadlines::subject_id.eq(new.subject_id),
@@ -284,12 +297,12 @@ fn by_id(conn: &mut DbConn, id: i64) -> AppResult<Deadline> {
 /// The open (pending or overdue) deadline of a rule for a subject.
 pub fn open_for(
     conn: &mut DbConn,
-    rule: &str,
+    rule: Rule,
     subject_type: &str,
     subject_id: i64,
 ) -> AppResult<Option<Deadline>> {
     Ok(deadlines::table
-        .filter(deadlines::rule.eq(rule))
+        .filter(deadlines::rule.eq(rule.as_str()))
         .filter(deadlines::subject_type.eq(subject_type))
         .filter(deadlines::subject_id.eq(subject_id))
         .filter(deadlines::status.eq_any(OPEN))
@@ -320,7 +333,7 @@ pub fn settle(
     conn: &mut DbConn,
     now: NaiveDateTime,
     actor: &CurrentUser,
-    rule: &str,
+    rule: Rule,
     subject_type: &str,
     subject_id: i64,
     late_reason: Option<&str>,
@@ -376,7 +389,7 @@ pub fn cancel(
     conn: &mut DbConn,
     now: NaiveDateTime,
     actor: Option<i64>,
-    rule: &str,
+    rule: Rule,
     subject_type: &str,
     subject_id: i64,
 ) -> AppResult<()> {
@@ -407,7 +420,7 @@ pub fn restart(
     conn: &mut DbConn,
     config: &Config,
     now: NaiveDateTime,
-    rule: &str,
+    rule: Rule,
     subject_type: &str,
     subject_id: i64,
     started_at: NaiveDateTime,
@@ -456,14 +469,14 @@ pub fn restart(
 pub fn retitle(
     conn: &mut DbConn,
     now: NaiveDateTime,
-    rule: &str,
+    rule: Rule,
     subject_type: &str,
     subject_id: i64,
     title: &str,
 ) -> AppResult<()> {
     diesel::update(
         deadlines::table
-            .filter(deadlines::rule.eq(rule))
+            .filter(deadlines::rule.eq(rule.as_str()))
             .filter(deadlines::subject_type.eq(subject_type))
             .filter(deadlines::subject_id.eq(subject_id))
             .filter(deadlines::status.eq_any(OPEN))
@@ -514,6 +527,8 @@ pub fn move_scope(
 pub struct SweepReport {
     /// Deadlines that became overdue and were escalated one level.
     pub overdue: usize,
+    /// Expired idempotency keys removed.
+    pub expired_keys: usize,
 }
 
 /// Turns pending deadlines past due into `overdue`, raises their escalation
@@ -609,6 +624,7 @@ pub fn sweep(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<SweepReport> {
                 .count()
                 .get_result(conn)?;
             if left == 0 {
+                report.expired_keys = super::idempotency::sweep(conn, now)?;
                 return Ok(report);
             }
         }
@@ -622,7 +638,7 @@ fn visible(actor: &CurrentUser) -> Option<deadlines::BoxedQuery<'static, MultiBa
     match actor.scope() {
         Scope::All => Some(query),
         Scope::OrgSubtree(path) => {
-            Some(query.filter(deadlines::scope_path.like(Scope::path_pattern(&path))))
+            Some(query.filter(crate::in_subtree!(deadlines::scope_path, &path)))
         }
         Scope::Customer(_) => Some(query.filter(deadlines::assignee_user_id.eq(actor.id))),
         Scope::Nothing => None,
@@ -657,8 +673,8 @@ pub fn list(
     if let Some(s) = filter.status {
         query = query.filter(deadlines::status.eq(s.as_str()));
     }
-    if let Some(r) = &filter.rule {
-        query = query.filter(deadlines::rule.eq(r.clone()));
+    if let Some(r) = filter.rule {
+        query = query.filter(deadlines::rule.eq(r.as_str()));
     }
     if let Some(t) = &filter.subject_type {
         query = query.filter(deadlines::subject_type.eq(t.clone()));
@@ -724,12 +740,11 @@ pub fn tasks(
     let mine = deadlines::assignee_user_id.eq(actor.id);
     query = match (&actor.org_path, actor.role.is_org_role()) {
         (Some(path), true) => {
-            let pattern = Scope::path_pattern(path);
             let by_role = deadlines::assignee_user_id
                 .is_null()
                 .and(deadlines::assignee_role.eq(actor.role.as_str()))
-                .and(deadlines::scope_path.like(pattern.clone()));
-            let escalated = deadlines::scope_path.like(pattern).and(
+                .and(crate::in_subtree!(deadlines::scope_path, path));
+            let escalated = crate::in_subtree!(deadlines::scope_path, path).and(
                 deadlines::id.eq_any(
                     deadline_escalations::table
                         .filter(deadline_escalations::role.eq(actor.role.as_str()))

@@ -17,11 +17,11 @@ use crate::models::user::{Rank, Role};
 
 use super::auth::{acting_as, console_admin};
 use super::customers::{self, GradingInput, NewCustomerInput};
+use super::ledger::{self, LedgerReview, LedgerSubmission, ReviewDecision};
 use super::org_units::{self, NewOrgUnitInput};
-use super::projects::{
-    self, LedgerReview, LedgerSubmission, NewContactInput, NewProjectInput, ReviewDecision,
-};
+use super::projects::{self, NewContactInput, NewProjectInput};
 use super::users::{create as create_user, NewUserInput};
+use super::workflow::Ctx;
 
 /// username, display name, role, rank, org unit, customer
 type DemoUser<'a> = (
@@ -34,12 +34,14 @@ type DemoUser<'a> = (
 );
 
 /// Creates the demo data and returns a summary to print. Refuses when the
-/// database already holds an organisation.
+/// database already holds an organisation. Every demo user gets `password`,
+/// hashed beforehand by the caller (`password::hash`), holding no connection.
 pub fn seed(
     conn: &mut DbConn,
     config: &Config,
     now: NaiveDateTime,
     password: &str,
+    password_hash: &str,
 ) -> AppResult<String> {
     let admin = console_admin(conn)?;
     let unit = |conn: &mut DbConn, name: &str, kind: OrgUnitKind, parent: Option<i64>| {
@@ -297,6 +299,7 @@ pub fn seed(
                     customer_id,
                     password: password.to_string(),
                 },
+                password_hash,
             )?;
             lines.push(format!(
                 "  {:<16} {:<16} id {}",
@@ -598,12 +601,16 @@ fn seed_projects(
             continue;
         }
         let late = now > project.ledger_due_at;
-        projects::submit_ledger(
-            conn,
-            pm,
+        let as_pm = Ctx {
+            actor: pm,
             config,
             now,
+        };
+        ledger::submit(
+            conn,
+            as_pm,
             project.id,
+            None,
             &LedgerSubmission {
                 late_reason: late
                     .then(|| "entered when the ledger moved into Aftercare".to_string()),
@@ -618,12 +625,16 @@ fn seed_projects(
             _ => None,
         };
         if let Some((decision, comment)) = review {
-            projects::review_ledger(
-                conn,
-                engineer,
+            let as_engineer = Ctx {
+                actor: engineer,
                 config,
                 now,
+            };
+            ledger::review(
+                conn,
+                as_engineer,
                 project.id,
+                None,
                 &LedgerReview {
                     decision,
                     comment,

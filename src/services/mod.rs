@@ -8,10 +8,13 @@ pub mod customers;
 pub mod deadlines;
 pub mod demo;
 pub mod events;
+pub mod idempotency;
+pub mod ledger;
 pub mod org_units;
 pub mod projects;
 pub mod users;
 pub mod warranty;
+pub mod workflow;
 
 use serde::{Deserialize, Deserializer};
 

@@ -78,7 +78,7 @@ pub fn list(
     match actor.scope() {
         Scope::All => {}
         Scope::OrgSubtree(path) => {
-            query = query.filter(org_units::path.like(Scope::path_pattern(&path)));
+            query = query.filter(crate::in_subtree!(org_units::path, &path));
         }
         Scope::Customer(_) | Scope::Nothing => {
             return Ok(Paged {

@@ -2,7 +2,7 @@
 //! contacts and warranty terms, filled by the project department and reviewed
 //! by the branch engineering department (004 §5.1, A.2 steps 2–3).
 
-use chrono::{Days, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -13,15 +13,16 @@ use crate::config::Config;
 use crate::db::schema::{customers, org_units, project_contacts, projects, warranty_terms};
 use crate::db::{write_tx, DbConn, MultiBackend};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::models::deadline::Rule;
 use crate::models::org_unit::{OrgUnit, OrgUnitKind};
 use crate::models::project::{
-    Contact, ContactRole, ContactSide, LedgerAction, LedgerStatus, Project, ProjectFields,
-    WarrantyCategory, WarrantyTerm,
+    Contact, ContactRole, ContactSide, LedgerStatus, Project, ProjectFields, WarrantyCategory,
+    WarrantyTerm,
 };
 use crate::models::user::Role;
 
-use super::calendar;
-use super::deadlines::{self, NewDeadline};
+use super::deadlines;
+use super::ledger;
 use super::warranty::{self, Length};
 use super::{check_version, concurrent_change, double_option, events, like_contains, Page, Paged};
 
@@ -196,40 +197,6 @@ pub struct WarrantyTermInput {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({}))]
-pub struct LedgerSubmission {
-    /// Why the ledger comes after its due time; required then
-    /// (`422 deadline_passed` without it).
-    #[validate(length(min = 1, max = 1000))]
-    #[schema(min_length = 1, max_length = 1000)]
-    pub late_reason: Option<String>,
-}
-
-/// The branch engineering department's verdict on a submitted ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReviewDecision {
-    Approve,
-    Return,
-}
-
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"decision": "return", "comment": "物业经理电话缺失 property manager's phone is missing"}))]
-pub struct LedgerReview {
-    pub decision: ReviewDecision,
-    /// Required when returning: what must be completed.
-    #[validate(length(min = 1, max = 1000))]
-    #[schema(min_length = 1, max_length = 1000)]
-    pub comment: Option<String>,
-    /// Why the review comes after its due time; required then.
-    #[validate(length(min = 1, max = 1000))]
-    #[schema(min_length = 1, max_length = 1000)]
-    pub late_reason: Option<String>,
-}
-
 /// Whether one component category is under warranty on a day.
 #[derive(Debug, Clone)]
 pub struct TermStatus {
@@ -254,15 +221,9 @@ fn visible(actor: &CurrentUser) -> Option<projects::BoxedQuery<'static, MultiBac
     let query = projects::table.into_boxed();
     match actor.scope() {
         Scope::All => Some(query),
-        Scope::OrgSubtree(path) => Some(
-            query.filter(
-                projects::project_department_id.eq_any(
-                    org_units::table
-                        .filter(org_units::path.like(Scope::path_pattern(&path)))
-                        .select(org_units::id),
-                ),
-            ),
-        ),
+        Scope::OrgSubtree(path) => {
+            Some(query.filter(crate::in_subtree!(projects::scope_path, &path)))
+        }
         Scope::Customer(c) => Some(query.filter(projects::customer_id.eq(c))),
         Scope::Nothing => None,
     }
@@ -347,49 +308,9 @@ pub fn list(
     Ok(Paged::from_rows(rows, page, |p| p.id))
 }
 
-/// The ledger clock (`ledger.fill`) starts when the handover day ends, in
-/// the company's time zone: "within 3 days of handover" (004 A.2 step 2)
-/// then ends with the third day after it.
-pub fn ledger_clock_start(handover_on: NaiveDate, config: &Config) -> NaiveDateTime {
-    calendar::local_midnight(handover_on + Days::new(1), config.tz)
-}
-
-/// The ledger's clocks: the department fills it, the branch reviews it.
-const LEDGER_RULES: [&str; 2] = ["ledger.fill", "ledger.review"];
-
-/// What a ledger clock asks for, as its task list shows it.
-fn ledger_clock_title(rule: &str, code: &str, name: &str) -> String {
-    let ask = if rule == "ledger.review" {
-        "Review"
-    } else {
-        "Fill"
-    };
-    format!("{ask} the ledger of {code} {name}")
-}
-
-fn ledger_fill_deadline(project: &Project, started_at: NaiveDateTime) -> NewDeadline {
-    NewDeadline {
-        rule: "ledger.fill",
-        subject_type: "project",
-        subject_id: project.id,
-        title: ledger_clock_title("ledger.fill", &project.code, &project.name),
-        link: format!("/api/v1/projects/{}", project.id),
-        started_at,
-        assignee_user_id: None,
-        scope_org_unit_id: project.project_department_id,
-    }
-}
-
-fn set_ledger_due(conn: &mut DbConn, project_id: i64, due: NaiveDateTime) -> AppResult<()> {
-    diesel::update(projects::table.find(project_id))
-        .set(projects::ledger_due_at.eq(due))
-        .execute(conn)?;
-    Ok(())
-}
-
 /// The project department a project belongs to: a department, active, in
-/// the caller's scope. Returns its branch.
-fn check_department(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<i64> {
+/// the caller's scope. Returns its branch and its ancestry path.
+fn check_department(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<(i64, String)> {
     let unit: Option<OrgUnit> = org_units::table
         .find(id)
         .select(OrgUnit::as_select())
@@ -411,8 +332,10 @@ fn check_department(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResul
                     format!("project department {id} is deactivated"),
                 ));
             }
-            u.parent_id
-                .ok_or_else(|| AppError::internal("project department without a branch"))
+            let branch = u
+                .parent_id
+                .ok_or_else(|| AppError::internal("project department without a branch"))?;
+            Ok((branch, u.path))
         }
         _ => Err(AppError::rule(
             "invalid_reference",
@@ -422,23 +345,32 @@ fn check_department(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResul
     }
 }
 
-fn check_customer(conn: &mut DbConn, id: i64) -> AppResult<()> {
-    let active: Option<bool> = customers::table
+/// The owner a project names: a customer of a branch the caller reaches
+/// (inside their scope, or the branch their department belongs to), and
+/// active. A customer of another branch is answered exactly like a missing
+/// one, so ids outside the scope reveal nothing.
+fn check_customer(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<()> {
+    let row: Option<(bool, String)> = customers::table
         .find(id)
-        .select(customers::active)
+        .select((customers::active, customers::scope_path))
         .first(conn)
         .optional()?;
-    match active {
-        Some(true) => Ok(()),
-        Some(false) => Err(AppError::rule(
-            "inactive_customer",
-            "customer_id",
-            format!("customer {id} is inactive"),
-        )),
-        None => Err(AppError::rule(
+    match row {
+        Some((active, path)) if actor.scope().reaches_path(&path) => {
+            if active {
+                Ok(())
+            } else {
+                Err(AppError::rule(
+                    "inactive_customer",
+                    "customer_id",
+                    format!("customer {id} is inactive"),
+                ))
+            }
+        }
+        _ => Err(AppError::rule(
             "invalid_reference",
             "customer_id",
-            format!("customer {id} does not exist"),
+            format!("customer {id} does not exist or is outside your scope"),
         )),
     }
 }
@@ -509,8 +441,8 @@ pub fn create(
     }
     check_dates(config, now, input.completion_accepted_on, input.handover_on)?;
     write_tx(conn, |conn| {
-        let branch_id = check_department(conn, actor, input.project_department_id)?;
-        check_customer(conn, input.customer_id)?;
+        let (branch_id, scope_path) = check_department(conn, actor, input.project_department_id)?;
+        check_customer(conn, actor, input.customer_id)?;
         ensure_unique_code(conn, code, None)?;
         let fields = ProjectFields {
             code: code.to_string(),
@@ -528,7 +460,8 @@ pub fn create(
             is_key_project: input.is_key_project,
             hvac_in_scope: input.hvac_in_scope,
             design_service_life_years: input.design_service_life_years.unwrap_or(50),
-            ledger_due_at: ledger_clock_start(input.handover_on, config),
+            ledger_due_at: ledger::clock_start(input.handover_on, config),
+            scope_path,
         };
         let id: i64 = diesel::insert_into(projects::table)
             .values((
@@ -551,9 +484,9 @@ pub fn create(
             insert_term(conn, config, now, id, *category, length, starts_on, None)?;
         }
         let mut project = get(conn, actor, id)?;
-        let clock = ledger_fill_deadline(&project, ledger_clock_start(project.handover_on, config));
+        let clock = ledger::fill_clock(&project, ledger::clock_start(project.handover_on, config));
         let d = deadlines::start(conn, config, now, clock)?;
-        set_ledger_due(conn, id, d.due_at)?;
+        ledger::set_due(conn, id, d.due_at)?;
         project.ledger_due_at = d.due_at;
         events::record_change(
             conn,
@@ -661,14 +594,14 @@ pub fn update(
         let department = patch
             .project_department_id
             .unwrap_or(before.project_department_id);
-        let branch_id = if department == before.project_department_id {
-            before.branch_id
+        let (branch_id, scope_path) = if department == before.project_department_id {
+            (before.branch_id, before.scope_path.clone())
         } else {
             check_department(conn, actor, department)?
         };
         let customer_id = patch.customer_id.unwrap_or(before.customer_id);
         if customer_id != before.customer_id {
-            check_customer(conn, customer_id)?;
+            check_customer(conn, actor, customer_id)?;
         }
         let code = text("code", &patch.code, &before.code)?;
         if code != before.code {
@@ -698,6 +631,7 @@ pub fn update(
                 .design_service_life_years
                 .unwrap_or(before.design_service_life_years),
             ledger_due_at: before.ledger_due_at,
+            scope_path,
         };
         let written = diesel::update(
             projects::table
@@ -722,19 +656,19 @@ pub fn update(
             deadlines::move_scope(conn, now, "project", id, department)?;
         }
         if fields.code != before.code || fields.name != before.name {
-            for rule in LEDGER_RULES {
-                let title = ledger_clock_title(rule, &fields.code, &fields.name);
+            for rule in ledger::RULES {
+                let title = ledger::clock_title(rule, &fields.code, &fields.name);
                 deadlines::retitle(conn, now, rule, "project", id, &title)?;
             }
         }
         // a corrected handover date moves the first fill's clock; a returned
         // ledger's clock runs from the return and stays
         if handover != before.handover_on && before.ledger_status == LedgerStatus::Draft.as_str() {
-            let start = ledger_clock_start(handover, config);
+            let start = ledger::clock_start(handover, config);
             if let Some(d) =
-                deadlines::restart(conn, config, now, "ledger.fill", "project", id, start)?
+                deadlines::restart(conn, config, now, Rule::LedgerFill, "project", id, start)?
             {
-                set_ledger_due(conn, id, d.due_at)?;
+                ledger::set_due(conn, id, d.due_at)?;
             }
         }
         let after = get(conn, actor, id)?;
@@ -1124,210 +1058,4 @@ pub fn warranty_status(
             term,
         })
         .collect())
-}
-
-// ---- ledger workflow ---------------------------------------------------
-
-/// What a ledger still lacks before it can be submitted (004 A.2 step 3, R01).
-pub fn ledger_gaps(conn: &mut DbConn, project: &Project) -> AppResult<Vec<FieldError>> {
-    let roles: Vec<String> = project_contacts::table
-        .filter(project_contacts::project_id.eq(project.id))
-        .select(project_contacts::role)
-        .load(conn)?;
-    let has = |r: ContactRole| roles.iter().any(|x| x == r.as_str());
-    let mut gaps = vec![];
-    for role in [ContactRole::WarrantyLead, ContactRole::ProjectManager] {
-        if !has(role) {
-            gaps.push(FieldError::new(
-                format!("contacts.{role}"),
-                "a contact with this role is required",
-            ));
-        }
-    }
-    if !has(ContactRole::OwnerEngineeringManager) && !has(ContactRole::PropertyManager) {
-        gaps.push(FieldError::new(
-            "contacts.owner_engineering_manager|property_manager",
-            "an owner-side contact (owner engineering manager or property manager) is required",
-        ));
-    }
-    let categories: Vec<String> = warranty_terms::table
-        .filter(warranty_terms::project_id.eq(project.id))
-        .select(warranty_terms::category)
-        .load(conn)?;
-    for category in WarrantyCategory::ALL
-        .iter()
-        .filter(|c| **c != WarrantyCategory::Other)
-    {
-        if !categories.iter().any(|c| c == category.as_str()) {
-            gaps.push(FieldError::new(
-                format!("warranty_terms.{category}"),
-                "the warranty term is missing",
-            ));
-        }
-    }
-    Ok(gaps)
-}
-
-fn transition(project: &Project, action: LedgerAction) -> AppResult<LedgerStatus> {
-    let status = LedgerStatus::from_db(&project.ledger_status)?;
-    status.after(action).ok_or_else(|| {
-        AppError::conflict(
-            "invalid_transition",
-            format!(
-                "the ledger of project {} is {status}; it cannot be {action:?}d now",
-                project.id
-            )
-            .to_lowercase(),
-        )
-    })
-}
-
-/// The project department submits the filled ledger for review, settling
-/// the `ledger.fill` deadline (late: only with a reason, then flagged) and
-/// starting `ledger.review`.
-pub fn submit_ledger(
-    conn: &mut DbConn,
-    actor: &CurrentUser,
-    config: &Config,
-    now: NaiveDateTime,
-    project_id: i64,
-    input: &LedgerSubmission,
-) -> AppResult<Project> {
-    actor.require(&[Role::ProjectManager])?;
-    write_tx(conn, |conn| {
-        let before = get(conn, actor, project_id)?;
-        let next = transition(&before, LedgerAction::Submit)?;
-        let gaps = ledger_gaps(conn, &before)?;
-        if !gaps.is_empty() {
-            return Err(AppError::Rule {
-                code: "ledger_incomplete",
-                detail: format!("the ledger is incomplete: {} item(s) missing", gaps.len()),
-                errors: gaps,
-            });
-        }
-        let settled = deadlines::settle(
-            conn,
-            now,
-            actor,
-            "ledger.fill",
-            "project",
-            project_id,
-            input.late_reason.as_deref(),
-        )?;
-        let (late, late_reason) = match &settled {
-            Some(d) => (d.status == "met_late", d.late_reason.clone()),
-            // no clock (entered before the engine ran): judge by the recorded due time
-            None => (
-                now > before.ledger_due_at,
-                trimmed(input.late_reason.as_deref()),
-            ),
-        };
-        diesel::update(projects::table.find(project_id))
-            .set((
-                projects::ledger_status.eq(next.as_str()),
-                projects::ledger_submitted_at.eq(now),
-                projects::ledger_submitted_late.eq(late),
-                projects::ledger_late_reason.eq(&late_reason),
-                projects::version.eq(before.version + 1),
-                projects::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        let after = get(conn, actor, project_id)?;
-        deadlines::start(
-            conn,
-            config,
-            now,
-            NewDeadline {
-                rule: "ledger.review",
-                subject_type: "project",
-                subject_id: project_id,
-                title: ledger_clock_title("ledger.review", &after.code, &after.name),
-                link: format!("/api/v1/projects/{project_id}"),
-                started_at: now,
-                assignee_user_id: None,
-                scope_org_unit_id: after.project_department_id,
-            },
-        )?;
-        events::record_change(
-            conn,
-            now,
-            actor,
-            "project.ledger_submitted",
-            ("project", project_id),
-            Some(serde_json::json!({ "ledger_status": before.ledger_status })),
-            Some(serde_json::json!({
-                "ledger_status": after.ledger_status, "due_at": after.ledger_due_at,
-                "late": late, "late_reason": late_reason,
-            })),
-        )?;
-        Ok(after)
-    })
-}
-
-/// The branch engineering department approves the ledger or returns it with
-/// what must be completed.
-pub fn review_ledger(
-    conn: &mut DbConn,
-    actor: &CurrentUser,
-    config: &Config,
-    now: NaiveDateTime,
-    project_id: i64,
-    input: &LedgerReview,
-) -> AppResult<Project> {
-    actor.require(&[Role::BranchEngineer])?;
-    let comment = trimmed(input.comment.as_deref());
-    if input.decision == ReviewDecision::Return && comment.is_none() {
-        return Err(AppError::invalid(
-            "comment",
-            "say what must be completed when returning a ledger",
-        ));
-    }
-    write_tx(conn, |conn| {
-        let before = get(conn, actor, project_id)?;
-        let action = match input.decision {
-            ReviewDecision::Approve => LedgerAction::Approve,
-            ReviewDecision::Return => LedgerAction::Return,
-        };
-        let next = transition(&before, action)?;
-        deadlines::settle(
-            conn,
-            now,
-            actor,
-            "ledger.review",
-            "project",
-            project_id,
-            input.late_reason.as_deref(),
-        )?;
-        if next == LedgerStatus::Returned {
-            // the department gets a fresh clock to complete and resubmit
-            let d = deadlines::start(conn, config, now, ledger_fill_deadline(&before, now))?;
-            set_ledger_due(conn, project_id, d.due_at)?;
-        }
-        diesel::update(projects::table.find(project_id))
-            .set((
-                projects::ledger_status.eq(next.as_str()),
-                projects::ledger_reviewed_at.eq(now),
-                projects::ledger_reviewed_by.eq(actor.id),
-                projects::ledger_review_comment.eq(&comment),
-                projects::version.eq(before.version + 1),
-                projects::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        let after = get(conn, actor, project_id)?;
-        let verb = if next == LedgerStatus::Approved {
-            "approved"
-        } else {
-            "returned"
-        };
-        events::record_change(
-            conn,
-            now,
-            actor,
-            &format!("project.ledger_{verb}"),
-            ("project", project_id),
-            Some(serde_json::json!({ "ledger_status": before.ledger_status })),
-            Some(serde_json::json!({ "ledger_status": after.ledger_status, "comment": comment })),
-        )?;
-        Ok(after)
-    })
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::auth::{password, CurrentUser, Scope};
+use crate::auth::{CurrentUser, Scope};
 use crate::db::schema::{customers, org_units, users};
 use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult};
@@ -144,7 +144,7 @@ pub fn list(
     match actor.scope() {
         Scope::All => {}
         Scope::OrgSubtree(path) => {
-            query = query.filter(org_units::path.like(Scope::path_pattern(&path)));
+            query = query.filter(crate::in_subtree!(org_units::path, &path));
         }
         Scope::Customer(c) => query = query.filter(users::customer_id.eq(c)),
         Scope::Nothing => {
@@ -321,11 +321,14 @@ fn default_rank(role: Role, rank: Option<Rank>) -> Option<Rank> {
     }
 }
 
+/// Creates a user. The password arrives already hashed (`password::hash`,
+/// done by the caller holding no connection): Argon2 is deliberately slow.
 pub fn create(
     conn: &mut DbConn,
     actor: &CurrentUser,
     now: NaiveDateTime,
     input: &NewUserInput,
+    password_hash: &str,
 ) -> AppResult<User> {
     actor.require_admin()?;
     let username = normalise_username(&input.username)?;
@@ -344,8 +347,6 @@ pub fn create(
         org_unit_id: input.org_unit_id,
         customer_id: input.customer_id,
     };
-    // hash before taking the write lock: Argon2 is deliberately slow
-    let hash = password::hash(&input.password)?;
     write_tx(conn, |conn| {
         check_membership(conn, &membership)?;
         let taken: Option<i64> = users::table
@@ -368,7 +369,7 @@ pub fn create(
                 rank: membership.rank.map(Rank::as_str),
                 org_unit_id: membership.org_unit_id,
                 customer_id: membership.customer_id,
-                password_hash: &hash,
+                password_hash,
                 active: true,
                 version: 1,
                 created_at: now,
@@ -400,9 +401,9 @@ pub fn update(
     id: i64,
     expected_version: Option<i32>,
     patch: &UserPatch,
+    new_hash: Option<String>,
 ) -> AppResult<User> {
     actor.require_admin()?;
-    let new_hash = patch.password.as_deref().map(password::hash).transpose()?;
     let display_name = match patch.display_name.as_deref().map(str::trim) {
         Some("") => return Err(AppError::invalid("display_name", "must not be blank")),
         other => other.map(str::to_string),

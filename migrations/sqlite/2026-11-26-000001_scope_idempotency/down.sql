@@ -1,0 +1,11 @@
+DROP TABLE idempotency_keys;
+DROP INDEX customers_scope;
+ALTER TABLE customers DROP COLUMN scope_path;
+DROP INDEX projects_scope;
+ALTER TABLE projects DROP COLUMN scope_path;
+DROP INDEX deadlines_assignee_role;
+DROP INDEX deadlines_scope;
+CREATE INDEX deadlines_assignee_role ON deadlines (assignee_role, status, scope_path COLLATE NOCASE);
+CREATE INDEX deadlines_scope ON deadlines (scope_path COLLATE NOCASE, id);
+DROP INDEX org_units_path;
+CREATE INDEX org_units_path ON org_units (path COLLATE NOCASE);

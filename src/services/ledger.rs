@@ -1,0 +1,340 @@
+//! The completed-projects ledger workflow (竣工工程信息台账, 004 A.2 steps
+//! 2–3): the project department fills the ledger within 3 days of handover
+//! and submits it; the branch engineering department approves it or returns
+//! it with what is missing. One table, run by the transition kit.
+
+use chrono::{Days, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::auth::CurrentUser;
+use crate::config::Config;
+use crate::db::schema::{project_contacts, projects, warranty_terms};
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::models::deadline::Rule;
+use crate::models::project::{ContactRole, LedgerAction, LedgerStatus, Project, WarrantyCategory};
+use crate::models::user::Role;
+
+use super::calendar;
+use super::deadlines::NewDeadline;
+use super::workflow::{self, Ctx, Outcome, Request, Transition, Workflow};
+
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({}))]
+pub struct LedgerSubmission {
+    /// Why the ledger comes after its due time; required then
+    /// (`422 deadline_passed` without it). Sent in time, it is kept as a note.
+    #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
+    pub late_reason: Option<String>,
+}
+
+/// The branch engineering department's verdict on a submitted ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    Approve,
+    Return,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"decision": "return", "comment": "物业经理电话缺失 property manager's phone is missing"}))]
+pub struct LedgerReview {
+    pub decision: ReviewDecision,
+    /// Required when returning: what must be completed.
+    #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
+    pub comment: Option<String>,
+    /// Why the review comes after its due time; required then. Sent in
+    /// time, it is kept as a note.
+    #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
+    pub late_reason: Option<String>,
+}
+
+/// The ledger's life cycle.
+pub struct Ledger;
+
+const SUBMIT_FROM: &[LedgerStatus] = &[LedgerStatus::Draft, LedgerStatus::Returned];
+
+static TABLE: [Transition<LedgerStatus, LedgerAction>; 3] = [
+    Transition {
+        from: SUBMIT_FROM,
+        action: LedgerAction::Submit,
+        to: LedgerStatus::Submitted,
+        roles: &[Role::ProjectManager],
+        settles: &[Rule::LedgerFill],
+        starts: &[Rule::LedgerReview],
+        event: "project.ledger_submitted",
+    },
+    Transition {
+        from: &[LedgerStatus::Submitted],
+        action: LedgerAction::Approve,
+        to: LedgerStatus::Approved,
+        roles: &[Role::BranchEngineer],
+        settles: &[Rule::LedgerReview],
+        starts: &[],
+        event: "project.ledger_approved",
+    },
+    Transition {
+        from: &[LedgerStatus::Submitted],
+        action: LedgerAction::Return,
+        to: LedgerStatus::Returned,
+        roles: &[Role::BranchEngineer],
+        settles: &[Rule::LedgerReview],
+        // the department gets a fresh clock to complete and resubmit
+        starts: &[Rule::LedgerFill],
+        event: "project.ledger_returned",
+    },
+];
+
+impl Workflow for Ledger {
+    type State = LedgerStatus;
+    type Action = LedgerAction;
+    type Subject = Project;
+    const NAME: &'static str = "ledger";
+    const SUBJECT_TYPE: &'static str = "project";
+
+    fn table() -> &'static [Transition<LedgerStatus, LedgerAction>] {
+        &TABLE
+    }
+    fn states() -> &'static [LedgerStatus] {
+        LedgerStatus::ALL
+    }
+    fn actions() -> &'static [LedgerAction] {
+        LedgerAction::ALL
+    }
+    fn load(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<Project> {
+        super::projects::get(conn, actor, id)
+    }
+    fn id(p: &Project) -> i64 {
+        p.id
+    }
+    fn state(p: &Project) -> AppResult<LedgerStatus> {
+        LedgerStatus::from_db(&p.ledger_status)
+    }
+    fn version(p: &Project) -> i32 {
+        p.version
+    }
+    fn advance(
+        conn: &mut DbConn,
+        p: &Project,
+        from: LedgerStatus,
+        to: LedgerStatus,
+        now: NaiveDateTime,
+    ) -> AppResult<usize> {
+        Ok(diesel::update(
+            projects::table
+                .filter(projects::id.eq(p.id))
+                .filter(projects::version.eq(p.version))
+                .filter(projects::ledger_status.eq(from.as_str())),
+        )
+        .set((
+            projects::ledger_status.eq(to.as_str()),
+            projects::version.eq(p.version + 1),
+            projects::updated_at.eq(now),
+        ))
+        .execute(conn)?)
+    }
+    fn clock(p: &Project, rule: Rule, now: NaiveDateTime) -> NewDeadline {
+        NewDeadline {
+            rule,
+            subject_type: "project",
+            subject_id: p.id,
+            title: clock_title(rule, &p.code, &p.name),
+            link: format!("/api/v1/projects/{}", p.id),
+            started_at: now,
+            assignee_user_id: None,
+            scope_org_unit_id: p.project_department_id,
+        }
+    }
+}
+
+/// The ledger clock (`ledger.fill`) starts when the handover day ends, in
+/// the company's time zone: "within 3 days of handover" (004 A.2 step 2)
+/// then ends with the third day after it.
+pub fn clock_start(handover_on: NaiveDate, config: &Config) -> NaiveDateTime {
+    calendar::local_midnight(handover_on + Days::new(1), config.tz)
+}
+
+/// The ledger's clocks: the department fills it, the branch reviews it.
+pub const RULES: [Rule; 2] = [Rule::LedgerFill, Rule::LedgerReview];
+
+/// What a ledger clock asks for, as its task list shows it.
+pub fn clock_title(rule: Rule, code: &str, name: &str) -> String {
+    let ask = if rule == Rule::LedgerReview {
+        "Review"
+    } else {
+        "Fill"
+    };
+    format!("{ask} the ledger of {code} {name}")
+}
+
+/// The first fill clock of a new project, from the end of its handover day.
+pub fn fill_clock(project: &Project, started_at: NaiveDateTime) -> NewDeadline {
+    NewDeadline {
+        started_at,
+        ..Ledger::clock(project, Rule::LedgerFill, started_at)
+    }
+}
+
+/// Mirrors the open fill clock's due time on the project, so that project
+/// lists filter and sort on it without a join.
+pub fn set_due(conn: &mut DbConn, project_id: i64, due: NaiveDateTime) -> AppResult<()> {
+    diesel::update(projects::table.find(project_id))
+        .set(projects::ledger_due_at.eq(due))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What a ledger still lacks before it can be submitted (004 A.2 step 3, R01).
+pub fn gaps(conn: &mut DbConn, project: &Project) -> AppResult<Vec<FieldError>> {
+    let roles: Vec<String> = project_contacts::table
+        .filter(project_contacts::project_id.eq(project.id))
+        .select(project_contacts::role)
+        .load(conn)?;
+    let has = |r: ContactRole| roles.iter().any(|x| x == r.as_str());
+    let mut gaps = vec![];
+    for role in [ContactRole::WarrantyLead, ContactRole::ProjectManager] {
+        if !has(role) {
+            gaps.push(FieldError::new(
+                format!("contacts.{role}"),
+                "a contact with this role is required",
+            ));
+        }
+    }
+    if !has(ContactRole::OwnerEngineeringManager) && !has(ContactRole::PropertyManager) {
+        gaps.push(FieldError::new(
+            "contacts.owner_engineering_manager|property_manager",
+            "an owner-side contact (owner engineering manager or property manager) is required",
+        ));
+    }
+    let categories: Vec<String> = warranty_terms::table
+        .filter(warranty_terms::project_id.eq(project.id))
+        .select(warranty_terms::category)
+        .load(conn)?;
+    for category in WarrantyCategory::ALL
+        .iter()
+        .filter(|c| **c != WarrantyCategory::Other)
+    {
+        if !categories.iter().any(|c| c == category.as_str()) {
+            gaps.push(FieldError::new(
+                format!("warranty_terms.{category}"),
+                "the warranty term is missing",
+            ));
+        }
+    }
+    Ok(gaps)
+}
+
+fn trimmed(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+/// The project department submits the filled ledger for review. Refused
+/// while a required contact or warranty term is missing.
+pub fn submit(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    project_id: i64,
+    expected_version: Option<i32>,
+    input: &LedgerSubmission,
+) -> AppResult<Project> {
+    let now = ctx.now;
+    workflow::run::<Ledger>(
+        conn,
+        ctx,
+        project_id,
+        Request {
+            action: LedgerAction::Submit,
+            expected_version,
+            late_reason: input.late_reason.as_deref(),
+        },
+        |conn, project| {
+            let gaps = gaps(conn, project)?;
+            if gaps.is_empty() {
+                Ok(())
+            } else {
+                Err(AppError::Rule {
+                    code: "ledger_incomplete",
+                    detail: format!("the ledger is incomplete: {} item(s) missing", gaps.len()),
+                    errors: gaps,
+                })
+            }
+        },
+        |conn, before, outcome: &Outcome<LedgerStatus>| {
+            // a ledger entered before the deadline engine ran has no clock:
+            // judge it by the due time recorded on the project
+            let late = outcome.late || (outcome.settled.is_empty() && now > before.ledger_due_at);
+            diesel::update(projects::table.find(before.id))
+                .set((
+                    projects::ledger_submitted_at.eq(now),
+                    projects::ledger_submitted_late.eq(late),
+                    projects::ledger_late_reason.eq(&outcome.note),
+                ))
+                .execute(conn)?;
+            Ok(())
+        },
+    )
+}
+
+/// The branch engineering department approves the ledger or returns it
+/// with what must be completed.
+pub fn review(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    project_id: i64,
+    expected_version: Option<i32>,
+    input: &LedgerReview,
+) -> AppResult<Project> {
+    let comment = trimmed(input.comment.as_deref());
+    let action = match input.decision {
+        ReviewDecision::Approve => LedgerAction::Approve,
+        ReviewDecision::Return => LedgerAction::Return,
+    };
+    let (now, reviewer) = (ctx.now, ctx.actor.id);
+    workflow::run::<Ledger>(
+        conn,
+        ctx,
+        project_id,
+        Request {
+            action,
+            expected_version,
+            late_reason: input.late_reason.as_deref(),
+        },
+        |_, _| {
+            if action == LedgerAction::Return && comment.is_none() {
+                return Err(AppError::invalid(
+                    "comment",
+                    "say what must be completed when returning a ledger",
+                ));
+            }
+            Ok(())
+        },
+        |conn, before, outcome| {
+            if let Some(fill) = outcome
+                .started
+                .iter()
+                .find(|d| d.rule == Rule::LedgerFill.as_str())
+            {
+                set_due(conn, before.id, fill.due_at)?;
+            }
+            diesel::update(projects::table.find(before.id))
+                .set((
+                    projects::ledger_reviewed_at.eq(now),
+                    projects::ledger_reviewed_by.eq(reviewer),
+                    projects::ledger_review_comment.eq(&comment),
+                ))
+                .execute(conn)?;
+            Ok(())
+        },
+    )
+}
