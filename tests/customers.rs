@@ -1,5 +1,5 @@
 //! Customers: A/B/C grading with history, and the rank that must visit them
-//! (DOMAIN.md §3; seed 000 §3).
+//! (000 §3).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -1,4 +1,4 @@
-//! The deadline engine (DOMAIN.md §9): policies in hours or working days,
+//! The deadline engine: policies in hours or working days,
 //! the company calendar, settling in time or late with a reason, the
 //! sweeper's escalation (once, even when sweeps race) and task lists.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -1,5 +1,5 @@
 //! The completed-projects ledger: statutory warranty terms, warranty status,
-//! contacts, the submission/review workflow and its scope (DOMAIN.md §2;
+//! contacts, the submission/review workflow and its scope (004 §5.1;
 //! seeds 004 §5.1, appendix C, A.2; 002; 003 §3.1).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -822,4 +822,159 @@ async fn contacts_can_be_corrected_and_removed_with_an_audit_trail() {
         ]
     );
     assert_eq!(r.body["items"][3]["payload"]["before"]["name"], "Zhao");
+}
+
+/// The ledger's life cycle, written out here independently of the code's
+/// table: the pairs that must succeed; every other pair answers 409.
+const LEDGER_PAIRS: [(&str, &str, &str); 4] = [
+    ("draft", "submit", "submitted"),
+    ("returned", "submit", "submitted"),
+    ("submitted", "approve", "approved"),
+    ("submitted", "return", "returned"),
+];
+
+#[actix_rt::test]
+async fn ledger_transition_table_every_state_and_action_pair() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let org = org(&app, &admin).await;
+    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd))
+        .await;
+    app.user(&admin, "east.engineer", "branch_engineer", Some(org.east))
+        .await;
+    let pm = app.token("east.pm", PASSWORD).await;
+    let engineer = app.token("east.engineer", PASSWORD).await;
+    let c = app.customer(&admin, "Owner", org.east).await;
+    // how to take each action, by a role allowed to
+    let act = |id: i64, action: &str| {
+        let (path, token, body) = match action {
+            "submit" => ("submission", &pm, json!({})),
+            "approve" => ("review", &engineer, json!({"decision": "approve"})),
+            _ => (
+                "review",
+                &engineer,
+                json!({"decision": "return", "comment": "complete the contacts"}),
+            ),
+        };
+        (
+            format!("/api/v1/projects/{id}/ledger/{path}"),
+            token.clone(),
+            body,
+        )
+    };
+    // the steps that lead from draft into each state
+    let path_to = |state: &str| -> Vec<&str> {
+        match state {
+            "draft" => vec![],
+            "submitted" => vec!["submit"],
+            "approved" => vec!["submit", "approve"],
+            _ => vec!["submit", "return"],
+        }
+    };
+    let mut n = 0;
+    for state in ["draft", "submitted", "approved", "returned"] {
+        for action in ["submit", "approve", "return"] {
+            n += 1;
+            let id = app.project(&pm, &format!("T-{n}"), org.east_pd, c).await["id"]
+                .as_i64()
+                .unwrap();
+            app.complete_contacts(&pm, id).await;
+            for step in path_to(state) {
+                let (path, token, body) = act(id, step);
+                app.post(&path, &token, body).await.expect(200);
+            }
+            let (path, token, body) = act(id, action);
+            let r = app.post(&path, &token, body).await;
+            match LEDGER_PAIRS
+                .iter()
+                .find(|(from, a, _)| *from == state && *a == action)
+            {
+                Some((_, _, to)) => {
+                    r.expect(200);
+                    assert_eq!(r.body["ledger"]["status"], *to, "{state} --{action}-->");
+                }
+                None => {
+                    r.expect_problem(409, "invalid_transition");
+                    let detail = r.body["detail"].as_str().unwrap();
+                    assert!(detail.contains(state), "{detail}");
+                }
+            }
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn ledger_steps_honour_if_match_and_answer_the_new_etag() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let org = org(&app, &admin).await;
+    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd))
+        .await;
+    let pm = app.token("east.pm", PASSWORD).await;
+    let c = app.customer(&admin, "Owner", org.east).await;
+    let id = app.project(&pm, "P-1", org.east_pd, c).await["id"]
+        .as_i64()
+        .unwrap();
+    app.complete_contacts(&pm, id).await;
+    let read = app.get(&format!("/api/v1/projects/{id}"), &pm).await;
+    let etag = read.header("etag").unwrap();
+    // someone changes the project after it was read
+    app.patch(
+        &format!("/api/v1/projects/{id}"),
+        &pm,
+        json!({"contract_number": "SG-1"}),
+    )
+    .await
+    .expect(200);
+    let submit = |if_match: String| {
+        actix_web::test::TestRequest::post()
+            .uri(&format!("/api/v1/projects/{id}/ledger/submission"))
+            .insert_header(("Authorization", format!("Bearer {pm}")))
+            .insert_header(("If-Match", if_match))
+            .set_json(json!({}))
+    };
+    app.send(submit(etag))
+        .await
+        .expect_problem(412, "version_mismatch");
+    let current = app
+        .get(&format!("/api/v1/projects/{id}"), &pm)
+        .await
+        .header("etag")
+        .unwrap();
+    let r = app.send(submit(current.clone())).await;
+    r.expect(200);
+    let after = r.header("etag").unwrap();
+    assert_ne!(after, current);
+    assert_eq!(format!("\"{}\"", r.body["version"]), after);
+    assert_eq!(
+        app.get(&format!("/api/v1/projects/{id}"), &pm)
+            .await
+            .header("etag"),
+        Some(after)
+    );
+}
+
+#[test]
+fn readme_shows_the_ledger_table_as_the_code_runs_it() {
+    use aftercare::services::{ledger::Ledger, workflow};
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = workflow::markdown::<Ledger>();
+    assert!(
+        readme.contains(&table),
+        "README.md must show the ledger's transition table as the code has it:\n{table}"
+    );
+    // and the code's table allows exactly the pairs tested above
+    for state in aftercare::models::project::LedgerStatus::ALL {
+        let allowed: Vec<String> = workflow::allowed_actions::<Ledger>(*state)
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        let expected: Vec<String> = LEDGER_PAIRS
+            .iter()
+            .filter(|(from, _, _)| *from == state.as_str())
+            .map(|(_, a, _)| a.to_string())
+            .collect();
+        assert_eq!(allowed, expected, "from {state}");
+    }
 }

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use crate::db::schema::users;
 
 super::text_enum! {
-    /// What a user may do (DOMAIN.md §1).
+    /// What a user may do.
     Role {
         /// system administrator: users, org units, policies, calendar
         Admin => "admin",
@@ -24,7 +24,7 @@ super::text_enum! {
 }
 
 super::text_enum! {
-    /// Seniority, used to choose who may visit a customer (DOMAIN.md §3).
+    /// Seniority, used to choose who may visit a customer (000 §3).
     Rank {
         /// 部门经理
         Manager => "manager",

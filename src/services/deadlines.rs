@@ -1,4 +1,4 @@
-//! The deadline engine (DOMAIN.md §9): every workflow starts, settles and
+//! The deadline engine: every workflow starts, settles and
 //! cancels its clocks here, inside its own transaction. A step done after
 //! its due time needs a `late_reason`; a passed deadline is swept to
 //! `overdue` and escalated, exactly once even with several instances.

@@ -1,4 +1,4 @@
--- Deadline policies (DOMAIN.md §9): one row per rule and version. A change
+-- Deadline policies: one row per rule and version. A change
 -- adds a version; deadlines keep the version they started under.
 CREATE TABLE deadline_policies (
     id BIGSERIAL PRIMARY KEY,
@@ -75,7 +75,7 @@ CREATE TABLE deadline_escalations (
 CREATE UNIQUE INDEX deadline_escalations_once ON deadline_escalations (deadline_id, level, role);
 CREATE INDEX deadline_escalations_role ON deadline_escalations (role, deadline_id);
 
--- The defaults of DOMAIN.md §9. "N days" are wall-clock hours (N × 24); an
+-- The defaults of the companies' standards (000, 002, 003, 004). "N days" are wall-clock hours (N × 24); an
 -- administrator may switch any rule to working days.
 INSERT INTO deadline_policies (rule, version, duration, unit, actor_role, escalation_roles, description, created_at) VALUES
 ('ledger.fill', 1, 72, 'hours', 'project_manager', 'branch_engineer', 'Fill the completed-project ledger within 3 days of handover (004 A.2 step 2)', (now() AT TIME ZONE 'UTC')),

@@ -1,5 +1,5 @@
 -- Customers get their contact details, their current grade and a flag for
--- serious problems (DOMAIN.md §3).
+-- serious problems (000 §3).
 ALTER TABLE customers ADD COLUMN contact_name TEXT;
 ALTER TABLE customers ADD COLUMN contact_phone TEXT;
 ALTER TABLE customers ADD COLUMN address TEXT;
