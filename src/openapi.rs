@@ -67,7 +67,7 @@ use crate::api;
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     security(("bearer_auth" = [])),
-    modifiers(&Security, &StandardErrors),
+    modifiers(&Security, &Idempotency, &StandardErrors),
     tags(
         (name = "auth", description = "Log in, refresh, log out, who am I"),
         (name = "org-units", description = "The group, its branches and project departments"),
@@ -96,6 +96,68 @@ impl Modify for Security {
                     .build(),
             ),
         );
+    }
+}
+
+/// Every POST that creates something or takes a business step (all but
+/// `/auth/*`) accepts `Idempotency-Key`; documented in one place so no
+/// operation can be left out.
+struct Idempotency;
+
+impl Modify for Idempotency {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::Required;
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if path.starts_with("/api/v1/auth/") {
+                continue;
+            }
+            let Some(op) = item.post.as_mut() else {
+                continue;
+            };
+            let key = ParameterBuilder::new()
+                .name(crate::api::IDEMPOTENCY_KEY)
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "Makes the request safe to retry: 1–255 printable characters, new for each \
+                     new request (a UUID does). A retry with the same key and body gets the first \
+                     answer again, with `Idempotent-Replayed: true`, and nothing is done twice; \
+                     the same key with another request is `422 idempotency_key_reused`. A request \
+                     that failed did not use up its key. Keys are remembered for 24 hours.",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(255))
+                        .pattern(Some("^[\\x20-\\x7E]+$")),
+                ))
+                .build();
+            op.parameters.get_or_insert_with(Vec::new).push(key);
+            op.responses
+                .responses
+                .entry("422".to_string())
+                .or_insert_with(|| {
+                    RefOr::T(problem(
+                        "The `Idempotency-Key` was used for another request (`idempotency_key_reused`), or a business rule",
+                    ))
+                });
+            for (status, response) in op.responses.responses.iter_mut() {
+                if let (true, RefOr::T(r)) = (status.starts_with('2'), response) {
+                    r.headers.insert(
+                        "Idempotent-Replayed".to_string(),
+                        utoipa::openapi::header::HeaderBuilder::new()
+                            .schema(ObjectBuilder::new().schema_type(Type::String))
+                            .description(Some(
+                                "`true` when this is the stored answer of an earlier request with the same `Idempotency-Key`",
+                            ))
+                            .build(),
+                    );
+                }
+            }
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
-use super::{created, if_match, page, utc, versioned, ListResponse};
+use super::{answer, if_match, once, page, reply, utc, ListResponse};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::customer::{CustomerKind, Grade, Grading, Tier};
@@ -14,6 +14,7 @@ use crate::models::user::Rank;
 use crate::services::customers::{
     self as service, CustomerFilter, CustomerPatch, CustomerProfile, GradingInput, NewCustomerInput,
 };
+use crate::services::idempotency::Answer;
 use crate::AppState;
 
 /// A customer: an owner organisation, a property company or an individual owner.
@@ -156,13 +157,18 @@ pub struct PageQuery {
 }
 
 fn respond(status: StatusCode, profile: CustomerProfile) -> AppResult<HttpResponse> {
+    Ok(reply(answer_of(status, profile)?, false))
+}
+
+fn answer_of(status: StatusCode, profile: CustomerProfile) -> AppResult<Answer> {
     let (id, version) = (profile.customer.id, profile.customer.version);
-    let view = CustomerView::try_from(profile)?;
-    Ok(if status == StatusCode::CREATED {
-        created(format!("/api/v1/customers/{id}"), version, view)
-    } else {
-        versioned(status, version, view)
-    })
+    let location = (status == StatusCode::CREATED).then(|| format!("/api/v1/customers/{id}"));
+    answer(
+        status,
+        Some(version),
+        location,
+        CustomerView::try_from(profile)?,
+    )
 }
 
 /// List customers
@@ -202,14 +208,16 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     actor: CurrentUser,
+    req: HttpRequest,
     body: ValidJson<NewCustomerInput>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now_naive();
     let st = state.clone();
-    let profile = state
-        .db(move |conn| service::create(conn, &actor, &st.config, now, &body.0))
-        .await?;
-    respond(StatusCode::CREATED, profile)
+    once(&state, &req, actor.id, move |conn| {
+        let profile = service::create(conn, &actor, &st.config, now, &body.0)?;
+        answer_of(StatusCode::CREATED, profile)
+    })
+    .await
 }
 
 /// Get a customer
@@ -270,14 +278,21 @@ pub async fn update(
 pub async fn grade(
     state: web::Data<AppState>,
     actor: CurrentUser,
+    req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<GradingInput>,
 ) -> AppResult<HttpResponse> {
     let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
-    let grading = state
-        .db(move |conn| service::grade(conn, &actor, &st.config, now, id, &body.0))
-        .await?;
-    Ok(HttpResponse::Created().json(GradingView::try_from(grading)?))
+    once(&state, &req, actor.id, move |conn| {
+        let grading = service::grade(conn, &actor, &st.config, now, id, &body.0)?;
+        answer(
+            StatusCode::CREATED,
+            None,
+            None,
+            GradingView::try_from(grading)?,
+        )
+    })
+    .await
 }
 
 /// Grading history

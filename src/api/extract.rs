@@ -6,7 +6,7 @@
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::web::BytesMut;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
@@ -41,6 +41,7 @@ where
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
         let mut payload = payload.take();
+        let req = req.clone();
         Box::pin(async move {
             let is_json = content_type.as_deref().is_some_and(|ct| {
                 let essence = ct.split(';').next().unwrap_or("").trim();
@@ -70,6 +71,9 @@ where
             }
             let value: T = parse_json(&body)?;
             value.validate().map_err(validation_error)?;
+            req.extensions_mut().insert(super::BodyDigest(hex::encode(
+                <sha2::Sha256 as sha2::Digest>::digest(&body),
+            )));
             Ok(ValidJson(value))
         })
     }

@@ -13,14 +13,17 @@ pub mod projects;
 pub mod users;
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use base64::Engine;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
+use crate::services::idempotency::{self, Answer, Claim};
 use crate::services::{Page, Paged};
+use crate::AppState;
 
 /// All `/api/v1` routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -220,12 +223,94 @@ pub fn versioned(status: StatusCode, version: i32, view: impl Serialize) -> Http
         .json(view)
 }
 
-/// A versioned resource just created at `location`: 201 with `Location` and `ETag`.
-pub fn created(location: String, version: i32, view: impl Serialize) -> HttpResponse {
-    HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::ETAG, format!("\"{version}\"")))
-        .json(view)
+/// The answer of a write, kept so that a retry with the same
+/// `Idempotency-Key` gets it again: a versioned resource, created at
+/// `location` when one is given.
+pub fn answer(
+    status: StatusCode,
+    version: Option<i32>,
+    location: Option<String>,
+    view: impl Serialize,
+) -> AppResult<Answer> {
+    Ok(Answer {
+        status: status.as_u16(),
+        body: serde_json::to_value(view).map_err(AppError::internal)?,
+        location,
+        etag: version.map(|v| format!("\"{v}\"")),
+    })
+}
+
+/// The HTTP answer of an [`Answer`]; a replay says so in `Idempotent-Replayed`.
+pub fn reply(answer: Answer, replayed: bool) -> HttpResponse {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut builder = HttpResponse::build(status);
+    if let Some(location) = answer.location {
+        builder.insert_header((header::LOCATION, location));
+    }
+    if let Some(etag) = answer.etag {
+        builder.insert_header((header::ETAG, etag));
+    }
+    if replayed {
+        builder.insert_header(("Idempotent-Replayed", "true"));
+    }
+    builder.json(answer.body)
+}
+
+/// The header a client sends to make a POST safe to retry.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// The SHA-256 of a JSON body as read by `ValidJson`, kept in the request's
+/// extensions for the idempotency check.
+#[derive(Debug, Clone)]
+pub struct BodyDigest(pub String);
+
+/// The caller's claim on the `Idempotency-Key` they sent, if any.
+fn idempotency_claim(req: &HttpRequest, user_id: i64) -> AppResult<Option<Claim>> {
+    let Some(value) = req.headers().get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| idempotency::valid_key(k))
+        .ok_or_else(|| {
+            AppError::bad_request(
+                "invalid_header",
+                IDEMPOTENCY_KEY,
+                "must be 1 to 255 printable ASCII characters",
+            )
+        })?;
+    let digest = req
+        .extensions()
+        .get::<BodyDigest>()
+        .map(|d| d.0.clone())
+        .unwrap_or_default();
+    Ok(Some(Claim {
+        user_id,
+        key: key.to_string(),
+        request_hash: idempotency::request_hash(req.method().as_str(), req.path(), &digest),
+    }))
+}
+
+/// Runs a POST that creates something or takes a business step: once per
+/// `Idempotency-Key` of the caller (a retry gets the first answer again), in
+/// one transaction with the key's claim and the stored answer.
+pub async fn once<F>(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    user_id: i64,
+    write: F,
+) -> AppResult<HttpResponse>
+where
+    F: FnOnce(&mut DbConn) -> AppResult<Answer> + Send + 'static,
+{
+    let claim = idempotency_claim(req, user_id)?;
+    let now = state.clock.now_naive();
+    let ttl = chrono::Duration::hours(state.config.idempotency_ttl_hours);
+    let (answer, replayed) = state
+        .db(move |conn| idempotency::once(conn, now, ttl, claim, write))
+        .await?;
+    Ok(reply(answer, replayed))
 }
 
 /// A stored instant (naive UTC) as RFC 3339 UTC.

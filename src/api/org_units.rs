@@ -6,10 +6,11 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
-use super::{created, if_match, page, utc, versioned, ListResponse};
+use super::{answer, if_match, once, page, reply, utc, ListResponse};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::org_unit::{OrgUnit, OrgUnitKind};
+use crate::services::idempotency::Answer;
 use crate::services::org_units::{self as service, NewOrgUnitInput, OrgUnitFilter, OrgUnitPatch};
 use crate::AppState;
 
@@ -67,8 +68,19 @@ pub struct OrgUnitListQuery {
 }
 
 fn respond(status: StatusCode, unit: OrgUnit) -> AppResult<HttpResponse> {
+    Ok(reply(answer_of(status, unit)?, false))
+}
+
+fn answer_of(status: StatusCode, unit: OrgUnit) -> AppResult<Answer> {
+    let location =
+        (status == StatusCode::CREATED).then(|| format!("/api/v1/org-units/{}", unit.id));
     let version = unit.version;
-    Ok(versioned(status, version, OrgUnitView::try_from(unit)?))
+    answer(
+        status,
+        Some(version),
+        location,
+        OrgUnitView::try_from(unit)?,
+    )
 }
 
 /// List org units
@@ -108,14 +120,17 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     actor: CurrentUser,
+    req: HttpRequest,
     body: ValidJson<NewOrgUnitInput>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now_naive();
-    let unit = state
-        .db(move |conn| service::create(conn, &actor, now, &body.0))
-        .await?;
-    let (location, version) = (format!("/api/v1/org-units/{}", unit.id), unit.version);
-    Ok(created(location, version, OrgUnitView::try_from(unit)?))
+    once(&state, &req, actor.id, move |conn| {
+        answer_of(
+            StatusCode::CREATED,
+            service::create(conn, &actor, now, &body.0)?,
+        )
+    })
+    .await
 }
 
 /// Get an org unit
@@ -173,10 +188,13 @@ pub async fn deactivate(
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
-    let unit = state
-        .db(move |conn| service::deactivate(conn, &actor, now, id, expected))
-        .await?;
-    respond(StatusCode::OK, unit)
+    once(&state, &req, actor.id, move |conn| {
+        answer_of(
+            StatusCode::OK,
+            service::deactivate(conn, &actor, now, id, expected)?,
+        )
+    })
+    .await
 }
 
 /// Reactivate an org unit (admin)
@@ -195,8 +213,11 @@ pub async fn activate(
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
-    let unit = state
-        .db(move |conn| service::activate(conn, &actor, now, id, expected))
-        .await?;
-    respond(StatusCode::OK, unit)
+    once(&state, &req, actor.id, move |conn| {
+        answer_of(
+            StatusCode::OK,
+            service::activate(conn, &actor, now, id, expected)?,
+        )
+    })
+    .await
 }

@@ -6,12 +6,13 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
-use super::{created, if_match, page, utc, versioned, ListResponse};
+use super::{answer, if_match, once, page, reply, utc, versioned, ListResponse};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::project::{
     Contact, ContactRole, ContactSide, LedgerStatus, Project, WarrantyCategory, WarrantyTerm,
 };
+use crate::services::idempotency::Answer;
 use crate::services::ledger::{self, LedgerReview, LedgerSubmission};
 use crate::services::projects::{
     self as service, ContactPatch, NewContactInput, NewProjectInput, ProjectFilter, ProjectPatch,
@@ -263,13 +264,18 @@ pub struct WarrantyStatusQuery {
 }
 
 fn respond(status: StatusCode, project: Project) -> AppResult<HttpResponse> {
+    Ok(reply(answer_of(status, project)?, false))
+}
+
+fn answer_of(status: StatusCode, project: Project) -> AppResult<Answer> {
     let (id, version) = (project.id, project.version);
-    let view = ProjectView::try_from(project)?;
-    Ok(if status == StatusCode::CREATED {
-        created(format!("/api/v1/projects/{id}"), version, view)
-    } else {
-        versioned(status, version, view)
-    })
+    let location = (status == StatusCode::CREATED).then(|| format!("/api/v1/projects/{id}"));
+    answer(
+        status,
+        Some(version),
+        location,
+        ProjectView::try_from(project)?,
+    )
 }
 
 /// List projects
@@ -313,13 +319,15 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     actor: CurrentUser,
+    req: HttpRequest,
     body: ValidJson<NewProjectInput>,
 ) -> AppResult<HttpResponse> {
     let (now, st) = (state.clock.now_naive(), state.clone());
-    let project = state
-        .db(move |conn| service::create(conn, &actor, &st.config, now, &body.0))
-        .await?;
-    respond(StatusCode::CREATED, project)
+    once(&state, &req, actor.id, move |conn| {
+        let project = service::create(conn, &actor, &st.config, now, &body.0)?;
+        answer_of(StatusCode::CREATED, project)
+    })
+    .await
 }
 
 /// Get a project
@@ -394,17 +402,19 @@ pub async fn submit_ledger(
 ) -> AppResult<HttpResponse> {
     let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
     let st = state.clone();
-    let project = state
-        .db(move |conn| {
-            let ctx = Ctx {
-                actor: &actor,
-                config: &st.config,
-                now,
-            };
-            ledger::submit(conn, ctx, id, expected, &body.0)
-        })
-        .await?;
-    respond(StatusCode::OK, project)
+    let user_id = actor.id;
+    once(&state, &req, user_id, move |conn| {
+        let ctx = Ctx {
+            actor: &actor,
+            config: &st.config,
+            now,
+        };
+        answer_of(
+            StatusCode::OK,
+            ledger::submit(conn, ctx, id, expected, &body.0)?,
+        )
+    })
+    .await
 }
 
 /// Review the ledger
@@ -431,17 +441,19 @@ pub async fn review_ledger(
 ) -> AppResult<HttpResponse> {
     let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
     let st = state.clone();
-    let project = state
-        .db(move |conn| {
-            let ctx = Ctx {
-                actor: &actor,
-                config: &st.config,
-                now,
-            };
-            ledger::review(conn, ctx, id, expected, &body.0)
-        })
-        .await?;
-    respond(StatusCode::OK, project)
+    let user_id = actor.id;
+    once(&state, &req, user_id, move |conn| {
+        let ctx = Ctx {
+            actor: &actor,
+            config: &st.config,
+            now,
+        };
+        answer_of(
+            StatusCode::OK,
+            ledger::review(conn, ctx, id, expected, &body.0)?,
+        )
+    })
+    .await
 }
 
 /// List the project's contacts
@@ -474,15 +486,17 @@ pub async fn contacts(
 pub async fn add_contact(
     state: web::Data<AppState>,
     actor: CurrentUser,
+    req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<NewContactInput>,
 ) -> AppResult<HttpResponse> {
     let (id, now) = (id.into_inner(), state.clock.now_naive());
-    let contact = state
-        .db(move |conn| service::add_contact(conn, &actor, now, id, &body.0))
-        .await?;
-    let (version, view) = (contact.version, ContactView::try_from(contact)?);
-    Ok(versioned(StatusCode::CREATED, version, view))
+    once(&state, &req, actor.id, move |conn| {
+        let contact = service::add_contact(conn, &actor, now, id, &body.0)?;
+        let (version, view) = (contact.version, ContactView::try_from(contact)?);
+        answer(StatusCode::CREATED, Some(version), None, view)
+    })
+    .await
 }
 
 /// Change a contact

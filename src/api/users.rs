@@ -1,3 +1,4 @@
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -5,10 +6,11 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
-use super::{created, if_match, page, utc, versioned, ListResponse};
+use super::{answer, if_match, once, page, reply, utc, ListResponse};
 use crate::auth::{password, CurrentUser};
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::user::{Rank, Role, User};
+use crate::services::idempotency::Answer;
 use crate::services::users::{self as service, NewUserInput, UserFilter, UserPatch};
 use crate::AppState;
 
@@ -77,9 +79,14 @@ pub struct UserListQuery {
     pub cursor: Option<String>,
 }
 
-fn respond(status: actix_web::http::StatusCode, user: User) -> AppResult<HttpResponse> {
+fn respond(status: StatusCode, user: User) -> AppResult<HttpResponse> {
+    Ok(reply(answer_of(status, user)?, false))
+}
+
+fn answer_of(status: StatusCode, user: User) -> AppResult<Answer> {
+    let location = (status == StatusCode::CREATED).then(|| format!("/api/v1/users/{}", user.id));
     let version = user.version;
-    Ok(versioned(status, version, UserView::try_from(user)?))
+    answer(status, Some(version), location, UserView::try_from(user)?)
 }
 
 /// List users
@@ -118,16 +125,19 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     actor: CurrentUser,
+    req: HttpRequest,
     body: ValidJson<NewUserInput>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now_naive();
     let password = body.0.password.clone();
     let hash = state.blocking(move || password::hash(&password)).await?;
-    let user = state
-        .db(move |conn| service::create(conn, &actor, now, &body.0, &hash))
-        .await?;
-    let (location, version) = (format!("/api/v1/users/{}", user.id), user.version);
-    Ok(created(location, version, UserView::try_from(user)?))
+    once(&state, &req, actor.id, move |conn| {
+        answer_of(
+            StatusCode::CREATED,
+            service::create(conn, &actor, now, &body.0, &hash)?,
+        )
+    })
+    .await
 }
 
 /// Get a user
@@ -141,7 +151,7 @@ pub async fn get(
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let user = state.db(move |conn| service::get(conn, &actor, id)).await?;
-    respond(actix_web::http::StatusCode::OK, user)
+    respond(StatusCode::OK, user)
 }
 
 /// Change a user (admin)
@@ -172,7 +182,7 @@ pub async fn update(
     let user = state
         .db(move |conn| service::update(conn, &actor, now, id, expected, &body.0, hash))
         .await?;
-    respond(actix_web::http::StatusCode::OK, user)
+    respond(StatusCode::OK, user)
 }
 
 /// Deactivate a user (admin)
@@ -194,10 +204,13 @@ pub async fn deactivate(
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
-    let user = state
-        .db(move |conn| service::deactivate(conn, &actor, now, id, expected))
-        .await?;
-    respond(actix_web::http::StatusCode::OK, user)
+    once(&state, &req, actor.id, move |conn| {
+        answer_of(
+            StatusCode::OK,
+            service::deactivate(conn, &actor, now, id, expected)?,
+        )
+    })
+    .await
 }
 
 /// Reactivate a user (admin)
@@ -215,8 +228,11 @@ pub async fn activate(
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
-    let user = state
-        .db(move |conn| service::activate(conn, &actor, now, id, expected))
-        .await?;
-    respond(actix_web::http::StatusCode::OK, user)
+    once(&state, &req, actor.id, move |conn| {
+        answer_of(
+            StatusCode::OK,
+            service::activate(conn, &actor, now, id, expected)?,
+        )
+    })
+    .await
 }
