@@ -60,6 +60,8 @@ use crate::api;
         api::deadlines::change_policy,
         api::deadlines::list,
         api::deadlines::get,
+        api::deadlines::pause,
+        api::deadlines::resume,
         api::deadlines::calendar_days,
         api::deadlines::calendar_day,
         api::deadlines::put_calendar_day,

@@ -452,8 +452,8 @@ async fn working_days_policy_skips_a_holiday_week_and_counts_a_make_up_saturday(
     assert_eq!(d["due_at"], "2026-10-10T16:00:00Z");
     assert_eq!(d["policy_version"], 2);
 
-    // without the make-up day, Monday 12 October is the third working day;
-    // the deadline already running keeps its due time
+    // without the make-up day, Monday 12 October is the third working day,
+    // for new clocks and for the one already running
     app.delete("/api/v1/calendar/days/2026-10-10", &w.admin)
         .await
         .expect(204);
@@ -466,7 +466,7 @@ async fn working_days_policy_skips_a_holiday_week_and_counts_a_make_up_saturday(
     );
     assert_eq!(
         clock(&app, &w.east_pm, &p, "ledger.fill").await["due_at"],
-        "2026-10-10T16:00:00Z"
+        "2026-10-12T16:00:00Z"
     );
 }
 
@@ -850,6 +850,8 @@ where
                         started_at: now,
                         assignee_user_id: None,
                         scope_org_unit_id: department,
+                        assignee_role: None,
+                        target: None,
                     },
                 )?;
             }
@@ -1089,6 +1091,8 @@ async fn a_deadline_assigned_by_name_is_on_that_persons_list_only() {
                     started_at: now,
                     assignee_user_id: Some(visitor),
                     scope_org_unit_id: dept,
+                    assignee_role: None,
+                    target: None,
                 },
             )
         })

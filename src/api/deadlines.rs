@@ -1,4 +1,5 @@
-use actix_web::{web, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -8,7 +9,7 @@ use validator::Validate;
 use super::extract::{ValidJson, ValidQuery};
 use super::{page, utc, ListResponse, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::auth::CurrentUser;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Problem};
 use crate::models::deadline::{
     CalendarDay, CalendarDayKind, Deadline, DeadlineStatus, DurationUnit, Policy, Rule,
 };
@@ -38,6 +39,12 @@ pub struct PolicyView {
     pub description: String,
     pub created_by: Option<i64>,
     pub created_at: DateTime<Utc>,
+    /// The nearest target a workflow may choose instead of `duration`
+    /// (`null`: any from 1).
+    pub min_duration: Option<i32>,
+    /// A deadline shows as due soon when this share (per cent) of its
+    /// duration has gone by.
+    pub warn_percent: i32,
 }
 
 impl TryFrom<Policy> for PolicyView {
@@ -57,6 +64,8 @@ impl TryFrom<Policy> for PolicyView {
             description: p.description,
             created_by: p.created_by,
             created_at: utc(p.created_at),
+            min_duration: p.min_duration,
+            warn_percent: p.warn_percent,
         })
     }
 }
@@ -84,7 +93,24 @@ pub struct DeadlineView {
     pub escalation_level: i32,
     pub escalated_at: Option<DateTime<Utc>>,
     pub late_reason: Option<String>,
+    /// What was said with a step done in time.
+    pub note: Option<String>,
     pub settled_by: Option<i64>,
+    /// The duration it runs for, in its policy's unit.
+    pub duration: Option<i32>,
+    /// Paused since then (the owner could not give access, …); a paused
+    /// deadline is never swept overdue.
+    pub paused_at: Option<DateTime<Utc>>,
+    pub pause_reason: Option<String>,
+    /// Time spent paused before, in seconds (working seconds for policies in
+    /// working days); `due_at` already includes it.
+    pub paused_secs: i64,
+    /// When it shows as due soon.
+    pub warn_at: Option<DateTime<Utc>>,
+    /// When the sweeper marked it due soon.
+    pub due_soon_at: Option<DateTime<Utc>>,
+    /// Its version, also sent as `ETag`; pause and resume honour `If-Match`.
+    pub version: i32,
 }
 
 fn deadline_view(d: Deadline, policy_version: i32) -> AppResult<DeadlineView> {
@@ -106,7 +132,15 @@ fn deadline_view(d: Deadline, policy_version: i32) -> AppResult<DeadlineView> {
         escalation_level: d.escalation_level,
         escalated_at: d.escalated_at.map(utc),
         late_reason: d.late_reason,
+        note: d.note,
         settled_by: d.settled_by,
+        duration: d.duration,
+        paused_at: d.paused_at.map(utc),
+        pause_reason: d.pause_reason,
+        paused_secs: d.paused_secs,
+        warn_at: d.warn_at.map(utc),
+        due_soon_at: d.due_soon_at.map(utc),
+        version: d.version,
     })
 }
 
@@ -124,6 +158,10 @@ pub struct TaskView {
     pub status: DeadlineStatus,
     /// Past its due time (the sweeper may not have marked it yet).
     pub overdue: bool,
+    /// Past its warning point and not yet due: act now.
+    pub due_soon: bool,
+    /// Stopped with a reason; its due time moves on when it resumes.
+    pub paused: bool,
     pub escalation_level: i32,
     pub reason: TaskReason,
 }
@@ -317,7 +355,98 @@ pub async fn get(
         })
         .await?;
     let v = versions.get(&d.policy_id).copied().unwrap_or(0);
-    Ok(HttpResponse::Ok().json(deadline_view(d, v)?))
+    let version = d.version;
+    Ok(super::versioned(
+        StatusCode::OK,
+        version,
+        deadline_view(d, v)?,
+    ))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "业主出国，无法入户 the owner is abroad and cannot open the flat"}))]
+pub struct PauseInput {
+    /// Why the clock stops.
+    #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
+    pub reason: String,
+}
+
+/// The answer of a pause or resume: the deadline with its policy version.
+fn deadline_answer(
+    conn: &mut crate::db::DbConn,
+    d: Deadline,
+) -> AppResult<crate::services::idempotency::Answer> {
+    let versions = service::policy_versions_of(conn, std::slice::from_ref(&d))?;
+    let v = versions.get(&d.policy_id).copied().unwrap_or(0);
+    let version = d.version;
+    super::answer(StatusCode::OK, Some(version), None, deadline_view(d, v)?)
+}
+
+/// Pause a deadline
+///
+/// Stops a running clock with a reason, e.g. the owner cannot give access
+/// to the flat. The paused time does not count; a paused deadline is never
+/// swept overdue and shows `paused` in task lists. By the person it is
+/// assigned to, or a project manager, branch engineer, branch leader, group
+/// engineer or admin in whose scope it lies.
+#[utoipa::path(post, path = "/api/v1/deadlines/{id}/pause", tag = "deadlines", request_body = PauseInput,
+    params(("id" = i64, Path, description = "Deadline id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+    responses(
+        (status = 200, description = "Paused", body = DeadlineView, headers(("ETag" = String))),
+        (status = 409, description = "Already paused (`deadline_paused`), or no longer running (`deadline_not_running`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn pause(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: ValidJson<PauseInput>,
+) -> AppResult<HttpResponse> {
+    let (id, expected, now) = (
+        id.into_inner(),
+        super::if_match(&req)?,
+        state.clock.now_naive(),
+    );
+    super::once(&state, &req, actor.id, move |conn| {
+        let d = service::pause(conn, &actor, now, id, expected, &body.0.reason)?;
+        deadline_answer(conn, d)
+    })
+    .await
+}
+
+/// Resume a deadline
+///
+/// Starts a paused clock again: its due time moves on by the time it was
+/// paused (in working time for policies counted in working days).
+#[utoipa::path(post, path = "/api/v1/deadlines/{id}/resume", tag = "deadlines",
+    params(("id" = i64, Path, description = "Deadline id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+    responses(
+        (status = 200, description = "Running again", body = DeadlineView, headers(("ETag" = String))),
+        (status = 409, description = "Not paused (`deadline_not_paused`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn resume(
+    state: web::Data<AppState>,
+    actor: CurrentUser,
+    req: HttpRequest,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (id, expected, now) = (
+        id.into_inner(),
+        super::if_match(&req)?,
+        state.clock.now_naive(),
+    );
+    let st = state.clone();
+    super::once(&state, &req, actor.id, move |conn| {
+        let d = service::resume(conn, &actor, &st.config, now, id, expected)?;
+        deadline_answer(conn, d)
+    })
+    .await
 }
 
 fn encode_task_cursor(c: TaskCursor) -> String {
@@ -383,8 +512,11 @@ pub async fn tasks(
         .map(|t| {
             let d = t.deadline;
             let status = DeadlineStatus::from_db(&d.status)?;
+            let paused = d.paused_at.is_some();
             Ok(TaskView {
-                overdue: d.due_at < now,
+                overdue: !paused && d.due_at < now,
+                due_soon: !paused && d.due_at >= now && d.warn_at.is_some_and(|w| w <= now),
+                paused,
                 deadline_id: d.id,
                 rule: Rule::from_db(&d.rule)?,
                 title: d.title,
@@ -468,8 +600,9 @@ pub async fn calendar_day(
 
 /// Mark a calendar day (admin)
 ///
-/// `holiday` for a weekday off, `workday` for a weekend day worked.
-/// Deadlines already running keep their due times.
+/// `holiday` for a weekday off, `workday` for a weekend day worked. Open
+/// deadlines counted in working days whose span covers the day are planned
+/// again (event `deadline.rescheduled`); those counted in hours stay.
 #[utoipa::path(put, path = "/api/v1/calendar/days/{date}", tag = "deadlines", request_body = CalendarDayInput,
     params(("date" = NaiveDate, Path, description = "YYYY-MM-DD")),
     responses((status = 200, description = "The day", body = CalendarDayView)))]
@@ -479,9 +612,9 @@ pub async fn put_calendar_day(
     date: web::Path<NaiveDate>,
     body: ValidJson<CalendarDayInput>,
 ) -> AppResult<HttpResponse> {
-    let (date, now) = (calendar_date(date)?, state.clock.now_naive());
+    let (date, now, st) = (calendar_date(date)?, state.clock.now_naive(), state.clone());
     let day = state
-        .db(move |conn| calendar::put(conn, &actor, now, date, &body.0))
+        .db(move |conn| calendar::put(conn, &actor, &st.config, now, date, &body.0))
         .await?;
     Ok(HttpResponse::Ok().json(day_view(date, Some(day))?))
 }
@@ -495,9 +628,9 @@ pub async fn delete_calendar_day(
     actor: CurrentUser,
     date: web::Path<NaiveDate>,
 ) -> AppResult<HttpResponse> {
-    let (date, now) = (calendar_date(date)?, state.clock.now_naive());
+    let (date, now, st) = (calendar_date(date)?, state.clock.now_naive(), state.clone());
     state
-        .db(move |conn| calendar::delete(conn, &actor, now, date))
+        .db(move |conn| calendar::delete(conn, &actor, &st.config, now, date))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -42,6 +42,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/deadlines").route(web::get().to(deadlines::list)))
             .service(web::resource("/deadlines/{id}").route(web::get().to(deadlines::get)))
+            .service(web::resource("/deadlines/{id}/pause").route(web::post().to(deadlines::pause)))
+            .service(
+                web::resource("/deadlines/{id}/resume").route(web::post().to(deadlines::resume)),
+            )
             .service(web::resource("/calendar/days").route(web::get().to(deadlines::calendar_days)))
             .service(
                 web::resource("/calendar/days/{date}")

@@ -188,6 +188,8 @@ diesel::table! {
         description -> Text,
         created_by -> Nullable<BigInt>,
         created_at -> Timestamp,
+        min_duration -> Nullable<Integer>,
+        warn_percent -> Integer,
     }
 }
 
@@ -226,6 +228,13 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        duration -> Nullable<Integer>,
+        paused_secs -> BigInt,
+        paused_at -> Nullable<Timestamp>,
+        pause_reason -> Nullable<Text>,
+        warn_at -> Nullable<Timestamp>,
+        due_soon_at -> Nullable<Timestamp>,
+        note -> Nullable<Text>,
     }
 }
 

@@ -92,6 +92,10 @@ pub struct Policy {
     pub description: String,
     pub created_by: Option<i64>,
     pub created_at: NaiveDateTime,
+    /// The nearest target a workflow may choose; `None`: any down to 1.
+    pub min_duration: Option<i32>,
+    /// When, as a share of the duration, the deadline shows as due soon.
+    pub warn_percent: i32,
 }
 
 impl Policy {
@@ -141,4 +145,18 @@ pub struct Deadline {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The duration it runs for, in its policy's unit (the policy's, or a
+    /// target the workflow chose).
+    pub duration: Option<i32>,
+    /// Time spent paused so far: wall seconds for hour policies, working
+    /// seconds for working-day ones.
+    pub paused_secs: i64,
+    pub paused_at: Option<NaiveDateTime>,
+    pub pause_reason: Option<String>,
+    /// When it shows as due soon.
+    pub warn_at: Option<NaiveDateTime>,
+    /// When the sweeper marked it due soon.
+    pub due_soon_at: Option<NaiveDateTime>,
+    /// What was said with the step when it came in time.
+    pub note: Option<String>,
 }

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::auth::CurrentUser;
+use crate::config::Config;
 use crate::db::schema::calendar_days;
 use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult};
@@ -73,6 +74,46 @@ pub fn add_working_days(start: NaiveDateTime, n: u32, tz: Tz, marks: &Marks) -> 
     local_midnight(day + Days::new(1), tz)
 }
 
+/// Working time between two instants, in seconds: the part of `[from, to)`
+/// that falls on working days (whole local days). A clock paused over a
+/// weekend loses no working time, one paused on a Tuesday afternoon does.
+pub fn working_secs_between(from: NaiveDateTime, to: NaiveDateTime, tz: Tz, marks: &Marks) -> i64 {
+    let mut total = 0;
+    let mut day = local_day(from, tz);
+    while local_midnight(day, tz) < to {
+        let next = local_midnight(day + Days::new(1), tz);
+        if is_working_day(day, marks) {
+            let start = from.max(local_midnight(day, tz));
+            let end = to.min(next);
+            if end > start {
+                total += (end - start).num_seconds();
+            }
+        }
+        day = day + Days::new(1);
+    }
+    total
+}
+
+/// `at` moved on by `secs` seconds of working time, skipping days off.
+pub fn add_working_secs(at: NaiveDateTime, secs: i64, tz: Tz, marks: &Marks) -> NaiveDateTime {
+    let mut left = secs;
+    let mut t = at;
+    let mut day = local_day(at, tz);
+    while left > 0 {
+        let next = local_midnight(day + Days::new(1), tz);
+        if is_working_day(day, marks) {
+            let room = (next - t).num_seconds();
+            if left <= room {
+                return t + chrono::Duration::seconds(left);
+            }
+            left -= room;
+        }
+        t = next;
+        day = day + Days::new(1);
+    }
+    t
+}
+
 /// The marks needed to count `n` working days from `start`: generous, as a
 /// holiday week and weekends stretch the span.
 pub fn marks_for(conn: &mut DbConn, start: NaiveDate, n: u32) -> AppResult<Marks> {
@@ -113,10 +154,12 @@ pub fn get(conn: &mut DbConn, day: NaiveDate) -> AppResult<Option<CalendarDay>> 
         .optional()?)
 }
 
-/// Marks a day (admin). Deadlines already running keep their due times.
+/// Marks a day (admin). Open working-day deadlines whose span covers the
+/// day are planned again (`deadline.rescheduled`); hour-based ones stay.
 pub fn put(
     conn: &mut DbConn,
     actor: &CurrentUser,
+    config: &Config,
     now: NaiveDateTime,
     day: NaiveDate,
     input: &CalendarDayInput,
@@ -153,6 +196,7 @@ pub fn put(
             }
         }
         let after = get(conn, day)?.ok_or_else(|| AppError::internal("calendar day vanished"))?;
+        super::deadlines::replan_for_day(conn, config, now, day)?;
         events::record_change(
             conn,
             now,
@@ -168,10 +212,12 @@ pub fn put(
     })
 }
 
-/// Removes a mark: the day is a plain weekday or weekend day again.
+/// Removes a mark: the day is a plain weekday or weekend day again, and
+/// the working-day deadlines it touched are planned again.
 pub fn delete(
     conn: &mut DbConn,
     actor: &CurrentUser,
+    config: &Config,
     now: NaiveDateTime,
     day: NaiveDate,
 ) -> AppResult<()> {
@@ -180,6 +226,7 @@ pub fn delete(
         let before =
             get(conn, day)?.ok_or_else(|| AppError::NotFound(format!("{day} is not marked")))?;
         diesel::delete(calendar_days::table.find(day)).execute(conn)?;
+        super::deadlines::replan_for_day(conn, config, now, day)?;
         events::record_change(
             conn,
             now,
@@ -229,6 +276,34 @@ mod tests {
         // 3 working days: the make-up Saturday 10 October counts
         let due = add_working_days(at(2026, 9, 30, 2), 3, tz, &marks);
         assert_eq!(due, at(2026, 10, 10, 16));
+    }
+
+    #[test]
+    fn working_time_leaves_out_days_off() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let mut marks = Marks::new();
+        marks.insert(d(2026, 3, 10), CalendarDayKind::Holiday);
+        // Friday 6 March 12:00 → Monday 9 March 12:00 Shanghai: 12 h of Friday, 12 h of Monday
+        let from = at(2026, 3, 6, 4);
+        let to = at(2026, 3, 9, 4);
+        assert_eq!(working_secs_between(from, to, tz, &marks), 24 * 3600);
+        // and back: 24 working hours from Friday noon end on Monday noon
+        assert_eq!(add_working_secs(from, 24 * 3600, tz, &marks), to);
+        // a holiday Tuesday is skipped: Monday noon + 24 h → Wednesday noon
+        assert_eq!(
+            add_working_secs(to, 24 * 3600, tz, &marks),
+            at(2026, 3, 11, 4)
+        );
+        // from the end of a Friday, 1 h more is Monday 01:00
+        let friday_end = at(2026, 3, 6, 16);
+        assert_eq!(
+            add_working_secs(friday_end, 3600, tz, &marks),
+            at(2026, 3, 8, 17)
+        );
+        assert_eq!(
+            working_secs_between(friday_end, at(2026, 3, 8, 16), tz, &marks),
+            0
+        );
     }
 
     #[test]

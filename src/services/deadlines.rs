@@ -34,6 +34,12 @@ pub struct NewDeadline {
     pub assignee_user_id: Option<i64>,
     /// The org unit the work belongs to (e.g. the project department).
     pub scope_org_unit_id: i64,
+    /// The role that must act, when it is not the policy's (one rule may
+    /// be done by different roles: `visit_plan.compile` by the branch
+    /// engineer for the branch plan, the project manager for a project's).
+    pub assignee_role: Option<Role>,
+    /// A nearer due time than the policy's, within its bounds.
+    pub target: Option<Target>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -54,6 +60,16 @@ pub struct PolicyInput {
     #[validate(length(min = 1, max = 500))]
     #[schema(min_length = 1, max_length = 500)]
     pub description: Option<String>,
+    /// The nearest target a workflow may choose (e.g. 2 of a large repair's
+    /// 2–5 working days); absent: any target from 1 up to `duration`.
+    #[validate(range(min = 1, max = 10000))]
+    #[schema(minimum = 1, maximum = 10000)]
+    pub min_duration: Option<i32>,
+    /// When a deadline shows as due soon, in per cent of its duration
+    /// (default: as before, first 80).
+    #[validate(range(min = 1, max = 99))]
+    #[schema(minimum = 1, maximum = 99)]
+    pub warn_percent: Option<i32>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -165,6 +181,12 @@ pub fn change_policy(
             "must not repeat a role",
         ));
     }
+    if input.min_duration.is_some_and(|m| m > input.duration) {
+        errors.push(FieldError::new(
+            "min_duration",
+            "must not be more than `duration`",
+        ));
+    }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
@@ -186,6 +208,9 @@ pub fn change_policy(
                     .unwrap_or(&before.description)),
                 deadline_policies::created_by.eq(actor.id),
                 deadline_policies::created_at.eq(now),
+                deadline_policies::min_duration.eq(input.min_duration),
+                deadline_policies::warn_percent
+                    .eq(input.warn_percent.unwrap_or(before.warn_percent)),
             ))
             .returning(deadline_policies::id)
             .get_result(conn)?;
@@ -219,24 +244,60 @@ pub fn policy_versions_of(
     Ok(pairs.into_iter().collect())
 }
 
-/// The due time under a policy for a clock started at `started_at`.
-pub fn due_at(
+/// When a clock is due: its duration from the start, in the policy's unit,
+/// then moved on by the time it spent paused (wall time for hours, working
+/// time for working days). Answers the due time without and with the pause.
+fn due_times(
     conn: &mut DbConn,
     config: &Config,
-    policy: &Policy,
+    unit: DurationUnit,
+    duration: i32,
     started_at: NaiveDateTime,
-) -> AppResult<NaiveDateTime> {
-    match DurationUnit::from_db(&policy.unit)? {
-        DurationUnit::Hours => Ok(started_at + Duration::hours(i64::from(policy.duration))),
+    paused_secs: i64,
+) -> AppResult<(NaiveDateTime, NaiveDateTime)> {
+    match unit {
+        DurationUnit::Hours => {
+            let base = started_at + Duration::hours(i64::from(duration));
+            Ok((base, base + Duration::seconds(paused_secs)))
+        }
         DurationUnit::WorkingDays => {
-            let n = u32::try_from(policy.duration).map_err(AppError::internal)?;
-            let marks = calendar::marks_for(conn, calendar::local_day(started_at, config.tz), n)?;
-            Ok(calendar::add_working_days(started_at, n, config.tz, &marks))
+            let n = u32::try_from(duration).map_err(AppError::internal)?;
+            // room for the days the pause adds, weekends and holidays
+            let span = n + u32::try_from(paused_secs / 86_400 + 1).unwrap_or(u32::MAX / 8);
+            let marks =
+                calendar::marks_for(conn, calendar::local_day(started_at, config.tz), span)?;
+            let base = calendar::add_working_days(started_at, n, config.tz, &marks);
+            Ok((
+                base,
+                calendar::add_working_secs(base, paused_secs, config.tz, &marks),
+            ))
         }
     }
 }
 
+/// When a clock shows as due soon: when `percent` of its running time has
+/// gone by (the paused time moves it as it moves the due time).
+fn warn_time(
+    started_at: NaiveDateTime,
+    base_due: NaiveDateTime,
+    due: NaiveDateTime,
+    percent: i32,
+) -> NaiveDateTime {
+    let window = (base_due - started_at).num_seconds();
+    due - Duration::seconds(window * i64::from(100 - percent) / 100)
+}
+
 // ---- the service API of the workflows ----------------------------------
+
+/// A nearer due time than the policy's, chosen by the workflow within the
+/// policy's bounds (a large repair's target of 2–5 working days, 002).
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    /// In the policy's unit.
+    pub duration: i32,
+    /// The request field it came from, named when it is out of bounds.
+    pub field: &'static str,
+}
 
 /// Starts a clock under the rule's current policy.
 pub fn start(
@@ -246,7 +307,28 @@ pub fn start(
     new: NewDeadline,
 ) -> AppResult<Deadline> {
     let policy = current_policy(conn, new.rule)?;
-    let due = due_at(conn, config, &policy, new.started_at)?;
+    let unit = DurationUnit::from_db(&policy.unit)?;
+    let duration = match new.target {
+        None => policy.duration,
+        Some(t) => {
+            let min = policy.min_duration.unwrap_or(1);
+            if !(min..=policy.duration).contains(&t.duration) {
+                return Err(AppError::rule(
+                    "target_out_of_bounds",
+                    t.field,
+                    format!(
+                        "the {} target must lie between {min} and {} {unit}",
+                        new.rule, policy.duration
+                    ),
+                ));
+            }
+            t.duration
+        }
+    };
+    let (base, due) = due_times(conn, config, unit, duration, new.started_at, 0)?;
+    let role = new
+        .assignee_role
+        .map_or(policy.actor_role.clone(), |r| r.as_str().to_string());
     let scope_path: String = org_units::table
         .find(new.scope_org_unit_id)
         .select(org_units::path)
@@ -263,13 +345,15 @@ pub fn start(
             deadlines::due_at.eq(due),
             deadlines::status.eq(DeadlineStatus::Pending.as_str()),
             deadlines::assignee_user_id.eq(new.assignee_user_id),
-            deadlines::assignee_role.eq(policy.actor_role.as_str()),
+            deadlines::assignee_role.eq(&role),
             deadlines::scope_org_unit_id.eq(new.scope_org_unit_id),
             deadlines::scope_path.eq(&scope_path),
             deadlines::escalation_level.eq(0),
             deadlines::version.eq(1),
             deadlines::created_at.eq(now),
             deadlines::updated_at.eq(now),
+            deadlines::duration.eq(duration),
+            deadlines::warn_at.eq(warn_time(new.started_at, base, due, policy.warn_percent)),
         ))
         .returning(deadlines::id)
         .get_result(conn)?;
@@ -282,7 +366,8 @@ pub fn start(
         "deadline",
         id,
         serde_json::json!({ "rule": new.rule, "policy_version": policy.version, "subject_type": new.subject_type,
-            "subject_id": new.subject_id, "due_at": deadline.due_at }),
+            "subject_id": new.subject_id, "duration": duration, "unit": unit, "assignee_role": role,
+            "due_at": deadline.due_at }),
     )?;
     Ok(deadline)
 }
@@ -291,6 +376,13 @@ fn by_id(conn: &mut DbConn, id: i64) -> AppResult<Deadline> {
     Ok(deadlines::table
         .find(id)
         .select(Deadline::as_select())
+        .first(conn)?)
+}
+
+fn policy_of(conn: &mut DbConn, d: &Deadline) -> AppResult<Policy> {
+    Ok(deadline_policies::table
+        .find(d.policy_id)
+        .select(Policy::as_select())
         .first(conn)?)
 }
 
@@ -329,6 +421,8 @@ fn deadline_passed(d: &Deadline) -> AppError {
 /// `met_late` with a reason. Late without a reason is refused (422
 /// `deadline_passed`) and nothing is written: the caller's transaction rolls
 /// back, and the client sends the same request again with `late_reason`.
+/// A reason sent in time is kept as the deadline's `note`. A step done while
+/// the clock is paused is judged at the moment it was paused.
 pub fn settle(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -341,7 +435,7 @@ pub fn settle(
     let Some(open) = open_for(conn, rule, subject_type, subject_id)? else {
         return Ok(None);
     };
-    let late = now > open.due_at;
+    let late = open.paused_at.unwrap_or(now) > open.due_at;
     let reason = late_reason.map(str::trim).filter(|r| !r.is_empty());
     if late && reason.is_none() {
         return Err(deadline_passed(&open));
@@ -360,6 +454,8 @@ pub fn settle(
         deadlines::status.eq(status.as_str()),
         deadlines::met_at.eq(now),
         deadlines::late_reason.eq(if late { reason } else { None }),
+        deadlines::note.eq(if late { None } else { reason }),
+        deadlines::paused_at.eq(None::<NaiveDateTime>),
         deadlines::settled_by.eq(actor.id),
         deadlines::version.eq(open.version + 1),
         deadlines::updated_at.eq(now),
@@ -379,7 +475,8 @@ pub fn settle(
         },
         "deadline",
         open.id,
-        serde_json::json!({ "rule": rule, "due_at": open.due_at, "met_at": now, "late_reason": if late { reason } else { None } }),
+        serde_json::json!({ "rule": rule, "due_at": open.due_at, "met_at": now,
+            "late_reason": if late { reason } else { None }, "note": if late { None } else { reason } }),
     )?;
     Ok(Some(by_id(conn, open.id)?))
 }
@@ -414,6 +511,81 @@ pub fn cancel(
     Ok(())
 }
 
+/// Gives an open clock a new start and paused time and works out its due
+/// time again (under the policy version it started with). A clock whose due
+/// time moves into the future runs again: an overdue one becomes pending
+/// and loses its escalation, so that it escalates afresh if it passes again.
+/// Writes `deadline.rescheduled` with the old and new due time and `why`.
+fn reschedule(
+    conn: &mut DbConn,
+    config: &Config,
+    now: NaiveDateTime,
+    open: &Deadline,
+    started_at: NaiveDateTime,
+    paused_secs: i64,
+    why: &str,
+) -> AppResult<Deadline> {
+    let policy = policy_of(conn, open)?;
+    let unit = DurationUnit::from_db(&policy.unit)?;
+    let duration = open.duration.unwrap_or(policy.duration);
+    let (base, due) = due_times(conn, config, unit, duration, started_at, paused_secs)?;
+    let warn = warn_time(started_at, base, due, policy.warn_percent);
+    let running_again = open.status == DeadlineStatus::Overdue.as_str() && due > now;
+    let status = if running_again {
+        DeadlineStatus::Pending
+    } else {
+        DeadlineStatus::from_db(&open.status)?
+    };
+    let written = diesel::update(
+        deadlines::table
+            .filter(deadlines::id.eq(open.id))
+            .filter(deadlines::version.eq(open.version)),
+    )
+    .set((
+        deadlines::started_at.eq(started_at),
+        deadlines::paused_secs.eq(paused_secs),
+        deadlines::due_at.eq(due),
+        deadlines::warn_at.eq(warn),
+        deadlines::status.eq(status.as_str()),
+        deadlines::version.eq(open.version + 1),
+        deadlines::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if written == 0 {
+        return Err(super::concurrent_change());
+    }
+    if warn > now && open.due_soon_at.is_some() {
+        diesel::update(deadlines::table.find(open.id))
+            .set(deadlines::due_soon_at.eq(None::<NaiveDateTime>))
+            .execute(conn)?;
+    }
+    if running_again {
+        diesel::delete(
+            deadline_escalations::table.filter(deadline_escalations::deadline_id.eq(open.id)),
+        )
+        .execute(conn)?;
+        diesel::update(deadlines::table.find(open.id))
+            .set((
+                deadlines::escalation_level.eq(0),
+                deadlines::escalated_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+    }
+    events::record(
+        conn,
+        now,
+        None,
+        "deadline.rescheduled",
+        "deadline",
+        open.id,
+        serde_json::json!({ "rule": open.rule, "why": why,
+            "before": { "started_at": open.started_at, "due_at": open.due_at, "status": open.status },
+            "after": { "started_at": started_at, "due_at": due, "status": status },
+            "escalation_cleared": running_again }),
+    )?;
+    by_id(conn, open.id)
+}
+
 /// Moves a running clock's start (the subject's start date was corrected),
 /// keeping the policy version it started under.
 pub fn restart(
@@ -431,37 +603,186 @@ pub fn restart(
     if open.started_at == started_at {
         return Ok(Some(open));
     }
-    let policy: Policy = deadline_policies::table
-        .find(open.policy_id)
-        .select(Policy::as_select())
-        .first(conn)?;
-    let due = due_at(conn, config, &policy, started_at)?;
-    // a clock moved into the future is running again
-    let status = if open.status == DeadlineStatus::Overdue.as_str() && due > now {
-        DeadlineStatus::Pending
-    } else {
-        DeadlineStatus::from_db(&open.status)?
-    };
-    diesel::update(deadlines::table.find(open.id))
+    let paused = open.paused_secs;
+    reschedule(conn, config, now, &open, started_at, paused, "restarted").map(Some)
+}
+
+/// The calendar changed on `day`: every open working-day clock whose span
+/// covers the day is worked out again (hour clocks do not move).
+pub fn replan_for_day(
+    conn: &mut DbConn,
+    config: &Config,
+    now: NaiveDateTime,
+    day: chrono::NaiveDate,
+) -> AppResult<usize> {
+    let day_start = calendar::local_midnight(day, config.tz);
+    let day_end = calendar::local_midnight(day + chrono::Days::new(1), config.tz);
+    let affected: Vec<Deadline> = deadlines::table
+        .inner_join(deadline_policies::table)
+        .filter(deadline_policies::unit.eq(DurationUnit::WorkingDays.as_str()))
+        .filter(deadlines::status.eq_any(OPEN))
+        .filter(deadlines::started_at.lt(day_end))
+        .filter(deadlines::due_at.ge(day_start))
+        .select(Deadline::as_select())
+        .load(conn)?;
+    let mut moved = 0;
+    for d in &affected {
+        let after = reschedule(
+            conn,
+            config,
+            now,
+            d,
+            d.started_at,
+            d.paused_secs,
+            "calendar changed",
+        )?;
+        if after.due_at != d.due_at {
+            moved += 1;
+        }
+    }
+    Ok(moved)
+}
+
+/// Roles that may pause and resume a clock in their scope, besides the
+/// person it is assigned to by name.
+const PAUSERS: &[Role] = &[
+    Role::Admin,
+    Role::GroupEngineer,
+    Role::BranchLeader,
+    Role::BranchEngineer,
+    Role::ProjectManager,
+];
+
+fn may_pause(actor: &CurrentUser, d: &Deadline) -> AppResult<()> {
+    if d.assignee_user_id == Some(actor.id) {
+        return Ok(());
+    }
+    actor.require(PAUSERS)
+}
+
+/// Stops a running clock with a reason (the owner cannot give access to the
+/// flat): the paused time does not count, and it is never swept overdue
+/// while paused.
+pub fn pause(
+    conn: &mut DbConn,
+    actor: &CurrentUser,
+    now: NaiveDateTime,
+    id: i64,
+    expected_version: Option<i32>,
+    reason: &str,
+) -> AppResult<Deadline> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AppError::invalid("reason", "say why the clock stops"));
+    }
+    write_tx(conn, |conn| {
+        let d = get(conn, actor, id)?;
+        may_pause(actor, &d)?;
+        super::check_version(expected_version, d.version)?;
+        if d.paused_at.is_some() {
+            return Err(AppError::conflict(
+                "deadline_paused",
+                format!("deadline {id} is paused already"),
+            ));
+        }
+        if d.status != DeadlineStatus::Pending.as_str() || now >= d.due_at {
+            return Err(AppError::conflict(
+                "deadline_not_running",
+                format!(
+                    "deadline {id} is {} and due at {}Z: only a clock still running can be paused",
+                    d.status,
+                    d.due_at.format("%Y-%m-%dT%H:%M:%S")
+                ),
+            ));
+        }
+        let written = diesel::update(
+            deadlines::table
+                .filter(deadlines::id.eq(id))
+                .filter(deadlines::version.eq(d.version)),
+        )
         .set((
-            deadlines::started_at.eq(started_at),
-            deadlines::due_at.eq(due),
-            deadlines::status.eq(status.as_str()),
-            deadlines::version.eq(open.version + 1),
+            deadlines::paused_at.eq(now),
+            deadlines::pause_reason.eq(reason),
+            deadlines::version.eq(d.version + 1),
             deadlines::updated_at.eq(now),
         ))
         .execute(conn)?;
-    events::record(
-        conn,
-        now,
-        None,
-        "deadline.rescheduled",
-        "deadline",
-        open.id,
-        serde_json::json!({ "rule": rule, "before": { "started_at": open.started_at, "due_at": open.due_at },
-            "after": { "started_at": started_at, "due_at": due } }),
-    )?;
-    Ok(Some(by_id(conn, open.id)?))
+        if written == 0 {
+            return Err(super::concurrent_change());
+        }
+        events::record(
+            conn,
+            now,
+            Some(actor.id),
+            "deadline.paused",
+            "deadline",
+            id,
+            serde_json::json!({ "rule": d.rule, "reason": reason, "due_at": d.due_at }),
+        )?;
+        by_id(conn, id)
+    })
+}
+
+/// Starts a paused clock again: its due time moves on by the time it was
+/// paused (working time for working-day policies).
+pub fn resume(
+    conn: &mut DbConn,
+    actor: &CurrentUser,
+    config: &Config,
+    now: NaiveDateTime,
+    id: i64,
+    expected_version: Option<i32>,
+) -> AppResult<Deadline> {
+    write_tx(conn, |conn| {
+        let d = get(conn, actor, id)?;
+        may_pause(actor, &d)?;
+        super::check_version(expected_version, d.version)?;
+        let Some(paused_at) = d.paused_at else {
+            return Err(AppError::conflict(
+                "deadline_not_paused",
+                format!("deadline {id} is not paused"),
+            ));
+        };
+        let policy = policy_of(conn, &d)?;
+        // time before the clock started never counted anyway
+        let paused_at = paused_at.max(d.started_at).min(now);
+        let paused_for = match DurationUnit::from_db(&policy.unit)? {
+            DurationUnit::Hours => (now - paused_at).num_seconds(),
+            DurationUnit::WorkingDays => {
+                let days = u32::try_from((now - paused_at).num_days() + 1).unwrap_or(0);
+                let marks =
+                    calendar::marks_for(conn, calendar::local_day(paused_at, config.tz), days)?;
+                calendar::working_secs_between(paused_at, now, config.tz, &marks)
+            }
+        };
+        diesel::update(deadlines::table.find(id))
+            .set((
+                deadlines::paused_at.eq(None::<NaiveDateTime>),
+                deadlines::pause_reason.eq(None::<String>),
+            ))
+            .execute(conn)?;
+        let d = by_id(conn, id)?;
+        let after = reschedule(
+            conn,
+            config,
+            now,
+            &d,
+            d.started_at,
+            d.paused_secs + paused_for,
+            "resumed",
+        )?;
+        events::record(
+            conn,
+            now,
+            Some(actor.id),
+            "deadline.resumed",
+            "deadline",
+            id,
+            serde_json::json!({ "rule": d.rule, "paused_at": paused_at, "paused_secs": paused_for,
+                "before": { "due_at": d.due_at }, "after": { "due_at": after.due_at } }),
+        )?;
+        Ok(after)
+    })
 }
 
 /// The subject was renamed: its open clock of `rule` shows the new title in
@@ -527,8 +848,67 @@ pub fn move_scope(
 pub struct SweepReport {
     /// Deadlines that became overdue and were escalated one level.
     pub overdue: usize,
+    /// Running deadlines past their warning point, marked due soon.
+    pub due_soon: usize,
     /// Expired idempotency keys removed.
     pub expired_keys: usize,
+}
+
+/// Marks running clocks past their warning point (and not yet due) as due
+/// soon, once each, with a `deadline.due_soon` event: people act before the
+/// escalation rather than after. Claimed by a conditional UPDATE like the
+/// overdue pass, so racing sweeps mark each once.
+fn mark_due_soon(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<usize> {
+    const BATCH: i64 = 500;
+    let mut marked = 0;
+    loop {
+        let claimed: Vec<(i64, String, NaiveDateTime)> = write_tx(conn, |conn| {
+            // the literal status matches the partial index `deadlines_warn`
+            let running = diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "status = 'pending' AND due_soon_at IS NULL",
+            );
+            let candidates: Vec<i64> = deadlines::table
+                .filter(running)
+                .filter(deadlines::warn_at.le(now))
+                .filter(deadlines::due_at.gt(now))
+                .filter(deadlines::paused_at.is_null())
+                .order(deadlines::warn_at.asc())
+                .limit(BATCH)
+                .select(deadlines::id)
+                .load(conn)?;
+            if candidates.is_empty() {
+                return Ok(vec![]);
+            }
+            let claimed: Vec<(i64, String, NaiveDateTime)> = diesel::update(
+                deadlines::table
+                    .filter(deadlines::id.eq_any(&candidates))
+                    .filter(deadlines::due_soon_at.is_null()),
+            )
+            .set((
+                deadlines::due_soon_at.eq(now),
+                deadlines::version.eq(deadlines::version + 1),
+                deadlines::updated_at.eq(now),
+            ))
+            .returning((deadlines::id, deadlines::rule, deadlines::due_at))
+            .get_results(conn)?;
+            for (id, rule, due_at) in &claimed {
+                events::record(
+                    conn,
+                    now,
+                    None,
+                    "deadline.due_soon",
+                    "deadline",
+                    *id,
+                    serde_json::json!({ "rule": rule, "due_at": due_at }),
+                )?;
+            }
+            Ok(claimed)
+        })?;
+        marked += claimed.len();
+        if (claimed.len() as i64) < BATCH {
+            return Ok(marked);
+        }
+    }
 }
 
 /// Turns pending deadlines past due into `overdue`, raises their escalation
@@ -543,6 +923,7 @@ pub fn sweep(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<SweepReport> {
             let candidates: Vec<i64> = deadlines::table
                 .filter(deadlines::status.eq(DeadlineStatus::Pending.as_str()))
                 .filter(deadlines::due_at.lt(now))
+                .filter(deadlines::paused_at.is_null())
                 .order(deadlines::due_at.asc())
                 .limit(BATCH)
                 .select(deadlines::id)
@@ -553,7 +934,8 @@ pub fn sweep(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<SweepReport> {
             let claimed: Vec<(i64, String, i64, i32)> = diesel::update(
                 deadlines::table
                     .filter(deadlines::id.eq_any(&candidates))
-                    .filter(deadlines::status.eq(DeadlineStatus::Pending.as_str())),
+                    .filter(deadlines::status.eq(DeadlineStatus::Pending.as_str()))
+                    .filter(deadlines::paused_at.is_null()),
             )
             .set((
                 deadlines::status.eq(DeadlineStatus::Overdue.as_str()),
@@ -621,9 +1003,11 @@ pub fn sweep(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<SweepReport> {
             let left: i64 = deadlines::table
                 .filter(deadlines::status.eq(DeadlineStatus::Pending.as_str()))
                 .filter(deadlines::due_at.lt(now))
+                .filter(deadlines::paused_at.is_null())
                 .count()
                 .get_result(conn)?;
             if left == 0 {
+                report.due_soon = mark_due_soon(conn, now)?;
                 report.expired_keys = super::idempotency::sweep(conn, now)?;
                 return Ok(report);
             }

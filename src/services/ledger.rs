@@ -151,6 +151,8 @@ impl Workflow for Ledger {
             started_at: now,
             assignee_user_id: None,
             scope_org_unit_id: p.project_department_id,
+            assignee_role: None,
+            target: None,
         }
     }
 }

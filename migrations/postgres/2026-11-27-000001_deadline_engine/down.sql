@@ -1,0 +1,10 @@
+DROP INDEX deadlines_warn;
+ALTER TABLE deadlines DROP COLUMN note;
+ALTER TABLE deadlines DROP COLUMN due_soon_at;
+ALTER TABLE deadlines DROP COLUMN warn_at;
+ALTER TABLE deadlines DROP COLUMN pause_reason;
+ALTER TABLE deadlines DROP COLUMN paused_at;
+ALTER TABLE deadlines DROP COLUMN paused_secs;
+ALTER TABLE deadlines DROP COLUMN duration;
+ALTER TABLE deadline_policies DROP COLUMN warn_percent;
+ALTER TABLE deadline_policies DROP COLUMN min_duration;
