@@ -5,7 +5,7 @@ use std::env;
 use chrono_tz::Tz;
 
 use crate::db::{default_sqlite_path, DbTarget};
-use crate::services::warranty::Season;
+use crate::season::Season;
 
 #[derive(Clone)]
 pub struct Config {
@@ -159,9 +159,11 @@ impl std::fmt::Debug for Config {
 }
 
 pub const DEFAULT_GRADE_THRESHOLDS: [f64; 6] = [90.0, 85.0, 80.0, 75.0, 70.0, 60.0];
-/// 15 November – 15 March.
+/// 15 October – 15 March: heating starts in October (年度回访计划, the
+/// annual return-visit plan: "供暖期(10月份)"); the day and the end are ours,
+/// to be set per company with `AFTERCARE_HEATING_SEASON`.
 pub const DEFAULT_HEATING: Season = Season {
-    start: (11, 15),
+    start: (10, 15),
     end: (3, 15),
 };
 /// 1 June – 31 August.

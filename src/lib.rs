@@ -8,9 +8,11 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod models;
 pub mod openapi;
+pub mod season;
 pub mod services;
 
 use std::sync::Arc;

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use actix_web::HttpServer;
 use aftercare::clock::Clock;
 use aftercare::config::Config;
-use aftercare::services::{auth, deadlines, demo, users};
+use aftercare::demo;
+use aftercare::services::{auth, deadlines, users};
 use aftercare::{app, AppState};
 use utoipa::OpenApi;
 

@@ -14,7 +14,7 @@ async fn seed_demo_creates_an_organisation_with_every_role_and_refuses_to_run_tw
         .state
         .db({
             let config = app.state.config.clone();
-            move |conn| aftercare::services::demo::seed(conn, &config, now, "demo-password", &hash)
+            move |conn| aftercare::demo::seed(conn, &config, now, "demo-password", &hash)
         })
         .await
         .unwrap();
@@ -91,7 +91,7 @@ async fn seed_demo_creates_an_organisation_with_every_role_and_refuses_to_run_tw
         .state
         .db({
             let config = app.state.config.clone();
-            move |conn| aftercare::services::demo::seed(conn, &config, now, "demo-password", &hash)
+            move |conn| aftercare::demo::seed(conn, &config, now, "demo-password", &hash)
         })
         .await;
     assert_eq!(again.unwrap_err().code(), "already_seeded");

@@ -7,7 +7,7 @@ use validator::Validate;
 use super::extract::{ValidJson, ValidQuery};
 use super::users::UserView;
 use super::utc;
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::error::{AppResult, Problem};
 use crate::services::auth::{self as service, LoginInput, RefreshInput, TokenGrant};
 use crate::AppState;
@@ -147,7 +147,7 @@ pub struct LogoutQuery {
     responses((status = 204, description = "Logged out")))]
 pub async fn logout(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     query: ValidQuery<LogoutQuery>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();

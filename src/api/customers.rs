@@ -7,7 +7,7 @@ use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
 use super::{answer, if_match, once, page, reply, utc, ListResponse};
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::customer::{CustomerKind, Grade, Grading, Tier};
 use crate::models::user::Rank;
@@ -179,7 +179,7 @@ fn answer_of(status: StatusCode, profile: CustomerProfile) -> AppResult<Answer> 
     responses((status = 200, description = "A page of customers", body = ListResponse<CustomerView>)))]
 pub async fn list(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     query: ValidQuery<CustomerListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.0;
@@ -207,7 +207,7 @@ pub async fn list(
         headers(("Location" = String), ("ETag" = String)))))]
 pub async fn create(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     body: ValidJson<NewCustomerInput>,
 ) -> AppResult<HttpResponse> {
@@ -226,7 +226,7 @@ pub async fn create(
     responses((status = 200, description = "The customer", body = CustomerView, headers(("ETag" = String)))))]
 pub async fn get(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
@@ -247,7 +247,7 @@ pub async fn get(
     ))]
 pub async fn update(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<CustomerPatch>,
@@ -277,7 +277,7 @@ pub async fn update(
     responses((status = 201, description = "The grading recorded", body = GradingView)))]
 pub async fn grade(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<GradingInput>,
@@ -303,7 +303,7 @@ pub async fn grade(
     responses((status = 200, description = "A page of gradings", body = ListResponse<GradingView>)))]
 pub async fn gradings(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     id: web::Path<i64>,
     query: ValidQuery<PageQuery>,
 ) -> AppResult<HttpResponse> {

@@ -8,7 +8,7 @@ use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
 use super::{page, utc, ListResponse, DEFAULT_LIMIT, MAX_LIMIT};
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::deadline::{
     CalendarDay, CalendarDayKind, Deadline, DeadlineStatus, DurationUnit, Policy, Rule,
@@ -16,7 +16,7 @@ use crate::models::deadline::{
 use crate::models::user::Role;
 use crate::services::calendar::{self, CalendarDayInput};
 use crate::services::deadlines::{
-    self as service, DeadlineFilter, PolicyInput, TaskCursor, TaskReason,
+    self as service, DeadlineFilter, PauseInput, PolicyInput, TaskCursor, TaskReason,
 };
 use crate::AppState;
 
@@ -249,7 +249,7 @@ pub struct CalendarQuery {
 /// The policy in force for every rule.
 #[utoipa::path(get, path = "/api/v1/deadline-policies", tag = "deadlines",
     responses((status = 200, description = "One policy per rule", body = [PolicyView])))]
-pub async fn policies(state: web::Data<AppState>, _actor: CurrentUser) -> AppResult<HttpResponse> {
+pub async fn policies(state: web::Data<AppState>, _actor: Actor) -> AppResult<HttpResponse> {
     let rows = state.db(service::current_policies).await?;
     let views: Vec<PolicyView> = rows
         .into_iter()
@@ -266,7 +266,7 @@ pub async fn policies(state: web::Data<AppState>, _actor: CurrentUser) -> AppRes
     responses((status = 200, description = "Every version", body = [PolicyView])))]
 pub async fn policy_versions(
     state: web::Data<AppState>,
-    _actor: CurrentUser,
+    _actor: Actor,
     rule: web::Path<Rule>,
 ) -> AppResult<HttpResponse> {
     let rule = rule.into_inner();
@@ -289,7 +289,7 @@ pub async fn policy_versions(
     responses((status = 200, description = "The new version", body = PolicyView)))]
 pub async fn change_policy(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     rule: web::Path<Rule>,
     body: ValidJson<PolicyInput>,
 ) -> AppResult<HttpResponse> {
@@ -307,7 +307,7 @@ pub async fn change_policy(
     responses((status = 200, description = "A page of deadlines", body = ListResponse<DeadlineView>)))]
 pub async fn list(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     query: ValidQuery<DeadlineListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.0;
@@ -343,7 +343,7 @@ pub async fn list(
     responses((status = 200, description = "The deadline", body = DeadlineView)))]
 pub async fn get(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
@@ -361,16 +361,6 @@ pub async fn get(
         version,
         deadline_view(d, v)?,
     ))
-}
-
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"reason": "业主出国，无法入户 the owner is abroad and cannot open the flat"}))]
-pub struct PauseInput {
-    /// Why the clock stops.
-    #[validate(length(min = 1, max = 1000))]
-    #[schema(min_length = 1, max_length = 1000)]
-    pub reason: String,
 }
 
 /// The answer of a pause or resume: the deadline with its policy version.
@@ -401,7 +391,7 @@ fn deadline_answer(
     ))]
 pub async fn pause(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<PauseInput>,
@@ -432,7 +422,7 @@ pub async fn pause(
     ))]
 pub async fn resume(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
@@ -486,7 +476,7 @@ fn decode_task_cursor(text: &str) -> AppResult<TaskCursor> {
     responses((status = 200, description = "A page of tasks", body = TaskListResponse)))]
 pub async fn tasks(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     query: ValidQuery<TaskQuery>,
 ) -> AppResult<HttpResponse> {
     let limit = query.0.limit.unwrap_or(DEFAULT_LIMIT);
@@ -557,7 +547,7 @@ fn calendar_date(date: web::Path<NaiveDate>) -> AppResult<NaiveDate> {
     responses((status = 200, description = "The marked days", body = [CalendarDayView])))]
 pub async fn calendar_days(
     state: web::Data<AppState>,
-    _actor: CurrentUser,
+    _actor: Actor,
     query: ValidQuery<CalendarQuery>,
 ) -> AppResult<HttpResponse> {
     use chrono::Datelike;
@@ -590,7 +580,7 @@ pub async fn calendar_days(
     responses((status = 200, description = "The day", body = CalendarDayView)))]
 pub async fn calendar_day(
     state: web::Data<AppState>,
-    _actor: CurrentUser,
+    _actor: Actor,
     date: web::Path<NaiveDate>,
 ) -> AppResult<HttpResponse> {
     let date = calendar_date(date)?;
@@ -608,7 +598,7 @@ pub async fn calendar_day(
     responses((status = 200, description = "The day", body = CalendarDayView)))]
 pub async fn put_calendar_day(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     date: web::Path<NaiveDate>,
     body: ValidJson<CalendarDayInput>,
 ) -> AppResult<HttpResponse> {
@@ -625,7 +615,7 @@ pub async fn put_calendar_day(
     responses((status = 204, description = "The mark is gone")))]
 pub async fn delete_calendar_day(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     date: web::Path<NaiveDate>,
 ) -> AppResult<HttpResponse> {
     let (date, now, st) = (calendar_date(date)?, state.clock.now_naive(), state.clone());

@@ -6,7 +6,7 @@ use validator::Validate;
 
 use super::extract::ValidQuery;
 use super::{page, utc, ListResponse};
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::error::AppResult;
 use crate::models::event::Event;
 use crate::services::events::{self as service, EventFilter};
@@ -73,7 +73,7 @@ pub struct EventListQuery {
     responses((status = 200, description = "A page of events", body = ListResponse<EventView>)))]
 pub async fn list(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     query: ValidQuery<EventListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.0;

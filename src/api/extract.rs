@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
+use crate::auth::Actor;
 use crate::error::{AppError, FieldError};
 use crate::AppState;
 
@@ -262,4 +263,54 @@ fn describe(e: &validator::ValidationError) -> String {
         "email" => "must be an e-mail address".to_string(),
         other => format!("is invalid ({other})"),
     }
+}
+
+/// The caller of every authenticated handler: taken from the bearer token
+/// and checked against the database on every request, so deactivation and
+/// logout act at once.
+impl FromRequest for Actor {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let auth = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str().map(str::to_owned));
+        Box::pin(async move {
+            let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
+            let token = match auth {
+                None => {
+                    return Err(AppError::unauthorized(
+                        "missing_token",
+                        "send an access token: Authorization: Bearer <token> (get one at /api/v1/auth/login)",
+                    ))
+                }
+                Some(Err(_)) => return Err(malformed()),
+                Some(Ok(value)) => bearer_token(&value).ok_or_else(malformed)?,
+            };
+            let claims = state.jwt.verify(&token, state.clock.now())?;
+            let user_id: i64 = claims.sub.parse().map_err(|_| {
+                AppError::unauthorized("invalid_token", "the access token is not valid")
+            })?;
+            let session = claims.sid;
+            state
+                .db(move |conn| crate::services::auth::session_user(conn, user_id, &session))
+                .await
+        })
+    }
+}
+
+fn malformed() -> AppError {
+    AppError::unauthorized(
+        "invalid_token",
+        "the Authorization header must be `Bearer <token>`",
+    )
+}
+
+fn bearer_token(value: &str) -> Option<String> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
 }

@@ -4,7 +4,7 @@ use utoipa::ToSchema;
 
 use super::org_units::OrgUnitView;
 use super::users::UserView;
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::error::AppResult;
 use crate::services::{org_units, users};
 use crate::AppState;
@@ -21,7 +21,7 @@ pub struct MeView {
 /// Who am I
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth",
     responses((status = 200, description = "The caller", body = MeView)))]
-pub async fn get_me(state: web::Data<AppState>, actor: CurrentUser) -> AppResult<HttpResponse> {
+pub async fn get_me(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
     let (user, unit) = state
         .db(move |conn| {
             let user = users::get(conn, &actor, actor.id)?;

@@ -7,7 +7,7 @@ use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
 use super::{answer, if_match, once, page, reply, utc, ListResponse};
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::org_unit::{OrgUnit, OrgUnitKind};
 use crate::services::idempotency::Answer;
@@ -90,7 +90,7 @@ fn answer_of(status: StatusCode, unit: OrgUnit) -> AppResult<Answer> {
     responses((status = 200, description = "A page of org units", body = ListResponse<OrgUnitView>)))]
 pub async fn list(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     query: ValidQuery<OrgUnitListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.0;
@@ -119,7 +119,7 @@ pub async fn list(
     ))]
 pub async fn create(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     body: ValidJson<NewOrgUnitInput>,
 ) -> AppResult<HttpResponse> {
@@ -139,7 +139,7 @@ pub async fn create(
     responses((status = 200, description = "The org unit", body = OrgUnitView, headers(("ETag" = String)))))]
 pub async fn get(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
@@ -158,7 +158,7 @@ pub async fn get(
     ))]
 pub async fn update(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<OrgUnitPatch>,
@@ -183,7 +183,7 @@ pub async fn update(
     ))]
 pub async fn deactivate(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
@@ -208,7 +208,7 @@ pub async fn deactivate(
     ))]
 pub async fn activate(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {

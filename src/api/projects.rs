@@ -7,7 +7,7 @@ use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
 use super::{answer, if_match, once, page, reply, utc, versioned, ListResponse};
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::project::{
     Contact, ContactRole, ContactSide, LedgerStatus, Project, WarrantyCategory, WarrantyTerm,
@@ -286,7 +286,7 @@ fn answer_of(status: StatusCode, project: Project) -> AppResult<Answer> {
     responses((status = 200, description = "A page of projects", body = ListResponse<ProjectView>)))]
 pub async fn list(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     query: ValidQuery<ProjectListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.0;
@@ -318,7 +318,7 @@ pub async fn list(
     ))]
 pub async fn create(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     body: ValidJson<NewProjectInput>,
 ) -> AppResult<HttpResponse> {
@@ -336,7 +336,7 @@ pub async fn create(
     responses((status = 200, description = "The project", body = ProjectView, headers(("ETag" = String)))))]
 pub async fn get(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
@@ -358,7 +358,7 @@ pub async fn get(
     ))]
 pub async fn update(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<ProjectPatch>,
@@ -395,7 +395,7 @@ pub async fn update(
     ))]
 pub async fn submit_ledger(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<LedgerSubmission>,
@@ -434,7 +434,7 @@ pub async fn submit_ledger(
     ))]
 pub async fn review_ledger(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<LedgerReview>,
@@ -464,7 +464,7 @@ pub async fn review_ledger(
     responses((status = 200, description = "The contacts", body = [ContactView])))]
 pub async fn contacts(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     id: web::Path<i64>,
     query: ValidQuery<ContactListQuery>,
 ) -> AppResult<HttpResponse> {
@@ -485,7 +485,7 @@ pub async fn contacts(
     responses((status = 201, description = "Added", body = ContactView, headers(("ETag" = String)))))]
 pub async fn add_contact(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<NewContactInput>,
@@ -509,7 +509,7 @@ pub async fn add_contact(
     ))]
 pub async fn update_contact(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
     body: ValidJson<ContactPatch>,
@@ -531,7 +531,7 @@ pub async fn update_contact(
     responses((status = 204, description = "Removed (the audit trail keeps it)")))]
 pub async fn remove_contact(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     path: web::Path<(i64, i64)>,
 ) -> AppResult<HttpResponse> {
     let ((id, contact_id), now) = (path.into_inner(), state.clock.now_naive());
@@ -547,7 +547,7 @@ pub async fn remove_contact(
     responses((status = 200, description = "One term per category", body = [WarrantyTermView])))]
 pub async fn terms(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
@@ -575,7 +575,7 @@ pub async fn terms(
     ))]
 pub async fn set_term(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     path: web::Path<(i64, WarrantyCategory)>,
     body: ValidJson<WarrantyTermInput>,
@@ -608,7 +608,7 @@ pub async fn set_term(
     responses((status = 200, description = "The warranty status", body = WarrantyStatusView)))]
 pub async fn warranty_status(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     id: web::Path<i64>,
     query: ValidQuery<WarrantyStatusQuery>,
 ) -> AppResult<HttpResponse> {
@@ -620,10 +620,12 @@ pub async fn warranty_status(
         .date_naive();
     let on = query.0.on.unwrap_or(today);
     let category = query.0.category;
-    let statuses = state
+    let status = state
         .db(move |conn| service::warranty_status(conn, &actor, id, on, category))
         .await?;
-    let terms: Vec<TermStatusView> = statuses
+    let until = status.under_warranty_until;
+    let terms: Vec<TermStatusView> = status
+        .terms
         .into_iter()
         .map(|s| {
             Ok(TermStatusView {
@@ -634,11 +636,6 @@ pub async fn warranty_status(
             })
         })
         .collect::<AppResult<_>>()?;
-    let until = terms
-        .iter()
-        .filter(|t| t.under_warranty)
-        .map(|t| t.ends_on)
-        .max();
     Ok(HttpResponse::Ok().json(WarrantyStatusView {
         project_id: id,
         on,

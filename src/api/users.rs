@@ -7,7 +7,7 @@ use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
 use super::{answer, if_match, once, page, reply, utc, ListResponse};
-use crate::auth::{password, CurrentUser};
+use crate::auth::{password, Actor};
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::user::{Rank, Role, User};
 use crate::services::idempotency::Answer;
@@ -97,7 +97,7 @@ fn answer_of(status: StatusCode, user: User) -> AppResult<Answer> {
     responses((status = 200, description = "A page of users", body = ListResponse<UserView>)))]
 pub async fn list(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     query: ValidQuery<UserListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.0;
@@ -124,7 +124,7 @@ pub async fn list(
     ))]
 pub async fn create(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     body: ValidJson<NewUserInput>,
 ) -> AppResult<HttpResponse> {
@@ -146,7 +146,7 @@ pub async fn create(
     responses((status = 200, description = "The user", body = UserView, headers(("ETag" = String)))))]
 pub async fn get(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
@@ -169,7 +169,7 @@ pub async fn get(
     ))]
 pub async fn update(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<UserPatch>,
@@ -199,7 +199,7 @@ pub async fn update(
     ))]
 pub async fn deactivate(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
@@ -223,7 +223,7 @@ pub async fn deactivate(
     ))]
 pub async fn activate(
     state: web::Data<AppState>,
-    actor: CurrentUser,
+    actor: Actor,
     req: HttpRequest,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {

@@ -1,8 +1,8 @@
-//! Authentication and authorisation: passwords, tokens, the `CurrentUser`
-//! extractor, and the scope every query is restricted to.
+//! Authentication and authorisation: passwords, tokens, the `Actor` the
+//! services act for, and the scope every query is restricted to.
 
-mod current_user;
+mod actor;
 pub mod jwt;
 pub mod password;
 
-pub use current_user::{CurrentUser, Scope};
+pub use actor::{Actor, Scope};

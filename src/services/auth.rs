@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::auth::jwt::{random_token, JwtKeys};
-use crate::auth::{password, CurrentUser};
+use crate::auth::{password, Actor};
 use crate::config::Config;
 use crate::db::schema::{login_attempts, org_units, refresh_tokens, users};
 use crate::db::{with_conn, write_tx, DbConn, DbPool};
@@ -54,7 +54,7 @@ fn hash_token(token: &str) -> String {
 
 /// Loads the caller of an access token: the user must still be active and
 /// the session (refresh-token family) not ended by logout or revocation.
-pub fn session_user(conn: &mut DbConn, user_id: i64, session: &str) -> AppResult<CurrentUser> {
+pub fn session_user(conn: &mut DbConn, user_id: i64, session: &str) -> AppResult<Actor> {
     let row: Option<(User, Option<String>)> = users::table
         .left_join(org_units::table)
         .filter(users::id.eq(user_id))
@@ -83,7 +83,7 @@ pub fn session_user(conn: &mut DbConn, user_id: i64, session: &str) -> AppResult
             "this session has ended (logged out or revoked); log in again",
         ));
     }
-    Ok(CurrentUser {
+    Ok(Actor {
         id: user.id,
         role: Role::from_db(&user.role)?,
         rank: user.rank.as_deref().map(Rank::from_db).transpose()?,
@@ -381,7 +381,7 @@ pub fn revoke_all_sessions(conn: &mut DbConn, user_id: i64, now: NaiveDateTime) 
 /// Ends the caller's session, or all their sessions.
 pub fn logout(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     now: DateTime<Utc>,
     all_sessions: bool,
 ) -> AppResult<()> {
@@ -459,7 +459,7 @@ pub fn ensure_admin(
 
 /// The identity the command line acts as: the oldest active administrator,
 /// so that changes made at the console are audited like any other.
-pub fn console_admin(conn: &mut DbConn) -> AppResult<CurrentUser> {
+pub fn console_admin(conn: &mut DbConn) -> AppResult<Actor> {
     let admin: i64 = users::table
         .filter(users::role.eq(Role::Admin.as_str()))
         .filter(users::active.eq(true))
@@ -472,13 +472,13 @@ pub fn console_admin(conn: &mut DbConn) -> AppResult<CurrentUser> {
 }
 
 /// A user as the actor of work done outside HTTP (console, demo data).
-pub fn acting_as(conn: &mut DbConn, user_id: i64) -> AppResult<CurrentUser> {
+pub fn acting_as(conn: &mut DbConn, user_id: i64) -> AppResult<Actor> {
     let (user, org_path): (User, Option<String>) = users::table
         .left_join(org_units::table)
         .filter(users::id.eq(user_id))
         .select((User::as_select(), org_units::path.nullable()))
         .first(conn)?;
-    Ok(CurrentUser {
+    Ok(Actor {
         id: user.id,
         role: Role::from_db(&user.role)?,
         rank: user.rank.as_deref().map(Rank::from_db).transpose()?,

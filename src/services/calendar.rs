@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::config::Config;
 use crate::db::schema::calendar_days;
 use crate::db::{write_tx, DbConn};
@@ -158,7 +158,7 @@ pub fn get(conn: &mut DbConn, day: NaiveDate) -> AppResult<Option<CalendarDay>> 
 /// day are planned again (`deadline.rescheduled`); hour-based ones stay.
 pub fn put(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     config: &Config,
     now: NaiveDateTime,
     day: NaiveDate,
@@ -216,7 +216,7 @@ pub fn put(
 /// the working-day deadlines it touched are planned again.
 pub fn delete(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     config: &Config,
     now: NaiveDateTime,
     day: NaiveDate,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::auth::{CurrentUser, Scope};
+use crate::auth::{Actor, Scope};
 use crate::config::Config;
 use crate::db::schema::{complaints, customer_gradings, customers, org_units, projects};
 use crate::db::{write_tx, DbConn};
@@ -180,7 +180,7 @@ fn not_found(id: i64) -> AppError {
 }
 
 /// Customers the caller may see, as a boxed query to filter further.
-fn visible(actor: &CurrentUser) -> Option<customers::BoxedQuery<'static, crate::db::MultiBackend>> {
+fn visible(actor: &Actor) -> Option<customers::BoxedQuery<'static, crate::db::MultiBackend>> {
     let query = customers::table.into_boxed();
     match actor.scope() {
         Scope::All => Some(query),
@@ -223,7 +223,7 @@ fn complaint_counts(
 /// Loads a customer the caller may change: one served by a branch inside
 /// the caller's scope. A customer seen only through a project of the
 /// caller's is theirs to read, not to change (403).
-fn get_for_write(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<Customer> {
+fn get_for_write(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Customer> {
     let row = get_row(conn, actor, id)?;
     if actor.scope().covers_path(&row.scope_path) {
         Ok(row)
@@ -264,7 +264,7 @@ pub fn profiles(
 }
 
 /// Loads a customer the caller may see; 404 otherwise.
-pub fn get_row(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<Customer> {
+pub fn get_row(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Customer> {
     let Some(query) = visible(actor) else {
         return Err(not_found(id));
     };
@@ -278,7 +278,7 @@ pub fn get_row(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<Cus
 
 pub fn get(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     config: &Config,
     now: NaiveDateTime,
     id: i64,
@@ -290,7 +290,7 @@ pub fn get(
 
 pub fn list(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     config: &Config,
     now: NaiveDateTime,
     filter: &CustomerFilter,
@@ -334,7 +334,7 @@ pub fn list(
 
 /// The branch a customer is served by: must exist, be a branch, be active and
 /// lie within the caller's scope. Returns the branch's ancestry path.
-fn check_branch(conn: &mut DbConn, actor: &CurrentUser, branch_id: i64) -> AppResult<String> {
+fn check_branch(conn: &mut DbConn, actor: &Actor, branch_id: i64) -> AppResult<String> {
     let unit: Option<OrgUnit> = org_units::table
         .find(branch_id)
         .select(OrgUnit::as_select())
@@ -375,7 +375,7 @@ fn trimmed(value: Option<&str>) -> Option<String> {
 
 pub fn create(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     config: &Config,
     now: NaiveDateTime,
     input: &NewCustomerInput,
@@ -425,7 +425,7 @@ fn audit(c: &Customer) -> serde_json::Value {
 
 pub fn update(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     config: &Config,
     now: NaiveDateTime,
     id: i64,
@@ -511,7 +511,7 @@ pub fn update(
 /// grade given. Giving another grade than the proposed one needs a reason.
 pub fn grade(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     config: &Config,
     now: NaiveDateTime,
     id: i64,
@@ -583,7 +583,7 @@ pub fn grade(
 /// The grading history of a customer, oldest first.
 pub fn gradings(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     id: i64,
     page: Page,
 ) -> AppResult<Paged<Grading>> {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::auth::{CurrentUser, Scope};
+use crate::auth::{Actor, Scope};
 use crate::config::Config;
 use crate::db::schema::{deadline_escalations, deadline_policies, deadlines, org_units};
 use crate::db::{write_tx, DbConn, MultiBackend};
@@ -70,6 +70,16 @@ pub struct PolicyInput {
     #[validate(range(min = 1, max = 99))]
     #[schema(minimum = 1, maximum = 99)]
     pub warn_percent: Option<i32>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "业主出国，无法入户 the owner is abroad and cannot open the flat"}))]
+pub struct PauseInput {
+    /// Why the clock stops.
+    #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
+    pub reason: String,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -153,7 +163,7 @@ pub fn policy_versions(conn: &mut DbConn, rule: Rule) -> AppResult<Vec<Policy>> 
 /// from now on; running ones keep their due times.
 pub fn change_policy(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     now: NaiveDateTime,
     rule: Rule,
     input: &PolicyInput,
@@ -426,7 +436,7 @@ fn deadline_passed(d: &Deadline) -> AppError {
 pub fn settle(
     conn: &mut DbConn,
     now: NaiveDateTime,
-    actor: &CurrentUser,
+    actor: &Actor,
     rule: Rule,
     subject_type: &str,
     subject_id: i64,
@@ -653,7 +663,7 @@ const PAUSERS: &[Role] = &[
     Role::ProjectManager,
 ];
 
-fn may_pause(actor: &CurrentUser, d: &Deadline) -> AppResult<()> {
+fn may_pause(actor: &Actor, d: &Deadline) -> AppResult<()> {
     if d.assignee_user_id == Some(actor.id) {
         return Ok(());
     }
@@ -665,7 +675,7 @@ fn may_pause(actor: &CurrentUser, d: &Deadline) -> AppResult<()> {
 /// while paused.
 pub fn pause(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     now: NaiveDateTime,
     id: i64,
     expected_version: Option<i32>,
@@ -727,7 +737,7 @@ pub fn pause(
 /// paused (working time for working-day policies).
 pub fn resume(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     config: &Config,
     now: NaiveDateTime,
     id: i64,
@@ -1017,7 +1027,7 @@ pub fn sweep(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<SweepReport> {
 
 // ---- reading -----------------------------------------------------------
 
-fn visible(actor: &CurrentUser) -> Option<deadlines::BoxedQuery<'static, MultiBackend>> {
+fn visible(actor: &Actor) -> Option<deadlines::BoxedQuery<'static, MultiBackend>> {
     let query = deadlines::table.into_boxed();
     match actor.scope() {
         Scope::All => Some(query),
@@ -1029,7 +1039,7 @@ fn visible(actor: &CurrentUser) -> Option<deadlines::BoxedQuery<'static, MultiBa
     }
 }
 
-pub fn get(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<Deadline> {
+pub fn get(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Deadline> {
     let Some(query) = visible(actor) else {
         return Err(AppError::NotFound(format!("deadline {id} not found")));
     };
@@ -1043,7 +1053,7 @@ pub fn get(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<Deadlin
 
 pub fn list(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     now: NaiveDateTime,
     filter: &DeadlineFilter,
     page: Page,
@@ -1112,7 +1122,7 @@ pub struct TaskCursor {
 /// their role within their org unit, or escalated to their role within it.
 pub fn tasks(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     limit: i64,
     after: Option<TaskCursor>,
 ) -> AppResult<(Vec<Task>, Option<TaskCursor>)> {

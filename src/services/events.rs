@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::db::schema::events;
 use crate::db::DbConn;
 use crate::error::AppResult;
@@ -39,7 +39,7 @@ pub fn record(
 pub fn record_change(
     conn: &mut DbConn,
     at: NaiveDateTime,
-    actor: &CurrentUser,
+    actor: &Actor,
     action: &str,
     (subject_type, subject_id): (&str, i64),
     before: Option<Value>,
@@ -68,7 +68,7 @@ pub struct EventFilter {
 /// The audit trail, oldest first; administrators only.
 pub fn list(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     filter: &EventFilter,
     page: Page,
 ) -> AppResult<Paged<Event>> {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::config::Config;
 use crate::db::schema::{project_contacts, projects, warranty_terms};
 use crate::db::DbConn;
@@ -109,7 +109,7 @@ impl Workflow for Ledger {
     fn actions() -> &'static [LedgerAction] {
         LedgerAction::ALL
     }
-    fn load(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<Project> {
+    fn load(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Project> {
         super::projects::get(conn, actor, id)
     }
     fn id(p: &Project) -> i64 {

@@ -6,7 +6,6 @@ pub mod auth;
 pub mod calendar;
 pub mod customers;
 pub mod deadlines;
-pub mod demo;
 pub mod events;
 pub mod idempotency;
 pub mod ledger;

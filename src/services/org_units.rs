@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::auth::{CurrentUser, Scope};
+use crate::auth::{Actor, Scope};
 use crate::db::schema::{org_units, users};
 use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult};
@@ -50,7 +50,7 @@ fn audit(unit: &OrgUnit) -> serde_json::Value {
 }
 
 /// Loads a unit the caller may see; 404 otherwise.
-pub fn get(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<OrgUnit> {
+pub fn get(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<OrgUnit> {
     actor.require_staff_side()?;
     let unit: Option<OrgUnit> = org_units::table
         .find(id)
@@ -69,7 +69,7 @@ fn not_found(id: i64) -> AppError {
 
 pub fn list(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     filter: &OrgUnitFilter,
     page: Page,
 ) -> AppResult<Paged<OrgUnit>> {
@@ -112,7 +112,7 @@ pub fn list(
 
 pub fn create(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     now: NaiveDateTime,
     input: &NewOrgUnitInput,
 ) -> AppResult<OrgUnit> {
@@ -250,7 +250,7 @@ fn ensure_unique_name(
 
 pub fn update(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     now: NaiveDateTime,
     id: i64,
     expected_version: Option<i32>,
@@ -285,7 +285,7 @@ pub fn update(
 /// Writes the unit's new name/active flag if nobody changed it meanwhile.
 fn save(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     now: NaiveDateTime,
     before: &OrgUnit,
     action: &str,
@@ -329,7 +329,7 @@ fn save(
 /// Deactivates a unit that no longer has active sub-units or active users.
 pub fn deactivate(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     now: NaiveDateTime,
     id: i64,
     expected_version: Option<i32>,
@@ -373,7 +373,7 @@ pub fn deactivate(
 
 pub fn activate(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     now: NaiveDateTime,
     id: i64,
     expected_version: Option<i32>,

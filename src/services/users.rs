@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::auth::{CurrentUser, Scope};
+use crate::auth::{Actor, Scope};
 use crate::db::schema::{customers, org_units, users};
 use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult};
@@ -112,7 +112,7 @@ fn not_found(id: i64) -> AppError {
 }
 
 /// Loads a user the caller may see; 404 otherwise.
-pub fn get(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<User> {
+pub fn get(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<User> {
     let row: Option<(User, Option<String>)> = users::table
         .left_join(org_units::table)
         .filter(users::id.eq(id))
@@ -133,7 +133,7 @@ pub fn get(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<User> {
 
 pub fn list(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     filter: &UserFilter,
     page: Page,
 ) -> AppResult<Paged<User>> {
@@ -325,7 +325,7 @@ fn default_rank(role: Role, rank: Option<Rank>) -> Option<Rank> {
 /// done by the caller holding no connection): Argon2 is deliberately slow.
 pub fn create(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     now: NaiveDateTime,
     input: &NewUserInput,
     password_hash: &str,
@@ -396,7 +396,7 @@ pub fn create(
 
 pub fn update(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     now: NaiveDateTime,
     id: i64,
     expected_version: Option<i32>,
@@ -512,7 +512,7 @@ pub fn update(
 /// Deactivates a user and ends all their sessions. Idempotent.
 pub fn deactivate(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     now: NaiveDateTime,
     id: i64,
     expected_version: Option<i32>,
@@ -530,7 +530,7 @@ pub fn deactivate(
 /// Reactivates a user (who must log in again). Idempotent.
 pub fn activate(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     now: NaiveDateTime,
     id: i64,
     expected_version: Option<i32>,
@@ -541,7 +541,7 @@ pub fn activate(
 
 fn set_active(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     now: NaiveDateTime,
     id: i64,
     expected_version: Option<i32>,

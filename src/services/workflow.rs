@@ -22,7 +22,7 @@ use std::fmt::{Debug, Display};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use crate::auth::CurrentUser;
+use crate::auth::Actor;
 use crate::config::Config;
 use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult};
@@ -66,7 +66,7 @@ pub trait Workflow {
     fn actions() -> &'static [Self::Action];
 
     /// The subject as the caller may see it; 404 outside their scope.
-    fn load(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<Self::Subject>;
+    fn load(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Self::Subject>;
     fn id(subject: &Self::Subject) -> i64;
     fn state(subject: &Self::Subject) -> AppResult<Self::State>;
     fn version(subject: &Self::Subject) -> i32;
@@ -86,7 +86,7 @@ pub trait Workflow {
 /// Who acts, when, under which configuration.
 #[derive(Clone, Copy)]
 pub struct Ctx<'a> {
-    pub actor: &'a CurrentUser,
+    pub actor: &'a Actor,
     pub config: &'a Config,
     pub now: NaiveDateTime,
 }

@@ -1,6 +1,6 @@
-//! The completed-projects ledger (竣工工程信息台账): projects with their
-//! contacts and warranty terms, filled by the project department and reviewed
-//! by the branch engineering department (004 §5.1, A.2 steps 2–3).
+//! The completed-projects ledger (竣工工程信息台账, 004 §5.1): registering
+//! projects; their contacts (`contacts`) and warranty terms (`terms`) each
+//! have their own file, and the review workflow is `services::ledger`.
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use diesel::prelude::*;
@@ -8,23 +8,26 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::auth::{CurrentUser, Scope};
+use crate::auth::{Actor, Scope};
 use crate::config::Config;
-use crate::db::schema::{customers, org_units, project_contacts, projects, warranty_terms};
+use crate::db::schema::{customers, org_units, projects, warranty_terms};
 use crate::db::{write_tx, DbConn, MultiBackend};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::models::deadline::Rule;
 use crate::models::org_unit::{OrgUnit, OrgUnitKind};
-use crate::models::project::{
-    Contact, ContactRole, ContactSide, LedgerStatus, Project, ProjectFields, WarrantyCategory,
-    WarrantyTerm,
-};
+use crate::models::project::{LedgerStatus, Project, ProjectFields, WarrantyCategory};
 use crate::models::user::Role;
 
 use super::deadlines;
 use super::ledger;
-use super::warranty::{self, Length};
+use super::warranty;
 use super::{check_version, concurrent_change, double_option, events, like_contains, Page, Paged};
+
+mod contacts;
+mod terms;
+
+pub use contacts::*;
+pub use terms::*;
 
 /// Who keeps the ledger: the project department, the branch engineering
 /// department, the group engineering department, administrators.
@@ -140,75 +143,11 @@ pub struct ProjectFilter {
     pub q: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"role": "warranty_lead", "name": "刘强 Liu Qiang", "phone": "139 1234 5678"}))]
-pub struct NewContactInput {
-    pub role: ContactRole,
-    #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
-    pub name: String,
-    #[validate(length(min = 3, max = 32))]
-    #[schema(
-        min_length = 3,
-        max_length = 32,
-        pattern = r"^[0-9+() -]*[0-9][0-9+() -]*$"
-    )]
-    pub phone: String,
-    /// The company; required for subcontractors.
-    #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
-    pub company: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"phone": "139 8765 4321"}))]
-pub struct ContactPatch {
-    #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
-    pub name: Option<String>,
-    #[validate(length(min = 3, max = 32))]
-    #[schema(
-        min_length = 3,
-        max_length = 32,
-        pattern = r"^[0-9+() -]*[0-9][0-9+() -]*$"
-    )]
-    pub phone: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 200)]
-    pub company: Option<Option<String>>,
-}
-
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"years": 8, "note": "contract §12.3: eight years for roofing"}))]
-pub struct WarrantyTermInput {
-    /// Length in years (every category but `heating_cooling`).
-    #[validate(range(min = 1, max = 300))]
-    #[schema(minimum = 1, maximum = 300)]
-    pub years: Option<i32>,
-    /// Length in heating/cooling periods (`heating_cooling` only).
-    #[validate(range(min = 1, max = 50))]
-    #[schema(minimum = 1, maximum = 50)]
-    pub periods: Option<i32>,
-    #[validate(length(max = 500))]
-    #[schema(max_length = 500)]
-    pub note: Option<String>,
-}
-
-/// Whether one component category is under warranty on a day.
-#[derive(Debug, Clone)]
-pub struct TermStatus {
-    pub term: WarrantyTerm,
-    pub under_warranty: bool,
-}
-
-fn not_found(id: i64) -> AppError {
+pub(crate) fn not_found(id: i64) -> AppError {
     AppError::NotFound(format!("project {id} not found"))
 }
 
-fn trimmed(value: Option<&str>) -> Option<String> {
+pub(crate) fn trimmed(value: Option<&str>) -> Option<String> {
     value
         .map(str::trim)
         .filter(|v| !v.is_empty())
@@ -217,7 +156,7 @@ fn trimmed(value: Option<&str>) -> Option<String> {
 
 /// Projects the caller may see: by the department that built them, or the
 /// customer user's own.
-fn visible(actor: &CurrentUser) -> Option<projects::BoxedQuery<'static, MultiBackend>> {
+fn visible(actor: &Actor) -> Option<projects::BoxedQuery<'static, MultiBackend>> {
     let query = projects::table.into_boxed();
     match actor.scope() {
         Scope::All => Some(query),
@@ -229,7 +168,7 @@ fn visible(actor: &CurrentUser) -> Option<projects::BoxedQuery<'static, MultiBac
     }
 }
 
-pub fn get(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<Project> {
+pub fn get(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Project> {
     let Some(query) = visible(actor) else {
         return Err(not_found(id));
     };
@@ -242,7 +181,7 @@ pub fn get(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<Project
 }
 
 /// A project the caller may change: visible to them and a ledger-keeping role.
-fn get_for_write(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<Project> {
+pub(crate) fn get_for_write(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Project> {
     let project = get(conn, actor, id)?;
     actor.require(WRITERS)?;
     Ok(project)
@@ -250,7 +189,7 @@ fn get_for_write(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<P
 
 pub fn list(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     filter: &ProjectFilter,
     page: Page,
 ) -> AppResult<Paged<Project>> {
@@ -310,7 +249,7 @@ pub fn list(
 
 /// The project department a project belongs to: a department, active, in
 /// the caller's scope. Returns its branch and its ancestry path.
-fn check_department(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<(i64, String)> {
+fn check_department(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<(i64, String)> {
     let unit: Option<OrgUnit> = org_units::table
         .find(id)
         .select(OrgUnit::as_select())
@@ -349,7 +288,7 @@ fn check_department(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResul
 /// (inside their scope, or the branch their department belongs to), and
 /// active. A customer of another branch is answered exactly like a missing
 /// one, so ids outside the scope reveal nothing.
-fn check_customer(conn: &mut DbConn, actor: &CurrentUser, id: i64) -> AppResult<()> {
+fn check_customer(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<()> {
     let row: Option<(bool, String)> = customers::table
         .find(id)
         .select((customers::active, customers::scope_path))
@@ -421,13 +360,13 @@ fn ensure_unique_code(conn: &mut DbConn, code: &str, except: Option<i64>) -> App
     Ok(())
 }
 
-fn audit<T: serde::Serialize>(value: &T) -> serde_json::Value {
+pub(crate) fn audit<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or_default()
 }
 
 pub fn create(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     config: &Config,
     now: NaiveDateTime,
     input: &NewProjectInput,
@@ -501,76 +440,9 @@ pub fn create(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn insert_term(
-    conn: &mut DbConn,
-    config: &Config,
-    now: NaiveDateTime,
-    project_id: i64,
-    category: WarrantyCategory,
-    length: Length,
-    starts_on: NaiveDate,
-    note: Option<&str>,
-) -> AppResult<()> {
-    let ends_on = term_end(config, starts_on, length)?;
-    let (years, periods) = split(length);
-    diesel::insert_into(warranty_terms::table)
-        .values((
-            warranty_terms::project_id.eq(project_id),
-            warranty_terms::category.eq(category.as_str()),
-            warranty_terms::years.eq(years),
-            warranty_terms::periods.eq(periods),
-            warranty_terms::starts_on.eq(starts_on),
-            warranty_terms::ends_on.eq(ends_on),
-            warranty_terms::note.eq(note),
-            warranty_terms::version.eq(1),
-            warranty_terms::created_at.eq(now),
-            warranty_terms::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-fn split(length: Length) -> (Option<i32>, Option<i32>) {
-    match length {
-        Length::Years(n) => (Some(n), None),
-        Length::Periods(n) => (None, Some(n)),
-    }
-}
-
-fn term_end(config: &Config, starts_on: NaiveDate, length: Length) -> AppResult<NaiveDate> {
-    warranty::ends_on(
-        starts_on,
-        length,
-        config.heating_season,
-        config.cooling_season,
-    )
-    .ok_or_else(|| {
-        AppError::invalid(
-            if matches!(length, Length::Years(_)) {
-                "years"
-            } else {
-                "periods"
-            },
-            "the term runs past the calendar",
-        )
-    })
-}
-
-fn term_length(term: &WarrantyTerm) -> AppResult<Length> {
-    match (term.years, term.periods) {
-        (Some(y), None) => Ok(Length::Years(y)),
-        (None, Some(p)) => Ok(Length::Periods(p)),
-        _ => Err(AppError::internal(format!(
-            "warranty term {} has no length",
-            term.id
-        ))),
-    }
-}
-
 pub fn update(
     conn: &mut DbConn,
-    actor: &CurrentUser,
+    actor: &Actor,
     config: &Config,
     now: NaiveDateTime,
     id: i64,
@@ -683,379 +555,4 @@ pub fn update(
         )?;
         Ok(after)
     })
-}
-
-/// After a change of the acceptance date or the design service life: terms
-/// start anew from the day after acceptance, and the structure term follows
-/// the design life (kept longer only when it was lengthened on purpose).
-fn refit_terms(
-    conn: &mut DbConn,
-    config: &Config,
-    now: NaiveDateTime,
-    before: &Project,
-    after: &ProjectFields,
-) -> AppResult<()> {
-    let starts_on = warranty::starts_on(after.completion_accepted_on);
-    let terms: Vec<WarrantyTerm> = warranty_terms::table
-        .filter(warranty_terms::project_id.eq(before.id))
-        .select(WarrantyTerm::as_select())
-        .load(conn)?;
-    for term in terms {
-        let mut length = term_length(&term)?;
-        if term.category == WarrantyCategory::FoundationStructure.as_str() {
-            let years = length.value();
-            let new_life = after.design_service_life_years;
-            length = Length::Years(if years == before.design_service_life_years {
-                new_life
-            } else {
-                years.max(new_life)
-            });
-        }
-        let (years, periods) = split(length);
-        diesel::update(warranty_terms::table.find(term.id))
-            .set((
-                warranty_terms::years.eq(years),
-                warranty_terms::periods.eq(periods),
-                warranty_terms::starts_on.eq(starts_on),
-                warranty_terms::ends_on.eq(term_end(config, starts_on, length)?),
-                warranty_terms::version.eq(term.version + 1),
-                warranty_terms::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
-// ---- contacts ----------------------------------------------------------
-
-pub fn contacts(
-    conn: &mut DbConn,
-    actor: &CurrentUser,
-    project_id: i64,
-    side: Option<ContactSide>,
-) -> AppResult<Vec<Contact>> {
-    get(conn, actor, project_id)?;
-    let mut query = project_contacts::table
-        .filter(project_contacts::project_id.eq(project_id))
-        .into_boxed();
-    // customers see the contractor's warranty team only (appendix C part one)
-    let side = if actor.role == Role::Customer {
-        Some(ContactSide::Warranty)
-    } else {
-        side
-    };
-    if let Some(side) = side {
-        let roles: Vec<&str> = ContactRole::roles_of(side)
-            .into_iter()
-            .map(ContactRole::as_str)
-            .collect();
-        query = query.filter(project_contacts::role.eq_any(roles));
-    }
-    Ok(query
-        .order(project_contacts::id.asc())
-        .select(Contact::as_select())
-        .load(conn)?)
-}
-
-fn check_company(role: ContactRole, company: &Option<String>) -> AppResult<()> {
-    if role.side() == ContactSide::Subcontractor && company.is_none() {
-        return Err(AppError::invalid(
-            "company",
-            "a subcontractor contact needs the company's name",
-        ));
-    }
-    Ok(())
-}
-
-pub fn add_contact(
-    conn: &mut DbConn,
-    actor: &CurrentUser,
-    now: NaiveDateTime,
-    project_id: i64,
-    input: &NewContactInput,
-) -> AppResult<Contact> {
-    let name = input.name.trim();
-    if name.is_empty() {
-        return Err(AppError::invalid("name", "must not be blank"));
-    }
-    let phone = super::users::clean_phone(Some(&input.phone))?
-        .ok_or_else(|| AppError::invalid("phone", "must not be blank"))?;
-    let company = trimmed(input.company.as_deref());
-    check_company(input.role, &company)?;
-    write_tx(conn, |conn| {
-        get_for_write(conn, actor, project_id)?;
-        let id: i64 = diesel::insert_into(project_contacts::table)
-            .values((
-                project_contacts::project_id.eq(project_id),
-                project_contacts::role.eq(input.role.as_str()),
-                project_contacts::name.eq(name),
-                project_contacts::phone.eq(&phone),
-                project_contacts::company.eq(&company),
-                project_contacts::version.eq(1),
-                project_contacts::created_at.eq(now),
-                project_contacts::updated_at.eq(now),
-            ))
-            .returning(project_contacts::id)
-            .get_result(conn)?;
-        let contact: Contact = project_contacts::table
-            .find(id)
-            .select(Contact::as_select())
-            .first(conn)?;
-        events::record_change(
-            conn,
-            now,
-            actor,
-            "project.contact_added",
-            ("project", project_id),
-            None,
-            Some(audit(&contact)),
-        )?;
-        Ok(contact)
-    })
-}
-
-fn get_contact(conn: &mut DbConn, project_id: i64, contact_id: i64) -> AppResult<Contact> {
-    project_contacts::table
-        .filter(project_contacts::id.eq(contact_id))
-        .filter(project_contacts::project_id.eq(project_id))
-        .select(Contact::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| {
-            AppError::NotFound(format!(
-                "contact {contact_id} of project {project_id} not found"
-            ))
-        })
-}
-
-#[allow(clippy::too_many_arguments)]
-pub fn update_contact(
-    conn: &mut DbConn,
-    actor: &CurrentUser,
-    now: NaiveDateTime,
-    project_id: i64,
-    contact_id: i64,
-    expected_version: Option<i32>,
-    patch: &ContactPatch,
-) -> AppResult<Contact> {
-    write_tx(conn, |conn| {
-        get_for_write(conn, actor, project_id)?;
-        let before = get_contact(conn, project_id, contact_id)?;
-        check_version(expected_version, before.version)?;
-        let name = match patch.name.as_deref().map(str::trim) {
-            Some("") => return Err(AppError::invalid("name", "must not be blank")),
-            Some(n) => n.to_string(),
-            None => before.name.clone(),
-        };
-        let phone = match &patch.phone {
-            Some(p) => super::users::clean_phone(Some(p))?
-                .ok_or_else(|| AppError::invalid("phone", "must not be blank"))?,
-            None => before.phone.clone(),
-        };
-        let company = match &patch.company {
-            Some(c) => trimmed(c.as_deref()),
-            None => before.company.clone(),
-        };
-        check_company(ContactRole::from_db(&before.role)?, &company)?;
-        let written = diesel::update(
-            project_contacts::table
-                .filter(project_contacts::id.eq(contact_id))
-                .filter(project_contacts::version.eq(before.version)),
-        )
-        .set((
-            project_contacts::name.eq(&name),
-            project_contacts::phone.eq(&phone),
-            project_contacts::company.eq(&company),
-            project_contacts::version.eq(before.version + 1),
-            project_contacts::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-        if written == 0 {
-            return Err(concurrent_change());
-        }
-        let after = get_contact(conn, project_id, contact_id)?;
-        events::record_change(
-            conn,
-            now,
-            actor,
-            "project.contact_updated",
-            ("project", project_id),
-            Some(audit(&before)),
-            Some(audit(&after)),
-        )?;
-        Ok(after)
-    })
-}
-
-pub fn remove_contact(
-    conn: &mut DbConn,
-    actor: &CurrentUser,
-    now: NaiveDateTime,
-    project_id: i64,
-    contact_id: i64,
-) -> AppResult<()> {
-    write_tx(conn, |conn| {
-        get_for_write(conn, actor, project_id)?;
-        let before = get_contact(conn, project_id, contact_id)?;
-        diesel::delete(project_contacts::table.find(contact_id)).execute(conn)?;
-        events::record_change(
-            conn,
-            now,
-            actor,
-            "project.contact_removed",
-            ("project", project_id),
-            Some(audit(&before)),
-            None,
-        )
-    })
-}
-
-// ---- warranty terms ----------------------------------------------------
-
-pub fn terms(
-    conn: &mut DbConn,
-    actor: &CurrentUser,
-    project_id: i64,
-) -> AppResult<(Project, Vec<WarrantyTerm>)> {
-    let project = get(conn, actor, project_id)?;
-    let terms = warranty_terms::table
-        .filter(warranty_terms::project_id.eq(project_id))
-        .order(warranty_terms::id.asc())
-        .select(WarrantyTerm::as_select())
-        .load(conn)?;
-    Ok((project, terms))
-}
-
-/// Sets the length of one category's term (creating it for `other`). A
-/// contract may lengthen a term, never shorten it below the statutory minimum.
-#[allow(clippy::too_many_arguments)]
-pub fn set_term(
-    conn: &mut DbConn,
-    actor: &CurrentUser,
-    config: &Config,
-    now: NaiveDateTime,
-    project_id: i64,
-    category: WarrantyCategory,
-    expected_version: Option<i32>,
-    input: &WarrantyTermInput,
-) -> AppResult<WarrantyTerm> {
-    let length = match (category, input.years, input.periods) {
-        (WarrantyCategory::HeatingCooling, None, Some(p)) => Length::Periods(p),
-        (WarrantyCategory::HeatingCooling, _, _) => {
-            return Err(AppError::invalid(
-                "periods",
-                "heating_cooling is counted in heating/cooling periods: send `periods` only",
-            ))
-        }
-        (_, Some(y), None) => Length::Years(y),
-        (_, _, _) => {
-            return Err(AppError::invalid(
-                "years",
-                format!("{category} is counted in years: send `years` only"),
-            ))
-        }
-    };
-    let note = trimmed(input.note.as_deref());
-    write_tx(conn, |conn| {
-        let project = get_for_write(conn, actor, project_id)?;
-        if let Some(minimum) =
-            warranty::statutory_minimum(category, project.design_service_life_years)
-        {
-            if length.value() < minimum.value() {
-                let field = if matches!(length, Length::Years(_)) {
-                    "years"
-                } else {
-                    "periods"
-                };
-                return Err(AppError::rule(
-                    "warranty_below_minimum",
-                    field,
-                    format!(
-                        "the {category} warranty cannot be shorter than the statutory minimum of {} {}",
-                        minimum.value(),
-                        minimum.unit()
-                    ),
-                ));
-            }
-        }
-        let existing: Option<WarrantyTerm> = warranty_terms::table
-            .filter(warranty_terms::project_id.eq(project_id))
-            .filter(warranty_terms::category.eq(category.as_str()))
-            .select(WarrantyTerm::as_select())
-            .first(conn)
-            .optional()?;
-        let starts_on = warranty::starts_on(project.completion_accepted_on);
-        let before = match existing {
-            None => {
-                check_version(expected_version, 0)?;
-                insert_term(
-                    conn,
-                    config,
-                    now,
-                    project_id,
-                    category,
-                    length,
-                    starts_on,
-                    note.as_deref(),
-                )?;
-                None
-            }
-            Some(term) => {
-                check_version(expected_version, term.version)?;
-                let (years, periods) = split(length);
-                let written = diesel::update(
-                    warranty_terms::table
-                        .filter(warranty_terms::id.eq(term.id))
-                        .filter(warranty_terms::version.eq(term.version)),
-                )
-                .set((
-                    warranty_terms::years.eq(years),
-                    warranty_terms::periods.eq(periods),
-                    warranty_terms::ends_on.eq(term_end(config, term.starts_on, length)?),
-                    warranty_terms::note.eq(note.as_deref().or(term.note.as_deref())),
-                    warranty_terms::version.eq(term.version + 1),
-                    warranty_terms::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-                if written == 0 {
-                    return Err(concurrent_change());
-                }
-                Some(term)
-            }
-        };
-        let after: WarrantyTerm = warranty_terms::table
-            .filter(warranty_terms::project_id.eq(project_id))
-            .filter(warranty_terms::category.eq(category.as_str()))
-            .select(WarrantyTerm::as_select())
-            .first(conn)?;
-        events::record_change(
-            conn,
-            now,
-            actor,
-            "project.warranty_term_set",
-            ("project", project_id),
-            before.as_ref().map(audit),
-            Some(audit(&after)),
-        )?;
-        Ok(after)
-    })
-}
-
-/// Which terms of a project are in force on `on` (all, or one category's).
-pub fn warranty_status(
-    conn: &mut DbConn,
-    actor: &CurrentUser,
-    project_id: i64,
-    on: NaiveDate,
-    category: Option<WarrantyCategory>,
-) -> AppResult<Vec<TermStatus>> {
-    let (_, terms) = terms(conn, actor, project_id)?;
-    Ok(terms
-        .into_iter()
-        .filter(|t| category.is_none_or(|c| t.category == c.as_str()))
-        .map(|term| TermStatus {
-            under_warranty: term.starts_on <= on && on <= term.ends_on,
-            term,
-        })
-        .collect())
 }

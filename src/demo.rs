@@ -15,13 +15,13 @@ use crate::models::org_unit::OrgUnitKind;
 use crate::models::project::ContactRole;
 use crate::models::user::{Rank, Role};
 
-use super::auth::{acting_as, console_admin};
-use super::customers::{self, GradingInput, NewCustomerInput};
-use super::ledger::{self, LedgerReview, LedgerSubmission, ReviewDecision};
-use super::org_units::{self, NewOrgUnitInput};
-use super::projects::{self, NewContactInput, NewProjectInput};
-use super::users::{create as create_user, NewUserInput};
-use super::workflow::Ctx;
+use crate::services::auth::{acting_as, console_admin};
+use crate::services::customers::{self, GradingInput, NewCustomerInput};
+use crate::services::ledger::{self, LedgerReview, LedgerSubmission, ReviewDecision};
+use crate::services::org_units::{self, NewOrgUnitInput};
+use crate::services::projects::{self, NewContactInput, NewProjectInput};
+use crate::services::users::{create as create_user, NewUserInput};
+use crate::services::workflow::Ctx;
 
 /// username, display name, role, rank, org unit, customer
 type DemoUser<'a> = (
@@ -323,7 +323,7 @@ pub fn seed(
     })
 }
 
-fn actor(conn: &mut DbConn, username: &str) -> AppResult<crate::auth::CurrentUser> {
+fn actor(conn: &mut DbConn, username: &str) -> AppResult<crate::auth::Actor> {
     let id: i64 = users::table
         .filter(users::username.eq(username))
         .select(users::id)

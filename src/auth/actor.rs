@@ -1,17 +1,13 @@
-//! `CurrentUser`: the caller, taken from the bearer token and checked against
-//! the database on every request (so deactivation and logout act at once).
-
-use actix_web::dev::Payload;
-use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
-use futures_util::future::LocalBoxFuture;
+//! `Actor`: who does something, as the services see it — a plain value
+//! with the role, the org unit's path and the scope it gives. The HTTP
+//! layer builds it from the bearer token (`api::extract`); the command line
+//! builds it for the console admin.
 
 use crate::error::{AppError, AppResult};
 use crate::models::user::{Rank, Role};
-use crate::AppState;
 
 #[derive(Debug, Clone)]
-pub struct CurrentUser {
+pub struct Actor {
     pub id: i64,
     pub username: String,
     pub role: Role,
@@ -84,7 +80,7 @@ macro_rules! in_subtree {
     }};
 }
 
-impl CurrentUser {
+impl Actor {
     pub fn scope(&self) -> Scope {
         match (self.role, &self.org_path, self.customer_id) {
             (Role::Admin, _, _) => Scope::All,
@@ -122,51 +118,4 @@ impl CurrentUser {
             Ok(())
         }
     }
-}
-
-impl FromRequest for CurrentUser {
-    type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let auth = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .map(|v| v.to_str().map(str::to_owned));
-        Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
-            let token = match auth {
-                None => {
-                    return Err(AppError::unauthorized(
-                        "missing_token",
-                        "send an access token: Authorization: Bearer <token> (get one at /api/v1/auth/login)",
-                    ))
-                }
-                Some(Err(_)) => return Err(malformed()),
-                Some(Ok(value)) => bearer_token(&value).ok_or_else(malformed)?,
-            };
-            let claims = state.jwt.verify(&token, state.clock.now())?;
-            let user_id: i64 = claims.sub.parse().map_err(|_| {
-                AppError::unauthorized("invalid_token", "the access token is not valid")
-            })?;
-            let session = claims.sid;
-            state
-                .db(move |conn| crate::services::auth::session_user(conn, user_id, &session))
-                .await
-        })
-    }
-}
-
-fn malformed() -> AppError {
-    AppError::unauthorized(
-        "invalid_token",
-        "the Authorization header must be `Bearer <token>`",
-    )
-}
-
-fn bearer_token(value: &str) -> Option<String> {
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
 }
