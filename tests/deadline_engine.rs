@@ -241,12 +241,12 @@ async fn one_rule_is_done_by_the_role_each_start_names() {
 #[actix_rt::test]
 async fn a_paused_hour_clock_is_never_swept_and_resumes_later_by_the_paused_time() {
     let app = long_lived().await;
-    let admin = app.admin().await;
-    let org = org(&app, &admin).await;
-    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd))
-        .await;
-    let pm = app.token("east.pm", PASSWORD).await;
-    let c = app.customer(&admin, "Owner", org.east).await;
+    let EastDesk {
+        admin,
+        org,
+        pm,
+        customer: c,
+    } = east_desk(&app).await;
     let p = app.project(&pm, "P-1", org.east_pd, c).await;
     app.complete_contacts(&pm, p["id"].as_i64().unwrap()).await;
     // ledger.fill: 72 h from the end of the handover day, due 5 March 16:00 UTC
@@ -304,12 +304,12 @@ async fn a_paused_hour_clock_is_never_swept_and_resumes_later_by_the_paused_time
 #[actix_rt::test]
 async fn a_paused_working_day_clock_loses_only_the_working_time() {
     let app = long_lived().await;
-    let admin = app.admin().await;
-    let org = org(&app, &admin).await;
-    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd))
-        .await;
-    let pm = app.token("east.pm", PASSWORD).await;
-    let c = app.customer(&admin, "Owner", org.east).await;
+    let EastDesk {
+        admin,
+        org,
+        pm,
+        customer: c,
+    } = east_desk(&app).await;
     app.put(
         "/api/v1/deadline-policies/ledger.fill",
         &admin,
@@ -349,12 +349,12 @@ async fn a_paused_working_day_clock_loses_only_the_working_time() {
 #[actix_rt::test]
 async fn due_soon_is_marked_once_at_the_warning_point() {
     let app = long_lived().await;
-    let admin = app.admin().await;
-    let org = org(&app, &admin).await;
-    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd))
-        .await;
-    let pm = app.token("east.pm", PASSWORD).await;
-    let c = app.customer(&admin, "Owner", org.east).await;
+    let EastDesk {
+        admin,
+        org,
+        pm,
+        customer: c,
+    } = east_desk(&app).await;
     let p = app.project(&pm, "P-1", org.east_pd, c).await;
     let d = fill_clock(&app, &pm, &p).await;
     // 72 h from 2 March 16:00 UTC; 80 % of them have gone by at 57 h 36 min
@@ -423,15 +423,15 @@ async fn a_holiday_added_after_a_working_day_clock_started_moves_its_due_time_an
 #[actix_rt::test]
 async fn a_restarted_overdue_clock_loses_its_escalation_and_escalates_again() {
     let app = long_lived().await;
-    let admin = app.admin().await;
-    let org = org(&app, &admin).await;
-    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd))
-        .await;
+    let EastDesk {
+        admin,
+        org,
+        pm,
+        customer: c,
+    } = east_desk(&app).await;
     app.user(&admin, "east.eng", "branch_engineer", Some(org.east))
         .await;
-    let pm = app.token("east.pm", PASSWORD).await;
     let engineer = app.token("east.eng", PASSWORD).await;
-    let c = app.customer(&admin, "Owner", org.east).await;
     let p = app.project(&pm, "P-1", org.east_pd, c).await;
     app.clock.set(at(2026, 3, 6, 1));
     assert_eq!(sweep(&app).overdue, 1);
@@ -477,12 +477,12 @@ async fn a_restarted_overdue_clock_loses_its_escalation_and_escalates_again() {
 #[actix_rt::test]
 async fn a_late_reason_sent_in_time_is_kept_as_a_note() {
     let app = long_lived().await;
-    let admin = app.admin().await;
-    let org = org(&app, &admin).await;
-    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd))
-        .await;
-    let pm = app.token("east.pm", PASSWORD).await;
-    let c = app.customer(&admin, "Owner", org.east).await;
+    let EastDesk {
+        admin: _,
+        org,
+        pm,
+        customer: c,
+    } = east_desk(&app).await;
     let p = app.project(&pm, "P-1", org.east_pd, c).await;
     app.complete_contacts(&pm, p["id"].as_i64().unwrap()).await;
     let r = app

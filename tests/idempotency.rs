@@ -254,12 +254,12 @@ async fn a_refused_request_does_not_use_up_its_key() {
 #[actix_rt::test]
 async fn a_retried_business_step_is_replayed_not_refused() {
     let app = spawn().await;
-    let admin = app.admin().await;
-    let org = org(&app, &admin).await;
-    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd))
-        .await;
-    let pm = app.token("east.pm", PASSWORD).await;
-    let c = app.customer(&admin, "Owner", org.east).await;
+    let EastDesk {
+        admin,
+        org,
+        pm,
+        customer: c,
+    } = east_desk(&app).await;
     let id = app.project(&pm, "P-1", org.east_pd, c).await["id"]
         .as_i64()
         .unwrap();

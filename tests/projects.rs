@@ -345,12 +345,12 @@ async fn changing_acceptance_date_and_design_life_moves_the_terms() {
 #[actix_rt::test]
 async fn ledger_submission_is_refused_while_required_contacts_are_missing() {
     let app = spawn().await;
-    let admin = app.admin().await;
-    let org = org(&app, &admin).await;
-    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd))
-        .await;
-    let pm = app.token("east.pm", PASSWORD).await;
-    let c = app.customer(&admin, "Owner", org.east).await;
+    let EastDesk {
+        admin: _,
+        org,
+        pm,
+        customer: c,
+    } = east_desk(&app).await;
     let id = app.project(&pm, "P-1", org.east_pd, c).await["id"]
         .as_i64()
         .unwrap();
@@ -425,12 +425,12 @@ async fn ledger_submission_is_refused_while_required_contacts_are_missing() {
 #[actix_rt::test]
 async fn ledger_is_due_three_days_after_handover_and_a_late_submission_is_flagged() {
     let app = spawn().await;
-    let admin = app.admin().await;
-    let org = org(&app, &admin).await;
-    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd))
-        .await;
-    let pm = app.token("east.pm", PASSWORD).await;
-    let c = app.customer(&admin, "Owner", org.east).await;
+    let EastDesk {
+        admin: _,
+        org,
+        pm,
+        customer: c,
+    } = east_desk(&app).await;
     let on_time = app.project(&pm, "P-1", org.east_pd, c).await;
     // handed over 2026-03-02: due at the end of 5 March, Shanghai time (16:00 UTC)
     assert_eq!(on_time["ledger"]["due_at"], "2026-03-05T16:00:00Z");
@@ -836,15 +836,15 @@ const LEDGER_PAIRS: [(&str, &str, &str); 4] = [
 #[actix_rt::test]
 async fn ledger_transition_table_every_state_and_action_pair() {
     let app = spawn().await;
-    let admin = app.admin().await;
-    let org = org(&app, &admin).await;
-    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd))
-        .await;
+    let EastDesk {
+        admin,
+        org,
+        pm,
+        customer: c,
+    } = east_desk(&app).await;
     app.user(&admin, "east.engineer", "branch_engineer", Some(org.east))
         .await;
-    let pm = app.token("east.pm", PASSWORD).await;
     let engineer = app.token("east.engineer", PASSWORD).await;
-    let c = app.customer(&admin, "Owner", org.east).await;
     // how to take each action, by a role allowed to
     let act = |id: i64, action: &str| {
         let (path, token, body) = match action {
@@ -906,12 +906,12 @@ async fn ledger_transition_table_every_state_and_action_pair() {
 #[actix_rt::test]
 async fn ledger_steps_honour_if_match_and_answer_the_new_etag() {
     let app = spawn().await;
-    let admin = app.admin().await;
-    let org = org(&app, &admin).await;
-    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd))
-        .await;
-    let pm = app.token("east.pm", PASSWORD).await;
-    let c = app.customer(&admin, "Owner", org.east).await;
+    let EastDesk {
+        admin: _,
+        org,
+        pm,
+        customer: c,
+    } = east_desk(&app).await;
     let id = app.project(&pm, "P-1", org.east_pd, c).await["id"]
         .as_i64()
         .unwrap();

@@ -478,3 +478,32 @@ where
         north_pd,
     }
 }
+
+/// The usual cast of a ledger or deadline test: the admin's token, the
+/// two-branch organisation, a project manager `east.pm` of the east
+/// department (token) and a customer of the east branch.
+pub struct EastDesk {
+    pub admin: String,
+    pub org: Org,
+    pub pm: String,
+    pub customer: i64,
+}
+
+pub async fn east_desk<S, B>(app: &TestApp<S>) -> EastDesk
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let admin = app.admin().await;
+    let org = org(app, &admin).await;
+    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd))
+        .await;
+    let pm = app.token("east.pm", PASSWORD).await;
+    let customer = app.customer(&admin, "Owner", org.east).await;
+    EastDesk {
+        admin,
+        org,
+        pm,
+        customer,
+    }
+}
