@@ -277,6 +277,16 @@ async fn a_paused_hour_clock_is_never_swept_and_resumes_later_by_the_paused_time
         (task["paused"].clone(), task["overdue"].clone()),
         (json!(true), json!(false))
     );
+    let listed = |overdue: bool| {
+        let (app, pm) = (&app, &pm);
+        async move {
+            app.get(&format!("/api/v1/deadlines?overdue={overdue}"), pm)
+                .await
+                .item_ids()
+        }
+    };
+    assert!(listed(true).await.is_empty());
+    assert_eq!(listed(false).await, vec![d["id"].as_i64().unwrap()]);
 
     let r = app.post(&resume, &pm, json!({})).await;
     r.expect(200);

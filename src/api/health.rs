@@ -27,13 +27,7 @@ pub async fn healthz() -> HttpResponse {
         (status = 503, description = "The database is not reachable", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    state
-        .db(|conn| {
-            use diesel::connection::SimpleConnection;
-            conn.batch_execute("SELECT 1")
-                .map_err(|_| crate::error::AppError::Unavailable)
-        })
-        .await?;
+    state.db(crate::db::ping).await?;
     Ok(HttpResponse::Ok().json(Health {
         status: "ready".to_string(),
     }))

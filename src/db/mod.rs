@@ -214,6 +214,12 @@ pub fn with_conn<T>(
     f(&mut conn)
 }
 
+/// The database answers a trivial query (`/readyz`).
+pub fn ping(conn: &mut DbConn) -> Result<(), AppError> {
+    conn.batch_execute("SELECT 1")
+        .map_err(|_| AppError::Unavailable)
+}
+
 /// True while the current thread holds a pooled connection in [`with_conn`].
 pub fn holding_connection() -> bool {
     HOLDING_CONNECTION.with(|h| h.get())

@@ -1083,18 +1083,21 @@ pub fn list(
         query = query.filter(deadlines::due_at.lt(t));
     }
     match filter.overdue {
-        // open and past due, whether or not the sweeper has been by yet
+        // open and past due, whether or not the sweeper has been by yet; a
+        // paused clock is not overdue (its due time moves when it resumes)
         Some(true) => {
             query = query
                 .filter(deadlines::status.eq_any(OPEN))
                 .filter(deadlines::due_at.lt(now))
+                .filter(deadlines::paused_at.is_null())
         }
         Some(false) => {
             query = query.filter(
                 deadlines::status.ne(DeadlineStatus::Overdue.as_str()).and(
                     deadlines::status
                         .ne(DeadlineStatus::Pending.as_str())
-                        .or(deadlines::due_at.ge(now)),
+                        .or(deadlines::due_at.ge(now))
+                        .or(deadlines::paused_at.is_not_null()),
                 ),
             )
         }
