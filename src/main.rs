@@ -114,7 +114,12 @@ async fn sweeper(state: AppState) {
     loop {
         ticks.tick().await;
         let now = state.clock.now_naive();
-        match state.db(move |conn| deadlines::sweep(conn, now)).await {
+        let swept = state.db(move |conn| {
+            let report = deadlines::sweep(conn, now)?;
+            aftercare::db::optimize(conn)?;
+            Ok(report)
+        });
+        match swept.await {
             Ok(r) if r.overdue > 0 => {
                 log::info!("sweep: {} deadline(s) overdue and escalated", r.overdue)
             }

@@ -129,6 +129,9 @@ pub fn connect(target: &DbTarget, max_size: u32) -> Result<DbPool, String> {
         // (libpq torn down under it crashes the process)
         .min_idle(Some(u32::from(max_size > 1)))
         .connection_timeout(Duration::from_secs(10))
+        // no `SELECT 1` round trip at every check-out: a broken connection
+        // fails its query, diesel marks it broken and r2d2 drops it
+        .test_on_check_out(false)
         .build(Manager {
             target: target.clone(),
         })
@@ -141,9 +144,29 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<Vec<String>, String> {
         DbConn::Pg(_) => PG_MIGRATIONS,
         DbConn::Sqlite(_) => SQLITE_MIGRATIONS,
     };
-    conn.run_pending_migrations(source)
+    let done: Vec<String> = conn
+        .run_pending_migrations(source)
         .map(|done| done.iter().map(|v| v.to_string()).collect())
-        .map_err(|e| format!("migration failed: {e}"))
+        .map_err(|e| format!("migration failed: {e}"))?;
+    if let (false, DbConn::Sqlite(c)) = (done.is_empty(), &mut *conn) {
+        // new tables and indexes: give the planner statistics at once, as
+        // SQLite never gathers them by itself. (PostgreSQL's autovacuum
+        // analyses new and changed tables on its own; a plain ANALYZE there
+        // would also walk every other schema of the database.)
+        c.batch_execute("ANALYZE")
+            .map_err(|e| format!("ANALYZE after migrating failed: {e}"))?;
+    }
+    Ok(done)
+}
+
+/// Keeps SQLite's planner statistics fresh as the data grows (`PRAGMA
+/// optimize` analyses only what changed enough); run by the sweeper.
+/// PostgreSQL's autovacuum does this by itself.
+pub fn optimize(conn: &mut DbConn) -> Result<(), AppError> {
+    if let DbConn::Sqlite(c) = conn {
+        c.batch_execute("PRAGMA optimize")?;
+    }
+    Ok(())
 }
 
 /// Runs `f` in a transaction meant to write. On SQLite it starts with

@@ -1086,8 +1086,12 @@ pub fn list(
         // open and past due, whether or not the sweeper has been by yet; a
         // paused clock is not overdue (its due time moves when it resumes)
         Some(true) => {
+            // written out literally, as in the partial index `deadlines_open_id`,
+            // so both databases walk the open deadlines only, never history
+            let open =
+                diesel::dsl::sql::<diesel::sql_types::Bool>("status IN ('pending', 'overdue')");
             query = query
-                .filter(deadlines::status.eq_any(OPEN))
+                .filter(open)
                 .filter(deadlines::due_at.lt(now))
                 .filter(deadlines::paused_at.is_null())
         }
@@ -1141,13 +1145,14 @@ pub fn tasks(
                 .is_null()
                 .and(deadlines::assignee_role.eq(actor.role.as_str()))
                 .and(crate::in_subtree!(deadlines::scope_path, path));
-            let escalated = crate::in_subtree!(deadlines::scope_path, path).and(
-                deadlines::id.eq_any(
+            // a lookup per candidate on (deadline_id, …), not the set of
+            // every escalation the role ever had, which grows with history
+            let escalated =
+                crate::in_subtree!(deadlines::scope_path, path).and(diesel::dsl::exists(
                     deadline_escalations::table
-                        .filter(deadline_escalations::role.eq(actor.role.as_str()))
-                        .select(deadline_escalations::deadline_id),
-                ),
-            );
+                        .filter(deadline_escalations::deadline_id.eq(deadlines::id))
+                        .filter(deadline_escalations::role.eq(actor.role.as_str())),
+                ));
             query.filter(mine.or(by_role).or(escalated))
         }
         _ => query.filter(mine),

@@ -1,0 +1,2 @@
+DROP INDEX deadlines_open_by_id;
+DROP INDEX deadlines_open_id;
