@@ -184,6 +184,8 @@ where
     }
 }
 
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn sqlite_write_tx<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, AppError>,
@@ -197,6 +199,13 @@ where
     if depth.is_some() {
         return conn.transaction(f);
     }
+    // One writer at a time inside the process: queued writers wait on a
+    // mutex in order, instead of spinning in SQLite's busy handler, which
+    // makes the latency tail of concurrent writes long. The busy timeout
+    // still covers writers in other processes (`aftercare sweep` from cron).
+    let _writer = SQLITE_WRITER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let DbConn::Sqlite(c) = conn {
         AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
     }
