@@ -1,4 +1,4 @@
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -6,8 +6,7 @@ use super::org_units::OrgUnitView;
 use super::users::UserView;
 use crate::auth::Actor;
 use crate::error::AppResult;
-use crate::services::{org_units, users};
-use crate::AppState;
+use crate::models::user::Role;
 
 /// The caller: their account and the org unit they belong to.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -21,21 +20,14 @@ pub struct MeView {
 /// Who am I
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth",
     responses((status = 200, description = "The caller", body = MeView)))]
-pub async fn get_me(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
-    let (user, unit) = state
-        .db(move |conn| {
-            let user = users::get(conn, &actor, actor.id)?;
-            let unit = match (actor.org_unit_id, actor.role) {
-                (Some(id), role) if role != crate::models::user::Role::Customer => {
-                    Some(org_units::get(conn, &actor, id)?)
-                }
-                _ => None,
-            };
-            Ok((user, unit))
-        })
-        .await?;
+pub async fn get_me(actor: Actor) -> AppResult<HttpResponse> {
+    // the extractor has just read the account and its unit: no second trip
+    let unit = match actor.role {
+        Role::Customer => None,
+        _ => actor.org_unit,
+    };
     Ok(HttpResponse::Ok().json(MeView {
-        user: UserView::try_from(user)?,
+        user: UserView::try_from(actor.user)?,
         org_unit: unit.map(OrgUnitView::try_from).transpose()?,
     }))
 }

@@ -4,7 +4,8 @@
 //! builds it for the console admin.
 
 use crate::error::{AppError, AppResult};
-use crate::models::user::{Rank, Role};
+use crate::models::org_unit::OrgUnit;
+use crate::models::user::{Rank, Role, User};
 
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -18,6 +19,10 @@ pub struct Actor {
     pub customer_id: Option<i64>,
     /// The login session (refresh-token family) the token belongs to.
     pub session: String,
+    /// The account as read when the request came in (`/me` answers it).
+    pub user: User,
+    /// The org unit the account belongs to.
+    pub org_unit: Option<OrgUnit>,
 }
 
 /// What part of the data a caller may see. Every service query that lists or

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::db::schema::{login_attempts, org_units, refresh_tokens, users};
 use crate::db::{with_conn, write_tx, DbConn, DbPool};
 use crate::error::{AppError, AppResult};
+use crate::models::org_unit::OrgUnit;
 use crate::models::user::{NewUser, Rank, Role, User};
 
 use super::events;
@@ -55,43 +56,44 @@ fn hash_token(token: &str) -> String {
 /// Loads the caller of an access token: the user must still be active and
 /// the session (refresh-token family) not ended by logout or revocation.
 pub fn session_user(conn: &mut DbConn, user_id: i64, session: &str) -> AppResult<Actor> {
-    let row: Option<(User, Option<String>)> = users::table
+    // one round trip: the user, their unit, and whether the session lives
+    let live = diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family = ",
+    )
+    .bind::<diesel::sql_types::Text, _>(session)
+    .sql(" AND r.user_id = users.id AND r.revoked_at IS NULL)");
+    let row: Option<(User, Option<OrgUnit>, bool)> = users::table
         .left_join(org_units::table)
         .filter(users::id.eq(user_id))
-        .select((User::as_select(), org_units::path.nullable()))
+        .select((User::as_select(), Option::<OrgUnit>::as_select(), live))
         .first(conn)
         .optional()?;
-    let (user, org_path) = match row {
-        Some((user, path)) if user.active => (user, path),
-        _ => {
-            return Err(AppError::unauthorized(
-                "account_inactive",
-                "this account no longer exists or has been deactivated",
-            ))
-        }
-    };
-    let live: Option<i64> = refresh_tokens::table
-        .filter(refresh_tokens::family.eq(session))
-        .filter(refresh_tokens::user_id.eq(user_id))
-        .filter(refresh_tokens::revoked_at.is_null())
-        .select(refresh_tokens::id)
-        .first(conn)
-        .optional()?;
-    if live.is_none() {
-        return Err(AppError::unauthorized(
+    match row {
+        Some((user, unit, true)) if user.active => actor(user, unit, session),
+        Some((user, _, false)) if user.active => Err(AppError::unauthorized(
             "session_ended",
             "this session has ended (logged out or revoked); log in again",
-        ));
+        )),
+        _ => Err(AppError::unauthorized(
+            "account_inactive",
+            "this account no longer exists or has been deactivated",
+        )),
     }
+}
+
+/// The actor of a user row, with the unit it belongs to.
+fn actor(user: User, org_unit: Option<OrgUnit>, session: &str) -> AppResult<Actor> {
     Ok(Actor {
         id: user.id,
         role: Role::from_db(&user.role)?,
         rank: user.rank.as_deref().map(Rank::from_db).transpose()?,
-        username: user.username,
+        username: user.username.clone(),
         org_unit_id: user.org_unit_id,
-        org_path,
+        org_path: org_unit.as_ref().map(|u| u.path.clone()),
         customer_id: user.customer_id,
         session: session.to_string(),
+        user,
+        org_unit,
     })
 }
 
@@ -473,19 +475,10 @@ pub fn console_admin(conn: &mut DbConn) -> AppResult<Actor> {
 
 /// A user as the actor of work done outside HTTP (console, demo data).
 pub fn acting_as(conn: &mut DbConn, user_id: i64) -> AppResult<Actor> {
-    let (user, org_path): (User, Option<String>) = users::table
+    let (user, unit): (User, Option<OrgUnit>) = users::table
         .left_join(org_units::table)
         .filter(users::id.eq(user_id))
-        .select((User::as_select(), org_units::path.nullable()))
+        .select((User::as_select(), Option::<OrgUnit>::as_select()))
         .first(conn)?;
-    Ok(Actor {
-        id: user.id,
-        role: Role::from_db(&user.role)?,
-        rank: user.rank.as_deref().map(Rank::from_db).transpose()?,
-        username: user.username,
-        org_unit_id: user.org_unit_id,
-        org_path,
-        customer_id: user.customer_id,
-        session: "console".to_string(),
-    })
+    actor(user, unit, "console")
 }
