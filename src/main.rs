@@ -24,7 +24,8 @@ COMMANDS:
                                   [--org-unit-id ID] [--rank R] [--customer-id ID] [--phone P]
     openapi       print the OpenAPI document (JSON)
     seed-demo     fill an empty database with a believable demo organisation
-    sweep         mark passed deadlines overdue and escalate them, once (for cron)
+    sweep         mark passed deadlines overdue and escalate them, once (for cron);
+                  also refreshes SQLite's planner statistics
     healthcheck   GET /healthz on AFTERCARE_BIND; exit 0 when healthy (for containers)
 
 Configuration comes from the environment: DATABASE_URL, AFTERCARE_BIND,
@@ -137,9 +138,10 @@ fn sweep_once() -> Result<(), String> {
         .get()
         .map_err(|e| format!("cannot connect: {e}"))?;
     let report = deadlines::sweep(&mut conn, now).map_err(|e| e.to_string())?;
+    aftercare::db::optimize(&mut conn).map_err(|e| e.to_string())?;
     println!(
-        "{} deadline(s) became overdue and were escalated",
-        report.overdue
+        "{} deadline(s) became overdue and were escalated, {} marked due soon",
+        report.overdue, report.due_soon
     );
     Ok(())
 }
