@@ -69,7 +69,7 @@ use crate::api;
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     security(("bearer_auth" = [])),
-    modifiers(&Security, &Idempotency, &StandardErrors),
+    modifiers(&Security, &Idempotency, &StandardErrors, &UniqueOperationIds),
     tags(
         (name = "auth", description = "Log in, refresh, log out, who am I"),
         (name = "org-units", description = "The group, its branches and project departments"),
@@ -98,6 +98,44 @@ impl Modify for Security {
                     .build(),
             ),
         );
+    }
+}
+
+/// Handlers of different resources share names (`create`, `list`, `get`,
+/// …); their operation ids take the resource (`create_org_unit`,
+/// `list_customers`), so generated clients get one method each.
+struct UniqueOperationIds;
+
+impl Modify for UniqueOperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        const SHARED: [&str; 6] = ["create", "list", "get", "update", "activate", "deactivate"];
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let plural = path
+                .trim_start_matches("/api/v1/")
+                .split('/')
+                .next()
+                .unwrap_or("")
+                .replace('-', "_");
+            let singular = plural.strip_suffix('s').unwrap_or(&plural).to_string();
+            for op in [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let Some(id) = op.operation_id.clone() else {
+                    continue;
+                };
+                if SHARED.contains(&id.as_str()) {
+                    let noun = if id == "list" { &plural } else { &singular };
+                    op.operation_id = Some(format!("{id}_{noun}"));
+                }
+            }
+        }
     }
 }
 

@@ -152,3 +152,20 @@ fn enum_schemas_list_the_values_the_api_sends() {
         deadline::CalendarDayKind => "CalendarDayKind",
     );
 }
+
+#[test]
+fn every_operation_id_is_unique() {
+    let spec = serde_json::to_value(ApiDoc::openapi()).unwrap();
+    let mut ids = vec![];
+    for item in spec["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            if let Some(id) = op["operationId"].as_str() {
+                ids.push(id.to_string());
+            }
+        }
+    }
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+}
