@@ -21,6 +21,31 @@ fn customer(name: &str, branch: i64) -> Value {
     json!({ "name": name, "kind": "owner_organisation", "branch_id": branch })
 }
 
+/// `POST /customers` with an `Idempotency-Key`.
+async fn post_customer<S, B>(
+    app: &TestApp<S>,
+    token: &str,
+    key: &str,
+    name: &str,
+    branch: i64,
+) -> Resp
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    app.send(keyed(
+        "/api/v1/customers",
+        token,
+        key,
+        customer(name, branch),
+    ))
+    .await
+}
+
 async fn customer_count<S, B>(app: &TestApp<S>, token: &str) -> usize
 where
     S: actix_web::dev::Service<
@@ -41,24 +66,10 @@ async fn a_retried_post_with_the_same_key_replays_the_first_answer() {
     let app = spawn().await;
     let admin = app.admin().await;
     let org = org(&app, &admin).await;
-    let first = app
-        .send(keyed(
-            "/api/v1/customers",
-            &admin,
-            "k-1",
-            customer("Owner", org.east),
-        ))
-        .await;
+    let first = post_customer(&app, &admin, "k-1", "Owner", org.east).await;
     first.expect(201);
     assert_eq!(first.header("idempotent-replayed"), None);
-    let again = app
-        .send(keyed(
-            "/api/v1/customers",
-            &admin,
-            "k-1",
-            customer("Owner", org.east),
-        ))
-        .await;
+    let again = post_customer(&app, &admin, "k-1", "Owner", org.east).await;
     again.expect(201);
     assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
     assert_eq!(again.body, first.body);
@@ -77,22 +88,10 @@ async fn the_same_key_with_another_body_is_refused() {
     let app = spawn().await;
     let admin = app.admin().await;
     let org = org(&app, &admin).await;
-    app.send(keyed(
-        "/api/v1/customers",
-        &admin,
-        "k-1",
-        customer("Owner", org.east),
-    ))
-    .await
-    .expect(201);
-    let r = app
-        .send(keyed(
-            "/api/v1/customers",
-            &admin,
-            "k-1",
-            customer("Other", org.east),
-        ))
-        .await;
+    post_customer(&app, &admin, "k-1", "Owner", org.east)
+        .await
+        .expect(201);
+    let r = post_customer(&app, &admin, "k-1", "Other", org.east).await;
     r.expect_problem(422, "idempotency_key_reused");
     assert_eq!(r.fields(), vec!["Idempotency-Key"]);
     // nor on another path
@@ -141,23 +140,9 @@ async fn keys_belong_to_their_user() {
     app.user(&admin, "east.engineer", "branch_engineer", Some(org.east))
         .await;
     let engineer = app.token("east.engineer", PASSWORD).await;
-    let a = app
-        .send(keyed(
-            "/api/v1/customers",
-            &admin,
-            "same",
-            customer("Owner", org.east),
-        ))
-        .await;
+    let a = post_customer(&app, &admin, "same", "Owner", org.east).await;
     a.expect(201);
-    let b = app
-        .send(keyed(
-            "/api/v1/customers",
-            &engineer,
-            "same",
-            customer("Owner", org.east),
-        ))
-        .await;
+    let b = post_customer(&app, &engineer, "same", "Owner", org.east).await;
     b.expect(201);
     assert_eq!(b.header("idempotent-replayed"), None);
     assert_ne!(a.body["id"], b.body["id"]);
@@ -168,38 +153,17 @@ async fn an_expired_key_is_fresh_again_and_the_sweep_removes_it() {
     let app = spawn().await;
     let admin = app.admin().await;
     let org = org(&app, &admin).await;
-    let first = app
-        .send(keyed(
-            "/api/v1/customers",
-            &admin,
-            "k-1",
-            customer("Owner", org.east),
-        ))
-        .await;
+    let first = post_customer(&app, &admin, "k-1", "Owner", org.east).await;
     first.expect(201);
     // just inside the 24 hours: still a replay
     app.clock
         .advance(Duration::hours(24) - Duration::seconds(1));
     let admin = app.admin().await;
-    let r = app
-        .send(keyed(
-            "/api/v1/customers",
-            &admin,
-            "k-1",
-            customer("Owner", org.east),
-        ))
-        .await;
+    let r = post_customer(&app, &admin, "k-1", "Owner", org.east).await;
     assert_eq!(r.header("idempotent-replayed").as_deref(), Some("true"));
     // past them: a new request
     app.clock.advance(Duration::seconds(1));
-    let r = app
-        .send(keyed(
-            "/api/v1/customers",
-            &admin,
-            "k-1",
-            customer("Owner", org.east),
-        ))
-        .await;
+    let r = post_customer(&app, &admin, "k-1", "Owner", org.east).await;
     r.expect(201);
     assert_eq!(r.header("idempotent-replayed"), None);
     assert_ne!(r.body["id"], first.body["id"]);
@@ -219,35 +183,16 @@ async fn a_refused_request_does_not_use_up_its_key() {
     let app = spawn().await;
     let admin = app.admin().await;
     let org = org(&app, &admin).await;
-    let r = app
-        .send(keyed(
-            "/api/v1/customers",
-            &admin,
-            "k-1",
-            customer("Owner", 999_999),
-        ))
-        .await;
+    let r = post_customer(&app, &admin, "k-1", "Owner", 999_999).await;
     r.expect_problem(422, "invalid_reference");
     // the same request again is judged again, not replayed
-    let r = app
-        .send(keyed(
-            "/api/v1/customers",
-            &admin,
-            "k-1",
-            customer("Owner", 999_999),
-        ))
-        .await;
+    let r = post_customer(&app, &admin, "k-1", "Owner", 999_999).await;
     r.expect_problem(422, "invalid_reference");
     assert_eq!(r.header("idempotent-replayed"), None);
     // and the corrected request may use the key
-    app.send(keyed(
-        "/api/v1/customers",
-        &admin,
-        "k-1",
-        customer("Owner", org.east),
-    ))
-    .await
-    .expect(201);
+    post_customer(&app, &admin, "k-1", "Owner", org.east)
+        .await
+        .expect(201);
     assert_eq!(customer_count(&app, &admin).await, 1);
 }
 
@@ -287,14 +232,7 @@ async fn a_malformed_key_is_named() {
     let admin = app.admin().await;
     let org = org(&app, &admin).await;
     for key in ["".to_string(), "x".repeat(256), "tab\there".to_string()] {
-        let r = app
-            .send(keyed(
-                "/api/v1/customers",
-                &admin,
-                &key,
-                customer("Owner", org.east),
-            ))
-            .await;
+        let r = post_customer(&app, &admin, &key, "Owner", org.east).await;
         r.expect_problem(400, "invalid_header");
         assert_eq!(r.fields(), vec!["Idempotency-Key"]);
     }
