@@ -26,6 +26,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::jwt::JwtKeys;
+use crate::auth::{Actor, Caller};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{DbConn, DbPool, DbTarget};
@@ -84,6 +85,21 @@ impl AppState {
     {
         let pool = self.pool.clone();
         web::block(move || db::with_conn(&pool, f)).await?
+    }
+
+    /// Runs a caller's database work: checks first, on the same connection,
+    /// that their account is active and their session alive, then hands the
+    /// work the [`Actor`] it read.
+    pub async fn db_as<T, F>(&self, caller: Caller, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn, Actor) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.db(move |conn| {
+            let actor = services::auth::session_user(conn, caller.user_id, &caller.session)?;
+            f(conn, actor)
+        })
+        .await
     }
 
     /// Runs slow work that needs no database (password hashing) on the

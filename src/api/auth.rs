@@ -7,7 +7,7 @@ use validator::Validate;
 use super::extract::{ValidJson, ValidQuery};
 use super::users::UserView;
 use super::utc;
-use crate::auth::Actor;
+use crate::auth::Caller;
 use crate::error::{AppResult, Problem};
 use crate::services::auth::{self as service, LoginInput, RefreshInput, TokenGrant};
 use crate::AppState;
@@ -147,13 +147,15 @@ pub struct LogoutQuery {
     responses((status = 204, description = "Logged out")))]
 pub async fn logout(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     query: ValidQuery<LogoutQuery>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let all = query.0.all_sessions.unwrap_or(false);
     state
-        .db(move |conn| service::logout(conn, &actor, now, all))
+        .db_as(caller, move |conn, actor| {
+            service::logout(conn, &actor, now, all)
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

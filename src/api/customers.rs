@@ -7,7 +7,7 @@ use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
 use super::{answer, if_match, once, page, reply, utc, ListResponse};
-use crate::auth::Actor;
+use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::customer::{CustomerKind, Grade, Grading, Tier};
 use crate::models::user::Rank;
@@ -179,7 +179,7 @@ fn answer_of(status: StatusCode, profile: CustomerProfile) -> AppResult<Answer> 
     responses((status = 200, description = "A page of customers", body = ListResponse<CustomerView>)))]
 pub async fn list(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     query: ValidQuery<CustomerListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.0;
@@ -194,7 +194,9 @@ pub async fn list(
     let now = state.clock.now_naive();
     let st = state.clone();
     let paged = state
-        .db(move |conn| service::list(conn, &actor, &st.config, now, &filter, page))
+        .db_as(caller, move |conn, actor| {
+            service::list(conn, &actor, &st.config, now, &filter, page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, CustomerView::try_from)?))
 }
@@ -207,13 +209,13 @@ pub async fn list(
         headers(("Location" = String), ("ETag" = String)))))]
 pub async fn create(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     body: ValidJson<NewCustomerInput>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now_naive();
     let st = state.clone();
-    once(&state, &req, actor.id, move |conn| {
+    once(&state, &req, caller, move |conn, actor| {
         let profile = service::create(conn, &actor, &st.config, now, &body.0)?;
         answer_of(StatusCode::CREATED, profile)
     })
@@ -226,12 +228,14 @@ pub async fn create(
     responses((status = 200, description = "The customer", body = CustomerView, headers(("ETag" = String)))))]
 pub async fn get(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
     let profile = state
-        .db(move |conn| service::get(conn, &actor, &st.config, now, id))
+        .db_as(caller, move |conn, actor| {
+            service::get(conn, &actor, &st.config, now, id)
+        })
         .await?;
     respond(StatusCode::OK, profile)
 }
@@ -247,7 +251,7 @@ pub async fn get(
     ))]
 pub async fn update(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<CustomerPatch>,
@@ -259,7 +263,9 @@ pub async fn update(
         state.clone(),
     );
     let profile = state
-        .db(move |conn| service::update(conn, &actor, &st.config, now, id, expected, &body.0))
+        .db_as(caller, move |conn, actor| {
+            service::update(conn, &actor, &st.config, now, id, expected, &body.0)
+        })
         .await?;
     respond(StatusCode::OK, profile)
 }
@@ -277,13 +283,13 @@ pub async fn update(
     responses((status = 201, description = "The grading recorded", body = GradingView)))]
 pub async fn grade(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<GradingInput>,
 ) -> AppResult<HttpResponse> {
     let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
-    once(&state, &req, actor.id, move |conn| {
+    once(&state, &req, caller, move |conn, actor| {
         let grading = service::grade(conn, &actor, &st.config, now, id, &body.0)?;
         answer(
             StatusCode::CREATED,
@@ -303,14 +309,16 @@ pub async fn grade(
     responses((status = 200, description = "A page of gradings", body = ListResponse<GradingView>)))]
 pub async fn gradings(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     id: web::Path<i64>,
     query: ValidQuery<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let page = page(query.0.limit, query.0.cursor.as_deref())?;
     let paged = state
-        .db(move |conn| service::gradings(conn, &actor, id, page))
+        .db_as(caller, move |conn, actor| {
+            service::gradings(conn, &actor, id, page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, GradingView::try_from)?))
 }

@@ -8,7 +8,7 @@ use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
 use super::{page, utc, ListResponse, DEFAULT_LIMIT, MAX_LIMIT};
-use crate::auth::Actor;
+use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::deadline::{
     CalendarDay, CalendarDayKind, Deadline, DeadlineStatus, DurationUnit, Policy, Rule,
@@ -249,8 +249,10 @@ pub struct CalendarQuery {
 /// The policy in force for every rule.
 #[utoipa::path(get, path = "/api/v1/deadline-policies", tag = "deadlines",
     responses((status = 200, description = "One policy per rule", body = [PolicyView])))]
-pub async fn policies(state: web::Data<AppState>, _actor: Actor) -> AppResult<HttpResponse> {
-    let rows = state.db(service::current_policies).await?;
+pub async fn policies(state: web::Data<AppState>, caller: Caller) -> AppResult<HttpResponse> {
+    let rows = state
+        .db_as(caller, |conn, _| service::current_policies(conn))
+        .await?;
     let views: Vec<PolicyView> = rows
         .into_iter()
         .map(PolicyView::try_from)
@@ -266,12 +268,12 @@ pub async fn policies(state: web::Data<AppState>, _actor: Actor) -> AppResult<Ht
     responses((status = 200, description = "Every version", body = [PolicyView])))]
 pub async fn policy_versions(
     state: web::Data<AppState>,
-    _actor: Actor,
+    caller: Caller,
     rule: web::Path<Rule>,
 ) -> AppResult<HttpResponse> {
     let rule = rule.into_inner();
     let rows = state
-        .db(move |conn| service::policy_versions(conn, rule))
+        .db_as(caller, move |conn, _| service::policy_versions(conn, rule))
         .await?;
     let views: Vec<PolicyView> = rows
         .into_iter()
@@ -289,13 +291,15 @@ pub async fn policy_versions(
     responses((status = 200, description = "The new version", body = PolicyView)))]
 pub async fn change_policy(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     rule: web::Path<Rule>,
     body: ValidJson<PolicyInput>,
 ) -> AppResult<HttpResponse> {
     let (rule, now) = (rule.into_inner(), state.clock.now_naive());
     let policy = state
-        .db(move |conn| service::change_policy(conn, &actor, now, rule, &body.0))
+        .db_as(caller, move |conn, actor| {
+            service::change_policy(conn, &actor, now, rule, &body.0)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(PolicyView::try_from(policy)?))
 }
@@ -307,7 +311,7 @@ pub async fn change_policy(
     responses((status = 200, description = "A page of deadlines", body = ListResponse<DeadlineView>)))]
 pub async fn list(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     query: ValidQuery<DeadlineListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.0;
@@ -323,7 +327,7 @@ pub async fn list(
     };
     let now = state.clock.now_naive();
     let (paged, versions) = state
-        .db(move |conn| {
+        .db_as(caller, move |conn, actor| {
             let paged = service::list(conn, &actor, now, &filter, page)?;
             let versions = service::policy_versions_of(conn, &paged.items)?;
             Ok((paged, versions))
@@ -343,12 +347,12 @@ pub async fn list(
     responses((status = 200, description = "The deadline", body = DeadlineView)))]
 pub async fn get(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let (d, versions) = state
-        .db(move |conn| {
+        .db_as(caller, move |conn, actor| {
             let d = service::get(conn, &actor, id)?;
             let versions = service::policy_versions_of(conn, std::slice::from_ref(&d))?;
             Ok((d, versions))
@@ -391,7 +395,7 @@ fn deadline_answer(
     ))]
 pub async fn pause(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<PauseInput>,
@@ -401,7 +405,7 @@ pub async fn pause(
         super::if_match(&req)?,
         state.clock.now_naive(),
     );
-    super::once(&state, &req, actor.id, move |conn| {
+    super::once(&state, &req, caller, move |conn, actor| {
         let d = service::pause(conn, &actor, now, id, expected, &body.0.reason)?;
         deadline_answer(conn, d)
     })
@@ -422,7 +426,7 @@ pub async fn pause(
     ))]
 pub async fn resume(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
@@ -432,7 +436,7 @@ pub async fn resume(
         state.clock.now_naive(),
     );
     let st = state.clone();
-    super::once(&state, &req, actor.id, move |conn| {
+    super::once(&state, &req, caller, move |conn, actor| {
         let d = service::resume(conn, &actor, &st.config, now, id, expected)?;
         deadline_answer(conn, d)
     })
@@ -476,7 +480,7 @@ fn decode_task_cursor(text: &str) -> AppResult<TaskCursor> {
     responses((status = 200, description = "A page of tasks", body = TaskListResponse)))]
 pub async fn tasks(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     query: ValidQuery<TaskQuery>,
 ) -> AppResult<HttpResponse> {
     let limit = query.0.limit.unwrap_or(DEFAULT_LIMIT);
@@ -495,7 +499,9 @@ pub async fn tasks(
         .transpose()?;
     let now = state.clock.now_naive();
     let (tasks, next) = state
-        .db(move |conn| service::tasks(conn, &actor, limit, after))
+        .db_as(caller, move |conn, actor| {
+            service::tasks(conn, &actor, limit, after)
+        })
         .await?;
     let items = tasks
         .into_iter()
@@ -547,7 +553,7 @@ fn calendar_date(date: web::Path<NaiveDate>) -> AppResult<NaiveDate> {
     responses((status = 200, description = "The marked days", body = [CalendarDayView])))]
 pub async fn calendar_days(
     state: web::Data<AppState>,
-    _actor: Actor,
+    caller: Caller,
     query: ValidQuery<CalendarQuery>,
 ) -> AppResult<HttpResponse> {
     use chrono::Datelike;
@@ -564,7 +570,9 @@ pub async fn calendar_days(
         .0
         .to
         .unwrap_or_else(|| NaiveDate::from_ymd_opt(from.year(), 12, 31).unwrap_or(from));
-    let rows = state.db(move |conn| calendar::list(conn, from, to)).await?;
+    let rows = state
+        .db_as(caller, move |conn, _| calendar::list(conn, from, to))
+        .await?;
     let views: Vec<CalendarDayView> = rows
         .into_iter()
         .map(|d| day_view(d.day, Some(d)))
@@ -580,11 +588,13 @@ pub async fn calendar_days(
     responses((status = 200, description = "The day", body = CalendarDayView)))]
 pub async fn calendar_day(
     state: web::Data<AppState>,
-    _actor: Actor,
+    caller: Caller,
     date: web::Path<NaiveDate>,
 ) -> AppResult<HttpResponse> {
     let date = calendar_date(date)?;
-    let mark = state.db(move |conn| calendar::get(conn, date)).await?;
+    let mark = state
+        .db_as(caller, move |conn, _| calendar::get(conn, date))
+        .await?;
     Ok(HttpResponse::Ok().json(day_view(date, mark)?))
 }
 
@@ -598,13 +608,15 @@ pub async fn calendar_day(
     responses((status = 200, description = "The day", body = CalendarDayView)))]
 pub async fn put_calendar_day(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     date: web::Path<NaiveDate>,
     body: ValidJson<CalendarDayInput>,
 ) -> AppResult<HttpResponse> {
     let (date, now, st) = (calendar_date(date)?, state.clock.now_naive(), state.clone());
     let day = state
-        .db(move |conn| calendar::put(conn, &actor, &st.config, now, date, &body.0))
+        .db_as(caller, move |conn, actor| {
+            calendar::put(conn, &actor, &st.config, now, date, &body.0)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(day_view(date, Some(day))?))
 }
@@ -615,12 +627,14 @@ pub async fn put_calendar_day(
     responses((status = 204, description = "The mark is gone")))]
 pub async fn delete_calendar_day(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     date: web::Path<NaiveDate>,
 ) -> AppResult<HttpResponse> {
     let (date, now, st) = (calendar_date(date)?, state.clock.now_naive(), state.clone());
     state
-        .db(move |conn| calendar::delete(conn, &actor, &st.config, now, date))
+        .db_as(caller, move |conn, actor| {
+            calendar::delete(conn, &actor, &st.config, now, date)
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

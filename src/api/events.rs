@@ -6,7 +6,7 @@ use validator::Validate;
 
 use super::extract::ValidQuery;
 use super::{page, utc, ListResponse};
-use crate::auth::Actor;
+use crate::auth::Caller;
 use crate::error::AppResult;
 use crate::models::event::Event;
 use crate::services::events::{self as service, EventFilter};
@@ -73,7 +73,7 @@ pub struct EventListQuery {
     responses((status = 200, description = "A page of events", body = ListResponse<EventView>)))]
 pub async fn list(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     query: ValidQuery<EventListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.0;
@@ -85,7 +85,9 @@ pub async fn list(
         actor_user_id: q.actor_user_id,
     };
     let paged = state
-        .db(move |conn| service::list(conn, &actor, &filter, page))
+        .db_as(caller, move |conn, actor| {
+            service::list(conn, &actor, &filter, page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, |e| Ok(EventView::from(e)))?))
 }

@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
-use crate::auth::Actor;
+use crate::auth::Caller;
 use crate::error::{AppError, FieldError};
 use crate::AppState;
 
@@ -268,7 +268,7 @@ fn describe(e: &validator::ValidationError) -> String {
 /// The caller of every authenticated handler: taken from the bearer token
 /// and checked against the database on every request, so deactivation and
 /// logout act at once.
-impl FromRequest for Actor {
+impl FromRequest for Caller {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
@@ -294,10 +294,12 @@ impl FromRequest for Actor {
             let user_id: i64 = claims.sub.parse().map_err(|_| {
                 AppError::unauthorized("invalid_token", "the access token is not valid")
             })?;
-            let session = claims.sid;
-            state
-                .db(move |conn| crate::services::auth::session_user(conn, user_id, &session))
-                .await
+            // the account and session are checked with the request's own
+            // database work (`AppState::db_as`)
+            Ok(Caller {
+                user_id,
+                session: claims.sid,
+            })
         })
     }
 }

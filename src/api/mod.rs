@@ -19,6 +19,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::{Actor, Caller};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::services::idempotency::{self, Answer, Claim};
@@ -302,17 +303,19 @@ fn idempotency_claim(req: &HttpRequest, user_id: i64) -> AppResult<Option<Claim>
 pub async fn once<F>(
     state: &web::Data<AppState>,
     req: &HttpRequest,
-    user_id: i64,
+    caller: Caller,
     write: F,
 ) -> AppResult<HttpResponse>
 where
-    F: FnOnce(&mut DbConn) -> AppResult<Answer> + Send + 'static,
+    F: FnOnce(&mut DbConn, Actor) -> AppResult<Answer> + Send + 'static,
 {
-    let claim = idempotency_claim(req, user_id)?;
+    let claim = idempotency_claim(req, caller.user_id)?;
     let now = state.clock.now_naive();
     let ttl = chrono::Duration::hours(state.config.idempotency_ttl_hours);
     let (answer, replayed) = state
-        .db(move |conn| idempotency::once(conn, now, ttl, claim, write))
+        .db_as(caller, move |conn, actor| {
+            idempotency::once(conn, now, ttl, claim, |conn| write(conn, actor))
+        })
         .await?;
     Ok(reply(answer, replayed))
 }

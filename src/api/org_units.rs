@@ -7,7 +7,7 @@ use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
 use super::{answer, if_match, once, page, reply, utc, ListResponse};
-use crate::auth::Actor;
+use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::org_unit::{OrgUnit, OrgUnitKind};
 use crate::services::idempotency::Answer;
@@ -90,7 +90,7 @@ fn answer_of(status: StatusCode, unit: OrgUnit) -> AppResult<Answer> {
     responses((status = 200, description = "A page of org units", body = ListResponse<OrgUnitView>)))]
 pub async fn list(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     query: ValidQuery<OrgUnitListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.0;
@@ -102,7 +102,9 @@ pub async fn list(
         q: q.q,
     };
     let paged = state
-        .db(move |conn| service::list(conn, &actor, &filter, page))
+        .db_as(caller, move |conn, actor| {
+            service::list(conn, &actor, &filter, page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, OrgUnitView::try_from)?))
 }
@@ -119,12 +121,12 @@ pub async fn list(
     ))]
 pub async fn create(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     body: ValidJson<NewOrgUnitInput>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now_naive();
-    once(&state, &req, actor.id, move |conn| {
+    once(&state, &req, caller, move |conn, actor| {
         answer_of(
             StatusCode::CREATED,
             service::create(conn, &actor, now, &body.0)?,
@@ -139,11 +141,13 @@ pub async fn create(
     responses((status = 200, description = "The org unit", body = OrgUnitView, headers(("ETag" = String)))))]
 pub async fn get(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let unit = state.db(move |conn| service::get(conn, &actor, id)).await?;
+    let unit = state
+        .db_as(caller, move |conn, actor| service::get(conn, &actor, id))
+        .await?;
     respond(StatusCode::OK, unit)
 }
 
@@ -158,14 +162,16 @@ pub async fn get(
     ))]
 pub async fn update(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<OrgUnitPatch>,
 ) -> AppResult<HttpResponse> {
     let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
     let unit = state
-        .db(move |conn| service::update(conn, &actor, now, id, expected, &body.0))
+        .db_as(caller, move |conn, actor| {
+            service::update(conn, &actor, now, id, expected, &body.0)
+        })
         .await?;
     respond(StatusCode::OK, unit)
 }
@@ -183,12 +189,12 @@ pub async fn update(
     ))]
 pub async fn deactivate(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
-    once(&state, &req, actor.id, move |conn| {
+    once(&state, &req, caller, move |conn, actor| {
         answer_of(
             StatusCode::OK,
             service::deactivate(conn, &actor, now, id, expected)?,
@@ -208,12 +214,12 @@ pub async fn deactivate(
     ))]
 pub async fn activate(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
-    once(&state, &req, actor.id, move |conn| {
+    once(&state, &req, caller, move |conn, actor| {
         answer_of(
             StatusCode::OK,
             service::activate(conn, &actor, now, id, expected)?,

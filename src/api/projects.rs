@@ -7,7 +7,7 @@ use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
 use super::{answer, if_match, once, page, reply, utc, versioned, ListResponse};
-use crate::auth::Actor;
+use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::project::{
     Contact, ContactRole, ContactSide, LedgerStatus, Project, WarrantyCategory, WarrantyTerm,
@@ -286,7 +286,7 @@ fn answer_of(status: StatusCode, project: Project) -> AppResult<Answer> {
     responses((status = 200, description = "A page of projects", body = ListResponse<ProjectView>)))]
 pub async fn list(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     query: ValidQuery<ProjectListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.0;
@@ -302,7 +302,9 @@ pub async fn list(
         q: q.q,
     };
     let paged = state
-        .db(move |conn| service::list(conn, &actor, &filter, page))
+        .db_as(caller, move |conn, actor| {
+            service::list(conn, &actor, &filter, page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, ProjectView::try_from)?))
 }
@@ -318,12 +320,12 @@ pub async fn list(
     ))]
 pub async fn create(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     body: ValidJson<NewProjectInput>,
 ) -> AppResult<HttpResponse> {
     let (now, st) = (state.clock.now_naive(), state.clone());
-    once(&state, &req, actor.id, move |conn| {
+    once(&state, &req, caller, move |conn, actor| {
         let project = service::create(conn, &actor, &st.config, now, &body.0)?;
         answer_of(StatusCode::CREATED, project)
     })
@@ -336,11 +338,13 @@ pub async fn create(
     responses((status = 200, description = "The project", body = ProjectView, headers(("ETag" = String)))))]
 pub async fn get(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let project = state.db(move |conn| service::get(conn, &actor, id)).await?;
+    let project = state
+        .db_as(caller, move |conn, actor| service::get(conn, &actor, id))
+        .await?;
     respond(StatusCode::OK, project)
 }
 
@@ -358,7 +362,7 @@ pub async fn get(
     ))]
 pub async fn update(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<ProjectPatch>,
@@ -370,7 +374,9 @@ pub async fn update(
         state.clone(),
     );
     let project = state
-        .db(move |conn| service::update(conn, &actor, &st.config, now, id, expected, &body.0))
+        .db_as(caller, move |conn, actor| {
+            service::update(conn, &actor, &st.config, now, id, expected, &body.0)
+        })
         .await?;
     respond(StatusCode::OK, project)
 }
@@ -395,15 +401,14 @@ pub async fn update(
     ))]
 pub async fn submit_ledger(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<LedgerSubmission>,
 ) -> AppResult<HttpResponse> {
     let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
     let st = state.clone();
-    let user_id = actor.id;
-    once(&state, &req, user_id, move |conn| {
+    once(&state, &req, caller, move |conn, actor| {
         let ctx = Ctx {
             actor: &actor,
             config: &st.config,
@@ -434,15 +439,14 @@ pub async fn submit_ledger(
     ))]
 pub async fn review_ledger(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<LedgerReview>,
 ) -> AppResult<HttpResponse> {
     let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
     let st = state.clone();
-    let user_id = actor.id;
-    once(&state, &req, user_id, move |conn| {
+    once(&state, &req, caller, move |conn, actor| {
         let ctx = Ctx {
             actor: &actor,
             config: &st.config,
@@ -464,13 +468,15 @@ pub async fn review_ledger(
     responses((status = 200, description = "The contacts", body = [ContactView])))]
 pub async fn contacts(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     id: web::Path<i64>,
     query: ValidQuery<ContactListQuery>,
 ) -> AppResult<HttpResponse> {
     let (id, side) = (id.into_inner(), query.0.side);
     let rows = state
-        .db(move |conn| service::contacts(conn, &actor, id, side))
+        .db_as(caller, move |conn, actor| {
+            service::contacts(conn, &actor, id, side)
+        })
         .await?;
     let views: Vec<ContactView> = rows
         .into_iter()
@@ -485,13 +491,13 @@ pub async fn contacts(
     responses((status = 201, description = "Added", body = ContactView, headers(("ETag" = String)))))]
 pub async fn add_contact(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<NewContactInput>,
 ) -> AppResult<HttpResponse> {
     let (id, now) = (id.into_inner(), state.clock.now_naive());
-    once(&state, &req, actor.id, move |conn| {
+    once(&state, &req, caller, move |conn, actor| {
         let contact = service::add_contact(conn, &actor, now, id, &body.0)?;
         let (version, view) = (contact.version, ContactView::try_from(contact)?);
         answer(StatusCode::CREATED, Some(version), None, view)
@@ -509,7 +515,7 @@ pub async fn add_contact(
     ))]
 pub async fn update_contact(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
     body: ValidJson<ContactPatch>,
@@ -517,7 +523,7 @@ pub async fn update_contact(
     let ((id, contact_id), expected, now) =
         (path.into_inner(), if_match(&req)?, state.clock.now_naive());
     let contact = state
-        .db(move |conn| {
+        .db_as(caller, move |conn, actor| {
             service::update_contact(conn, &actor, now, id, contact_id, expected, &body.0)
         })
         .await?;
@@ -531,12 +537,14 @@ pub async fn update_contact(
     responses((status = 204, description = "Removed (the audit trail keeps it)")))]
 pub async fn remove_contact(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     path: web::Path<(i64, i64)>,
 ) -> AppResult<HttpResponse> {
     let ((id, contact_id), now) = (path.into_inner(), state.clock.now_naive());
     state
-        .db(move |conn| service::remove_contact(conn, &actor, now, id, contact_id))
+        .db_as(caller, move |conn, actor| {
+            service::remove_contact(conn, &actor, now, id, contact_id)
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -547,12 +555,12 @@ pub async fn remove_contact(
     responses((status = 200, description = "One term per category", body = [WarrantyTermView])))]
 pub async fn terms(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let (project, terms) = state
-        .db(move |conn| service::terms(conn, &actor, id))
+        .db_as(caller, move |conn, actor| service::terms(conn, &actor, id))
         .await?;
     let views: Vec<WarrantyTermView> = terms
         .into_iter()
@@ -575,7 +583,7 @@ pub async fn terms(
     ))]
 pub async fn set_term(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     path: web::Path<(i64, WarrantyCategory)>,
     body: ValidJson<WarrantyTermInput>,
@@ -587,7 +595,7 @@ pub async fn set_term(
         state.clone(),
     );
     let (term, design_life) = state
-        .db(move |conn| {
+        .db_as(caller, move |conn, actor| {
             let term = service::set_term(
                 conn, &actor, &st.config, now, id, category, expected, &body.0,
             )?;
@@ -608,7 +616,7 @@ pub async fn set_term(
     responses((status = 200, description = "The warranty status", body = WarrantyStatusView)))]
 pub async fn warranty_status(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     id: web::Path<i64>,
     query: ValidQuery<WarrantyStatusQuery>,
 ) -> AppResult<HttpResponse> {
@@ -621,7 +629,9 @@ pub async fn warranty_status(
     let on = query.0.on.unwrap_or(today);
     let category = query.0.category;
     let status = state
-        .db(move |conn| service::warranty_status(conn, &actor, id, on, category))
+        .db_as(caller, move |conn, actor| {
+            service::warranty_status(conn, &actor, id, on, category)
+        })
         .await?;
     let until = status.under_warranty_until;
     let terms: Vec<TermStatusView> = status

@@ -7,7 +7,7 @@ use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
 use super::{answer, if_match, once, page, reply, utc, ListResponse};
-use crate::auth::{password, Actor};
+use crate::auth::{password, Caller};
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::user::{Rank, Role, User};
 use crate::services::idempotency::Answer;
@@ -97,7 +97,7 @@ fn answer_of(status: StatusCode, user: User) -> AppResult<Answer> {
     responses((status = 200, description = "A page of users", body = ListResponse<UserView>)))]
 pub async fn list(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     query: ValidQuery<UserListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.0;
@@ -110,7 +110,9 @@ pub async fn list(
         q: q.q,
     };
     let paged = state
-        .db(move |conn| service::list(conn, &actor, &filter, page))
+        .db_as(caller, move |conn, actor| {
+            service::list(conn, &actor, &filter, page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, UserView::try_from)?))
 }
@@ -124,14 +126,14 @@ pub async fn list(
     ))]
 pub async fn create(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     body: ValidJson<NewUserInput>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now_naive();
     let password = body.0.password.clone();
     let hash = state.blocking(move || password::hash(&password)).await?;
-    once(&state, &req, actor.id, move |conn| {
+    once(&state, &req, caller, move |conn, actor| {
         answer_of(
             StatusCode::CREATED,
             service::create(conn, &actor, now, &body.0, &hash)?,
@@ -146,11 +148,13 @@ pub async fn create(
     responses((status = 200, description = "The user", body = UserView, headers(("ETag" = String)))))]
 pub async fn get(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let user = state.db(move |conn| service::get(conn, &actor, id)).await?;
+    let user = state
+        .db_as(caller, move |conn, actor| service::get(conn, &actor, id))
+        .await?;
     respond(StatusCode::OK, user)
 }
 
@@ -169,7 +173,7 @@ pub async fn get(
     ))]
 pub async fn update(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<UserPatch>,
@@ -180,7 +184,9 @@ pub async fn update(
         .blocking(move || password.as_deref().map(password::hash).transpose())
         .await?;
     let user = state
-        .db(move |conn| service::update(conn, &actor, now, id, expected, &body.0, hash))
+        .db_as(caller, move |conn, actor| {
+            service::update(conn, &actor, now, id, expected, &body.0, hash)
+        })
         .await?;
     respond(StatusCode::OK, user)
 }
@@ -199,12 +205,12 @@ pub async fn update(
     ))]
 pub async fn deactivate(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
-    once(&state, &req, actor.id, move |conn| {
+    once(&state, &req, caller, move |conn, actor| {
         answer_of(
             StatusCode::OK,
             service::deactivate(conn, &actor, now, id, expected)?,
@@ -223,12 +229,12 @@ pub async fn deactivate(
     ))]
 pub async fn activate(
     state: web::Data<AppState>,
-    actor: Actor,
+    caller: Caller,
     req: HttpRequest,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
-    once(&state, &req, actor.id, move |conn| {
+    once(&state, &req, caller, move |conn, actor| {
         answer_of(
             StatusCode::OK,
             service::activate(conn, &actor, now, id, expected)?,

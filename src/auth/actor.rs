@@ -7,6 +7,18 @@ use crate::error::{AppError, AppResult};
 use crate::models::org_unit::OrgUnit;
 use crate::models::user::{Rank, Role, User};
 
+/// Who a request says it comes from: the account and session named by a
+/// bearer token whose signature and expiry have been checked. Whether the
+/// account is active and the session alive is checked in the same database
+/// call as the request's own work (`AppState::db_as`), which turns it into an
+/// [`Actor`]: one trip to the database per request, not two.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: i64,
+    /// The login session (refresh-token family) the token belongs to.
+    pub session: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub id: i64,
