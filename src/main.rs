@@ -96,7 +96,12 @@ fn serve() -> Result<(), String> {
         if state.config.sweep_interval_secs > 0 {
             actix_web::rt::spawn(sweeper(state.clone()));
         }
+        // blocking work waits for one of the pool's connections anyway; more
+        // threads per worker than that only grow memory (each thread gets
+        // its own malloc arena); actix's default is 512 / cores
+        let blocking_threads = (state.config.db_pool_size as usize).max(2);
         let server = HttpServer::new(move || app(state.clone()))
+            .worker_max_blocking_threads(blocking_threads)
             .bind(&bind)
             .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
         for addr in server.addrs() {

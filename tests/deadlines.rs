@@ -1169,3 +1169,244 @@ async fn deadlines_are_read_within_the_callers_scope_and_filter() {
         .await
         .expect(400);
 }
+
+/// Starts a complaint-judging clock for each complaint of `ids` at the
+/// matching start time, for the given person or role.
+async fn judge_clocks<S, B>(
+    app: &TestApp<S>,
+    w: &World,
+    ids: Vec<i64>,
+    started: Vec<chrono::NaiveDateTime>,
+    assignee_user_id: Option<i64>,
+    assignee_role: Option<aftercare::models::user::Role>,
+) -> Vec<i64>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let config = app.state.config.clone();
+    let department = w.org.east_pd;
+    app.state
+        .db(move |conn| {
+            let mut out = vec![];
+            for (id, at) in ids.into_iter().zip(started) {
+                let d = deadlines::start(
+                    conn,
+                    &config,
+                    at,
+                    NewDeadline {
+                        rule: aftercare::models::deadline::Rule::ComplaintJudge,
+                        subject_type: "complaint",
+                        subject_id: id,
+                        title: format!("Judge complaint {id}"),
+                        link: format!("/api/v1/complaints/{id}"),
+                        started_at: at,
+                        assignee_user_id,
+                        scope_org_unit_id: department,
+                        assignee_role,
+                        target: None,
+                    },
+                )?;
+                out.push(d.id);
+            }
+            Ok(out)
+        })
+        .await
+        .unwrap()
+}
+
+/// The complaint ids seeded for a fresh project, oldest first.
+async fn seeded_complaints<S, B>(app: &TestApp<S>, w: &World, code: &str, count: usize) -> Vec<i64>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let p = app
+        .project(&w.east_pm, code, w.org.east_pd, w.customer)
+        .await;
+    let project = p["id"].as_i64().unwrap();
+    app.seed_complaints(w.customer, project, count, app.clock.now_naive())
+        .await;
+    app.state
+        .db(move |conn| {
+            use aftercare::db::schema::complaints;
+            use diesel::prelude::*;
+            Ok(complaints::table
+                .filter(complaints::project_id.eq(project))
+                .select(complaints::id)
+                .order(complaints::id)
+                .load::<i64>(conn)?)
+        })
+        .await
+        .unwrap()
+}
+
+/// Every page of a list, following `next_cursor`; the ids in order.
+async fn all_pages<S, B>(app: &TestApp<S>, token: &str, first: &str, id_field: &str) -> Vec<i64>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut ids = vec![];
+    let mut url = first.to_string();
+    loop {
+        let r = app.get(&url, token).await;
+        r.expect(200);
+        ids.extend(
+            r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i[id_field].as_i64().unwrap()),
+        );
+        match r.body["next_cursor"].as_str() {
+            Some(c) => url = format!("{first}&cursor={c}"),
+            None => return ids,
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn overdue_list_shows_the_most_overdue_first_and_pages_by_due_time() {
+    let app = spawn_long_tokens().await;
+    let w = world(&app).await;
+    let complaints = seeded_complaints(&app, &w, "P-OD", 5).await;
+    // started newest id first, an hour apart: due order is the reverse of id order
+    let t0 = app.clock.now_naive();
+    let starts: Vec<_> = (0..5).rev().map(|h| t0 + Duration::hours(h)).collect();
+    let ids = judge_clocks(&app, &w, complaints, starts, None, None).await;
+    // ids[0] started last, so falls due last, whatever the policy's length
+    let due_of = |i: usize| ids[4 - i];
+    let r = app
+        .get(&format!("/api/v1/deadlines/{}", ids[0]), &w.east_pm)
+        .await;
+    let last_due: DateTime<Utc> = r.body["due_at"].as_str().unwrap().parse().unwrap();
+    let url = "/api/v1/deadlines?overdue=true&rule=complaint.judge&limit=2";
+
+    // at the last one's due time itself it is not yet overdue
+    app.clock.set(last_due);
+    let listed = all_pages(&app, &w.east_leader, url, "id").await;
+    assert_eq!(listed, vec![due_of(0), due_of(1), due_of(2), due_of(3)]);
+    // a second later it is, and it is listed last (least overdue)
+    app.clock.advance(Duration::seconds(1));
+    let expected = vec![due_of(0), due_of(1), due_of(2), due_of(3), due_of(4)];
+    // a branch (wide scope) and a project department (narrow) read the same list
+    assert_eq!(all_pages(&app, &w.east_leader, url, "id").await, expected);
+    assert_eq!(all_pages(&app, &w.east_pm, url, "id").await, expected);
+    assert!(all_pages(&app, &w.north_leader, url, "id").await.is_empty());
+    // the plain list still pages by id, and its cursors are not the overdue list's
+    let r = app
+        .get(
+            "/api/v1/deadlines?rule=complaint.judge&limit=2",
+            &w.east_leader,
+        )
+        .await;
+    let id_cursor = r.body["next_cursor"].as_str().unwrap().to_string();
+    app.get(&format!("{url}&cursor={id_cursor}"), &w.east_leader)
+        .await
+        .expect_problem(400, "invalid_query_parameter");
+}
+
+#[actix_rt::test]
+async fn task_list_merges_named_role_and_escalated_tasks_in_due_order_once_each() {
+    let app = spawn_long_tokens().await;
+    let w = world(&app).await;
+    let me = app.get("/api/v1/me", &w.east_engineer).await;
+    let engineer = me.body["user"]["id"].as_i64().unwrap();
+    let complaints = seeded_complaints(&app, &w, "P-TASK", 6).await;
+    let t0 = app.clock.now_naive();
+    let at = |h: i64| t0 + Duration::hours(h);
+    use aftercare::models::user::Role;
+    // named: due at +5 h and +2 h; the role's: +4 h and +1 h; a project
+    // manager's that gets escalated to branch engineers: +3 h; and one named
+    // for the engineer and escalated too: +0 h, listed once, as named
+    let named = judge_clocks(
+        &app,
+        &w,
+        complaints[0..2].to_vec(),
+        vec![at(5), at(2)],
+        Some(engineer),
+        None,
+    )
+    .await;
+    let role = judge_clocks(
+        &app,
+        &w,
+        complaints[2..4].to_vec(),
+        vec![at(4), at(1)],
+        None,
+        Some(Role::BranchEngineer),
+    )
+    .await;
+    let escalated = judge_clocks(
+        &app,
+        &w,
+        complaints[4..5].to_vec(),
+        vec![at(3)],
+        None,
+        Some(Role::ProjectManager),
+    )
+    .await;
+    let both = judge_clocks(
+        &app,
+        &w,
+        complaints[5..6].to_vec(),
+        vec![at(0)],
+        Some(engineer),
+        None,
+    )
+    .await;
+    for id in [escalated[0], both[0]] {
+        app.state
+            .db(move |conn| {
+                use aftercare::db::schema::{deadline_escalations, deadlines as d};
+                use diesel::prelude::*;
+                diesel::update(d::table.find(id))
+                    .set(d::escalation_level.eq(1))
+                    .execute(conn)?;
+                diesel::insert_into(deadline_escalations::table)
+                    .values((
+                        deadline_escalations::deadline_id.eq(id),
+                        deadline_escalations::level.eq(1),
+                        deadline_escalations::role.eq("branch_engineer"),
+                        deadline_escalations::at.eq(chrono::Utc::now().naive_utc()),
+                    ))
+                    .execute(conn)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+    let expected = vec![both[0], role[1], named[1], escalated[0], role[0], named[0]];
+    // one at a time and all at once give the same list
+    assert_eq!(
+        all_pages(
+            &app,
+            &w.east_engineer,
+            "/api/v1/me/tasks?limit=1",
+            "deadline_id"
+        )
+        .await,
+        expected
+    );
+    let t = tasks(&app, &w.east_engineer).await;
+    let reasons: Vec<&str> = t.iter().map(|t| t["reason"].as_str().unwrap()).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            "assigned",
+            "role",
+            "assigned",
+            "escalated",
+            "role",
+            "assigned"
+        ]
+    );
+    // the project manager sees only the one left to their role
+    let pm: Vec<i64> = tasks(&app, &w.east_pm)
+        .await
+        .iter()
+        .map(|t| t["deadline_id"].as_i64().unwrap())
+        .collect();
+    assert!(pm.contains(&escalated[0]) && !pm.contains(&role[0]) && !pm.contains(&named[0]));
+}

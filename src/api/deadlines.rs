@@ -16,7 +16,7 @@ use crate::models::deadline::{
 use crate::models::user::Role;
 use crate::services::calendar::{self, CalendarDayInput};
 use crate::services::deadlines::{
-    self as service, DeadlineFilter, PauseInput, PolicyInput, TaskCursor, TaskReason,
+    self as service, DeadlineFilter, DueCursor, PauseInput, PolicyInput, TaskReason,
 };
 use crate::AppState;
 
@@ -306,7 +306,9 @@ pub async fn change_policy(
 
 /// List deadlines
 ///
-/// The deadlines of the caller's scope.
+/// The deadlines of the caller's scope, oldest first (by id). With
+/// `overdue=true`: the open ones past due, most overdue first (by due time);
+/// page on with that list's own `next_cursor`.
 #[utoipa::path(get, path = "/api/v1/deadlines", tag = "deadlines", params(DeadlineListQuery),
     responses((status = 200, description = "A page of deadlines", body = ListResponse<DeadlineView>)))]
 pub async fn list(
@@ -315,7 +317,6 @@ pub async fn list(
     query: ValidQuery<DeadlineListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.0;
-    let page = page(q.limit, q.cursor.as_deref())?;
     let filter = DeadlineFilter {
         status: q.status,
         rule: q.rule,
@@ -326,19 +327,58 @@ pub async fn list(
         overdue: q.overdue,
     };
     let now = state.clock.now_naive();
-    let (paged, versions) = state
-        .db_as(caller, move |conn, actor| {
-            let paged = service::list(conn, &actor, now, &filter, page)?;
-            let versions = service::policy_versions_of(conn, &paged.items)?;
-            Ok((paged, versions))
-        })
-        .await?;
-    Ok(
-        HttpResponse::Ok().json(ListResponse::from_paged(paged, |d| {
+    // the overdue list reads most overdue first, and pages by due time
+    let (rows, next_cursor, versions) = if q.overdue == Some(true) {
+        let limit = page_limit(q.limit)?;
+        let after = cursor_of(q.cursor.as_deref(), decode_due_cursor)?;
+        let (rows, next, versions) = state
+            .db_as(caller, move |conn, actor| {
+                let (rows, next) = service::overdue(conn, &actor, now, &filter, limit, after)?;
+                let versions = service::policy_versions_of(conn, &rows)?;
+                Ok((rows, next, versions))
+            })
+            .await?;
+        (rows, next.map(encode_due_cursor), versions)
+    } else {
+        let page = page(q.limit, q.cursor.as_deref())?;
+        let (paged, versions) = state
+            .db_as(caller, move |conn, actor| {
+                let paged = service::list(conn, &actor, now, &filter, page)?;
+                let versions = service::policy_versions_of(conn, &paged.items)?;
+                Ok((paged, versions))
+            })
+            .await?;
+        (
+            paged.items,
+            paged.next_after.map(super::encode_cursor),
+            versions,
+        )
+    };
+    let items = rows
+        .into_iter()
+        .map(|d| {
             let v = versions.get(&d.policy_id).copied().unwrap_or(0);
             deadline_view(d, v)
-        })?),
-    )
+        })
+        .collect::<AppResult<_>>()?;
+    Ok(HttpResponse::Ok().json(ListResponse { items, next_cursor }))
+}
+
+/// A page size, 1–200 (default 50).
+fn page_limit(limit: Option<i64>) -> AppResult<i64> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(AppError::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        ));
+    }
+    Ok(limit)
+}
+
+/// The cursor of a previous page, if one was sent.
+fn cursor_of<C>(text: Option<&str>, decode: impl Fn(&str) -> AppResult<C>) -> AppResult<Option<C>> {
+    text.filter(|c| !c.is_empty()).map(decode).transpose()
 }
 
 /// Get a deadline
@@ -443,15 +483,15 @@ pub async fn resume(
     .await
 }
 
-fn encode_task_cursor(c: TaskCursor) -> String {
+fn encode_due_cursor(c: DueCursor) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
-        "task:{}:{}",
+        "due:{}:{}",
         c.due_at.and_utc().timestamp_micros(),
         c.id
     ))
 }
 
-fn decode_task_cursor(text: &str) -> AppResult<TaskCursor> {
+fn decode_due_cursor(text: &str) -> AppResult<DueCursor> {
     let bad = || {
         AppError::bad_request(
             "invalid_query_parameter",
@@ -463,13 +503,13 @@ fn decode_task_cursor(text: &str) -> AppResult<TaskCursor> {
         .decode(text)
         .map_err(|_| bad())?;
     let s = String::from_utf8(bytes).map_err(|_| bad())?;
-    let mut parts = s.strip_prefix("task:").ok_or_else(bad)?.split(':');
+    let mut parts = s.strip_prefix("due:").ok_or_else(bad)?.split(':');
     let micros: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
     let id: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
     let due_at = DateTime::from_timestamp_micros(micros)
         .ok_or_else(bad)?
         .naive_utc();
-    Ok(TaskCursor { due_at, id })
+    Ok(DueCursor { due_at, id })
 }
 
 /// My tasks
@@ -483,20 +523,8 @@ pub async fn tasks(
     caller: Caller,
     query: ValidQuery<TaskQuery>,
 ) -> AppResult<HttpResponse> {
-    let limit = query.0.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(AppError::invalid(
-            "limit",
-            format!("must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
-    let after = query
-        .0
-        .cursor
-        .as_deref()
-        .filter(|c| !c.is_empty())
-        .map(decode_task_cursor)
-        .transpose()?;
+    let limit = page_limit(query.0.limit)?;
+    let after = cursor_of(query.0.cursor.as_deref(), decode_due_cursor)?;
     let now = state.clock.now_naive();
     let (tasks, next) = state
         .db_as(caller, move |conn, actor| {
@@ -528,7 +556,7 @@ pub async fn tasks(
         .collect::<AppResult<_>>()?;
     Ok(HttpResponse::Ok().json(TaskListResponse {
         items,
-        next_cursor: next.map(encode_task_cursor),
+        next_cursor: next.map(encode_due_cursor),
     }))
 }
 

@@ -169,7 +169,7 @@ impl<T: ToSchema> ListResponse<T> {
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
 
-fn encode_cursor(after_id: i64) -> String {
+pub fn encode_cursor(after_id: i64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("after:{after_id}"))
 }
 

@@ -184,7 +184,7 @@ where
     }
 }
 
-static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static SQLITE_WRITER: parking_lot::FairMutex<()> = parking_lot::const_fair_mutex(());
 
 fn sqlite_write_tx<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>
 where
@@ -199,13 +199,12 @@ where
     if depth.is_some() {
         return conn.transaction(f);
     }
-    // One writer at a time inside the process: queued writers wait on a
-    // mutex in order, instead of spinning in SQLite's busy handler, which
-    // makes the latency tail of concurrent writes long. The busy timeout
-    // still covers writers in other processes (`aftercare sweep` from cron).
-    let _writer = SQLITE_WRITER
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    // One writer at a time inside the process, in arrival order: queued
+    // writers wait on a fair mutex instead of spinning in SQLite's busy
+    // handler, and no newcomer overtakes them (an unfair lock let some wait
+    // half a second under 16 writers). The busy timeout still covers writers
+    // in other processes (`aftercare sweep` from cron).
+    let _writer = SQLITE_WRITER.lock();
     if let DbConn::Sqlite(c) = conn {
         AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
     }

@@ -187,13 +187,17 @@ fn visible(actor: &Actor) -> Option<customers::BoxedQuery<'static, crate::db::Mu
         Scope::OrgSubtree(path) => {
             // the branch's own customers, and the customers of the projects
             // built by a department in the caller's subtree (read only)
+            // (a lookup per customer on `projects_customer`, not the set
+            // of every project in the subtree)
+            let through_project = diesel::dsl::exists(
+                projects::table
+                    .filter(projects::customer_id.eq(customers::id))
+                    .filter(crate::in_subtree!(projects::scope_path, &path)),
+            );
             Some(
                 query.filter(
-                    crate::in_subtree!(customers::scope_path, &path).or(customers::id.eq_any(
-                        projects::table
-                            .filter(crate::in_subtree!(projects::scope_path, &path))
-                            .select(projects::customer_id),
-                    )),
+                    crate::rows_in_subtree!(customers::table, customers::scope_path, &path)
+                        .or(through_project),
                 ),
             )
         }

@@ -1031,9 +1031,11 @@ fn visible(actor: &Actor) -> Option<deadlines::BoxedQuery<'static, MultiBackend>
     let query = deadlines::table.into_boxed();
     match actor.scope() {
         Scope::All => Some(query),
-        Scope::OrgSubtree(path) => {
-            Some(query.filter(crate::in_subtree!(deadlines::scope_path, &path)))
-        }
+        Scope::OrgSubtree(path) => Some(query.filter(crate::rows_in_subtree!(
+            deadlines::table,
+            deadlines::scope_path,
+            &path
+        ))),
         Scope::Customer(_) => Some(query.filter(deadlines::assignee_user_id.eq(actor.id))),
         Scope::Nothing => None,
     }
@@ -1058,12 +1060,57 @@ pub fn list(
     filter: &DeadlineFilter,
     page: Page,
 ) -> AppResult<Paged<Deadline>> {
-    let Some(mut query) = visible(actor) else {
+    let Some(mut query) = filtered(actor, now, filter) else {
         return Ok(Paged {
             items: vec![],
             next_after: None,
         });
     };
+    if let Some(after) = page.after_id {
+        query = query.filter(deadlines::id.gt(after));
+    }
+    let rows = query
+        .order(deadlines::id.asc())
+        .limit(page.limit + 1)
+        .select(Deadline::as_select())
+        .load(conn)?;
+    Ok(Paged::from_rows(rows, page, |d| d.id))
+}
+
+/// The overdue deadlines of the caller's scope (with the list's other
+/// filters), most overdue first: read in (due_at, id) order on the partial
+/// index of open deadlines `deadlines_open_due`, so the first page costs the
+/// same however many deadlines are open or settled.
+pub fn overdue(
+    conn: &mut DbConn,
+    actor: &Actor,
+    now: NaiveDateTime,
+    filter: &DeadlineFilter,
+    limit: i64,
+    after: Option<DueCursor>,
+) -> AppResult<(Vec<Deadline>, Option<DueCursor>)> {
+    let filter = DeadlineFilter {
+        overdue: Some(true),
+        ..filter.clone()
+    };
+    let Some(query) = filtered(actor, now, &filter) else {
+        return Ok((vec![], None));
+    };
+    let rows = after_due(query, after)
+        .order((deadlines::due_at.asc(), deadlines::id.asc()))
+        .limit(limit + 1)
+        .select(Deadline::as_select())
+        .load(conn)?;
+    Ok(DueCursor::page(rows, limit))
+}
+
+/// The deadlines the caller sees, narrowed by the list's filters.
+fn filtered(
+    actor: &Actor,
+    now: NaiveDateTime,
+    filter: &DeadlineFilter,
+) -> Option<deadlines::BoxedQuery<'static, MultiBackend>> {
+    let mut query = visible(actor)?;
     if let Some(s) = filter.status {
         query = query.filter(deadlines::status.eq(s.as_str()));
     }
@@ -1086,8 +1133,8 @@ pub fn list(
         // open and past due, whether or not the sweeper has been by yet; a
         // paused clock is not overdue (its due time moves when it resumes)
         Some(true) => {
-            // written out literally, as in the partial index `deadlines_open_id`,
-            // so both databases walk the open deadlines only, never history
+            // written out literally, as in the partial indexes of open
+            // deadlines, so both databases walk those only, never history
             let open =
                 diesel::dsl::sql::<diesel::sql_types::Bool>("status IN ('pending', 'overdue')");
             query = query
@@ -1107,22 +1154,45 @@ pub fn list(
         }
         None => {}
     }
-    if let Some(after) = page.after_id {
-        query = query.filter(deadlines::id.gt(after));
-    }
-    let rows = query
-        .order(deadlines::id.asc())
-        .limit(page.limit + 1)
-        .select(Deadline::as_select())
-        .load(conn)?;
-    Ok(Paged::from_rows(rows, page, |d| d.id))
+    Some(query)
 }
 
-/// Where a task list page starts: after this due time and id.
+/// Rows after the cursor in (due_at, id) order: the first condition bounds
+/// the index range, the second finishes it.
+fn after_due(
+    query: deadlines::BoxedQuery<'_, MultiBackend>,
+    after: Option<DueCursor>,
+) -> deadlines::BoxedQuery<'_, MultiBackend> {
+    match after {
+        None => query,
+        Some(c) => query
+            .filter(deadlines::due_at.ge(c.due_at))
+            .filter(deadlines::due_at.gt(c.due_at).or(deadlines::id.gt(c.id))),
+    }
+}
+
+/// Where a page of a list in due order (tasks, overdue deadlines) starts:
+/// after this due time and id.
 #[derive(Debug, Clone, Copy)]
-pub struct TaskCursor {
+pub struct DueCursor {
     pub due_at: NaiveDateTime,
     pub id: i64,
+}
+
+impl DueCursor {
+    /// Cuts `limit + 1` rows in due order to a page and the cursor of the next.
+    fn page(mut rows: Vec<Deadline>, limit: i64) -> (Vec<Deadline>, Option<DueCursor>) {
+        let next = if rows.len() as i64 > limit {
+            rows.truncate(usize::try_from(limit).unwrap_or(0));
+            rows.last().map(|d| DueCursor {
+                due_at: d.due_at,
+                id: d.id,
+            })
+        } else {
+            None
+        };
+        (rows, next)
+    }
 }
 
 /// The caller's open deadlines, soonest first: assigned to them by name, to
@@ -1131,53 +1201,32 @@ pub fn tasks(
     conn: &mut DbConn,
     actor: &Actor,
     limit: i64,
-    after: Option<TaskCursor>,
-) -> AppResult<(Vec<Task>, Option<TaskCursor>)> {
-    // written out literally, as in the partial index `deadlines_open_due`:
-    // with bound parameters neither SQLite nor a generic PostgreSQL plan
-    // could prove that the index applies
-    let open = diesel::dsl::sql::<diesel::sql_types::Bool>("status IN ('pending', 'overdue')");
-    let mut query = deadlines::table.filter(open).into_boxed();
-    let mine = deadlines::assignee_user_id.eq(actor.id);
-    query = match (&actor.org_path, actor.role.is_org_role()) {
-        (Some(path), true) => {
-            let by_role = deadlines::assignee_user_id
-                .is_null()
-                .and(deadlines::assignee_role.eq(actor.role.as_str()))
-                .and(crate::in_subtree!(deadlines::scope_path, path));
-            // a lookup per candidate on (deadline_id, …), not the set of
-            // every escalation the role ever had, which grows with history
-            let escalated =
-                crate::in_subtree!(deadlines::scope_path, path).and(diesel::dsl::exists(
-                    deadline_escalations::table
-                        .filter(deadline_escalations::deadline_id.eq(deadlines::id))
-                        .filter(deadline_escalations::role.eq(actor.role.as_str())),
-                ));
-            query.filter(mine.or(by_role).or(escalated))
-        }
-        _ => query.filter(mine),
-    };
-    if let Some(c) = after {
-        query = query.filter(
-            deadlines::due_at
-                .gt(c.due_at)
-                .or(deadlines::due_at.eq(c.due_at).and(deadlines::id.gt(c.id))),
-        );
+    after: Option<DueCursor>,
+) -> AppResult<(Vec<Task>, Option<DueCursor>)> {
+    // Three sources, each read on its own partial index of open deadlines in
+    // (due_at, id) order and merged here: at most `limit + 1` rows each, so
+    // the page costs the same with ten or a million settled deadlines. One
+    // query with an OR of the three is planned as a scan of everything.
+    let want = limit + 1;
+    let mut rows = task_source(conn, TaskSource::Assigned(actor.id), after, want)?;
+    if let (Some(path), true) = (&actor.org_path, actor.role.is_org_role()) {
+        let role = actor.role.as_str();
+        rows.extend(task_source(
+            conn,
+            TaskSource::Role(role, path),
+            after,
+            want,
+        )?);
+        rows.extend(task_source(
+            conn,
+            TaskSource::Escalated(role, path),
+            after,
+            want,
+        )?);
     }
-    let mut rows: Vec<Deadline> = query
-        .order((deadlines::due_at.asc(), deadlines::id.asc()))
-        .limit(limit + 1)
-        .select(Deadline::as_select())
-        .load(conn)?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(usize::try_from(limit).unwrap_or(0));
-        rows.last().map(|d| TaskCursor {
-            due_at: d.due_at,
-            id: d.id,
-        })
-    } else {
-        None
-    };
+    rows.sort_by_key(|d| (d.due_at, d.id));
+    rows.dedup_by_key(|d| d.id);
+    let (rows, next) = DueCursor::page(rows, limit);
     let tasks = rows
         .into_iter()
         .map(|d| {
@@ -1197,4 +1246,58 @@ pub fn tasks(
         })
         .collect();
     Ok((tasks, next))
+}
+
+/// Where a caller's tasks come from.
+enum TaskSource<'a> {
+    /// Named on the deadline.
+    Assigned(i64),
+    /// Left to a role, within the caller's subtree (role, path).
+    Role(&'a str, &'a str),
+    /// Escalated to the caller's role, within their subtree.
+    Escalated(&'a str, &'a str),
+}
+
+/// The first `want` open deadlines of one source after the cursor, soonest
+/// first. The conditions of each index (`deadlines_open_assignee`,
+/// `deadlines_open_role`, `deadlines_open_escalated`) are written literally:
+/// with bound parameters neither database could prove that the index applies.
+fn task_source(
+    conn: &mut DbConn,
+    source: TaskSource<'_>,
+    after: Option<DueCursor>,
+    want: i64,
+) -> AppResult<Vec<Deadline>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Bool;
+    let open = sql::<Bool>("status IN ('pending', 'overdue')");
+    let mut query = deadlines::table.filter(open).into_boxed();
+    query = match source {
+        TaskSource::Assigned(user) => query.filter(deadlines::assignee_user_id.eq(user)),
+        TaskSource::Role(role, path) => query
+            .filter(sql::<Bool>("assignee_user_id IS NULL"))
+            .filter(deadlines::assignee_role.eq(role))
+            .filter(crate::rows_in_subtree!(
+                deadlines::table,
+                deadlines::scope_path,
+                path
+            )),
+        TaskSource::Escalated(role, path) => query
+            .filter(sql::<Bool>("escalation_level > 0"))
+            .filter(crate::rows_in_subtree!(
+                deadlines::table,
+                deadlines::scope_path,
+                path
+            ))
+            .filter(diesel::dsl::exists(
+                deadline_escalations::table
+                    .filter(deadline_escalations::deadline_id.eq(deadlines::id))
+                    .filter(deadline_escalations::role.eq(role)),
+            )),
+    };
+    Ok(after_due(query, after)
+        .order((deadlines::due_at.asc(), deadlines::id.asc()))
+        .limit(want)
+        .select(Deadline::as_select())
+        .load(conn)?)
 }

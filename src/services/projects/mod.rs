@@ -160,9 +160,11 @@ fn visible(actor: &Actor) -> Option<projects::BoxedQuery<'static, MultiBackend>>
     let query = projects::table.into_boxed();
     match actor.scope() {
         Scope::All => Some(query),
-        Scope::OrgSubtree(path) => {
-            Some(query.filter(crate::in_subtree!(projects::scope_path, &path)))
-        }
+        Scope::OrgSubtree(path) => Some(query.filter(crate::rows_in_subtree!(
+            projects::table,
+            projects::scope_path,
+            &path
+        ))),
         Scope::Customer(c) => Some(query.filter(projects::customer_id.eq(c))),
         Scope::Nothing => None,
     }

@@ -1,0 +1,3 @@
+DROP INDEX deadlines_open_escalated;
+DROP INDEX deadlines_open_role;
+DROP INDEX deadlines_open_assignee;
