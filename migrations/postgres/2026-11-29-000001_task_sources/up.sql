@@ -1,8 +1,23 @@
--- The task list reads three sources, each on its own partial index of open
--- deadlines in (due_at, id) order, so a page never touches settled history.
+-- Lists of open deadlines read partial indexes whose condition is
+-- `(status || '') IN ('pending', 'overdue')`, the expression the queries
+-- write literally: no index on `status` can serve it, so the planner never
+-- reads all open rows through a status index and sorts them.
+DROP INDEX deadlines_open_due;
+DROP INDEX deadlines_open_id;
+DROP INDEX deadlines_open_by_id;
+-- the sweep reads `deadlines_open_due`; lists filtered by status page by id
+DROP INDEX deadlines_sweep;
+CREATE INDEX deadlines_status ON deadlines (status, id);
+-- the overdue list, most overdue first; the sweep
+CREATE INDEX deadlines_open_due ON deadlines (due_at, id)
+    WHERE (status || '') IN ('pending', 'overdue');
+-- a project department's overdue list
+CREATE INDEX deadlines_open_scope ON deadlines (scope_path, due_at)
+    WHERE (status || '') IN ('pending', 'overdue');
+-- the task list's three sources, each in (due_at, id) order
 CREATE INDEX deadlines_open_assignee ON deadlines (assignee_user_id, due_at, id)
-    WHERE status IN ('pending', 'overdue');
+    WHERE (status || '') IN ('pending', 'overdue');
 CREATE INDEX deadlines_open_role ON deadlines (assignee_role, due_at, id)
-    WHERE status IN ('pending', 'overdue') AND assignee_user_id IS NULL;
+    WHERE (status || '') IN ('pending', 'overdue') AND assignee_user_id IS NULL;
 CREATE INDEX deadlines_open_escalated ON deadlines (due_at, id)
-    WHERE status IN ('pending', 'overdue') AND escalation_level > 0;
+    WHERE (status || '') IN ('pending', 'overdue') AND escalation_level > 0;

@@ -1,3 +1,10 @@
 DROP INDEX deadlines_open_escalated;
 DROP INDEX deadlines_open_role;
 DROP INDEX deadlines_open_assignee;
+DROP INDEX deadlines_open_scope;
+DROP INDEX deadlines_open_due;
+DROP INDEX deadlines_status;
+CREATE INDEX deadlines_sweep ON deadlines (status, due_at);
+CREATE INDEX deadlines_open_due ON deadlines (due_at, id) WHERE status IN ('pending', 'overdue');
+CREATE INDEX deadlines_open_id ON deadlines (scope_path, id) WHERE status IN ('pending', 'overdue');
+CREATE INDEX deadlines_open_by_id ON deadlines (id) WHERE status IN ('pending', 'overdue');
