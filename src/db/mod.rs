@@ -1,6 +1,7 @@
 //! Database access: one diesel `MultiConnection` over PostgreSQL and SQLite,
 //! an r2d2 pool that picks the backend from the URL, and embedded migrations.
 
+pub mod condition;
 pub mod schema;
 
 use std::path::{Path, PathBuf};

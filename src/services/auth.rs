@@ -57,11 +57,12 @@ fn hash_token(token: &str) -> String {
 /// the session (refresh-token family) not ended by logout or revocation.
 pub fn session_user(conn: &mut DbConn, user_id: i64, session: &str) -> AppResult<Actor> {
     // one round trip: the user, their unit, and whether the session lives
-    let live = diesel::dsl::sql::<diesel::sql_types::Bool>(
-        "EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family = ",
-    )
-    .bind::<diesel::sql_types::Text, _>(session)
-    .sql(" AND r.user_id = users.id AND r.revoked_at IS NULL)");
+    let live = diesel::dsl::exists(
+        refresh_tokens::table
+            .filter(refresh_tokens::family.eq(session))
+            .filter(refresh_tokens::user_id.eq(users::id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    );
     let row: Option<(User, Option<OrgUnit>, bool)> = users::table
         .left_join(org_units::table)
         .filter(users::id.eq(user_id))

@@ -11,6 +11,7 @@ use validator::Validate;
 
 use crate::auth::{Actor, Scope};
 use crate::config::Config;
+use crate::db::condition::Condition;
 use crate::db::schema::{deadline_escalations, deadline_policies, deadlines, org_units};
 use crate::db::{write_tx, DbConn, MultiBackend};
 use crate::error::{AppError, AppResult, FieldError};
@@ -28,8 +29,8 @@ use super::{calendar, events, Page, Paged};
 /// are rough (`PRAGMA optimize` samples 2,000 rows per index).
 pub const OPEN_SQL: &str = "(status || '') IN ('pending', 'overdue')";
 
-fn open() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
-    diesel::dsl::sql::<diesel::sql_types::Bool>(OPEN_SQL)
+fn open() -> Condition {
+    Condition(OPEN_SQL)
 }
 
 /// What a workflow asks the engine to watch.
@@ -1280,13 +1281,11 @@ fn task_source(
     after: Option<DueCursor>,
     want: i64,
 ) -> AppResult<Vec<Deadline>> {
-    use diesel::dsl::sql;
-    use diesel::sql_types::Bool;
     let mut query = deadlines::table.filter(open()).into_boxed();
     query = match source {
         TaskSource::Assigned(user) => query.filter(deadlines::assignee_user_id.eq(user)),
         TaskSource::Role(role, path) => query
-            .filter(sql::<Bool>("assignee_user_id IS NULL"))
+            .filter(deadlines::assignee_user_id.is_null())
             .filter(deadlines::assignee_role.eq(role))
             .filter(crate::rows_in_subtree!(
                 deadlines::table,
@@ -1294,7 +1293,7 @@ fn task_source(
                 path
             )),
         TaskSource::Escalated(role, path) => query
-            .filter(sql::<Bool>("escalation_level > 0"))
+            .filter(Condition("escalation_level > 0"))
             .filter(crate::rows_in_subtree!(
                 deadlines::table,
                 deadlines::scope_path,
