@@ -12,7 +12,7 @@ use validator::Validate;
 use crate::auth::{Actor, Scope};
 use crate::config::Config;
 use crate::db::schema::{complaints, customer_gradings, customers, org_units, projects};
-use crate::db::{write_tx, DbConn};
+use crate::db::{write_tx, DbConn, MultiBackend};
 use crate::error::{AppError, AppResult};
 use crate::models::customer::{Customer, CustomerKind, Grade, Grading, NewCustomer, NewGrading};
 use crate::models::org_unit::{OrgUnit, OrgUnitKind};
@@ -215,8 +215,16 @@ fn complaint_counts(
         return Ok(HashMap::new());
     }
     let since = now.checked_sub_months(Months::new(12)).unwrap_or(now);
+    // one customer (its own page): `=` keeps the statement prepared, where
+    // diesel never caches a statement with an IN list
+    let of_customers: Box<
+        dyn BoxableExpression<complaints::table, MultiBackend, SqlType = diesel::sql_types::Bool>,
+    > = match ids {
+        [one] => Box::new(complaints::customer_id.eq(*one)),
+        many => Box::new(complaints::customer_id.eq_any(many.to_vec())),
+    };
     let rows: Vec<(i64, i64)> = complaints::table
-        .filter(complaints::customer_id.eq_any(ids))
+        .filter(of_customers)
         .filter(complaints::received_at.gt(since))
         .group_by(complaints::customer_id)
         .select((complaints::customer_id, diesel::dsl::count_star()))
