@@ -69,7 +69,7 @@ use crate::api;
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     security(("bearer_auth" = [])),
-    modifiers(&Security, &Idempotency, &StandardErrors, &UniqueOperationIds),
+    modifiers(&Security, &Idempotency, &StandardErrors, &UniqueOperationIds, &ClientShapes),
     tags(
         (name = "auth", description = "Log in, refresh, log out, who am I"),
         (name = "org-units", description = "The group, its branches and project departments"),
@@ -137,6 +137,67 @@ impl Modify for UniqueOperationIds {
             }
         }
     }
+}
+
+/// What generated clients need to get the API's real shape:
+///
+/// - a list answer's `items` refer to the item schema (`ProjectView`), where
+///   utoipa inlines it and generators then make a second model of it;
+/// - every field of an answer is `required`, nullable ones included: the
+///   server always sends them (`null` when empty), so a typed client sees a
+///   value or null, never "absent";
+/// - `If-Match` is a plain string (a header cannot be null).
+struct ClientShapes;
+
+impl Modify for ClientShapes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ArrayItems, Schema};
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for (name, schema) in components.schemas.iter_mut() {
+            let RefOr::T(Schema::Object(object)) = schema else {
+                continue;
+            };
+            if let Some(item) = name.strip_prefix("ListResponse_") {
+                if let Some(RefOr::T(Schema::Array(array))) = object.properties.get_mut("items") {
+                    array.items =
+                        ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(item))));
+                }
+            }
+            if is_answer(name) {
+                object.required = object.properties.keys().cloned().collect();
+            }
+        }
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for parameter in op.parameters.iter_mut().flatten() {
+                    if parameter.name == "If-Match" {
+                        parameter.schema = Some(RefOr::T(Schema::Object(
+                            utoipa::openapi::ObjectBuilder::new()
+                                .schema_type(utoipa::openapi::Type::String)
+                                .build(),
+                        )));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Schemas of answers, whose every field is always sent. (`Problem` leaves
+/// out an empty `errors`, so it is not one of them.)
+fn is_answer(name: &str) -> bool {
+    name.ends_with("View") || name.ends_with("Response") || name.starts_with("ListResponse_")
 }
 
 /// Every POST that creates something or takes a business step (all but

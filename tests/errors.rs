@@ -416,3 +416,33 @@ async fn database_constraint_errors_name_the_field_and_leak_nothing() {
         assert!(!problem.detail.contains(internal), "{}", problem.detail);
     }
 }
+
+#[actix_rt::test]
+async fn unknown_query_parameter_is_refused_naming_it() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    // a typo must not answer every deadline as if no filter were given
+    let r = app.get("/api/v1/deadlines?stauts=pending", &admin).await;
+    r.expect_problem(400, "invalid_query_parameter");
+    assert_eq!(r.fields(), vec!["stauts"]);
+    app.get("/api/v1/deadlines?status=pending", &admin)
+        .await
+        .expect(200);
+}
+
+#[actix_rt::test]
+async fn a_list_of_the_wrong_length_is_counted_in_items() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let r = app
+        .put(
+            "/api/v1/deadline-policies/complaint.judge",
+            &admin,
+            json!({"duration": 2, "unit": "working_days", "actor_role": "branch_engineer", "escalation_roles": []}),
+        )
+        .await;
+    r.expect(422);
+    assert_eq!(r.fields(), vec!["escalation_roles"]);
+    let detail = r.body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert_eq!(detail, "must have 1 to 5 items", "{}", r.body);
+}

@@ -134,6 +134,7 @@ pub async fn refresh(
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct LogoutQuery {
     /// End every session of the caller, not only this one.
     pub all_sessions: Option<bool>,

@@ -130,6 +130,7 @@ impl TryFrom<Grading> for GradingView {
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct CustomerListQuery {
     pub branch_id: Option<i64>,
     pub kind: Option<CustomerKind>,
@@ -148,6 +149,7 @@ pub struct CustomerListQuery {
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]

@@ -203,6 +203,7 @@ fn day_view(date: NaiveDate, mark: Option<CalendarDay>) -> AppResult<CalendarDay
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct DeadlineListQuery {
     pub status: Option<DeadlineStatus>,
     pub rule: Option<Rule>,
@@ -225,6 +226,7 @@ pub struct DeadlineListQuery {
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct TaskQuery {
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -235,6 +237,7 @@ pub struct TaskQuery {
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct CalendarQuery {
     /// First day (default 1 January of this year).
     #[validate(custom(function = "crate::services::plausible_date"))]

@@ -49,6 +49,7 @@ impl From<Event> for EventView {
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct EventListQuery {
     /// e.g. `user`, `org_unit`
     #[validate(length(max = 64))]

@@ -196,14 +196,17 @@ pub fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, App
     Ok(value)
 }
 
-/// serde reports a missing field at the parent's path, with the name only
-/// inside the message; put it back on the path.
+/// serde reports a missing or unknown field at the parent's path, with the
+/// name only inside the message; put it back on the path.
 fn field_name(path: &str, message: &str) -> String {
-    let missing = message
-        .strip_prefix("missing field `")
+    let missing = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
         .and_then(|rest| rest.split('`').next());
     let path = if path == "." { "" } else { path };
     match (path, missing) {
+        // serde_path_to_error already ends the path with an unknown field
+        (p, Some(name)) if p == name || p.ends_with(&format!(".{name}")) => p.to_string(),
         ("", Some(name)) => name.to_string(),
         (parent, Some(name)) => format!("{parent}.{name}"),
         ("", None) => "body".to_string(),
@@ -247,7 +250,14 @@ fn describe(e: &validator::ValidationError) -> String {
         return message.to_string();
     }
     let param = |name: &str| e.params.get(name).map(|v| v.to_string());
+    let counts_items = e.params.get("value").is_some_and(|v| v.is_array());
     match e.code.as_ref() {
+        "length" if counts_items => match (param("min"), param("max")) {
+            (Some(min), Some(max)) => format!("must have {min} to {max} items"),
+            (Some(min), None) => format!("must have at least {min} items"),
+            (None, Some(max)) => format!("must have at most {max} items"),
+            _ => "has the wrong number of items".to_string(),
+        },
         "length" => match (param("min"), param("max")) {
             (Some(min), Some(max)) => format!("must be {min} to {max} characters long"),
             (Some(min), None) => format!("must be at least {min} characters long"),

@@ -51,6 +51,7 @@ impl TryFrom<OrgUnit> for OrgUnitView {
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct OrgUnitListQuery {
     pub kind: Option<OrgUnitKind>,
     /// Direct children of this unit.

@@ -225,6 +225,7 @@ pub struct WarrantyStatusView {
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ProjectListQuery {
     pub branch_id: Option<i64>,
     pub project_department_id: Option<i64>,
@@ -248,6 +249,7 @@ pub struct ProjectListQuery {
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ContactListQuery {
     /// Only one side: `warranty`, `subcontractor` or `owner`.
     pub side: Option<ContactSide>,
@@ -255,6 +257,7 @@ pub struct ContactListQuery {
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct WarrantyStatusQuery {
     /// The day to ask about (YYYY-MM-DD); default today in the company's time zone.
     #[validate(custom(function = "crate::services::plausible_date"))]

@@ -62,6 +62,7 @@ impl TryFrom<User> for UserView {
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct UserListQuery {
     pub role: Option<Role>,
     /// Users of exactly this org unit.

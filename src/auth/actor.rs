@@ -122,7 +122,7 @@ macro_rules! in_subtree {
 #[macro_export]
 macro_rules! rows_in_subtree {
     ($table:ty, $column:expr, $path:expr) => {{
-        use diesel::TextExpressionMethods as _;
+        use $crate::db::condition::Unindexed;
         let path: &str = $path;
         let (low, high) = $crate::auth::Scope::path_range(path);
         let filter: Box<
@@ -132,7 +132,7 @@ macro_rules! rows_in_subtree {
                 SqlType = diesel::sql_types::Bool,
             >,
         > = if $crate::auth::Scope::is_wide(path) {
-            Box::new($column.concat("").ge(low).and($column.concat("").lt(high)))
+            Box::new(Unindexed($column).ge(low).and(Unindexed($column).lt(high)))
         } else {
             Box::new($column.ge(low).and($column.lt(high)))
         };

@@ -44,3 +44,41 @@ impl<QS> AppearsOnTable<QS> for Condition {}
 impl<GB> ValidGrouping<GB> for Condition {
     type IsAggregate = is_aggregate::Never;
 }
+
+/// A text column as `(column || '')`: the same value, which no index on the
+/// column serves, so the planner keeps to the index that gives the query's
+/// order and checks this condition row by row. The `''` is written into the
+/// statement (not bound), so the statement stays cacheable and PostgreSQL's
+/// statistics on the expression (`CREATE STATISTICS … ON ((scope_path || ''))`)
+/// apply to it.
+#[derive(Debug, Clone, Copy)]
+pub struct Unindexed<C>(pub C);
+
+impl<C: Expression<SqlType = diesel::sql_types::Text>> Expression for Unindexed<C> {
+    type SqlType = diesel::sql_types::Text;
+}
+
+impl<C: QueryFragment<DB>, DB: Backend> QueryFragment<DB> for Unindexed<C> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("(");
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(" || '')");
+        Ok(())
+    }
+}
+
+impl<C: QueryId> QueryId for Unindexed<C> {
+    type QueryId = Unindexed<C::QueryId>;
+    const HAS_STATIC_QUERY_ID: bool = C::HAS_STATIC_QUERY_ID;
+}
+
+impl<QS, C: SelectableExpression<QS>> SelectableExpression<QS> for Unindexed<C> where
+    Self: AppearsOnTable<QS>
+{
+}
+
+impl<QS, C: AppearsOnTable<QS>> AppearsOnTable<QS> for Unindexed<C> where Self: Expression {}
+
+impl<GB, C: ValidGrouping<GB>> ValidGrouping<GB> for Unindexed<C> {
+    type IsAggregate = C::IsAggregate;
+}

@@ -1,3 +1,7 @@
+DROP STATISTICS customers_scope_expr;
+DROP STATISTICS projects_scope_expr;
+DROP STATISTICS deadlines_scope_expr;
+DROP STATISTICS deadlines_open_expr;
 DROP INDEX deadlines_open_escalated;
 DROP INDEX deadlines_open_role;
 DROP INDEX deadlines_open_assignee;
