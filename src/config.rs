@@ -20,6 +20,10 @@ pub struct Config {
     pub refresh_token_ttl_days: i64,
     pub max_body_bytes: usize,
     pub db_pool_size: u32,
+    /// Failures of one username from one address (since its last success).
+    pub login_max_failures: i64,
+    /// Failures of one username from every address: much higher, so that
+    /// someone who knows a username cannot lock its owner out.
     pub login_max_failures_per_user: i64,
     pub login_max_failures_per_addr: i64,
     pub login_window_secs: i64,
@@ -46,6 +50,8 @@ pub struct Config {
 }
 
 impl Config {
+    pub const DEFAULT_BIND: &'static str = "127.0.0.1:8080";
+
     pub fn from_env() -> Result<Config, String> {
         let database = match env::var("DATABASE_URL") {
             Ok(url) if !url.trim().is_empty() => DbTarget::parse(url.trim()),
@@ -57,7 +63,7 @@ impl Config {
             .map_err(|_| format!("AFTERCARE_TZ: unknown time zone {tz_name:?}"))?;
         let config = Config {
             database,
-            bind: env::var("AFTERCARE_BIND").unwrap_or_else(|_| "127.0.0.1:8080".to_string()),
+            bind: env::var("AFTERCARE_BIND").unwrap_or_else(|_| Config::DEFAULT_BIND.to_string()),
             jwt_secret: non_empty("AFTERCARE_JWT_SECRET"),
             admin_password: non_empty("AFTERCARE_ADMIN_PASSWORD"),
             tz,
@@ -65,7 +71,8 @@ impl Config {
             refresh_token_ttl_days: number("AFTERCARE_REFRESH_TOKEN_TTL_DAYS", 30)?,
             max_body_bytes: number("AFTERCARE_MAX_BODY_BYTES", 256 * 1024)?,
             db_pool_size: number("AFTERCARE_DB_POOL_SIZE", 10)?,
-            login_max_failures_per_user: number("AFTERCARE_LOGIN_MAX_FAILURES", 5)?,
+            login_max_failures: number("AFTERCARE_LOGIN_MAX_FAILURES", 5)?,
+            login_max_failures_per_user: number("AFTERCARE_LOGIN_MAX_FAILURES_PER_USER", 100)?,
             login_max_failures_per_addr: number("AFTERCARE_LOGIN_MAX_FAILURES_PER_ADDR", 50)?,
             login_window_secs: number("AFTERCARE_LOGIN_WINDOW_SECS", 900)?,
             trust_forwarded_for: matches!(
@@ -87,12 +94,9 @@ impl Config {
             if secret.len() < 32 {
                 return Err("AFTERCARE_JWT_SECRET must be at least 32 characters".to_string());
             }
-        } else if config.database.is_postgres() {
-            // several instances share one PostgreSQL and must verify each other's tokens
-            return Err(
-                "AFTERCARE_JWT_SECRET must be set when DATABASE_URL is PostgreSQL".to_string(),
-            );
         }
+        // (with PostgreSQL the secret is required where tokens are made, at
+        // start-up of the service: `migrate` needs none)
         Ok(config)
     }
 
@@ -108,7 +112,8 @@ impl Config {
             refresh_token_ttl_days: 30,
             max_body_bytes: 256 * 1024,
             db_pool_size: 4,
-            login_max_failures_per_user: 5,
+            login_max_failures: 5,
+            login_max_failures_per_user: 100,
             login_max_failures_per_addr: 50,
             login_window_secs: 900,
             trust_forwarded_for: false,
@@ -137,6 +142,7 @@ impl std::fmt::Debug for Config {
             .field("refresh_token_ttl_days", &self.refresh_token_ttl_days)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("db_pool_size", &self.db_pool_size)
+            .field("login_max_failures", &self.login_max_failures)
             .field(
                 "login_max_failures_per_user",
                 &self.login_max_failures_per_user,

@@ -146,6 +146,13 @@ fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(content.as_bytes())
 }
 
+/// `/` and `/swagger-ui` (without the slash) lead to Swagger UI.
+async fn to_swagger_ui() -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header(("Location", "/swagger-ui/"))
+        .finish()
+}
+
 /// The whole HTTP application: routes, error shaping, docs, logging.
 pub fn app(
     state: AppState,
@@ -197,14 +204,8 @@ pub fn app(
         .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
         .service(web::resource("/healthz").get(api::health::healthz))
         .service(web::resource("/readyz").get(api::health::readyz))
-        .route(
-            "/",
-            web::get().to(|| async {
-                HttpResponse::Found()
-                    .insert_header(("Location", "/swagger-ui/"))
-                    .finish()
-            }),
-        )
+        .route("/", web::get().to(to_swagger_ui))
+        .route("/swagger-ui", web::get().to(to_swagger_ui))
         .configure(api::configure)
         .service(
             SwaggerUi::new("/swagger-ui/{_:.*}")

@@ -9,50 +9,82 @@ use aftercare::config::Config;
 use aftercare::demo;
 use aftercare::services::{auth, deadlines, users};
 use aftercare::{app, AppState};
+use clap::{Args, Parser, Subcommand};
 use utoipa::OpenApi;
 
-const USAGE: &str = "\
-aftercare — after-handover customer care API
+/// After-handover customer care for construction companies: an HTTP API.
+///
+/// Configuration comes from the environment: DATABASE_URL, AFTERCARE_BIND,
+/// AFTERCARE_JWT_SECRET, AFTERCARE_ADMIN_PASSWORD, AFTERCARE_TZ,
+/// AFTERCARE_SWEEP_INTERVAL_SECS, RUST_LOG (see the README).
+#[derive(Parser)]
+#[command(name = "aftercare", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-USAGE:
-    aftercare [COMMAND]
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service with its deadline sweeper (the default)
+    Serve,
+    /// Apply pending database migrations and exit
+    Migrate,
+    /// Create a user (as the console administrator)
+    CreateUser(NewUserArgs),
+    /// Print the OpenAPI document (JSON)
+    Openapi,
+    /// Fill an empty database with a believable demo organisation
+    ///
+    /// Every demo user's password is AFTERCARE_DEMO_PASSWORD (at least 8
+    /// characters), or `aftercare-demo`.
+    SeedDemo,
+    /// Mark passed deadlines overdue and escalate them, once (for cron)
+    ///
+    /// Also refreshes SQLite's planner statistics.
+    Sweep,
+    /// GET /healthz on AFTERCARE_BIND; exit 0 when healthy (for containers)
+    Healthcheck,
+}
 
-COMMANDS:
-    serve         run the HTTP service (the default)
-    migrate       apply pending database migrations and exit
-    create-user   create a user:  --username U --password P --role R --display-name N
-                                  [--org-unit-id ID] [--rank R] [--customer-id ID] [--phone P]
-    openapi       print the OpenAPI document (JSON)
-    seed-demo     fill an empty database with a believable demo organisation
-    sweep         mark passed deadlines overdue and escalate them, once (for cron);
-                  also refreshes SQLite's planner statistics
-    healthcheck   GET /healthz on AFTERCARE_BIND; exit 0 when healthy (for containers)
-
-Configuration comes from the environment: DATABASE_URL, AFTERCARE_BIND,
-AFTERCARE_JWT_SECRET, AFTERCARE_ADMIN_PASSWORD, AFTERCARE_TZ,
-AFTERCARE_SWEEP_INTERVAL_SECS, RUST_LOG (see README).";
+#[derive(Args)]
+struct NewUserArgs {
+    /// Log-in name, 3 to 64 characters
+    #[arg(long)]
+    username: String,
+    /// At least 8 characters
+    #[arg(long)]
+    password: String,
+    /// admin, group_engineer, branch_engineer, branch_leader, project_manager, staff or customer
+    #[arg(long)]
+    role: String,
+    /// The name people see
+    #[arg(long)]
+    display_name: String,
+    /// The org unit the user belongs to (every role but admin and customer)
+    #[arg(long)]
+    org_unit_id: Option<i64>,
+    /// Staff rank, for who may visit whom
+    #[arg(long)]
+    rank: Option<String>,
+    /// The customer a customer user speaks for
+    #[arg(long)]
+    customer_id: Option<i64>,
+    #[arg(long)]
+    phone: Option<String>,
+}
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        None | Some("serve") => serve(),
-        Some("migrate") => migrate(),
-        Some("openapi") => {
-            use std::io::Write;
-            // a closed pipe (`| head`) is not an error worth a panic
-            let _ = writeln!(std::io::stdout(), "{}", openapi_json());
-            Ok(())
-        }
-        Some("create-user") => create_user(&args[1..]),
-        Some("seed-demo") => seed_demo(),
-        Some("healthcheck") => healthcheck(),
-        Some("sweep") => sweep_once(),
-        Some("help" | "-h" | "--help") => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        Some(other) => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(),
+        Command::Migrate => migrate(),
+        Command::Openapi => say(&openapi_json()),
+        Command::CreateUser(args) => create_user(args),
+        Command::SeedDemo => seed_demo(),
+        Command::Healthcheck => healthcheck(),
+        Command::Sweep => sweep_once(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -61,6 +93,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints a line; a closed pipe (`| head -1`) is not worth a panic.
+fn say(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{text}");
+    Ok(())
 }
 
 fn openapi_json() -> String {
@@ -82,16 +121,21 @@ fn start(one_shot: bool) -> Result<AppState, String> {
         log::info!("applied migration {m}");
     }
     if let Some(password) = &startup.generated_admin_password {
-        println!(
+        say(&format!(
             "\n  First start: created the user `admin` with the password\n\n      {password}\n\n  It is shown only this once. Set AFTERCARE_ADMIN_PASSWORD to choose it yourself.\n"
-        );
+        ))?;
     }
     Ok(startup.state)
 }
 
 fn serve() -> Result<(), String> {
+    // take the address before anything else: a port in use must fail before
+    // a first start creates the admin and prints its one-time password
+    let bind = std::env::var("AFTERCARE_BIND").unwrap_or_else(|_| Config::DEFAULT_BIND.to_string());
+    let listener = std::net::TcpListener::bind(&bind).map_err(|e| {
+        format!("cannot listen on {bind}: {e} (choose another address with AFTERCARE_BIND, e.g. AFTERCARE_BIND=127.0.0.1:8081)")
+    })?;
     let state = start(false)?;
-    let bind = state.config.bind.clone();
     actix_web::rt::System::new().block_on(async move {
         if state.config.sweep_interval_secs > 0 {
             actix_web::rt::spawn(sweeper(state.clone()));
@@ -102,11 +146,11 @@ fn serve() -> Result<(), String> {
         let blocking_threads = (state.config.db_pool_size as usize).max(2);
         let server = HttpServer::new(move || app(state.clone()))
             .worker_max_blocking_threads(blocking_threads)
-            .bind(&bind)
+            .listen(listener)
             .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
         for addr in server.addrs() {
             log::info!("listening on http://{addr}");
-            println!("Aftercare is running. Swagger UI: http://{addr}/swagger-ui/  (spec: /api-docs/openapi.json)");
+            say(&format!("Aftercare is running. Swagger UI: http://{addr}/swagger-ui/  (spec: /api-docs/openapi.json)"))?;
         }
         server.run().await.map_err(|e| e.to_string())
     })
@@ -144,11 +188,10 @@ fn sweep_once() -> Result<(), String> {
         .map_err(|e| format!("cannot connect: {e}"))?;
     let report = deadlines::sweep(&mut conn, now).map_err(|e| e.to_string())?;
     aftercare::db::optimize(&mut conn).map_err(|e| e.to_string())?;
-    println!(
+    say(&format!(
         "{} deadline(s) became overdue and were escalated, {} marked due soon",
         report.overdue, report.due_soon
-    );
-    Ok(())
+    ))
 }
 
 fn migrate() -> Result<(), String> {
@@ -157,45 +200,27 @@ fn migrate() -> Result<(), String> {
     let mut conn = pool.get().map_err(|e| format!("cannot connect: {e}"))?;
     let applied = aftercare::db::run_migrations(&mut conn)?;
     if applied.is_empty() {
-        println!("{}: up to date", config.database.describe());
+        say(&format!("{}: up to date", config.database.describe()))?;
     }
     for m in applied {
-        println!("applied {m}");
+        say(&format!("applied {m}"))?;
     }
     Ok(())
 }
 
-/// `--name value` pairs.
-fn flags(args: &[String]) -> Result<std::collections::HashMap<String, String>, String> {
-    let mut out = std::collections::HashMap::new();
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let name = flag
-            .strip_prefix("--")
-            .ok_or_else(|| format!("expected a --flag, got {flag:?}"))?;
-        let value = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
-        out.insert(name.to_string(), value.clone());
-    }
-    Ok(out)
-}
-
-fn create_user(args: &[String]) -> Result<(), String> {
-    let mut f = flags(args)?;
-    let mut take = |name: &str| f.remove(name);
+fn create_user(args: NewUserArgs) -> Result<(), String> {
     let body = serde_json::json!({
-        "username": take("username"),
-        "password": take("password"),
-        "role": take("role"),
-        "display_name": take("display-name"),
-        "phone": take("phone"),
-        "rank": take("rank"),
-        "org_unit_id": take("org-unit-id").map(|v| v.parse::<i64>()).transpose().map_err(|_| "--org-unit-id must be a number")?,
-        "customer_id": take("customer-id").map(|v| v.parse::<i64>()).transpose().map_err(|_| "--customer-id must be a number")?,
+        "username": args.username,
+        "password": args.password,
+        "role": args.role,
+        "display_name": args.display_name,
+        "phone": args.phone,
+        "rank": args.rank,
+        "org_unit_id": args.org_unit_id,
+        "customer_id": args.customer_id,
     });
-    if let Some(unknown) = f.keys().next() {
-        return Err(format!("unknown flag --{unknown}\n\n{USAGE}"));
-    }
-    // the same parsing and validation as the HTTP endpoint
+    // the same parsing and validation as the HTTP endpoint, the fields
+    // named as the flags they came from
     let input: users::NewUserInput =
         aftercare::api::extract::parse_json(body.to_string().as_bytes())
             .and_then(|i: users::NewUserInput| {
@@ -203,18 +228,17 @@ fn create_user(args: &[String]) -> Result<(), String> {
                     .map_err(aftercare::api::extract::validation_error)
                     .map(|_| i)
             })
-            .map_err(describe)?;
+            .map_err(|e| describe_as_flags(e, true))?;
     let state = start(true)?;
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     let admin = auth::console_admin(&mut conn).map_err(describe)?;
     let hash = aftercare::auth::password::hash(&input.password).map_err(describe)?;
     let user = users::create(&mut conn, &admin, state.clock.now_naive(), &input, &hash)
-        .map_err(describe)?;
-    println!(
+        .map_err(|e| describe_as_flags(e, true))?;
+    say(&format!(
         "created user {} ({}) with id {}",
         user.username, user.role, user.id
-    );
-    Ok(())
+    ))
 }
 
 fn seed_demo() -> Result<(), String> {
@@ -233,16 +257,28 @@ fn seed_demo() -> Result<(), String> {
         &hash,
     )
     .map_err(describe)?;
-    println!("{report}");
-    Ok(())
+    say(&report.to_string())
 }
 
 fn describe(e: aftercare::error::AppError) -> String {
+    describe_as_flags(e, false)
+}
+
+/// An error for the console; with `flags`, a field is named as the flag
+/// that set it (`display_name` → `--display-name`).
+fn describe_as_flags(e: aftercare::error::AppError, flags: bool) -> String {
     let problem = e.problem();
+    let name = |field: &str| {
+        if flags {
+            format!("--{}", field.replace('_', "-"))
+        } else {
+            field.to_string()
+        }
+    };
     let fields: Vec<String> = problem
         .errors
         .iter()
-        .map(|f| format!("{}: {}", f.field, f.message))
+        .map(|f| format!("{}: {}", name(&f.field), f.message))
         .collect();
     if fields.is_empty() {
         format!("{} ({})", problem.detail, problem.code)

@@ -22,6 +22,7 @@ use crate::api;
         api::auth::refresh,
         api::auth::logout,
         api::me::get_me,
+        api::me::change_password,
         api::org_units::list,
         api::org_units::create,
         api::org_units::get,
@@ -201,7 +202,8 @@ fn is_answer(name: &str) -> bool {
 }
 
 /// Every POST that creates something or takes a business step (all but
-/// `/auth/*`) accepts `Idempotency-Key`; documented in one place so no
+/// `/auth/*` and `/me/password`, whose sessions and passwords are not things
+/// to replay) accepts `Idempotency-Key`; documented in one place so no
 /// operation can be left out.
 struct Idempotency;
 
@@ -211,7 +213,7 @@ impl Modify for Idempotency {
         use utoipa::openapi::schema::{ObjectBuilder, Type};
         use utoipa::openapi::Required;
         for (path, item) in openapi.paths.paths.iter_mut() {
-            if path.starts_with("/api/v1/auth/") {
+            if path.starts_with("/api/v1/auth/") || path == "/api/v1/me/password" {
                 continue;
             }
             let Some(op) = item.post.as_mut() else {

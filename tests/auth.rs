@@ -380,6 +380,34 @@ fn login_from(addr: &str, username: &str, password: &str) -> TestRequest {
 }
 
 #[actix_rt::test]
+async fn login_lock_is_per_username_and_address_so_a_stranger_cannot_lock_the_owner_out() {
+    let app = spawn_with(|c| c.login_max_failures_per_user = 8).await;
+    for _ in 0..5 {
+        app.send(login_from("10.0.0.9:1000", "admin", "guess"))
+            .await
+            .expect(401);
+    }
+    // the stranger's address is locked for this username …
+    app.send(login_from("10.0.0.9:1000", "admin", ADMIN_PASSWORD))
+        .await
+        .expect_problem(429, "rate_limited");
+    // … the owner, elsewhere, is not
+    app.send(login_from("10.0.0.1:1000", "admin", ADMIN_PASSWORD))
+        .await
+        .expect(200);
+    // until the username's own, much higher limit is reached from everywhere
+    app.clock.advance(Duration::seconds(1));
+    for i in 0..8 {
+        app.send(login_from(&format!("10.0.1.{i}:1000"), "admin", "guess"))
+            .await
+            .expect(401);
+    }
+    app.send(login_from("10.0.0.1:1000", "admin", ADMIN_PASSWORD))
+        .await
+        .expect_problem(429, "rate_limited");
+}
+
+#[actix_rt::test]
 async fn login_rate_limit_per_address_stops_password_spraying() {
     let app = spawn_with(|c| c.login_max_failures_per_addr = 3).await;
     for name in ["alice", "bob", "carol"] {
@@ -486,4 +514,74 @@ async fn config_debug_shows_no_secret() {
         assert!(!printed.contains(secret), "{printed}");
     }
     assert!(printed.contains("<set>"));
+}
+
+#[actix_rt::test]
+async fn a_user_changes_their_own_password_and_their_other_sessions_end() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let org = org(&app, &admin).await;
+    app.user(&admin, "pm.east", "project_manager", Some(org.east_pd))
+        .await;
+    let phone = app.token("pm.east", PASSWORD).await;
+    let laptop = app.token("pm.east", PASSWORD).await;
+    // the current password must be right, and the new one long enough
+    let r = app
+        .post(
+            "/api/v1/me/password",
+            &laptop,
+            json!({"current_password": "not-it", "new_password": "brand-new-pass"}),
+        )
+        .await;
+    r.expect(422);
+    assert_eq!(r.fields(), vec!["current_password"]);
+    let r = app
+        .post(
+            "/api/v1/me/password",
+            &laptop,
+            json!({"current_password": PASSWORD, "new_password": "short"}),
+        )
+        .await;
+    r.expect(422);
+    assert_eq!(r.fields(), vec!["new_password"]);
+    app.post(
+        "/api/v1/me/password",
+        &laptop,
+        json!({"current_password": PASSWORD, "new_password": "brand-new-pass"}),
+    )
+    .await
+    .expect(204);
+    // this session goes on; the phone's has ended
+    app.get("/api/v1/me", &laptop).await.expect(200);
+    app.get("/api/v1/me", &phone)
+        .await
+        .expect_problem(401, "session_ended");
+    app.login("pm.east", PASSWORD)
+        .await
+        .expect_problem(401, "invalid_credentials");
+    app.login("pm.east", "brand-new-pass").await.expect(200);
+}
+
+#[actix_rt::test]
+async fn wrong_current_passwords_count_as_failed_logins() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    // failures count from the last successful login on
+    app.clock.advance(Duration::seconds(1));
+    for _ in 0..5 {
+        app.post(
+            "/api/v1/me/password",
+            &admin,
+            json!({"current_password": "guess", "new_password": "brand-new-pass"}),
+        )
+        .await
+        .expect(422);
+    }
+    app.post(
+        "/api/v1/me/password",
+        &admin,
+        json!({"current_password": ADMIN_PASSWORD, "new_password": "brand-new-pass"}),
+    )
+    .await
+    .expect_problem(429, "rate_limited");
 }

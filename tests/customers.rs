@@ -435,3 +435,36 @@ async fn a_branch_cannot_take_over_another_branchs_customer() {
     .await
     .expect(200);
 }
+
+#[actix_rt::test]
+async fn a_customers_contact_phone_is_a_phone_number() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let org = org(&app, &admin).await;
+    let r = app
+        .post(
+            "/api/v1/customers",
+            &admin,
+            json!({"name": "Binjiang Owners", "kind": "individual", "branch_id": org.east, "contact_phone": "abc"}),
+        )
+        .await;
+    r.expect(422);
+    assert_eq!(r.fields(), vec!["contact_phone"]);
+    let id = app.customer(&admin, "Binjiang Owners", org.east).await;
+    let r = app
+        .patch(
+            &format!("/api/v1/customers/{id}"),
+            &admin,
+            json!({"contact_phone": "call me"}),
+        )
+        .await;
+    r.expect(422);
+    assert_eq!(r.fields(), vec!["contact_phone"]);
+    app.patch(
+        &format!("/api/v1/customers/{id}"),
+        &admin,
+        json!({"contact_phone": "021-5888 0001"}),
+    )
+    .await
+    .expect(200);
+}

@@ -225,7 +225,7 @@ async fn one_rule_is_done_by_the_role_each_start_names() {
             .unwrap()
             .iter()
             .filter(|t| t["reason"] == "role")
-            .map(|t| t["deadline_id"].as_i64().unwrap())
+            .map(|t| t["id"].as_i64().unwrap())
             .collect()
     };
     assert_eq!(

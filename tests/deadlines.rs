@@ -1380,13 +1380,7 @@ async fn task_list_merges_named_role_and_escalated_tasks_in_due_order_once_each(
     let expected = vec![both[0], role[1], named[1], escalated[0], role[0], named[0]];
     // one at a time and all at once give the same list
     assert_eq!(
-        all_pages(
-            &app,
-            &w.east_engineer,
-            "/api/v1/me/tasks?limit=1",
-            "deadline_id"
-        )
-        .await,
+        all_pages(&app, &w.east_engineer, "/api/v1/me/tasks?limit=1", "id").await,
         expected
     );
     let t = tasks(&app, &w.east_engineer).await;
@@ -1406,7 +1400,7 @@ async fn task_list_merges_named_role_and_escalated_tasks_in_due_order_once_each(
     let pm: Vec<i64> = tasks(&app, &w.east_pm)
         .await
         .iter()
-        .map(|t| t["deadline_id"].as_i64().unwrap())
+        .map(|t| t["id"].as_i64().unwrap())
         .collect();
     assert!(pm.contains(&escalated[0]) && !pm.contains(&role[0]) && !pm.contains(&named[0]));
 }

@@ -253,6 +253,40 @@ async fn if_match_garbage_is_412() {
 }
 
 #[actix_rt::test]
+async fn if_match_is_judged_after_role_and_scope_and_may_list_several_versions() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let org = org(&app, &admin).await;
+    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd))
+        .await;
+    let pm = app.token("east.pm", PASSWORD).await;
+    let patch = |token: &str, unit: i64, tag: &str| {
+        TestRequest::patch()
+            .uri(&format!("/api/v1/org-units/{unit}"))
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .insert_header(("If-Match", tag.to_string()))
+            .set_json(json!({"name": "Renamed"}))
+    };
+    // a request that fails anyway is not answered 412 (RFC 9110 §13.2.2)
+    app.send(patch(&pm, org.east_pd, "x"))
+        .await
+        .expect_problem(403, "forbidden");
+    app.send(patch(&admin, 999_999, "x"))
+        .await
+        .expect_problem(404, "not_found");
+    app.send(patch(&admin, org.east_pd, "x"))
+        .await
+        .expect_problem(412, "version_mismatch");
+    // a list holds when any of its versions is current
+    app.send(patch(&admin, org.east_pd, "\"7\", W/\"1\""))
+        .await
+        .expect(200);
+    app.send(patch(&admin, org.east_pd, "\"1\", \"3\""))
+        .await
+        .expect_problem(412, "version_mismatch");
+}
+
+#[actix_rt::test]
 async fn health_endpoints_answer_without_auth() {
     let app = spawn().await;
     let r = app.send(TestRequest::get().uri("/healthz")).await;
@@ -445,4 +479,55 @@ async fn a_list_of_the_wrong_length_is_counted_in_items() {
     assert_eq!(r.fields(), vec!["escalation_roles"]);
     let detail = r.body["errors"][0]["message"].as_str().unwrap_or_default();
     assert_eq!(detail, "must have 1 to 5 items", "{}", r.body);
+}
+
+/// Every string in a JSON answer that is an instant.
+fn instants(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s)
+            if s.len() >= 20 && s.as_bytes()[4] == b'-' && s.as_bytes()[10] == b'T' =>
+        {
+            out.push(s.clone())
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| instants(v, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| instants(v, out)),
+        _ => {}
+    }
+}
+
+#[actix_rt::test]
+async fn every_instant_is_sent_in_one_shape_whole_seconds_utc() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let org = org(&app, &admin).await;
+    let customer = app.customer(&admin, "Binjiang Owners", org.east).await;
+    app.user(&admin, "east.pm", "project_manager", Some(org.east_pd))
+        .await;
+    let pm = app.token("east.pm", PASSWORD).await;
+    // the settable clock starts on a whole second: move it off one
+    app.clock.advance(chrono::Duration::microseconds(250_384));
+    app.project(&pm, "P-TS", org.east_pd, customer).await;
+    let login = app.login("east.pm", PASSWORD).await;
+    let mut seen = vec![];
+    instants(&login.body, &mut seen);
+    for path in [
+        "/api/v1/me",
+        "/api/v1/projects",
+        "/api/v1/customers",
+        "/api/v1/deadlines",
+        "/api/v1/me/tasks",
+        "/api/v1/events",
+        "/api/v1/users",
+        "/api/v1/org-units",
+    ] {
+        let r = app.get(path, &admin).await;
+        r.expect(200);
+        instants(&r.body, &mut seen);
+    }
+    assert!(seen.len() > 20, "{seen:?}");
+    for s in &seen {
+        let ok =
+            s.len() == 20 && s.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(s).is_ok();
+        assert!(ok, "{s} is not YYYY-MM-DDTHH:MM:SSZ");
+    }
 }

@@ -147,7 +147,8 @@ fn deadline_view(d: Deadline, policy_version: i32) -> AppResult<DeadlineView> {
 /// One entry of the caller's task list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TaskView {
-    pub deadline_id: i64,
+    /// The deadline's id, as in `/deadlines/{id}`.
+    pub id: i64,
     pub rule: Rule,
     pub title: String,
     /// API path of the subject: open it to act.
@@ -544,7 +545,7 @@ pub async fn tasks(
                 overdue: !paused && d.due_at < now,
                 due_soon: !paused && d.due_at >= now && d.warn_at.is_some_and(|w| w <= now),
                 paused,
-                deadline_id: d.id,
+                id: d.id,
                 rule: Rule::from_db(&d.rule)?,
                 title: d.title,
                 link: d.link,

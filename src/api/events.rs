@@ -36,7 +36,9 @@ pub struct EventView {
 impl From<Event> for EventView {
     fn from(e: Event) -> Self {
         EventView {
-            payload: serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::Null),
+            payload: serde_json::from_str(&e.payload)
+                .map(instants_in_one_shape)
+                .unwrap_or(serde_json::Value::Null),
             id: e.id,
             at: utc(e.at),
             actor_user_id: e.actor_user_id,
@@ -91,4 +93,24 @@ pub async fn list(
         })
         .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, |e| Ok(EventView::from(e)))?))
+}
+
+/// The instants inside a payload (rows as they were stored, in naive UTC
+/// with microseconds) in the shape of every other instant the API sends:
+/// `2026-11-23T08:00:00Z`.
+fn instants_in_one_shape(mut value: serde_json::Value) -> serde_json::Value {
+    fn walk(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(s) => {
+                if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
+                    *s = utc(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            serde_json::Value::Object(map) => map.values_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut value);
+    value
 }

@@ -23,7 +23,7 @@ use crate::auth::{Actor, Caller};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::services::idempotency::{self, Answer, Claim};
-use crate::services::{Page, Paged};
+use crate::services::{IfMatch, Page, Paged};
 use crate::AppState;
 
 /// All `/api/v1` routes.
@@ -34,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/auth/refresh").route(web::post().to(auth::refresh)))
             .service(web::resource("/auth/logout").route(web::post().to(auth::logout)))
             .service(web::resource("/me").route(web::get().to(me::get_me)))
+            .service(web::resource("/me/password").route(web::post().to(me::change_password)))
             .service(web::resource("/me/tasks").route(web::get().to(deadlines::tasks)))
             .service(web::resource("/deadline-policies").route(web::get().to(deadlines::policies)))
             .service(
@@ -202,23 +203,16 @@ pub fn page(limit: Option<i64>, cursor: Option<&str>) -> AppResult<Page> {
     Ok(Page { limit, after_id })
 }
 
-/// `If-Match` as a version number: `"3"`, `W/"3"` or `3`; `*` or absent is no
-/// condition. A value that names no version can never match: 412.
-pub fn if_match(req: &HttpRequest) -> AppResult<Option<i32>> {
-    let Some(value) = req.headers().get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let text = value.to_str().unwrap_or("").trim();
-    if text == "*" {
-        return Ok(None);
-    }
-    let bare = text.trim_start_matches("W/").trim_matches('"');
-    bare.parse::<i32>()
-        .map(Some)
-        .map_err(|_| AppError::PreconditionFailed {
-            expected: text.to_string(),
-            current: -1,
-        })
+/// `If-Match` as versions: `"3"`, `W/"3"`, `3`, or a list (`"3", "4"`);
+/// `*` or absent is no condition. A value that names no version can never
+/// match: 412, once scope and role have been checked.
+pub fn if_match(req: &HttpRequest) -> AppResult<Option<IfMatch>> {
+    // checked by the service after scope and role; text that names no
+    // version of ours simply matches none
+    Ok(req
+        .headers()
+        .get(header::IF_MATCH)
+        .and_then(|v| IfMatch::parse(v.to_str().unwrap_or(""))))
 }
 
 /// A versioned resource, with its version as the `ETag`.
@@ -320,7 +314,11 @@ where
     Ok(reply(answer, replayed))
 }
 
-/// A stored instant (naive UTC) as RFC 3339 UTC.
+/// Every instant the API sends has one shape, whole seconds in UTC
+/// (`2026-11-23T08:00:00Z`): strict date parsers on phones take one
+/// precision only, and the stored microseconds mean nothing to a person.
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    use chrono::Timelike;
+    let t = t.with_nanosecond(0).unwrap_or(t);
     DateTime::from_naive_utc_and_offset(t, Utc)
 }

@@ -118,8 +118,19 @@ pub fn connect(target: &DbTarget, max_size: u32) -> Result<DbPool, String> {
         // WAL lets readers run beside the writer. The mode is stored in the
         // file; set it once here, as several pooled connections switching it
         // at the same moment would lock each other out.
-        let mut conn = SqliteConnection::establish(&path.to_string_lossy())
-            .map_err(|e| format!("cannot open {}: {e}", target.describe()))?;
+        let mut conn = SqliteConnection::establish(&path.to_string_lossy()).map_err(|e| {
+            // SQLite says only "unable to open database file"; the OS says why
+            let why = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .err()
+                .map(|os| format!(" ({os})"))
+                .unwrap_or_default();
+            format!("cannot open {}: {e}{why}", target.describe())
+        })?;
         conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
             .map_err(|e| format!("cannot set WAL mode on {}: {e}", target.describe()))?;
     }

@@ -140,7 +140,11 @@ pub fn login(
     })
 }
 
-/// 429 once a username or an address has failed too often in the window.
+/// 429 once logins have failed too often in the window: for a username from
+/// one address (5 by default, counted since its last success), for a
+/// username from every address (100, so that whoever knows a username cannot
+/// lock its owner out from their own phone), or from one address (50: password
+/// spraying).
 fn check_login_rate(
     conn: &mut DbConn,
     config: &Config,
@@ -156,19 +160,27 @@ fn check_login_rate(
         .select(diesel::dsl::max(login_attempts::at))
         .first(conn)?;
     let since = last_success.map_or(window_start, |t| t.max(window_start));
-    let user_failures: i64 = login_attempts::table
-        .filter(login_attempts::username.eq(username))
-        .filter(login_attempts::succeeded.eq(false))
-        .filter(login_attempts::at.gt(since))
-        .count()
-        .get_result(conn)?;
+    let failures_since = |conn: &mut DbConn, from: Option<&str>| -> AppResult<i64> {
+        let mut q = login_attempts::table
+            .filter(login_attempts::username.eq(username))
+            .filter(login_attempts::succeeded.eq(false))
+            .filter(login_attempts::at.gt(since))
+            .into_boxed();
+        if let Some(addr) = from {
+            q = q.filter(login_attempts::remote_addr.eq(addr));
+        }
+        Ok(q.count().get_result(conn)?)
+    };
+    let pair_failures = failures_since(conn, Some(remote_addr))?;
+    let user_failures = failures_since(conn, None)?;
     let addr_failures: i64 = login_attempts::table
         .filter(login_attempts::remote_addr.eq(remote_addr))
         .filter(login_attempts::succeeded.eq(false))
         .filter(login_attempts::at.gt(window_start))
         .count()
         .get_result(conn)?;
-    if user_failures >= config.login_max_failures_per_user
+    if pair_failures >= config.login_max_failures
+        || user_failures >= config.login_max_failures_per_user
         || addr_failures >= config.login_max_failures_per_addr
     {
         return Err(AppError::TooManyRequests {
@@ -379,6 +391,96 @@ pub fn revoke_all_sessions(conn: &mut DbConn, user_id: i64, now: NaiveDateTime) 
     .set(refresh_tokens::revoked_at.eq(Some(now)))
     .execute(conn)?;
     Ok(())
+}
+
+/// A user changing their own password.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "aftercare-demo", "new_password": "a longer one, 2026"}))]
+pub struct PasswordChange {
+    #[validate(length(min = 1, max = 128))]
+    #[schema(min_length = 1, max_length = 128)]
+    pub current_password: String,
+    #[validate(length(min = 8, max = 128))]
+    #[schema(min_length = 8, max_length = 128)]
+    pub new_password: String,
+}
+
+/// Before a password change: the stored hash to check the current password
+/// against, unless the caller's address has failed too often for this
+/// username (the same limits as logging in: a stolen token must not become a
+/// way to guess the password).
+pub fn password_check(
+    conn: &mut DbConn,
+    config: &Config,
+    now: NaiveDateTime,
+    actor: &Actor,
+    remote_addr: &str,
+) -> AppResult<String> {
+    check_login_rate(conn, config, now, &actor.username, remote_addr)?;
+    Ok(actor.user.password_hash.clone())
+}
+
+/// A wrong current password counts as a failed login.
+pub fn wrong_current_password(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    actor: &Actor,
+    remote_addr: &str,
+) -> AppError {
+    match record_failure(conn, now, &actor.username, remote_addr) {
+        Ok(()) => AppError::invalid("current_password", "is not your current password"),
+        Err(e) => e,
+    }
+}
+
+/// Sets the caller's new password (hashed by the caller of this function)
+/// and ends every other session of theirs; the one in hand goes on.
+pub fn change_password(
+    conn: &mut DbConn,
+    actor: &Actor,
+    now: NaiveDateTime,
+    checked_hash: &str,
+    new_hash: &str,
+) -> AppResult<()> {
+    write_tx(conn, |conn| {
+        // the hash the current password was checked against must still be
+        // the stored one (no change in between)
+        let changed = diesel::update(
+            users::table
+                .filter(users::id.eq(actor.id))
+                .filter(users::password_hash.eq(checked_hash)),
+        )
+        .set((
+            users::password_hash.eq(new_hash),
+            users::updated_at.eq(now),
+            users::version.eq(users::version + 1),
+        ))
+        .execute(conn)?;
+        if changed == 0 {
+            return Err(AppError::Conflict {
+                code: "concurrent_change",
+                detail: "the password was changed at the same time; try again".to_string(),
+            });
+        }
+        diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::user_id.eq(actor.id))
+                .filter(refresh_tokens::family.ne(&actor.session))
+                .filter(refresh_tokens::revoked_at.is_null()),
+        )
+        .set(refresh_tokens::revoked_at.eq(Some(now)))
+        .execute(conn)?;
+        events::record(
+            conn,
+            now,
+            Some(actor.id),
+            "user.password_changed",
+            "user",
+            actor.id,
+            serde_json::json!({ "other_sessions_ended": true }),
+        )
+    })
 }
 
 /// Ends the caller's session, or all their sessions.

@@ -1,6 +1,7 @@
 //! Customers (owner organisations, property companies, individual owners),
 //! their A/B/C grading with history, and the rank that must visit them.
 
+use crate::services::IfMatch;
 use std::collections::HashMap;
 
 use chrono::{Months, NaiveDateTime};
@@ -17,6 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::models::customer::{Customer, CustomerKind, Grade, Grading, NewCustomer, NewGrading};
 use crate::models::org_unit::{OrgUnit, OrgUnitKind};
 use crate::models::user::{Rank, Role};
+use crate::services::users::clean_phone_field;
 
 use super::{check_version, concurrent_change, double_option, events, like_contains, Page, Paged};
 
@@ -397,6 +399,7 @@ pub fn create(
     if name.is_empty() {
         return Err(AppError::invalid("name", "must not be blank"));
     }
+    let phone = clean_phone_field("contact_phone", input.contact_phone.as_deref())?;
     let id = write_tx(conn, |conn| {
         let scope_path = check_branch(conn, actor, input.branch_id)?;
         let id: i64 = diesel::insert_into(customers::table)
@@ -408,7 +411,7 @@ pub fn create(
                 created_at: now,
                 updated_at: now,
                 contact_name: trimmed(input.contact_name.as_deref()).as_deref(),
-                contact_phone: trimmed(input.contact_phone.as_deref()).as_deref(),
+                contact_phone: phone.as_deref(),
                 address: trimmed(input.address.as_deref()).as_deref(),
                 serious_problems: input.serious_problems,
                 active: true,
@@ -441,7 +444,7 @@ pub fn update(
     config: &Config,
     now: NaiveDateTime,
     id: i64,
-    expected_version: Option<i32>,
+    expected_version: Option<IfMatch>,
     patch: &CustomerPatch,
 ) -> AppResult<CustomerProfile> {
     actor.require(WRITERS)?;
@@ -468,7 +471,10 @@ pub fn update(
                 .map_or(before.kind.clone(), |k| k.as_str().to_string()),
             branch_id: patch.branch_id.unwrap_or(before.branch_id),
             contact_name: pick(&patch.contact_name, &before.contact_name),
-            contact_phone: pick(&patch.contact_phone, &before.contact_phone),
+            contact_phone: match &patch.contact_phone {
+                Some(v) => clean_phone_field("contact_phone", v.as_deref())?,
+                None => before.contact_phone.clone(),
+            },
             address: pick(&patch.address, &before.address),
             serious_problems: patch.serious_problems.unwrap_or(before.serious_problems),
             scope_path,

@@ -3,6 +3,7 @@
 //! its due time needs a `late_reason`; a passed deadline is swept to
 //! `overdue` and escalated, exactly once even with several instances.
 
+use crate::services::IfMatch;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -692,7 +693,7 @@ pub fn pause(
     actor: &Actor,
     now: NaiveDateTime,
     id: i64,
-    expected_version: Option<i32>,
+    expected_version: Option<IfMatch>,
     reason: &str,
 ) -> AppResult<Deadline> {
     let reason = reason.trim();
@@ -755,7 +756,7 @@ pub fn resume(
     config: &Config,
     now: NaiveDateTime,
     id: i64,
-    expected_version: Option<i32>,
+    expected_version: Option<IfMatch>,
 ) -> AppResult<Deadline> {
     write_tx(conn, |conn| {
         let d = get(conn, actor, id)?;

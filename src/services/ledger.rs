@@ -3,6 +3,7 @@
 //! and submits it; the branch engineering department approves it or returns
 //! it with what is missing. One table, run by the transition kit.
 
+use crate::services::IfMatch;
 use chrono::{Days, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -247,7 +248,7 @@ pub fn submit(
     conn: &mut DbConn,
     ctx: Ctx<'_>,
     project_id: i64,
-    expected_version: Option<i32>,
+    expected_version: Option<IfMatch>,
     input: &LedgerSubmission,
 ) -> AppResult<Project> {
     let now = ctx.now;
@@ -294,7 +295,7 @@ pub fn review(
     conn: &mut DbConn,
     ctx: Ctx<'_>,
     project_id: i64,
-    expected_version: Option<i32>,
+    expected_version: Option<IfMatch>,
     input: &LedgerReview,
 ) -> AppResult<Project> {
     let comment = trimmed(input.comment.as_deref());

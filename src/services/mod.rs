@@ -59,13 +59,75 @@ where
 }
 
 /// Checks an `If-Match` version against the current one (412 on mismatch).
-pub fn check_version(expected: Option<i32>, current: i32) -> crate::error::AppResult<()> {
+pub fn check_version(expected: Option<IfMatch>, current: i32) -> crate::error::AppResult<()> {
     match expected {
-        Some(v) if v != current => Err(crate::error::AppError::PreconditionFailed {
-            expected: v.to_string(),
+        Some(m) if !m.matches(current) => Err(crate::error::AppError::PreconditionFailed {
+            expected: m.to_string(),
             current,
         }),
         _ => Ok(()),
+    }
+}
+
+/// An `If-Match` precondition: the versions (ETags) the client last read.
+/// A list (`"7", "1"`) holds when any of them is current; an entry that
+/// names no version of ours holds for none. It is checked where the service
+/// checks versions, after scope and role (RFC 9110 §13.2.2: a request that
+/// would fail anyway is not answered 412).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IfMatch {
+    /// The first versions of the list; more than eight are not looked at.
+    versions: [i32; 8],
+    len: usize,
+}
+
+impl IfMatch {
+    /// One version.
+    pub fn version(v: i32) -> IfMatch {
+        IfMatch {
+            versions: [v; 8],
+            len: 1,
+        }
+    }
+
+    /// The header's value; `None` for `*` (any current version will do).
+    pub fn parse(header: &str) -> Option<IfMatch> {
+        let header = header.trim();
+        if header == "*" {
+            return None;
+        }
+        let mut m = IfMatch {
+            versions: [0; 8],
+            len: 0,
+        };
+        let parsed = header.split(',').filter_map(|tag| {
+            let tag = tag.trim();
+            let tag = tag.strip_prefix("W/").unwrap_or(tag);
+            tag.trim_matches('"').parse::<i32>().ok()
+        });
+        for v in parsed.take(8) {
+            m.versions[m.len] = v;
+            m.len += 1;
+        }
+        Some(m)
+    }
+
+    pub fn matches(&self, current: i32) -> bool {
+        self.versions[..self.len].contains(&current)
+    }
+}
+
+impl std::fmt::Display for IfMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tags: Vec<String> = self.versions[..self.len]
+            .iter()
+            .map(|v| format!("\"{v}\""))
+            .collect();
+        if tags.is_empty() {
+            f.write_str("no version")
+        } else {
+            f.write_str(&tags.join(", "))
+        }
     }
 }
 

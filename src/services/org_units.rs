@@ -1,6 +1,7 @@
 //! Org units: the group, its branches and their project departments.
 //! Administrators write; everyone else reads their own subtree.
 
+use crate::services::IfMatch;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -253,7 +254,7 @@ pub fn update(
     actor: &Actor,
     now: NaiveDateTime,
     id: i64,
-    expected_version: Option<i32>,
+    expected_version: Option<IfMatch>,
     patch: &OrgUnitPatch,
 ) -> AppResult<OrgUnit> {
     actor.require_admin()?;
@@ -332,7 +333,7 @@ pub fn deactivate(
     actor: &Actor,
     now: NaiveDateTime,
     id: i64,
-    expected_version: Option<i32>,
+    expected_version: Option<IfMatch>,
 ) -> AppResult<OrgUnit> {
     actor.require_admin()?;
     write_tx(conn, |conn| {
@@ -376,7 +377,7 @@ pub fn activate(
     actor: &Actor,
     now: NaiveDateTime,
     id: i64,
-    expected_version: Option<i32>,
+    expected_version: Option<IfMatch>,
 ) -> AppResult<OrgUnit> {
     actor.require_admin()?;
     write_tx(conn, |conn| {

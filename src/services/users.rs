@@ -2,6 +2,7 @@
 //! (never delete: events and records keep pointing at them); everyone else
 //! reads the users within their own scope.
 
+use crate::services::IfMatch;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -296,6 +297,12 @@ fn normalise_username(raw: &str) -> AppResult<String> {
 }
 
 pub fn clean_phone(phone: Option<&str>) -> AppResult<Option<String>> {
+    clean_phone_field("phone", phone)
+}
+
+/// A phone number as people write it (digits, spaces and `+ - ( )`),
+/// trimmed; blank is none. An error names `field`.
+pub fn clean_phone_field(field: &str, phone: Option<&str>) -> AppResult<Option<String>> {
     let Some(phone) = phone.map(str::trim).filter(|p| !p.is_empty()) else {
         return Ok(None);
     };
@@ -307,7 +314,7 @@ pub fn clean_phone(phone: Option<&str>) -> AppResult<Option<String>> {
         Ok(Some(phone.to_string()))
     } else {
         Err(AppError::invalid(
-            "phone",
+            field,
             "must be a phone number: digits, spaces and + - ( )",
         ))
     }
@@ -399,7 +406,7 @@ pub fn update(
     actor: &Actor,
     now: NaiveDateTime,
     id: i64,
-    expected_version: Option<i32>,
+    expected_version: Option<IfMatch>,
     patch: &UserPatch,
     new_hash: Option<String>,
 ) -> AppResult<User> {
@@ -515,7 +522,7 @@ pub fn deactivate(
     actor: &Actor,
     now: NaiveDateTime,
     id: i64,
-    expected_version: Option<i32>,
+    expected_version: Option<IfMatch>,
 ) -> AppResult<User> {
     actor.require_admin()?;
     if id == actor.id {
@@ -533,7 +540,7 @@ pub fn activate(
     actor: &Actor,
     now: NaiveDateTime,
     id: i64,
-    expected_version: Option<i32>,
+    expected_version: Option<IfMatch>,
 ) -> AppResult<User> {
     actor.require_admin()?;
     set_active(conn, actor, now, id, expected_version, true)
@@ -544,7 +551,7 @@ fn set_active(
     actor: &Actor,
     now: NaiveDateTime,
     id: i64,
-    expected_version: Option<i32>,
+    expected_version: Option<IfMatch>,
     active: bool,
 ) -> AppResult<User> {
     write_tx(conn, |conn| {

@@ -17,6 +17,7 @@
 //! 8. the step's own writes (who reviewed, what was said);
 //! 9. one event with the subject before and after.
 
+use crate::services::IfMatch;
 use std::fmt::{Debug, Display};
 
 use chrono::NaiveDateTime;
@@ -96,7 +97,7 @@ pub struct Ctx<'a> {
 pub struct Request<'a, A> {
     pub action: A,
     /// `If-Match`, when sent.
-    pub expected_version: Option<i32>,
+    pub expected_version: Option<IfMatch>,
     /// Why the step comes late; sent on time it is kept as the step's note.
     pub late_reason: Option<&'a str>,
 }

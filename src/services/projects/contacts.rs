@@ -1,6 +1,7 @@
 //! A project's contacts (appendix C of 004): the warranty team, the
 //! subcontractors and the owner's side, each role with a name and a phone.
 
+use crate::services::IfMatch;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -163,7 +164,7 @@ pub fn update_contact(
     now: NaiveDateTime,
     project_id: i64,
     contact_id: i64,
-    expected_version: Option<i32>,
+    expected_version: Option<IfMatch>,
     patch: &ContactPatch,
 ) -> AppResult<Contact> {
     write_tx(conn, |conn| {

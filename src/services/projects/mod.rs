@@ -2,6 +2,7 @@
 //! projects; their contacts (`contacts`) and warranty terms (`terms`) each
 //! have their own file, and the review workflow is `services::ledger`.
 
+use crate::services::IfMatch;
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -448,7 +449,7 @@ pub fn update(
     config: &Config,
     now: NaiveDateTime,
     id: i64,
-    expected_version: Option<i32>,
+    expected_version: Option<IfMatch>,
     patch: &ProjectPatch,
 ) -> AppResult<Project> {
     write_tx(conn, |conn| {

@@ -2,6 +2,7 @@
 //! least the statutory minimum, re-fitted when the acceptance date or the
 //! design life changes.
 
+use crate::services::IfMatch;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -59,7 +60,7 @@ pub fn set_term(
     now: NaiveDateTime,
     project_id: i64,
     category: WarrantyCategory,
-    expected_version: Option<i32>,
+    expected_version: Option<IfMatch>,
     input: &WarrantyTermInput,
 ) -> AppResult<WarrantyTerm> {
     let length = match (category, input.years, input.periods) {
