@@ -169,6 +169,30 @@ pub fn put(
     if name.is_empty() {
         return Err(AppError::invalid("name", "must not be blank"));
     }
+    // a mark that changes nothing is a mistake (a holiday notice's weekend
+    // days are not worked anyway): say so rather than store it
+    let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
+    match (input.kind, weekend) {
+        (CalendarDayKind::Holiday, true) => {
+            return Err(AppError::invalid(
+                "kind",
+                format!(
+                    "{day} is a {:?}, not worked anyway: `holiday` marks a weekday off",
+                    day.weekday()
+                ),
+            ))
+        }
+        (CalendarDayKind::Workday, false) => {
+            return Err(AppError::invalid(
+                "kind",
+                format!(
+                    "{day} is a {:?}, worked anyway: `workday` marks a weekend day worked",
+                    day.weekday()
+                ),
+            ))
+        }
+        _ => {}
+    }
     write_tx(conn, |conn| {
         let before = get(conn, day)?;
         match &before {
