@@ -49,7 +49,7 @@ where
                 now,
                 NewDeadline {
                     rule,
-                    subject_type: "repair",
+                    subject_type: rule.subject().as_str(),
                     subject_id: 1,
                     title: format!("{rule} of repair 1"),
                     link: "/api/v1/repairs/1".to_string(),

@@ -1112,7 +1112,7 @@ async fn a_deadline_assigned_by_name_is_on_that_persons_list_only() {
                 now,
                 NewDeadline {
                     rule: aftercare::models::deadline::Rule::VisitRecord,
-                    subject_type: "project",
+                    subject_type: "visit",
                     subject_id: project,
                     title: "Record the visit to P-1".to_string(),
                     link: format!("/api/v1/projects/{project}"),

@@ -462,6 +462,15 @@ async fn unknown_query_parameter_is_refused_naming_it() {
     app.get("/api/v1/deadlines?status=pending", &admin)
         .await
         .expect(200);
+    // a misspelt value of a filter is refused too, naming the parameter
+    let r = app
+        .get("/api/v1/deadlines?subject_type=projct", &admin)
+        .await;
+    r.expect_problem(400, "invalid_query_parameter");
+    assert_eq!(r.fields(), vec!["subject_type"]);
+    app.get("/api/v1/deadlines?subject_type=project", &admin)
+        .await
+        .expect(200);
 }
 
 #[actix_rt::test]

@@ -11,7 +11,8 @@ use super::{page, utc, ListResponse, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::deadline::{
-    CalendarDay, CalendarDayKind, Deadline, DeadlineStatus, DurationUnit, Policy, Rule,
+    CalendarDay, CalendarDayKind, Deadline, DeadlineStatus, DeadlineSubject, DurationUnit, Policy,
+    Rule,
 };
 use crate::models::user::Role;
 use crate::services::calendar::{self, CalendarDayInput};
@@ -77,7 +78,7 @@ pub struct DeadlineView {
     pub rule: Rule,
     /// The policy version it started under.
     pub policy_version: i32,
-    pub subject_type: String,
+    pub subject_type: DeadlineSubject,
     pub subject_id: i64,
     pub title: String,
     /// API path of the subject.
@@ -120,7 +121,7 @@ fn deadline_view(d: Deadline, policy_version: i32) -> AppResult<DeadlineView> {
         policy_version,
         id: d.id,
         rule: Rule::from_db(&d.rule)?,
-        subject_type: d.subject_type,
+        subject_type: DeadlineSubject::from_db(&d.subject_type)?,
         subject_id: d.subject_id,
         title: d.title,
         link: d.link,
@@ -153,7 +154,7 @@ pub struct TaskView {
     pub title: String,
     /// API path of the subject: open it to act.
     pub link: String,
-    pub subject_type: String,
+    pub subject_type: DeadlineSubject,
     pub subject_id: i64,
     pub due_at: DateTime<Utc>,
     pub status: DeadlineStatus,
@@ -208,9 +209,7 @@ fn day_view(date: NaiveDate, mark: Option<CalendarDay>) -> AppResult<CalendarDay
 pub struct DeadlineListQuery {
     pub status: Option<DeadlineStatus>,
     pub rule: Option<Rule>,
-    #[validate(length(max = 64))]
-    #[param(max_length = 64)]
-    pub subject_type: Option<String>,
+    pub subject_type: Option<DeadlineSubject>,
     pub subject_id: Option<i64>,
     /// Assigned to this user by name.
     pub assignee: Option<i64>,
@@ -324,7 +323,7 @@ pub async fn list(
     let filter = DeadlineFilter {
         status: q.status,
         rule: q.rule,
-        subject_type: q.subject_type,
+        subject_type: q.subject_type.map(|t| t.as_str().to_string()),
         subject_id: q.subject_id,
         assignee_user_id: q.assignee,
         due_before: q.due_before.map(|t| t.naive_utc()),
@@ -549,7 +548,7 @@ pub async fn tasks(
                 rule: Rule::from_db(&d.rule)?,
                 title: d.title,
                 link: d.link,
-                subject_type: d.subject_type,
+                subject_type: DeadlineSubject::from_db(&d.subject_type)?,
                 subject_id: d.subject_id,
                 due_at: utc(d.due_at),
                 status,

@@ -37,6 +37,44 @@ super::text_enum! {
 }
 
 super::text_enum! {
+    /// What a deadline is about: each rule's subject.
+    DeadlineSubject {
+        /// a completed project's ledger
+        Project => "project",
+        /// a branch's or a project's visit plan
+        VisitPlan => "visit_plan",
+        /// a return visit
+        Visit => "visit",
+        /// a complaint
+        Complaint => "complaint",
+        /// a complaint's rectification plan
+        RectificationPlan => "rectification_plan",
+        /// a repair request
+        Repair => "repair",
+    }
+}
+
+impl Rule {
+    /// The kind of record this rule's deadlines are about.
+    pub fn subject(self) -> DeadlineSubject {
+        match self {
+            Rule::LedgerFill | Rule::LedgerReview => DeadlineSubject::Project,
+            Rule::VisitPlanCompile => DeadlineSubject::VisitPlan,
+            Rule::VisitRecord => DeadlineSubject::Visit,
+            Rule::ComplaintJudge | Rule::ComplaintRevisit => DeadlineSubject::Complaint,
+            Rule::RectificationReview | Rule::RectificationApprove => {
+                DeadlineSubject::RectificationPlan
+            }
+            Rule::RepairRespond
+            | Rule::RepairRespondEmergency
+            | Rule::RepairConfirm
+            | Rule::RepairComplete
+            | Rule::RepairCompleteLarge => DeadlineSubject::Repair,
+        }
+    }
+}
+
+super::text_enum! {
     /// How a policy's duration is counted.
     DurationUnit {
         /// wall-clock hours

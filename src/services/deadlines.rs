@@ -331,6 +331,15 @@ pub fn start(
     now: NaiveDateTime,
     new: NewDeadline,
 ) -> AppResult<Deadline> {
+    // a workflow's slip, never the caller's: each rule has one kind of subject
+    if new.subject_type != new.rule.subject().as_str() {
+        return Err(AppError::internal(format!(
+            "a {} deadline is about a {}, not a {}",
+            new.rule.as_str(),
+            new.rule.subject().as_str(),
+            new.subject_type
+        )));
+    }
     let policy = current_policy(conn, new.rule)?;
     let unit = DurationUnit::from_db(&policy.unit)?;
     let duration = match new.target {
