@@ -15,6 +15,7 @@ use crate::api;
         description = "After-handover customer care for construction companies: return visits, complaints, rectification plans and warranty repairs, each with enforced deadlines.\n\nLog in at `POST /api/v1/auth/login`, then send `Authorization: Bearer <access_token>` (in Swagger UI: **Authorize**). Errors are `application/problem+json` with a stable `code`; input errors list the offending `field`s.",
         version = "1.0.0"
     ),
+    servers((url = "/", description = "The server that serves this document")),
     paths(
         api::health::healthz,
         api::health::readyz,

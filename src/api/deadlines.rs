@@ -25,6 +25,7 @@ use crate::AppState;
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"rule": "complaint.judge", "version": 1, "duration": 48, "unit": "hours",
     "actor_role": "branch_engineer", "escalation_roles": ["branch_leader", "group_engineer"],
+    "min_duration": null, "warn_percent": 80,
     "description": "Judge complaint liability within 2 days of receipt (004 §5.4.2)", "created_by": null,
     "created_at": "2026-11-23T00:00:00Z"}))]
 pub struct PolicyView {
