@@ -119,16 +119,7 @@ impl Modify for UniqueOperationIds {
                 .unwrap_or("")
                 .replace('-', "_");
             let singular = plural.strip_suffix('s').unwrap_or(&plural).to_string();
-            for op in [
-                item.get.as_mut(),
-                item.post.as_mut(),
-                item.put.as_mut(),
-                item.patch.as_mut(),
-                item.delete.as_mut(),
-            ]
-            .into_iter()
-            .flatten()
-            {
+            for op in operations(item) {
                 let Some(id) = op.operation_id.clone() else {
                     continue;
                 };
@@ -172,16 +163,7 @@ impl Modify for ClientShapes {
             }
         }
         for item in openapi.paths.paths.values_mut() {
-            for op in [
-                item.get.as_mut(),
-                item.post.as_mut(),
-                item.put.as_mut(),
-                item.patch.as_mut(),
-                item.delete.as_mut(),
-            ]
-            .into_iter()
-            .flatten()
-            {
+            for op in operations(item) {
                 for parameter in op.parameters.iter_mut().flatten() {
                     if parameter.name == "If-Match" {
                         parameter.schema = Some(RefOr::T(Schema::Object(
@@ -273,16 +255,7 @@ impl Modify for StandardErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
             let has_path_params = path.contains('{');
-            for op in [
-                item.get.as_mut(),
-                item.post.as_mut(),
-                item.put.as_mut(),
-                item.patch.as_mut(),
-                item.delete.as_mut(),
-            ]
-            .into_iter()
-            .flatten()
-            {
+            for op in operations(item) {
                 add_standard_errors(op, has_path_params);
             }
         }
@@ -342,4 +315,17 @@ fn problem(description: &str) -> utoipa::openapi::Response {
                 .build(),
         )
         .build()
+}
+
+/// The operations of one path, whatever their method.
+fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        item.get.as_mut(),
+        item.post.as_mut(),
+        item.put.as_mut(),
+        item.patch.as_mut(),
+        item.delete.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
 }

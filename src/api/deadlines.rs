@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
-use super::{page, utc, ListResponse, DEFAULT_LIMIT, MAX_LIMIT};
+use super::{page, page_limit, utc, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::deadline::{
@@ -366,18 +366,6 @@ pub async fn list(
         })
         .collect::<AppResult<_>>()?;
     Ok(HttpResponse::Ok().json(ListResponse { items, next_cursor }))
-}
-
-/// A page size, 1–200 (default 50).
-fn page_limit(limit: Option<i64>) -> AppResult<i64> {
-    let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(AppError::invalid(
-            "limit",
-            format!("must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
-    Ok(limit)
 }
 
 /// The cursor of a previous page, if one was sent.

@@ -168,6 +168,18 @@ impl<T: ToSchema> ListResponse<T> {
 }
 
 pub const DEFAULT_LIMIT: i64 = 50;
+
+/// A page size, 1–200 (default 50).
+pub fn page_limit(limit: Option<i64>) -> AppResult<i64> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(AppError::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        ));
+    }
+    Ok(limit)
+}
 pub const MAX_LIMIT: i64 = 200;
 
 pub fn encode_cursor(after_id: i64) -> String {
@@ -176,13 +188,7 @@ pub fn encode_cursor(after_id: i64) -> String {
 
 /// Reads `limit` (1–200, default 50) and the opaque `cursor` of a list query.
 pub fn page(limit: Option<i64>, cursor: Option<&str>) -> AppResult<Page> {
-    let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(AppError::invalid(
-            "limit",
-            format!("must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
+    let limit = page_limit(limit)?;
     let after_id = match cursor.filter(|c| !c.is_empty()) {
         None => None,
         Some(c) => Some(
