@@ -1,18 +1,17 @@
-# Build: a release binary (SQLite bundled, libpq for PostgreSQL).
+# Build: a release binary with SQLite, libpq and OpenSSL built in from
+# source (the image already has the C compiler, make and perl they need).
 FROM rust:1-bookworm AS build
-RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq-dev \
- && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
 RUN cargo build --release --locked
 
-# Run: a slim image with only the binary and the PostgreSQL client library.
+# Run: a slim image with only the binary, and the CA certificates for
+# `sslmode=verify-full&sslrootcert=/etc/ssl/certs/ca-certificates.crt`.
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq5 ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin aftercare \
  && mkdir -p /data && chown aftercare:aftercare /data
