@@ -15,8 +15,10 @@ use crate::models::org_unit::OrgUnitKind;
 use crate::models::project::ContactRole;
 use crate::models::user::{Rank, Role};
 
+use crate::models::deadline::{DurationUnit, Rule};
 use crate::services::auth::{acting_as, console_admin};
 use crate::services::customers::{self, GradingInput, NewCustomerInput};
+use crate::services::deadlines::{self, PolicyInput};
 use crate::services::ledger::{self, LedgerReview, LedgerSubmission, ReviewDecision};
 use crate::services::org_units::{self, NewOrgUnitInput};
 use crate::services::projects::{self, NewContactInput, NewProjectInput};
@@ -306,6 +308,24 @@ pub fn seed(
                 user.username, user.role, user.id
             ));
         }
+        // group engineering hears of late ledger reviews too: a policy change
+        // (version 2) made before the demo's ledgers start their clocks
+        let review = deadlines::current_policy(conn, Rule::LedgerReview)?;
+        deadlines::change_policy(
+            conn,
+            &admin,
+            now,
+            Rule::LedgerReview,
+            &PolicyInput {
+                duration: review.duration,
+                unit: DurationUnit::from_db(&review.unit)?,
+                actor_role: Role::from_db(&review.actor_role)?,
+                escalation_roles: vec![Role::BranchLeader, Role::GroupEngineer],
+                description: None,
+                min_duration: review.min_duration,
+                warn_percent: Some(review.warn_percent),
+            },
+        )?;
         let projects_made = seed_projects(
             conn,
             config,
@@ -314,6 +334,12 @@ pub fn seed(
             [binjiang, xihu, suzhou, chaoyang, li],
         )?;
         lines.push(format!("\n6 customers (graded AA, A, BBB, BB and C, one not yet graded) and {projects_made} projects in the ledger."));
+        // the clocks that passed while the demo ledgers "waited"
+        let swept = deadlines::sweep(conn, now)?;
+        lines.push(format!(
+            "{} ledger deadlines overdue and escalated, {} due soon: see GET /api/v1/me/tasks.",
+            swept.overdue, swept.due_soon
+        ));
         let count: i64 = users::table
             .filter(users::active.eq(true))
             .count()
@@ -332,7 +358,7 @@ fn actor(conn: &mut DbConn, username: &str) -> AppResult<crate::auth::Actor> {
 }
 
 /// code, name, department, customer, accepted, handed over, key, hvac,
-/// design life, ledger state
+/// design life, ledger state, hours ago the ledger reached that state
 type DemoProject<'a> = (
     &'a str,
     &'a str,
@@ -344,10 +370,12 @@ type DemoProject<'a> = (
     bool,
     i32,
     &'a str,
+    i64,
 );
 
-/// A dozen projects: key ones, HVAC ones, two long out of warranty, and
-/// ledgers left in every state of the workflow.
+/// Fifteen projects: key ones, HVAC ones, two long out of warranty, and
+/// ledgers left in every state of the workflow — some of them days ago, so
+/// that the deadline engine has overdue, escalated and due-soon work to show.
 fn seed_projects(
     conn: &mut DbConn,
     config: &Config,
@@ -357,8 +385,15 @@ fn seed_projects(
 ) -> AppResult<usize> {
     let today = config.tz.from_utc_datetime(&now).date_naive();
     let year = today.year();
-    let day = |y: i32, m: u32, d: u32| NaiveDate::from_ymd_opt(y, m, d).unwrap_or(today).min(today);
-    let rows: [DemoProject; 12] = [
+    // dates of this year stay before the earliest time a demo ledger moved
+    // (three days ago), whatever the day the demo is seeded
+    let latest = today - chrono::Days::new(5);
+    let day = |y: i32, m: u32, d: u32| {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap_or(latest)
+            .min(latest)
+    };
+    let rows: [DemoProject; 15] = [
         (
             "HD-2024-001",
             "滨江花园一期 Binjiang Garden Phase I",
@@ -370,6 +405,7 @@ fn seed_projects(
             true,
             50,
             "approved",
+            0,
         ),
         (
             "HD-2025-002",
@@ -382,6 +418,7 @@ fn seed_projects(
             true,
             50,
             "approved",
+            0,
         ),
         (
             "HD-2025-003",
@@ -394,6 +431,7 @@ fn seed_projects(
             false,
             50,
             "approved",
+            0,
         ),
         (
             "HD-2026-004",
@@ -406,6 +444,7 @@ fn seed_projects(
             true,
             50,
             "submitted",
+            72,
         ),
         (
             "HD-2026-005",
@@ -418,6 +457,7 @@ fn seed_projects(
             true,
             50,
             "returned",
+            0,
         ),
         (
             "HD-2026-006",
@@ -430,6 +470,7 @@ fn seed_projects(
             false,
             50,
             "draft",
+            0,
         ),
         (
             "HB-2023-007",
@@ -442,6 +483,7 @@ fn seed_projects(
             true,
             50,
             "approved",
+            0,
         ),
         (
             "HB-2025-008",
@@ -454,6 +496,7 @@ fn seed_projects(
             false,
             50,
             "approved",
+            0,
         ),
         (
             "HB-2026-009",
@@ -466,6 +509,7 @@ fn seed_projects(
             false,
             50,
             "submitted",
+            48,
         ),
         (
             "HB-2026-010",
@@ -478,6 +522,7 @@ fn seed_projects(
             true,
             50,
             "draft",
+            0,
         ),
         (
             "HB-2012-011",
@@ -490,6 +535,7 @@ fn seed_projects(
             false,
             5,
             "approved",
+            0,
         ),
         (
             "HD-2014-012",
@@ -502,6 +548,46 @@ fn seed_projects(
             false,
             5,
             "approved",
+            0,
+        ),
+        (
+            "HD-2026-013",
+            "滨江花园三期商铺 Binjiang Garden Phase III Shops",
+            east_pd1,
+            binjiang,
+            today - chrono::Days::new(12),
+            today - chrono::Days::new(7),
+            false,
+            false,
+            50,
+            "draft",
+            0,
+        ),
+        (
+            "HD-2026-014",
+            "西湖苑地下车库 West Lake Residences Car Park",
+            east_pd1,
+            xihu,
+            today - chrono::Days::new(9),
+            today - chrono::Days::new(4),
+            false,
+            false,
+            50,
+            "submitted",
+            20,
+        ),
+        (
+            "HB-2026-015",
+            "朝阳幼儿园风雨操场 Chaoyang Kindergarten Covered Playground",
+            north_pd1,
+            chaoyang,
+            today - chrono::Days::new(9),
+            today - chrono::Days::new(4),
+            false,
+            true,
+            50,
+            "submitted",
+            20,
         ),
     ];
     let count = rows.len();
@@ -510,9 +596,17 @@ fn seed_projects(
     let north_pm = actor(conn, "north.pm1")?;
     let east_eng = actor(conn, "east.engineer")?;
     let north_eng = actor(conn, "north.engineer")?;
-    for (i, (code, name, dept, customer, accepted, handover, key, hvac, life, state)) in
-        rows.into_iter().enumerate()
-    {
+    for (i, row) in rows.into_iter().enumerate() {
+        let (code, name, dept, customer, accepted, handover, key, hvac, life, state, hours_ago) =
+            row;
+        // the ledger reached its state `hours_ago`; the project was entered
+        // an hour before that
+        let acted = now - chrono::TimeDelta::hours(hours_ago);
+        let entered = if hours_ago > 0 {
+            acted - chrono::TimeDelta::hours(1)
+        } else {
+            now
+        };
         let (pm, engineer) = if dept == north_pd1 {
             (&north_pm, &north_eng)
         } else if dept == east_pd2 {
@@ -524,7 +618,7 @@ fn seed_projects(
             conn,
             pm,
             config,
-            now,
+            entered,
             &NewProjectInput {
                 code: code.to_string(),
                 name: name.to_string(),
@@ -587,7 +681,7 @@ fn seed_projects(
             projects::add_contact(
                 conn,
                 pm,
-                now,
+                entered,
                 project.id,
                 &NewContactInput {
                     role: *role,
@@ -600,11 +694,11 @@ fn seed_projects(
         if state == "draft" {
             continue;
         }
-        let late = now > project.ledger_due_at;
+        let late = acted > project.ledger_due_at;
         let as_pm = Ctx {
             actor: pm,
             config,
-            now,
+            now: acted,
         };
         ledger::submit(
             conn,
@@ -628,7 +722,7 @@ fn seed_projects(
             let as_engineer = Ctx {
                 actor: engineer,
                 config,
-                now,
+                now: acted,
             };
             ledger::review(
                 conn,

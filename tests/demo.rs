@@ -58,7 +58,7 @@ async fn seed_demo_creates_an_organisation_with_every_role_and_refuses_to_run_tw
 
     let r = app.get("/api/v1/projects?limit=200", &admin).await;
     let projects = r.body["items"].as_array().unwrap();
-    assert_eq!(projects.len(), 12);
+    assert_eq!(projects.len(), 15);
     assert!(projects.iter().any(|p| p["is_key_project"] == true));
     assert!(projects.iter().any(|p| p["hvac_in_scope"] == true));
     for status in ["draft", "submitted", "approved", "returned"] {
@@ -85,6 +85,51 @@ async fn seed_demo_creates_an_organisation_with_every_role_and_refuses_to_run_tw
     let me = app.get("/api/v1/me", &pm).await;
     me.expect(200);
     assert_eq!(me.body["org_unit"]["kind"], "project_department");
+
+    // the deadline engine at work: every user who acts on a ledger has
+    // tasks, and among them are overdue, escalated and due-soon ones
+    let mut seen = std::collections::BTreeSet::new();
+    for user in [
+        "group.engineer",
+        "east.engineer",
+        "east.leader",
+        "east.pm1",
+        "east.pm2",
+        "north.engineer",
+        "north.leader",
+        "north.pm1",
+    ] {
+        let token = app.token(user, "demo-password").await;
+        let r = app.get("/api/v1/me/tasks", &token).await;
+        r.expect(200);
+        let items = r.body["items"].as_array().unwrap();
+        assert!(!items.is_empty(), "{user} has tasks");
+        for t in items {
+            if t["overdue"] == true {
+                seen.insert(format!("{user} overdue"));
+                seen.insert("overdue".to_string());
+            }
+            if t["reason"] == "escalated" {
+                seen.insert(format!("{user} escalated"));
+                seen.insert("escalated".to_string());
+            }
+            if t["due_soon"] == true {
+                seen.insert("due_soon".to_string());
+            }
+        }
+    }
+    for wanted in [
+        "overdue",
+        "escalated",
+        "due_soon",
+        "east.leader escalated",
+        "north.leader escalated",
+        "group.engineer escalated",
+        "east.engineer escalated",
+        "east.pm1 overdue",
+    ] {
+        assert!(seen.contains(wanted), "demo shows {wanted}: {seen:?}");
+    }
 
     let hash = aftercare::auth::password::hash("demo-password").unwrap();
     let again = app
