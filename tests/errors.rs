@@ -61,10 +61,18 @@ async fn wrong_type_names_the_field() {
         .await;
     r.expect_problem(400, "invalid_field");
     assert_eq!(r.fields(), vec!["parent_id"]);
-    let r = app
-        .post("/api/v1/org-units", &admin, json!(["not", "an", "object"]))
-        .await;
-    r.expect_problem(400, "invalid_field");
+    // serde would fill a struct's fields from an array, in order
+    for body in [
+        json!(["not", "an", "object"]),
+        json!(["x", "group"]),
+        json!([null, null]),
+        json!("x"),
+        json!(null),
+    ] {
+        let r = app.post("/api/v1/org-units", &admin, body.clone()).await;
+        r.expect_problem(400, "invalid_field");
+        assert_eq!(r.fields(), vec!["body"], "for {body}");
+    }
 }
 
 #[actix_rt::test]
@@ -277,6 +285,23 @@ async fn if_match_is_judged_after_role_and_scope_and_may_list_several_versions()
     app.send(patch(&admin, org.east_pd, "x"))
         .await
         .expect_problem(412, "version_mismatch");
+    // nor is a request whose content is refused anyway
+    let blank = TestRequest::patch()
+        .uri(&format!("/api/v1/org-units/{}", org.east_pd))
+        .insert_header(("Authorization", format!("Bearer {admin}")))
+        .insert_header(("If-Match", "\"99\""))
+        .set_json(json!({"name": "  "}));
+    app.send(blank)
+        .await
+        .expect_problem(422, "validation_failed");
+    let long = TestRequest::patch()
+        .uri(&format!("/api/v1/users/{}", 1))
+        .insert_header(("Authorization", format!("Bearer {admin}")))
+        .insert_header(("If-Match", "\"99\""))
+        .set_json(json!({"phone": "1".repeat(33)}));
+    let r = app.send(long).await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert_eq!(r.fields(), vec!["phone"]);
     // a list holds when any of its versions is current
     app.send(patch(&admin, org.east_pd, "\"7\", W/\"1\""))
         .await

@@ -978,3 +978,36 @@ fn readme_shows_the_ledger_table_as_the_code_runs_it() {
         assert_eq!(allowed, expected, "from {state}");
     }
 }
+
+#[actix_rt::test]
+async fn a_patch_keeps_the_field_limits_of_a_create() {
+    let app = spawn().await;
+    let desk = east_desk(&app).await;
+    let project = app
+        .project(&desk.pm, "HD-LIMITS", desk.org.east_pd, desk.customer)
+        .await;
+    let path = format!("/api/v1/projects/{}", project["id"]);
+    for (field, value) in [
+        ("contract_number", json!("1".repeat(65))),
+        ("structure_type", json!("s".repeat(101))),
+        ("quality_grade", json!("q".repeat(101))),
+        ("building_area", json!(0.0)),
+        ("building_area", json!(100_000_001.0)),
+    ] {
+        let r = app.patch(&path, &desk.pm, json!({ field: value })).await;
+        assert_eq!(r.status, 422, "{field} = {value}: {:?}", r.body);
+        assert_eq!(r.fields(), vec![field.to_string()]);
+    }
+    // at the limits they are taken, and null still clears them
+    for (field, value) in [
+        ("contract_number", json!("1".repeat(64))),
+        ("structure_type", json!("s".repeat(100))),
+        ("quality_grade", json!("q".repeat(100))),
+        ("building_area", json!(100_000_000.0)),
+        ("building_area", json!(null)),
+    ] {
+        app.patch(&path, &desk.pm, json!({ field: value }))
+            .await
+            .expect(200);
+    }
+}

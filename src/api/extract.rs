@@ -96,6 +96,15 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
             format!("the body is not valid JSON: {e}"),
         )
     })?;
+    // serde reads a struct from an array too (`[null, null]` fills the
+    // fields in order); every body of this API is an object
+    if !value.is_object() {
+        return Err(AppError::bad_request(
+            "invalid_field",
+            "body",
+            "the body must be a JSON object",
+        ));
+    }
     if let Some(path) = nul_path(&value, String::new()) {
         return Err(AppError::bad_request("invalid_field", &path, NUL_MESSAGE));
     }

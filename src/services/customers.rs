@@ -68,12 +68,15 @@ pub struct CustomerPatch {
     pub kind: Option<CustomerKind>,
     pub branch_id: Option<i64>,
     #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 100))]
     #[schema(value_type = Option<String>, max_length = 100)]
     pub contact_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 32))]
     #[schema(value_type = Option<String>, max_length = 32)]
     pub contact_phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 300))]
     #[schema(value_type = Option<String>, max_length = 300)]
     pub address: Option<Option<String>>,
     pub serious_problems: Option<bool>,
@@ -450,7 +453,6 @@ pub fn update(
     actor.require(WRITERS)?;
     write_tx(conn, |conn| {
         let before = get_for_write(conn, actor, id)?;
-        check_version(expected_version, before.version)?;
         let scope_path = match patch.branch_id.filter(|b| *b != before.branch_id) {
             Some(b) => check_branch(conn, actor, b)?,
             None => before.scope_path.clone(),
@@ -482,6 +484,8 @@ pub fn update(
             updated_at: now,
             ..before.clone()
         };
+        // after the content's checks: a request that fails anyway is not a 412
+        check_version(expected_version, before.version)?;
         let unchanged = after.name == before.name
             && after.kind == before.kind
             && after.branch_id == before.branch_id

@@ -260,13 +260,15 @@ pub fn update(
     actor.require_admin()?;
     write_tx(conn, |conn| {
         let before = get(conn, actor, id)?;
-        check_version(expected_version, before.version)?;
-        let Some(name) = patch.name.as_deref().map(str::trim) else {
-            return Ok(before);
-        };
-        if name.is_empty() {
+        let name = patch.name.as_deref().map(str::trim);
+        if name == Some("") {
             return Err(AppError::invalid("name", "must not be blank"));
         }
+        // after the content's own checks: a request that fails anyway is not a 412
+        check_version(expected_version, before.version)?;
+        let Some(name) = name else {
+            return Ok(before);
+        };
         if name == before.name {
             return Ok(before);
         }

@@ -71,6 +71,7 @@ pub struct UserPatch {
     #[schema(min_length = 1, max_length = 100)]
     pub display_name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 32))]
     #[schema(value_type = Option<String>, max_length = 32, pattern = r"^[0-9+() -]*[0-9][0-9+() -]*$")]
     pub phone: Option<Option<String>>,
     pub role: Option<Role>,
@@ -421,7 +422,6 @@ pub fn update(
     };
     write_tx(conn, |conn| {
         let before = get(conn, actor, id)?;
-        check_version(expected_version, before.version)?;
         let old_role = Role::from_db(&before.role)?;
         let role = patch.role.unwrap_or(old_role);
         if id == actor.id && role != Role::Admin {
@@ -450,6 +450,8 @@ pub fn update(
             },
         };
         check_membership(conn, &membership)?;
+        // after the content's checks: a request that fails anyway is not a 412
+        check_version(expected_version, before.version)?;
         let after = User {
             display_name: display_name
                 .clone()

@@ -53,6 +53,7 @@ pub struct ContactPatch {
     )]
     pub phone: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 200))]
     #[schema(value_type = Option<String>, max_length = 200)]
     pub company: Option<Option<String>>,
 }
@@ -170,7 +171,6 @@ pub fn update_contact(
     write_tx(conn, |conn| {
         get_for_write(conn, actor, project_id)?;
         let before = get_contact(conn, project_id, contact_id)?;
-        check_version(expected_version, before.version)?;
         let name = match patch.name.as_deref().map(str::trim) {
             Some("") => return Err(AppError::invalid("name", "must not be blank")),
             Some(n) => n.to_string(),
@@ -186,6 +186,8 @@ pub fn update_contact(
             None => before.company.clone(),
         };
         check_company(ContactRole::from_db(&before.role)?, &company)?;
+        // after the content's checks: a request that fails anyway is not a 412
+        check_version(expected_version, before.version)?;
         let written = diesel::update(
             project_contacts::table
                 .filter(project_contacts::id.eq(contact_id))

@@ -110,15 +110,19 @@ pub struct ProjectPatch {
     pub project_department_id: Option<i64>,
     pub customer_id: Option<i64>,
     #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 64))]
     #[schema(value_type = Option<String>, max_length = 64)]
     pub contract_number: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[validate(range(exclusive_min = 0.0, max = 100000000.0))]
     #[schema(value_type = Option<f64>, exclusive_minimum = 0.0, maximum = 100000000.0)]
     pub building_area: Option<Option<f64>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 100))]
     #[schema(value_type = Option<String>, max_length = 100)]
     pub structure_type: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 100))]
     #[schema(value_type = Option<String>, max_length = 100)]
     pub quality_grade: Option<Option<String>>,
     #[validate(custom(function = "crate::services::plausible_date"))]
@@ -454,7 +458,6 @@ pub fn update(
 ) -> AppResult<Project> {
     write_tx(conn, |conn| {
         let before = get_for_write(conn, actor, id)?;
-        check_version(expected_version, before.version)?;
         let text = |field: &'static str, v: &Option<String>, old: &str| -> AppResult<String> {
             match v.as_deref().map(str::trim) {
                 Some("") => Err(AppError::invalid(field, "must not be blank")),
@@ -508,6 +511,8 @@ pub fn update(
             ledger_due_at: before.ledger_due_at,
             scope_path,
         };
+        // after the content's checks: a request that fails anyway is not a 412
+        check_version(expected_version, before.version)?;
         let written = diesel::update(
             projects::table
                 .filter(projects::id.eq(id))
