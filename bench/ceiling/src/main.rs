@@ -29,7 +29,6 @@ struct Point {
     name: String,
 }
 
-
 #[derive(serde::Deserialize)]
 struct Claims {
     #[allow(dead_code)]
@@ -57,7 +56,6 @@ struct State {
     key: jsonwebtoken::DecodingKey,
     validation: jsonwebtoken::Validation,
 }
-
 
 async fn point(state: web::Data<State>, req: HttpRequest, id: web::Path<i64>) -> HttpResponse {
     let token = req
