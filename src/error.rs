@@ -71,6 +71,10 @@ pub enum AppError {
     /// 404: missing, or outside the caller's scope (never says which).
     #[error("{0}")]
     NotFound(String),
+    /// 404: a body field names a record that is missing or outside the
+    /// caller's scope (never says which), e.g. another branch's customer.
+    #[error("{detail}")]
+    MissingReference { field: String, detail: String },
     #[error("method not allowed")]
     MethodNotAllowed,
     /// 409: not allowed in the current state, or a duplicate.
@@ -135,6 +139,14 @@ impl AppError {
         }
     }
 
+    /// A body field names no record the caller may see: 404 naming the field.
+    pub fn missing_reference(field: &str, detail: impl Into<String>) -> Self {
+        AppError::MissingReference {
+            field: field.to_string(),
+            detail: detail.into(),
+        }
+    }
+
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         AppError::Validation(vec![FieldError::new(field, message)])
     }
@@ -150,7 +162,7 @@ impl AppError {
             | AppError::Conflict { code, .. }
             | AppError::Rule { code, .. } => code,
             AppError::Forbidden(_) => "forbidden",
-            AppError::NotFound(_) => "not_found",
+            AppError::NotFound(_) | AppError::MissingReference { .. } => "not_found",
             AppError::MethodNotAllowed => "method_not_allowed",
             AppError::PreconditionFailed { .. } => "version_mismatch",
             AppError::PayloadTooLarge { .. } => "payload_too_large",
@@ -168,6 +180,9 @@ impl AppError {
             AppError::BadRequest { errors, .. }
             | AppError::Validation(errors)
             | AppError::Rule { errors, .. } => errors.clone(),
+            AppError::MissingReference { field, detail } => {
+                vec![FieldError::new(field, detail.clone())]
+            }
             _ => Vec::new(),
         };
         let detail = match self {
@@ -192,7 +207,7 @@ impl ResponseError for AppError {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::NotFound(_) | AppError::MissingReference { .. } => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,

@@ -260,7 +260,7 @@ async fn customer_scope_between_branches_and_for_customer_users() {
             json!({"name": "x", "kind": "individual", "branch_id": org.north}),
         )
         .await;
-    r.expect_problem(422, "invalid_reference");
+    r.expect_problem(404, "not_found");
     assert_eq!(r.fields(), vec!["branch_id"]);
 
     // a customer user sees itself only, and changes nothing
@@ -368,12 +368,12 @@ async fn a_branch_cannot_take_over_another_branchs_customer() {
         let foreign = app
             .post("/api/v1/projects", token, project("N-1", east_c))
             .await;
-        foreign.expect_problem(422, "invalid_reference");
+        foreign.expect_problem(404, "not_found");
         assert_eq!(foreign.fields(), vec!["customer_id"]);
         let missing = app
             .post("/api/v1/projects", token, project("N-1", 999_999))
             .await;
-        missing.expect_problem(422, "invalid_reference");
+        missing.expect_problem(404, "not_found");
         assert_eq!(
             foreign.body["detail"]
                 .as_str()
@@ -399,7 +399,7 @@ async fn a_branch_cannot_take_over_another_branchs_customer() {
             json!({"customer_id": east_c}),
         )
         .await;
-    r.expect_problem(422, "invalid_reference");
+    r.expect_problem(404, "not_found");
 
     // seen through a project of the branch (entered by the group), the
     // customer can be read but not changed, re-graded or moved

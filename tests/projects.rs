@@ -651,7 +651,7 @@ async fn project_scope_between_branches() {
         .post("/api/v1/projects", &east_pm, json!({"code": "X-1", "name": "x", "address": "y", "project_department_id": org.north_pd,
             "customer_id": c, "completion_accepted_on": "2026-02-01", "handover_on": "2026-02-02"}))
         .await;
-    r.expect_problem(422, "invalid_reference");
+    r.expect_problem(404, "not_found");
     // staff read but do not keep the ledger
     app.user(&admin, "east.tech", "staff", Some(org.east_pd))
         .await;

@@ -228,12 +228,12 @@ async fn contractor_roles_need_an_org_unit_and_customers_a_customer() {
     let r = app
         .post("/api/v1/users", &admin, json!({"username": "owner.one", "display_name": "x", "role": "customer", "customer_id": 4242, "password": PASSWORD}))
         .await;
-    r.expect_problem(422, "invalid_reference");
+    r.expect_problem(404, "not_found");
     assert_eq!(r.fields(), vec!["customer_id"]);
     let r = app
         .post("/api/v1/users", &admin, json!({"username": "some.one", "display_name": "x", "role": "staff", "org_unit_id": 4242, "password": PASSWORD}))
         .await;
-    r.expect_problem(422, "invalid_reference");
+    r.expect_problem(404, "not_found");
     assert_eq!(r.fields(), vec!["org_unit_id"]);
 }
 

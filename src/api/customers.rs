@@ -208,7 +208,9 @@ pub async fn list(
 /// By the branch engineering department (or leader), the group, or an admin.
 #[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = NewCustomerInput,
     responses((status = 201, description = "Created", body = CustomerView,
-        headers(("Location" = String), ("ETag" = String)))))]
+        headers(("Location" = String), ("ETag" = String))),
+        (status = 404, description = "A record named in the body (`branch_id`) does not exist or is outside your scope; the field is named", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,

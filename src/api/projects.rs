@@ -320,6 +320,7 @@ pub async fn list(
     responses(
         (status = 201, description = "Created", body = ProjectView, headers(("Location" = String), ("ETag" = String))),
         (status = 409, description = "The code is taken (`code_taken`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A record named in the body (`project_department_id`, `customer_id`) does not exist or is outside your scope; the field is named", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     state: web::Data<AppState>,

@@ -124,6 +124,7 @@ pub async fn list(
         (status = 201, description = "Created", body = UserView,
             headers(("Location" = String, description = "URL of the new user"), ("ETag" = String))),
         (status = 409, description = "The username is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A record named in the body (`org_unit_id`, `customer_id`) does not exist or is outside your scope; the field is named", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     state: web::Data<AppState>,

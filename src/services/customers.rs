@@ -375,8 +375,7 @@ fn check_branch(conn: &mut DbConn, actor: &Actor, branch_id: i64) -> AppResult<S
                 Ok(u.path)
             }
         }
-        _ => Err(AppError::rule(
-            "invalid_reference",
+        _ => Err(AppError::missing_reference(
             "branch_id",
             format!("branch {branch_id} does not exist or is outside your scope"),
         )),

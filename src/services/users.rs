@@ -219,8 +219,7 @@ fn check_membership(conn: &mut DbConn, m: &Membership) -> AppResult<()> {
                 .first(conn)
                 .optional()?;
             if exists.is_none() {
-                return Err(AppError::rule(
-                    "invalid_reference",
+                return Err(AppError::missing_reference(
                     "customer_id",
                     format!("customer {customer_id} does not exist"),
                 ));
@@ -248,8 +247,7 @@ fn check_membership(conn: &mut DbConn, m: &Membership) -> AppResult<()> {
                         .first(conn)
                         .optional()?
                         .ok_or_else(|| {
-                            AppError::rule(
-                                "invalid_reference",
+                            AppError::missing_reference(
                                 "org_unit_id",
                                 format!("org unit {unit_id} does not exist"),
                             )

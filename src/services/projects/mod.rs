@@ -283,8 +283,7 @@ fn check_department(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<(i64
                 .ok_or_else(|| AppError::internal("project department without a branch"))?;
             Ok((branch, u.path))
         }
-        _ => Err(AppError::rule(
-            "invalid_reference",
+        _ => Err(AppError::missing_reference(
             "project_department_id",
             format!("project department {id} does not exist or is outside your scope"),
         )),
@@ -313,8 +312,7 @@ fn check_customer(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<()> {
                 ))
             }
         }
-        _ => Err(AppError::rule(
-            "invalid_reference",
+        _ => Err(AppError::missing_reference(
             "customer_id",
             format!("customer {id} does not exist or is outside your scope"),
         )),
