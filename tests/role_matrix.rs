@@ -1,0 +1,876 @@
+//! Who may call what: every operation of the spec, as every role and with
+//! every kind of bad token, against one expectation table; then every
+//! operation that takes an object's id (in the path or the body), by the
+//! users of one branch reaching for the other branch's objects.
+//!
+//! The operations come from the spec the code generates, so a new operation
+//! without a row in `EXPECTED` (or a request in `call`) fails this test.
+//! Run with `ROLE_MATRIX_PRINT=1` to print the table as observed, to compare
+//! or to copy a new row from (after checking it against the rules).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use actix_http::Request;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::test::TestRequest;
+use base64::Engine;
+use chrono::Duration;
+use common::*;
+use serde_json::{json, Value};
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use utoipa::OpenApi;
+
+const ROLES: [&str; 7] = [
+    "admin",
+    "group_engineer",
+    "branch_engineer",
+    "branch_leader",
+    "project_manager",
+    "staff",
+    "customer",
+];
+
+/// Operations anyone may call, token or not.
+const PUBLIC: [&str; 4] = ["login", "refresh", "healthz", "readyz"];
+
+/// operationId → the answer to admin, group_engineer, branch_engineer,
+/// branch_leader, project_manager, staff, customer, each calling on objects
+/// of their own branch (`ok` is any 2xx). The customer is the owner whose
+/// projects these are; their 404s are objects outside what a customer sees
+/// (the project manager's user, a deadline not assigned to them). Admin keeps
+/// no ledger (`submit_ledger`, `review_ledger`): the department fills it and
+/// the branch reviews it; the audit log (`list_events`) is admin's alone.
+const EXPECTED: &[(&str, &str)] = &[
+    ("activate_org_unit", "ok 403 403 403 403 403 403"),
+    ("activate_user", "ok 403 403 403 403 403 403"),
+    ("add_contact", "ok ok ok 403 ok 403 403"),
+    ("calendar_day", "ok ok ok ok ok ok ok"),
+    ("calendar_days", "ok ok ok ok ok ok ok"),
+    ("change_password", "ok ok ok ok ok ok ok"),
+    ("change_policy", "ok 403 403 403 403 403 403"),
+    ("contacts", "ok ok ok ok ok ok ok"),
+    ("create_customer", "ok ok ok ok 403 403 403"),
+    ("create_org_unit", "ok 403 403 403 403 403 403"),
+    ("create_project", "ok ok ok 403 ok 403 403"),
+    ("create_user", "ok 403 403 403 403 403 403"),
+    ("deactivate_org_unit", "ok 403 403 403 403 403 403"),
+    ("deactivate_user", "ok 403 403 403 403 403 403"),
+    ("delete_calendar_day", "ok 403 403 403 403 403 403"),
+    ("get_customer", "ok ok ok ok ok ok ok"),
+    ("get_deadline", "ok ok ok ok ok ok 404"),
+    ("get_me", "ok ok ok ok ok ok ok"),
+    ("get_org_unit", "ok ok ok ok ok ok 403"),
+    ("get_project", "ok ok ok ok ok ok ok"),
+    ("get_user", "ok ok ok ok ok ok 404"),
+    ("grade", "ok ok ok ok 403 403 403"),
+    ("gradings", "ok ok ok ok ok ok ok"),
+    ("healthz", "ok ok ok ok ok ok ok"),
+    ("list_customers", "ok ok ok ok ok ok ok"),
+    ("list_deadlines", "ok ok ok ok ok ok ok"),
+    ("list_events", "ok 403 403 403 403 403 403"),
+    ("list_org_units", "ok ok ok ok ok ok 403"),
+    ("list_projects", "ok ok ok ok ok ok ok"),
+    ("list_users", "ok ok ok ok ok ok ok"),
+    ("login", "ok ok ok ok ok ok ok"),
+    ("logout", "ok ok ok ok ok ok ok"),
+    ("pause", "ok ok ok ok ok 403 404"),
+    ("policies", "ok ok ok ok ok ok ok"),
+    ("policy_versions", "ok ok ok ok ok ok ok"),
+    ("put_calendar_day", "ok 403 403 403 403 403 403"),
+    ("readyz", "ok ok ok ok ok ok ok"),
+    ("refresh", "ok ok ok ok ok ok ok"),
+    ("remove_contact", "ok ok ok 403 ok 403 403"),
+    ("resume", "ok ok ok ok ok 403 404"),
+    ("review_ledger", "403 403 ok 403 403 403 403"),
+    ("set_term", "ok ok ok 403 ok 403 403"),
+    ("submit_ledger", "403 403 403 403 ok 403 403"),
+    ("tasks", "ok ok ok ok ok ok ok"),
+    ("terms", "ok ok ok ok ok ok ok"),
+    ("update_contact", "ok ok ok 403 ok 403 403"),
+    ("update_customer", "ok ok ok ok 403 403 403"),
+    ("update_org_unit", "ok 403 403 403 403 403 403"),
+    ("update_project", "ok ok ok 403 ok 403 403"),
+    ("update_user", "ok 403 403 403 403 403 403"),
+    ("warranty_status", "ok ok ok ok ok ok ok"),
+];
+
+/// The kinds of bad token: each is refused with 401 by every operation that
+/// is not public.
+const BAD_TOKENS: [&str; 5] = ["none", "expired", "other_key", "alg_none", "deactivated"];
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Side {
+    /// the callers' own branch
+    East,
+    /// the other branch
+    North,
+}
+
+/// The objects of one branch.
+struct Branch {
+    branch: i64,
+    department: i64,
+    customer: i64,
+    /// a project of `customer` in `department`, entered today
+    project: i64,
+    /// a project manager of `department`
+    pm: i64,
+    pm_token: String,
+}
+
+struct World {
+    admin: String,
+    group: i64,
+    east: Branch,
+    north: Branch,
+    /// the caller for each role, all of the east branch: (username, token)
+    callers: BTreeMap<&'static str, (String, String)>,
+    /// a counter for unique names and dates
+    n: Cell<usize>,
+}
+
+impl World {
+    fn side(&self, side: Side) -> &Branch {
+        match side {
+            Side::East => &self.east,
+            Side::North => &self.north,
+        }
+    }
+    fn next(&self) -> usize {
+        self.n.set(self.n.get() + 1);
+        self.n.get()
+    }
+}
+
+/// Who sends the request.
+enum As {
+    /// the role's caller, with their usual token
+    Caller,
+    /// the role's caller, in a session of its own (logging out ends it)
+    FreshSession,
+    /// a new user of the role (changing the password ends their sessions)
+    NewUser,
+}
+
+struct Call {
+    method: &'static str,
+    path: String,
+    body: Option<Value>,
+    caller: As,
+    /// The request names an object of a branch (in the path or the body):
+    /// reached for across branches, it must be 404.
+    names_an_object: bool,
+}
+
+fn call(method: &'static str, path: String, body: Option<Value>) -> Call {
+    Call {
+        method,
+        path,
+        body,
+        caller: As::Caller,
+        names_an_object: false,
+    }
+}
+
+impl Call {
+    fn object(mut self) -> Call {
+        self.names_an_object = true;
+        self
+    }
+    fn by(mut self, caller: As) -> Call {
+        self.caller = caller;
+        self
+    }
+}
+
+async fn send<S, B>(app: &TestApp<S>, c: &Call, token: Option<&str>) -> Resp
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut req = match c.method {
+        "GET" => TestRequest::get(),
+        "POST" => TestRequest::post(),
+        "PUT" => TestRequest::put(),
+        "PATCH" => TestRequest::patch(),
+        "DELETE" => TestRequest::delete(),
+        other => panic!("method {other}"),
+    }
+    .uri(&c.path);
+    if let Some(t) = token {
+        req = req.insert_header(("Authorization", format!("Bearer {t}")));
+    }
+    if let Some(body) = &c.body {
+        req = req.set_json(body);
+    }
+    app.send(req).await
+}
+
+fn outcome(r: &Resp) -> String {
+    match r.status {
+        200..=299 => "ok".to_string(),
+        401 | 403 | 404 => r.status.to_string(),
+        other => format!("{other}:{}", r.code()),
+    }
+}
+
+/// A user of `role` in the east branch (or its department, or its customer).
+async fn new_user<S, B>(app: &TestApp<S>, w: &World, role: &str) -> (i64, String)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let username = format!("{role}.{}", w.next());
+    let (unit, customer) = match role {
+        "admin" => (None, None),
+        "group_engineer" => (Some(w.group), None),
+        "branch_engineer" | "branch_leader" => (Some(w.east.branch), None),
+        "project_manager" | "staff" => (Some(w.east.department), None),
+        _ => (None, Some(w.east.customer)),
+    };
+    let r = app
+        .post(
+            "/api/v1/users",
+            &w.admin,
+            json!({"username": username, "display_name": username, "role": role,
+                   "org_unit_id": unit, "customer_id": customer, "password": PASSWORD}),
+        )
+        .await;
+    r.expect(201);
+    (r.body["id"].as_i64().unwrap(), username)
+}
+
+/// A project of the side's customer and department, handed over today,
+/// with the contacts its ledger needs.
+async fn fresh_project<S, B>(app: &TestApp<S>, w: &World, side: Side) -> i64
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let s = w.side(side);
+    let today = app.clock.now().date_naive().to_string();
+    let p = app
+        .project_handed_over(
+            &w.admin,
+            &format!("RM-{}", w.next()),
+            s.department,
+            s.customer,
+            &today,
+        )
+        .await;
+    let id = p["id"].as_i64().unwrap();
+    app.complete_contacts(&w.admin, id).await;
+    id
+}
+
+/// The id of a project's running ledger clock.
+async fn fill_clock<S, B>(app: &TestApp<S>, w: &World, project: i64) -> i64
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let r = app
+        .get(
+            &format!(
+                "/api/v1/deadlines?subject_type=project&subject_id={project}&rule=ledger.fill&status=pending"
+            ),
+            &w.admin,
+        )
+        .await;
+    r.expect(200);
+    r.body["items"][0]["id"].as_i64().unwrap()
+}
+
+/// A new org unit under the side's branch.
+async fn fresh_unit<S, B>(app: &TestApp<S>, w: &World, side: Side) -> i64
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let name = format!("Dept {}", w.next());
+    app.unit(
+        &w.admin,
+        &name,
+        "project_department",
+        Some(w.side(side).branch),
+    )
+    .await
+}
+
+/// A new staff member of the side's department.
+async fn fresh_staff<S, B>(app: &TestApp<S>, w: &World, side: Side) -> i64
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let name = format!("staff.{}", w.next());
+    app.user(&w.admin, &name, "staff", Some(w.side(side).department))
+        .await
+}
+
+/// A Monday with nothing marked on it.
+fn monday(n: usize) -> String {
+    let first = chrono::NaiveDate::from_ymd_opt(2030, 1, 7).unwrap();
+    (first + Duration::weeks(n as i64)).to_string()
+}
+
+/// The request for `op` on the side's objects, preparing what it needs.
+async fn request<S, B>(app: &TestApp<S>, w: &World, op: &str, side: Side, role: &str) -> Call
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let s = w.side(side);
+    let admin = &w.admin;
+    let caller = &w.callers[role].0;
+    match op {
+        "login" => call(
+            "POST",
+            "/api/v1/auth/login".into(),
+            Some(json!({"username": caller, "password": password_of(role)})),
+        ),
+        "refresh" => {
+            let r = app.login(caller, password_of(role)).await;
+            r.expect(200);
+            call(
+                "POST",
+                "/api/v1/auth/refresh".into(),
+                Some(json!({"refresh_token": r.body["refresh_token"]})),
+            )
+        }
+        "logout" => call("POST", "/api/v1/auth/logout".into(), None).by(As::FreshSession),
+        "healthz" => call("GET", "/healthz".into(), None),
+        "readyz" => call("GET", "/readyz".into(), None),
+        "get_me" => call("GET", "/api/v1/me".into(), None),
+        "change_password" => call(
+            "POST",
+            "/api/v1/me/password".into(),
+            Some(json!({"current_password": PASSWORD, "new_password": "another-password-42"})),
+        )
+        .by(As::NewUser),
+        "tasks" => call("GET", "/api/v1/me/tasks".into(), None),
+        "calendar_days" => call("GET", "/api/v1/calendar/days".into(), None),
+        "calendar_day" => call("GET", "/api/v1/calendar/days/2026-10-01".into(), None),
+        "put_calendar_day" => call(
+            "PUT",
+            format!("/api/v1/calendar/days/{}", monday(w.next())),
+            Some(json!({"kind": "holiday", "name": "Matrix Day"})),
+        ),
+        "delete_calendar_day" => {
+            let day = monday(w.next());
+            app.put(
+                &format!("/api/v1/calendar/days/{day}"),
+                admin,
+                json!({"kind": "holiday", "name": "Matrix Day"}),
+            )
+            .await
+            .expect(200);
+            call("DELETE", format!("/api/v1/calendar/days/{day}"), None)
+        }
+        "list_org_units" => call("GET", "/api/v1/org-units".into(), None),
+        "create_org_unit" => call(
+            "POST",
+            "/api/v1/org-units".into(),
+            Some(
+                json!({"name": format!("Dept {}", w.next()), "kind": "project_department",
+                        "parent_id": s.branch}),
+            ),
+        )
+        .object(),
+        "get_org_unit" => call("GET", format!("/api/v1/org-units/{}", s.department), None).object(),
+        "update_org_unit" => {
+            let unit = fresh_unit(app, w, side).await;
+            call(
+                "PATCH",
+                format!("/api/v1/org-units/{unit}"),
+                Some(json!({"name": format!("Renamed {}", w.next())})),
+            )
+            .object()
+        }
+        "activate_org_unit" => {
+            let unit = fresh_unit(app, w, side).await;
+            app.post(
+                &format!("/api/v1/org-units/{unit}/deactivation"),
+                admin,
+                json!({}),
+            )
+            .await
+            .expect(200);
+            call("POST", format!("/api/v1/org-units/{unit}/activation"), None).object()
+        }
+        "deactivate_org_unit" => {
+            let unit = fresh_unit(app, w, side).await;
+            call(
+                "POST",
+                format!("/api/v1/org-units/{unit}/deactivation"),
+                None,
+            )
+            .object()
+        }
+        "list_users" => call("GET", "/api/v1/users".into(), None),
+        "create_user" => call(
+            "POST",
+            "/api/v1/users".into(),
+            Some(
+                json!({"username": format!("new.{}", w.next()), "display_name": "New",
+                        "role": "staff", "org_unit_id": s.department, "password": PASSWORD}),
+            ),
+        )
+        .object(),
+        "get_user" => call("GET", format!("/api/v1/users/{}", s.pm), None).object(),
+        "update_user" => {
+            let user = fresh_staff(app, w, side).await;
+            call(
+                "PATCH",
+                format!("/api/v1/users/{user}"),
+                Some(json!({"display_name": format!("Renamed {}", w.next())})),
+            )
+            .object()
+        }
+        "activate_user" => {
+            let user = fresh_staff(app, w, side).await;
+            app.post(
+                &format!("/api/v1/users/{user}/deactivation"),
+                admin,
+                json!({}),
+            )
+            .await
+            .expect(200);
+            call("POST", format!("/api/v1/users/{user}/activation"), None).object()
+        }
+        "deactivate_user" => {
+            let user = fresh_staff(app, w, side).await;
+            call("POST", format!("/api/v1/users/{user}/deactivation"), None).object()
+        }
+        "list_customers" => call("GET", "/api/v1/customers".into(), None),
+        "create_customer" => call(
+            "POST",
+            "/api/v1/customers".into(),
+            Some(
+                json!({"name": format!("Owner {}", w.next()), "kind": "owner_organisation",
+                        "branch_id": s.branch}),
+            ),
+        )
+        .object(),
+        "get_customer" => call("GET", format!("/api/v1/customers/{}", s.customer), None).object(),
+        "update_customer" => call(
+            "PATCH",
+            format!("/api/v1/customers/{}", s.customer),
+            Some(json!({"address": format!("{} River Road", w.next())})),
+        )
+        .object(),
+        "gradings" => call(
+            "GET",
+            format!("/api/v1/customers/{}/gradings", s.customer),
+            None,
+        )
+        .object(),
+        "grade" => call(
+            "POST",
+            format!("/api/v1/customers/{}/gradings", s.customer),
+            Some(json!({"operating_score": 80, "payment_score": 80, "cooperation_score": 80})),
+        )
+        .object(),
+        "list_projects" => call("GET", "/api/v1/projects".into(), None),
+        "create_project" => {
+            let today = app.clock.now().date_naive().to_string();
+            call(
+                "POST",
+                "/api/v1/projects".into(),
+                Some(
+                    json!({"code": format!("NP-{}", w.next()), "name": "New project",
+                            "address": "2 River Road", "project_department_id": s.department,
+                            "customer_id": s.customer, "completion_accepted_on": today,
+                            "handover_on": today}),
+                ),
+            )
+            .object()
+        }
+        "get_project" => call("GET", format!("/api/v1/projects/{}", s.project), None).object(),
+        "update_project" => call(
+            "PATCH",
+            format!("/api/v1/projects/{}", s.project),
+            Some(json!({"contract_number": format!("SG-{}", w.next())})),
+        )
+        .object(),
+        "contacts" => call(
+            "GET",
+            format!("/api/v1/projects/{}/contacts", s.project),
+            None,
+        )
+        .object(),
+        "add_contact" => call(
+            "POST",
+            format!("/api/v1/projects/{}/contacts", s.project),
+            Some(json!({"role": "chief_engineer", "name": "Zhou Min", "phone": "139 1200 0003"})),
+        )
+        .object(),
+        "update_contact" | "remove_contact" => {
+            let r = app
+                .post(
+                    &format!("/api/v1/projects/{}/contacts", s.project),
+                    admin,
+                    json!({"role": "civil_lead", "name": "Sun Tao", "phone": "138 3300 0004"}),
+                )
+                .await;
+            r.expect(201);
+            let path = format!("/api/v1/projects/{}/contacts/{}", s.project, r.body["id"]);
+            if op == "update_contact" {
+                call("PATCH", path, Some(json!({"name": "Sun Tao Jr."}))).object()
+            } else {
+                call("DELETE", path, None).object()
+            }
+        }
+        "submit_ledger" => {
+            let p = fresh_project(app, w, side).await;
+            call(
+                "POST",
+                format!("/api/v1/projects/{p}/ledger/submission"),
+                Some(json!({})),
+            )
+            .object()
+        }
+        "review_ledger" => {
+            let p = fresh_project(app, w, side).await;
+            app.post(
+                &format!("/api/v1/projects/{p}/ledger/submission"),
+                &s.pm_token,
+                json!({}),
+            )
+            .await
+            .expect(200);
+            call(
+                "POST",
+                format!("/api/v1/projects/{p}/ledger/review"),
+                Some(json!({"decision": "approve"})),
+            )
+            .object()
+        }
+        "warranty_status" => call(
+            "GET",
+            format!("/api/v1/projects/{}/warranty-status", s.project),
+            None,
+        )
+        .object(),
+        "terms" => call(
+            "GET",
+            format!("/api/v1/projects/{}/warranty-terms", s.project),
+            None,
+        )
+        .object(),
+        "set_term" => call(
+            "PUT",
+            format!(
+                "/api/v1/projects/{}/warranty-terms/waterproofing",
+                s.project
+            ),
+            Some(json!({"years": 8})),
+        )
+        .object(),
+        "policies" => call("GET", "/api/v1/deadline-policies".into(), None),
+        "policy_versions" => call("GET", "/api/v1/deadline-policies/ledger.fill".into(), None),
+        "change_policy" => call(
+            "PUT",
+            "/api/v1/deadline-policies/ledger.fill".into(),
+            Some(
+                json!({"duration": 72, "unit": "hours", "actor_role": "project_manager",
+                        "escalation_roles": ["branch_engineer"]}),
+            ),
+        ),
+        "list_deadlines" => call("GET", "/api/v1/deadlines".into(), None),
+        "get_deadline" => {
+            let d = fill_clock(app, w, s.project).await;
+            call("GET", format!("/api/v1/deadlines/{d}"), None).object()
+        }
+        "pause" | "resume" => {
+            let p = fresh_project(app, w, side).await;
+            let d = fill_clock(app, w, p).await;
+            let reason = json!({"reason": "the owner is abroad"});
+            if op == "pause" {
+                return call("POST", format!("/api/v1/deadlines/{d}/pause"), Some(reason)).object();
+            }
+            app.post(&format!("/api/v1/deadlines/{d}/pause"), admin, reason)
+                .await
+                .expect(200);
+            call("POST", format!("/api/v1/deadlines/{d}/resume"), None).object()
+        }
+        "list_events" => call("GET", "/api/v1/events".into(), None),
+        other => panic!(
+            "no request for operation `{other}`: add it to `request` and its row to EXPECTED"
+        ),
+    }
+}
+
+async fn world<S, B>(app: &TestApp<S>) -> World
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let admin = app.admin().await;
+    let org = org(app, &admin).await;
+    let mut branches = vec![];
+    for (branch, department, name) in [
+        (org.east, org.east_pd, "east"),
+        (org.north, org.north_pd, "north"),
+    ] {
+        let customer = app.customer(&admin, &format!("{name} owner"), branch).await;
+        let project = app
+            .project(&admin, &format!("{name}-1"), department, customer)
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        let pm = app
+            .user(
+                &admin,
+                &format!("{name}.pm"),
+                "project_manager",
+                Some(department),
+            )
+            .await;
+        let pm_token = app.token(&format!("{name}.pm"), PASSWORD).await;
+        branches.push(Branch {
+            branch,
+            department,
+            customer,
+            project,
+            pm,
+            pm_token,
+        });
+    }
+    let north = branches.pop().unwrap();
+    let east = branches.pop().unwrap();
+    let mut w = World {
+        admin: admin.clone(),
+        group: org.group,
+        east,
+        north,
+        callers: BTreeMap::new(),
+        n: Cell::new(0),
+    };
+    for role in ROLES {
+        let username = match role {
+            "admin" => "admin".to_string(),
+            "project_manager" => "east.pm".to_string(),
+            _ => new_user(app, &w, role).await.1,
+        };
+        let password = if role == "admin" {
+            ADMIN_PASSWORD
+        } else {
+            PASSWORD
+        };
+        let token = app.token(&username, password).await;
+        w.callers.insert(role, (username, token));
+    }
+    w
+}
+
+/// Every operation of the spec, as `(operationId, method)`.
+fn operations() -> Vec<(String, String)> {
+    let spec = serde_json::to_value(aftercare::openapi::ApiDoc::openapi()).unwrap();
+    let mut ops = vec![];
+    for (_, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if let Some(id) = op.get("operationId").and_then(Value::as_str) {
+                ops.push((id.to_string(), method.to_uppercase()));
+            }
+        }
+    }
+    ops.sort();
+    ops
+}
+
+fn expected(op: &str) -> Vec<&'static str> {
+    let row = EXPECTED
+        .iter()
+        .find(|(id, _)| *id == op)
+        .unwrap_or_else(|| panic!("operation `{op}` has no row in EXPECTED: add one"));
+    let answers: Vec<&str> = row.1.split_whitespace().collect();
+    assert_eq!(answers.len(), ROLES.len(), "row of `{op}`");
+    answers
+}
+
+fn print_table(observed: &BTreeMap<String, Vec<String>>) {
+    if std::env::var_os("ROLE_MATRIX_PRINT").is_some() {
+        for (op, answers) in observed {
+            println!("    (\"{op}\", \"{}\"),", answers.join(" "));
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn every_operation_answers_each_role_as_the_table_says() {
+    let app = spawn().await;
+    let w = world(&app).await;
+    let ops = operations();
+    for (id, _) in EXPECTED {
+        assert!(
+            ops.iter().any(|(op, _)| op == id),
+            "EXPECTED names `{id}`, which the spec does not have"
+        );
+    }
+    let mut observed = BTreeMap::new();
+    let mut wrong = vec![];
+    for (op, _) in &ops {
+        let want = expected(op);
+        let mut answers = vec![];
+        for (i, role) in ROLES.iter().enumerate() {
+            let c = request(&app, &w, op, Side::East, role).await;
+            let token = match c.caller {
+                As::Caller => w.callers[role].1.clone(),
+                As::FreshSession => app.token(&w.callers[role].0, password_of(role)).await,
+                As::NewUser => {
+                    let (_, name) = new_user(&app, &w, role).await;
+                    app.token(&name, PASSWORD).await
+                }
+            };
+            let r = send(&app, &c, Some(&token)).await;
+            let got = outcome(&r);
+            if got != want[i] {
+                wrong.push(format!(
+                    "{op} as {role}: {got}, expected {} ({} {}: {})",
+                    want[i], c.method, c.path, r.body
+                ));
+            }
+            answers.push(got);
+        }
+        observed.insert(op.clone(), answers);
+    }
+    print_table(&observed);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+fn password_of(role: &str) -> &'static str {
+    if role == "admin" {
+        ADMIN_PASSWORD
+    } else {
+        PASSWORD
+    }
+}
+
+/// The claims of a real token, to forge others from.
+fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+fn b64(v: &Value) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+}
+
+#[actix_rt::test]
+async fn every_operation_refuses_a_missing_expired_forged_or_unsigned_token_and_a_deactivated_users(
+) {
+    let app = spawn().await;
+    let w = world(&app).await;
+    let now = app.clock.now();
+    // forged from the project manager's live session
+    let real = claims(&w.callers["project_manager"].1);
+    let issue = |keys: &aftercare::auth::jwt::JwtKeys, at: chrono::DateTime<chrono::Utc>| {
+        keys.issue(
+            real["sub"].as_str().unwrap().parse().unwrap(),
+            "project_manager",
+            real["org_unit_id"].as_i64(),
+            None,
+            real["sid"].as_str().unwrap(),
+            at,
+            900,
+        )
+        .unwrap()
+    };
+    let ours = aftercare::auth::jwt::JwtKeys::new(JWT_SECRET.as_bytes());
+    let theirs = aftercare::auth::jwt::JwtKeys::new(b"another-secret-0123456789-0123456789-xyz");
+    let expired = issue(&ours, now - Duration::hours(2));
+    let other_key = issue(&theirs, now);
+    let mut unsigned = real.clone();
+    unsigned["role"] = json!("admin");
+    let alg_none = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "JWT"})),
+        b64(&unsigned)
+    );
+    let (gone, name) = new_user(&app, &w, "project_manager").await;
+    let deactivated = app.token(&name, PASSWORD).await;
+    app.post(
+        &format!("/api/v1/users/{gone}/deactivation"),
+        &w.admin,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    // the forgeries are no accident: the same token, signed right, is taken
+    assert_eq!(app.get("/api/v1/me", &issue(&ours, now)).await.status, 200);
+
+    let mut wrong = vec![];
+    for (op, _) in operations() {
+        for kind in BAD_TOKENS {
+            let c = request(&app, &w, &op, Side::East, "project_manager").await;
+            let token = match kind {
+                "none" => None,
+                "expired" => Some(expired.as_str()),
+                "other_key" => Some(other_key.as_str()),
+                "alg_none" => Some(alg_none.as_str()),
+                _ => Some(deactivated.as_str()),
+            };
+            let r = send(&app, &c, token).await;
+            let want = if PUBLIC.contains(&op.as_str()) {
+                "ok"
+            } else {
+                "401"
+            };
+            let got = outcome(&r);
+            if got != want {
+                wrong.push(format!(
+                    "{op} with token {kind}: {got}, expected {want} ({})",
+                    r.body
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[actix_rt::test]
+async fn every_operation_naming_another_branchs_object_answers_404() {
+    let app = spawn().await;
+    let w = world(&app).await;
+    let mut wrong = vec![];
+    let mut tried = 0;
+    // the roles bound to one branch (admin and group engineering see all)
+    let bound = [
+        "branch_engineer",
+        "branch_leader",
+        "project_manager",
+        "staff",
+        "customer",
+    ];
+    for (op, _) in operations() {
+        let want = expected(&op);
+        for (i, role) in ROLES.iter().enumerate() {
+            // a role refused the operation outright (403) learns nothing of
+            // the object; the rest must not tell the other branch's from none
+            if !bound.contains(role) || want[i] != "ok" {
+                continue;
+            }
+            let c = request(&app, &w, &op, Side::North, role).await;
+            if !c.names_an_object {
+                continue;
+            }
+            let r = send(&app, &c, Some(&w.callers[role].1)).await;
+            tried += 1;
+            if r.status != 404 {
+                wrong.push(format!(
+                    "{op} as east {role} on north's object: {} ({} {}: {})",
+                    r.status, c.method, c.path, r.body
+                ));
+            }
+        }
+    }
+    assert!(tried > 40, "only {tried} cross-branch calls made");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
