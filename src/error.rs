@@ -85,6 +85,9 @@ pub enum AppError {
     PreconditionFailed { expected: String, current: i32 },
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// 414: the path and query are longer than the limit.
+    #[error("the URI is longer than {limit} bytes")]
+    UriTooLong { limit: usize },
     #[error("{0}")]
     UnsupportedMediaType(String),
     /// 422: the fields fail their constraints.
@@ -166,6 +169,7 @@ impl AppError {
             AppError::MethodNotAllowed => "method_not_allowed",
             AppError::PreconditionFailed { .. } => "version_mismatch",
             AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::UriTooLong { .. } => "uri_too_long",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Validation(_) => "validation_failed",
             AppError::TooManyRequests { .. } => "rate_limited",
@@ -212,6 +216,7 @@ impl ResponseError for AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Validation(_) | AppError::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod logging;
 pub mod models;
 pub mod openapi;
 pub mod season;
@@ -154,6 +155,9 @@ async fn to_swagger_ui() -> HttpResponse {
 }
 
 /// The whole HTTP application: routes, error shaping, docs, logging.
+/// The longest path and query string taken (8 KiB, as common proxies allow).
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
 pub fn app(
     state: AppState,
 ) -> App<
@@ -186,12 +190,22 @@ pub fn app(
         }))
         .wrap_fn(|req, srv| {
             // a NUL in a path segment (`%00`) would reach the database as text
-            if req.path().to_ascii_lowercase().contains("%00") {
-                let err = AppError::bad_request(
+            let refused = if req.path().to_ascii_lowercase().contains("%00") {
+                Some(AppError::bad_request(
                     "invalid_path_parameter",
                     "path",
                     "the path must not contain the NUL character (%00)",
-                );
+                ))
+            } else if req.uri().to_string().len() > MAX_URI_BYTES {
+                // no operation needs more; actix-http's own limit (64 KiB)
+                // answers a bare 400 before any of our code runs
+                Some(AppError::UriTooLong {
+                    limit: MAX_URI_BYTES,
+                })
+            } else {
+                None
+            };
+            if let Some(err) = refused {
                 let res = req.into_response(err.error_response());
                 return futures_util::future::Either::Left(std::future::ready(Ok(res)));
             }

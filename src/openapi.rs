@@ -302,6 +302,7 @@ fn add_standard_errors(op: &mut Operation, has_path_params: bool) {
             "Fields or parameters fail their constraints (`validation_failed`) or a business rule",
         );
     }
+    add("414", "The path and query are longer than 8 KiB");
     add("500", "Internal error (logged; no details are given)");
 }
 

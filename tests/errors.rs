@@ -565,3 +565,23 @@ async fn every_instant_is_sent_in_one_shape_whole_seconds_utc() {
         assert!(ok, "{s} is not YYYY-MM-DDTHH:MM:SSZ");
     }
 }
+
+#[actix_rt::test]
+async fn a_uri_over_8_kib_is_414_problem_json_and_one_at_the_limit_is_not() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let base = "/api/v1/projects?q=";
+    let at_limit = format!(
+        "{base}{}",
+        "a".repeat(aftercare::MAX_URI_BYTES - base.len())
+    );
+    let r = app.get(&at_limit, &admin).await;
+    assert_ne!(r.status, 414, "{:?}", r.body);
+    let over = format!("{at_limit}a");
+    let r = app.get(&over, &admin).await;
+    r.expect_problem(414, "uri_too_long");
+    assert_eq!(
+        r.header("content-type").as_deref(),
+        Some("application/problem+json")
+    );
+}
