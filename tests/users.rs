@@ -333,6 +333,41 @@ async fn admin_cannot_deactivate_or_demote_themselves() {
 }
 
 #[actix_rt::test]
+async fn admin_resets_others_passwords_but_changes_their_own_only_with_the_current_one() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let org = org(&app, &admin).await;
+    let id = app
+        .user(&admin, "tech.one", "staff", Some(org.east_pd))
+        .await;
+    app.patch(
+        &format!("/api/v1/users/{id}"),
+        &admin,
+        json!({"password": "a new password 1"}),
+    )
+    .await
+    .expect(200);
+    app.login("tech.one", "a new password 1").await.expect(200);
+    let r = app
+        .patch(
+            "/api/v1/users/1",
+            &admin,
+            json!({"password": "taken over 1"}),
+        )
+        .await;
+    r.expect_problem(409, "cannot_reset_own_password");
+    app.login("admin", ADMIN_PASSWORD).await.expect(200);
+    app.post(
+        "/api/v1/me/password",
+        &admin,
+        json!({"current_password": ADMIN_PASSWORD, "new_password": "taken over 1"}),
+    )
+    .await
+    .expect(204);
+    app.login("admin", "taken over 1").await.expect(200);
+}
+
+#[actix_rt::test]
 async fn patch_changes_only_sent_fields_and_honours_if_match() {
     let app = spawn().await;
     let admin = app.admin().await;

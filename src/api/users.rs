@@ -170,7 +170,7 @@ pub async fn get(
         ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
     responses(
         (status = 200, description = "The changed user", body = UserView, headers(("ETag" = String))),
-        (status = 409, description = "Concurrent change, or an admin demoting themselves", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Concurrent change, or an admin demoting themselves (`cannot_demote_self`) or resetting their own password here (`cannot_reset_own_password`: use `POST /api/v1/me/password`)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(

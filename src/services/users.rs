@@ -410,6 +410,14 @@ pub fn update(
     new_hash: Option<String>,
 ) -> AppResult<User> {
     actor.require_admin()?;
+    // one's own password changes only with the current one (POST
+    // /me/password): a stolen admin session must not lock its owner out
+    if id == actor.id && patch.password.is_some() {
+        return Err(AppError::conflict(
+            "cannot_reset_own_password",
+            "change your own password with POST /api/v1/me/password, which asks for the current one",
+        ));
+    }
     let display_name = match patch.display_name.as_deref().map(str::trim) {
         Some("") => return Err(AppError::invalid("display_name", "must not be blank")),
         other => other.map(str::to_string),
