@@ -13,7 +13,7 @@ use validator::Validate;
 use crate::auth::{Actor, Scope};
 use crate::config::Config;
 use crate::db::schema::{complaints, customer_gradings, customers, org_units, projects};
-use crate::db::{write_tx, DbConn, MultiBackend};
+use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult};
 use crate::models::customer::{Customer, CustomerKind, Grade, Grading, NewCustomer, NewGrading};
 use crate::models::org_unit::{OrgUnit, OrgUnitKind};
@@ -211,6 +211,11 @@ fn visible(actor: &Actor) -> Option<customers::BoxedQuery<'static, crate::db::Mu
     }
 }
 
+/// The start of the twelve months whose complaints a profile counts.
+fn complaints_since(now: NaiveDateTime) -> NaiveDateTime {
+    now.checked_sub_months(Months::new(12)).unwrap_or(now)
+}
+
 fn complaint_counts(
     conn: &mut DbConn,
     ids: &[i64],
@@ -219,18 +224,9 @@ fn complaint_counts(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let since = now.checked_sub_months(Months::new(12)).unwrap_or(now);
-    // one customer (its own page): `=` keeps the statement prepared, where
-    // diesel never caches a statement with an IN list
-    let of_customers: Box<
-        dyn BoxableExpression<complaints::table, MultiBackend, SqlType = diesel::sql_types::Bool>,
-    > = match ids {
-        [one] => Box::new(complaints::customer_id.eq(*one)),
-        many => Box::new(complaints::customer_id.eq_any(many.to_vec())),
-    };
     let rows: Vec<(i64, i64)> = complaints::table
-        .filter(of_customers)
-        .filter(complaints::received_at.gt(since))
+        .filter(complaints::customer_id.eq_any(ids.to_vec()))
+        .filter(complaints::received_at.gt(complaints_since(now)))
         .group_by(complaints::customer_id)
         .select((complaints::customer_id, diesel::dsl::count_star()))
         .load(conn)?;
@@ -263,21 +259,26 @@ pub fn profiles(
     rows.into_iter()
         .map(|customer| {
             let count = counts.get(&customer.id).copied().unwrap_or(0);
-            let grade = customer.grade.as_deref().map(Grade::from_db).transpose()?;
-            let (rank, reason) = required_visitor_rank(
-                grade,
-                count,
-                customer.serious_problems,
-                config.many_complaints,
-            );
-            Ok(CustomerProfile {
-                customer,
-                complaints_last_12_months: count,
-                required_visitor_rank: rank,
-                required_visitor_rank_reason: reason,
-            })
+            profile(config, customer, count)
         })
         .collect()
+}
+
+/// A customer's profile, given how many complaints it had in twelve months.
+fn profile(config: &Config, customer: Customer, count: i64) -> AppResult<CustomerProfile> {
+    let grade = customer.grade.as_deref().map(Grade::from_db).transpose()?;
+    let (rank, reason) = required_visitor_rank(
+        grade,
+        count,
+        customer.serious_problems,
+        config.many_complaints,
+    );
+    Ok(CustomerProfile {
+        customer,
+        complaints_last_12_months: count,
+        required_visitor_rank: rank,
+        required_visitor_rank_reason: reason,
+    })
 }
 
 /// Loads a customer the caller may see; 404 otherwise.
@@ -300,9 +301,22 @@ pub fn get(
     now: NaiveDateTime,
     id: i64,
 ) -> AppResult<CustomerProfile> {
-    let row = get_row(conn, actor, id)?;
-    let mut list = profiles(conn, config, now, vec![row])?;
-    list.pop().ok_or_else(|| not_found(id))
+    let Some(query) = visible(actor) else {
+        return Err(not_found(id));
+    };
+    // the count in the same statement as the row: one round trip, not two
+    let recent_complaints = complaints::table
+        .filter(complaints::customer_id.eq(customers::id))
+        .filter(complaints::received_at.gt(complaints_since(now)))
+        .count()
+        .single_value();
+    let (row, count): (Customer, Option<i64>) = query
+        .filter(customers::id.eq(id))
+        .select((Customer::as_select(), recent_complaints))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| not_found(id))?;
+    profile(config, row, count.unwrap_or(0))
 }
 
 pub fn list(

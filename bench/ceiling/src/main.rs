@@ -5,6 +5,12 @@
 //!
 //! `DATABASE_URL` (a SQLite path or `postgres://…`), `AFTERCARE_JWT_SECRET`,
 //! `CEILING_BIND` (default 127.0.0.1:8090). `GET /point/{id}` reads project `id`.
+//!
+//! `GET /page` is the ceiling of a list: the same token check, then the first
+//! 50 projects with every column of the table, in id order, as a JSON array.
+//! It has no scope, no filter and no session check, so no list of the service
+//! can be faster; the bench shows it beside the point read to tell how much of
+//! a list's cost is the stack's own (reading, decoding and writing 50 rows).
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use diesel::connection::SimpleConnection;
@@ -27,6 +33,74 @@ struct Point {
     id: i64,
     code: String,
     name: String,
+}
+
+/// The whole `projects` table, as the service's list reads it.
+mod full {
+    diesel::table! {
+        projects (id) {
+            id -> BigInt,
+            code -> Text,
+            name -> Text,
+            address -> Text,
+            branch_id -> BigInt,
+            project_department_id -> BigInt,
+            customer_id -> BigInt,
+            contract_number -> Nullable<Text>,
+            building_area -> Nullable<Double>,
+            structure_type -> Nullable<Text>,
+            quality_grade -> Nullable<Text>,
+            completion_accepted_on -> Date,
+            handover_on -> Date,
+            is_key_project -> Bool,
+            hvac_in_scope -> Bool,
+            design_service_life_years -> Integer,
+            ledger_status -> Text,
+            ledger_due_at -> Timestamp,
+            ledger_submitted_at -> Nullable<Timestamp>,
+            ledger_submitted_late -> Bool,
+            ledger_late_reason -> Nullable<Text>,
+            ledger_reviewed_at -> Nullable<Timestamp>,
+            ledger_reviewed_by -> Nullable<BigInt>,
+            ledger_review_comment -> Nullable<Text>,
+            version -> Integer,
+            created_at -> Timestamp,
+            updated_at -> Timestamp,
+            scope_path -> Text,
+        }
+    }
+}
+
+#[derive(Queryable, serde::Serialize)]
+struct Row {
+    id: i64,
+    code: String,
+    name: String,
+    address: String,
+    branch_id: i64,
+    project_department_id: i64,
+    customer_id: i64,
+    contract_number: Option<String>,
+    building_area: Option<f64>,
+    structure_type: Option<String>,
+    quality_grade: Option<String>,
+    completion_accepted_on: chrono::NaiveDate,
+    handover_on: chrono::NaiveDate,
+    is_key_project: bool,
+    hvac_in_scope: bool,
+    design_service_life_years: i32,
+    ledger_status: String,
+    ledger_due_at: chrono::NaiveDateTime,
+    ledger_submitted_at: Option<chrono::NaiveDateTime>,
+    ledger_submitted_late: bool,
+    ledger_late_reason: Option<String>,
+    ledger_reviewed_at: Option<chrono::NaiveDateTime>,
+    ledger_reviewed_by: Option<i64>,
+    ledger_review_comment: Option<String>,
+    version: i32,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+    scope_path: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -57,16 +131,43 @@ struct State {
     validation: jsonwebtoken::Validation,
 }
 
-async fn point(state: web::Data<State>, req: HttpRequest, id: web::Path<i64>) -> HttpResponse {
-    let token = req
-        .headers()
+fn authorised(state: &State, req: &HttpRequest) -> bool {
+    req.headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let Some(token) = token else {
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|token| {
+            jsonwebtoken::decode::<Claims>(token, &state.key, &state.validation).is_ok()
+        })
+}
+
+async fn page(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
+    if !authorised(&state, &req) {
         return HttpResponse::Unauthorized().finish();
-    };
-    if jsonwebtoken::decode::<Claims>(token, &state.key, &state.validation).is_err() {
+    }
+    let db = state.db.clone();
+    let found = web::block(move || -> Result<Vec<Row>, String> {
+        let query = full::projects::table.order(full::projects::id).limit(50);
+        match db {
+            Db::Sqlite(pool) => {
+                let mut c = pool.get().map_err(|e| e.to_string())?;
+                query.load::<Row>(&mut c).map_err(|e| e.to_string())
+            }
+            Db::Pg(pool) => {
+                let mut c = pool.get().map_err(|e| e.to_string())?;
+                query.load::<Row>(&mut c).map_err(|e| e.to_string())
+            }
+        }
+    })
+    .await;
+    match found {
+        Ok(Ok(rows)) => HttpResponse::Ok().json(rows),
+        _ => HttpResponse::InternalServerError().finish(),
+    }
+}
+
+async fn point(state: web::Data<State>, req: HttpRequest, id: web::Path<i64>) -> HttpResponse {
+    if !authorised(&state, &req) {
         return HttpResponse::Unauthorized().finish();
     }
     let (db, id) = (state.db.clone(), id.into_inner());
@@ -135,6 +236,7 @@ async fn main() -> std::io::Result<()> {
         App::new()
             .app_data(state.clone())
             .route("/point/{id}", web::get().to(point))
+            .route("/page", web::get().to(page))
             .route("/healthz", web::get().to(HttpResponse::Ok))
     })
     .bind(bind)?
