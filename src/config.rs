@@ -6,6 +6,7 @@ use chrono_tz::Tz;
 
 use crate::db::{default_sqlite_path, DbTarget};
 use crate::season::Season;
+use crate::storage::StorageTarget;
 
 #[derive(Clone)]
 pub struct Config {
@@ -47,6 +48,31 @@ pub struct Config {
     /// Seconds between deadline sweeps in `serve`; 0 turns the built-in
     /// sweeper off (run `aftercare sweep` from cron instead).
     pub sweep_interval_secs: u64,
+    /// Where uploaded files live (`AFTERCARE_STORAGE_URL`): by default the
+    /// folder `files` beside the SQLite database (or `data/files` with
+    /// PostgreSQL); `s3://bucket/prefix` for an S3-compatible store, which
+    /// several instances share.
+    pub storage: StorageTarget,
+    /// The largest file accepted (`AFTERCARE_MAX_UPLOAD_BYTES`, default 20 MiB).
+    pub max_upload_bytes: u64,
+    /// Attachments one subject may have (`AFTERCARE_MAX_ATTACHMENTS`, default 50).
+    pub max_attachments: i64,
+    /// Hours an upload waits to be attached before it is removed
+    /// (`AFTERCARE_UPLOAD_TTL_HOURS`, default 24).
+    pub upload_ttl_hours: i64,
+}
+
+/// Uploaded files live beside the SQLite database by default; with
+/// PostgreSQL, in `data/files` under the working folder.
+pub fn default_storage(database: &DbTarget) -> StorageTarget {
+    match database {
+        DbTarget::Sqlite(path) => StorageTarget::Local(
+            path.parent()
+                .map(|dir| dir.join("files"))
+                .unwrap_or_else(|| "files".into()),
+        ),
+        DbTarget::Postgres(_) => StorageTarget::Local("data/files".into()),
+    }
 }
 
 impl Config {
@@ -62,7 +88,6 @@ impl Config {
             .parse()
             .map_err(|_| format!("AFTERCARE_TZ: unknown time zone {tz_name:?}"))?;
         let config = Config {
-            database,
             bind: env::var("AFTERCARE_BIND").unwrap_or_else(|_| Config::DEFAULT_BIND.to_string()),
             jwt_secret: non_empty("AFTERCARE_JWT_SECRET"),
             admin_password: non_empty("AFTERCARE_ADMIN_PASSWORD"),
@@ -89,6 +114,14 @@ impl Config {
             cooling_season: season("AFTERCARE_COOLING_SEASON", DEFAULT_COOLING)?,
             sweep_interval_secs: number("AFTERCARE_SWEEP_INTERVAL_SECS", 60)?,
             idempotency_ttl_hours: number("AFTERCARE_IDEMPOTENCY_TTL_HOURS", 24)?,
+            storage: match non_empty("AFTERCARE_STORAGE_URL") {
+                Some(url) => StorageTarget::parse(url.trim())?,
+                None => default_storage(&database),
+            },
+            max_upload_bytes: number("AFTERCARE_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)?,
+            max_attachments: number("AFTERCARE_MAX_ATTACHMENTS", 50)?,
+            upload_ttl_hours: number("AFTERCARE_UPLOAD_TTL_HOURS", 24)?,
+            database,
         };
         if let Some(secret) = &config.jwt_secret {
             if secret.len() < 32 {
@@ -103,7 +136,6 @@ impl Config {
     /// A configuration for tests and tools: defaults, the given database.
     pub fn for_database(database: DbTarget) -> Config {
         Config {
-            database,
             bind: "127.0.0.1:0".to_string(),
             jwt_secret: None,
             admin_password: None,
@@ -124,6 +156,11 @@ impl Config {
             cooling_season: DEFAULT_COOLING,
             sweep_interval_secs: 0,
             idempotency_ttl_hours: 24,
+            storage: default_storage(&database),
+            max_upload_bytes: 20 * 1024 * 1024,
+            max_attachments: 50,
+            upload_ttl_hours: 24,
+            database,
         }
     }
 }
@@ -160,6 +197,10 @@ impl std::fmt::Debug for Config {
             .field("cooling_season", &self.cooling_season)
             .field("sweep_interval_secs", &self.sweep_interval_secs)
             .field("idempotency_ttl_hours", &self.idempotency_ttl_hours)
+            .field("storage", &self.storage.describe())
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("max_attachments", &self.max_attachments)
+            .field("upload_ttl_hours", &self.upload_ttl_hours)
             .finish()
     }
 }

@@ -708,6 +708,7 @@ fn seed_projects(
             &LedgerSubmission {
                 late_reason: late
                     .then(|| "entered when the ledger moved into Aftercare".to_string()),
+                attachment_ids: vec![],
             },
         )?;
         let review = match state {

@@ -90,6 +90,9 @@ pub enum AppError {
     UriTooLong { limit: usize },
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 416: a `Range` outside the file.
+    #[error("the range lies outside the file of {size} bytes")]
+    RangeNotSatisfiable { size: u64 },
     /// 422: the fields fail their constraints.
     #[error("the request has invalid fields")]
     Validation(Vec<FieldError>),
@@ -171,6 +174,7 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::UriTooLong { .. } => "uri_too_long",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             AppError::Validation(_) => "validation_failed",
             AppError::TooManyRequests { .. } => "rate_limited",
             AppError::Unavailable => "database_unavailable",
@@ -218,6 +222,7 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             AppError::Validation(_) | AppError::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -237,6 +242,9 @@ impl ResponseError for AppError {
             }
             AppError::TooManyRequests { retry_after_secs } => {
                 builder.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            AppError::RangeNotSatisfiable { size } => {
+                builder.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
             }
             _ => {}
         }

@@ -15,6 +15,7 @@ pub mod models;
 pub mod openapi;
 pub mod season;
 pub mod services;
+pub mod storage;
 
 use std::sync::Arc;
 
@@ -40,6 +41,8 @@ pub struct AppState {
     pub clock: Clock,
     pub config: Arc<Config>,
     pub jwt: JwtKeys,
+    /// Where the bytes of uploaded files live.
+    pub storage: storage::Storage,
 }
 
 /// What start-up did that the operator should know.
@@ -66,10 +69,17 @@ impl AppState {
         )
         .map_err(|e| format!("cannot create the admin user: {e}"))?;
         drop(conn);
+        let spool = match &config.storage {
+            // on the same file system as the store, so that nothing is copied twice
+            storage::StorageTarget::Local(dir) => dir.join(".spool"),
+            storage::StorageTarget::S3 { .. } => std::env::temp_dir().join("aftercare-spool"),
+        };
+        let storage = storage::Storage::open(&config.storage, &spool)?;
         Ok(Startup {
             state: AppState {
                 pool,
                 clock,
+                storage,
                 jwt: JwtKeys::new(secret.as_bytes()),
                 config: Arc::new(config),
             },
@@ -112,6 +122,66 @@ impl AppState {
     {
         web::block(f).await?
     }
+}
+
+/// What one sweep did.
+#[derive(Debug, Default)]
+pub struct Swept {
+    pub deadlines: services::deadlines::SweepReport,
+    /// Unattached uploads past their time, removed.
+    pub uploads_removed: usize,
+    /// Files no upload named any more, removed from the store.
+    pub files_removed: usize,
+}
+
+/// One sweep, as the built-in sweeper and `aftercare sweep` run it: passed
+/// deadlines become overdue and are escalated; unattached uploads past
+/// their 24 hours are removed, and with them the bytes no other upload
+/// shares. Safe beside other instances.
+pub async fn sweep(state: &AppState) -> AppResult<Swept> {
+    let now = state.clock.now_naive();
+    let deadlines = state
+        .db(move |conn| {
+            let report = services::deadlines::sweep(conn, now)?;
+            db::optimize(conn)?;
+            Ok(report)
+        })
+        .await?;
+    let mut swept = Swept {
+        deadlines,
+        ..Default::default()
+    };
+    loop {
+        let expired = state
+            .db(move |conn| services::attachments::expired_uploads(conn, now, 200))
+            .await?;
+        if expired.is_empty() {
+            break;
+        }
+        for (id, sha256) in expired {
+            let orphaned = state
+                .db(move |conn| services::attachments::remove_upload(conn, id, now))
+                .await?;
+            swept.uploads_removed += 1;
+            if !orphaned {
+                continue;
+            }
+            let storage = state.storage.clone();
+            let removed = state
+                .db(move |conn| {
+                    services::attachments::forget_file(conn, &sha256, || {
+                        storage
+                            .delete_file_blocking(&sha256)
+                            .map_err(AppError::internal)
+                    })
+                })
+                .await?;
+            if removed {
+                swept.files_removed += 1;
+            }
+        }
+    }
+    Ok(swept)
 }
 
 /// The configured secret, or with SQLite one generated once and kept beside

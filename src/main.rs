@@ -7,7 +7,7 @@ use actix_web::HttpServer;
 use aftercare::clock::Clock;
 use aftercare::config::Config;
 use aftercare::demo;
-use aftercare::services::{auth, deadlines, users};
+use aftercare::services::{auth, users};
 use aftercare::{app, AppState};
 use clap::{Args, Parser, Subcommand};
 use utoipa::OpenApi;
@@ -163,17 +163,22 @@ async fn sweeper(state: AppState) {
     let mut ticks = actix_web::rt::time::interval(every);
     loop {
         ticks.tick().await;
-        let now = state.clock.now_naive();
-        let swept = state.db(move |conn| {
-            let report = deadlines::sweep(conn, now)?;
-            aftercare::db::optimize(conn)?;
-            Ok(report)
-        });
-        match swept.await {
-            Ok(r) if r.overdue > 0 => {
-                log::info!("sweep: {} deadline(s) overdue and escalated", r.overdue)
+        match aftercare::sweep(&state).await {
+            Ok(r) => {
+                if r.deadlines.overdue > 0 {
+                    log::info!(
+                        "sweep: {} deadline(s) overdue and escalated",
+                        r.deadlines.overdue
+                    );
+                }
+                if r.uploads_removed > 0 {
+                    log::info!(
+                        "sweep: {} expired upload(s) removed, {} file(s) deleted from the store",
+                        r.uploads_removed,
+                        r.files_removed
+                    );
+                }
             }
-            Ok(_) => {}
             Err(e) => log::warn!("sweep failed, will retry: {e}"),
         }
     }
@@ -181,16 +186,15 @@ async fn sweeper(state: AppState) {
 
 fn sweep_once() -> Result<(), String> {
     let state = start(true)?;
-    let now = state.clock.now_naive();
-    let mut conn = state
-        .pool
-        .get()
-        .map_err(|e| format!("cannot connect: {e}"))?;
-    let report = deadlines::sweep(&mut conn, now).map_err(|e| e.to_string())?;
-    aftercare::db::optimize(&mut conn).map_err(|e| e.to_string())?;
+    let report = actix_web::rt::System::new()
+        .block_on(aftercare::sweep(&state))
+        .map_err(|e| e.to_string())?;
     say(&format!(
-        "{} deadline(s) became overdue and were escalated, {} marked due soon",
-        report.overdue, report.due_soon
+        "{} deadline(s) became overdue and were escalated, {} marked due soon; {} expired upload(s) removed, {} file(s) deleted from the store",
+        report.deadlines.overdue,
+        report.deadlines.due_soon,
+        report.uploads_removed,
+        report.files_removed
     ))
 }
 

@@ -1,6 +1,7 @@
 //! HTTP handlers, one file per resource: parse, authorise, call a service,
 //! shape the answer. No SQL and no business rule lives here.
 
+pub mod attachments;
 pub mod auth;
 pub mod customers;
 pub mod deadlines;
@@ -142,6 +143,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/projects/{id}/ledger/review")
                     .route(web::post().to(projects::review_ledger)),
+            )
+            .service(
+                web::resource("/projects/{id}/attachments")
+                    .route(web::get().to(attachments::list_for_project))
+                    .route(web::post().to(attachments::add_to_project)),
+            )
+            .service(web::resource("/uploads").route(web::post().to(attachments::upload)))
+            .service(web::resource("/uploads/{id}").route(web::get().to(attachments::get_upload)))
+            .service(
+                web::resource("/attachments/{id}")
+                    .route(web::get().to(attachments::get))
+                    .route(web::patch().to(attachments::update))
+                    .route(web::delete().to(attachments::hide)),
+            )
+            .service(
+                web::resource("/attachments/{id}/content")
+                    .route(web::get().to(attachments::content)),
             ),
     );
 }

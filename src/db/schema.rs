@@ -264,6 +264,48 @@ diesel::table! {
 }
 
 diesel::joinable!(users -> org_units (org_unit_id));
+diesel::table! {
+    stored_files (sha256) {
+        sha256 -> Text,
+        size_bytes -> BigInt,
+        media_type -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    uploads (id) {
+        id -> BigInt,
+        uploaded_by -> BigInt,
+        sha256 -> Text,
+        file_name -> Text,
+        media_type -> Text,
+        size_bytes -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        attached_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> BigInt,
+        subject_type -> Text,
+        subject_id -> BigInt,
+        upload_id -> BigInt,
+        caption -> Nullable<Text>,
+        taken_at -> Nullable<Timestamp>,
+        internal -> Bool,
+        attached_by -> BigInt,
+        hidden_at -> Nullable<Timestamp>,
+        hidden_by -> Nullable<BigInt>,
+        hidden_reason -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(deadlines -> deadline_policies (policy_id));
 diesel::joinable!(deadline_escalations -> deadlines (deadline_id));
 diesel::joinable!(users -> customers (customer_id));
@@ -275,6 +317,8 @@ diesel::joinable!(projects -> customers (customer_id));
 diesel::joinable!(project_contacts -> projects (project_id));
 diesel::joinable!(warranty_terms -> projects (project_id));
 diesel::joinable!(complaints -> projects (project_id));
+diesel::joinable!(uploads -> stored_files (sha256));
+diesel::joinable!(attachments -> uploads (upload_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
@@ -293,4 +337,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     calendar_days,
     deadlines,
     deadline_escalations,
+    stored_files,
+    uploads,
+    attachments,
 );

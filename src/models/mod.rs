@@ -1,6 +1,7 @@
 //! Database rows (`Queryable`), insert and change sets, and the enums that
 //! are stored as `TEXT` with a `CHECK` constraint.
 
+pub mod attachment;
 pub mod customer;
 pub mod deadline;
 pub mod event;

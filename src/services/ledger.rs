@@ -15,10 +15,12 @@ use crate::config::Config;
 use crate::db::schema::{project_contacts, projects, warranty_terms};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, FieldError};
+use crate::models::attachment::SubjectType;
 use crate::models::deadline::Rule;
 use crate::models::project::{ContactRole, LedgerAction, LedgerStatus, Project, WarrantyCategory};
 use crate::models::user::Role;
 
+use super::attachments::{self, AttachInput};
 use super::calendar;
 use super::deadlines::NewDeadline;
 use super::workflow::{self, Ctx, Outcome, Request, Transition, Workflow};
@@ -32,6 +34,14 @@ pub struct LedgerSubmission {
     #[validate(length(min = 1, max = 1000))]
     #[schema(min_length = 1, max_length = 1000)]
     pub late_reason: Option<String>,
+    /// Uploads to attach to the project with the submission (the warranty
+    /// certificate, handover documents): ids from `POST /api/v1/uploads`,
+    /// your own, within 24 hours of uploading. Attached in the same
+    /// transaction: the submission and its documents are stored together.
+    #[serde(default)]
+    #[validate(length(max = 50, message = "at most 50 at once"))]
+    #[schema(max_items = 50)]
+    pub attachment_ids: Vec<i64>,
 }
 
 /// The branch engineering department's verdict on a submitted ledger.
@@ -251,7 +261,17 @@ pub fn submit(
     expected_version: Option<IfMatch>,
     input: &LedgerSubmission,
 ) -> AppResult<Project> {
-    let now = ctx.now;
+    let (now, actor, config) = (ctx.now, ctx.actor, ctx.config);
+    let documents: Vec<AttachInput> = input
+        .attachment_ids
+        .iter()
+        .map(|&upload_id| AttachInput {
+            upload_id,
+            caption: None,
+            taken_at: None,
+            internal: false,
+        })
+        .collect();
     workflow::run::<Ledger>(
         conn,
         ctx,
@@ -284,6 +304,15 @@ pub fn submit(
                     projects::ledger_late_reason.eq(&outcome.note),
                 ))
                 .execute(conn)?;
+            attachments::attach(
+                conn,
+                actor,
+                config,
+                now,
+                (SubjectType::Project, before.id),
+                &documents,
+                "attachment_ids",
+            )?;
             Ok(())
         },
     )

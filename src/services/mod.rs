@@ -2,6 +2,7 @@
 //! transaction that writes the new state and its event together.
 //! Services know nothing of HTTP.
 
+pub mod attachments;
 pub mod auth;
 pub mod calendar;
 pub mod customers;
@@ -10,6 +11,7 @@ pub mod events;
 pub mod idempotency;
 pub mod ledger;
 pub mod org_units;
+pub mod previews;
 pub mod projects;
 pub mod users;
 pub mod warranty;

@@ -11,6 +11,7 @@ use actix_web::test::{self, TestRequest};
 use aftercare::clock::Clock;
 use aftercare::config::Config;
 use aftercare::db::DbTarget;
+use aftercare::storage::StorageTarget;
 use aftercare::AppState;
 use chrono::{DateTime, TimeZone, Utc};
 use diesel::connection::SimpleConnection;
@@ -172,6 +173,30 @@ pub struct TestApp<S> {
     pub state: AppState,
     pub clock: Clock,
     _guard: DbGuard,
+    _files: tempfile::TempDir,
+}
+
+/// Where a test keeps uploaded files: a fresh folder, or with
+/// `TEST_STORAGE_URL=s3://bucket/prefix` a fresh prefix in that
+/// S3-compatible store (endpoint and keys from the `AWS_*` variables).
+pub fn test_storage(folder: &std::path::Path) -> StorageTarget {
+    match std::env::var("TEST_STORAGE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let StorageTarget::S3 { bucket, prefix } =
+                StorageTarget::parse(&url).expect("TEST_STORAGE_URL")
+            else {
+                panic!("TEST_STORAGE_URL must be s3://bucket/prefix");
+            };
+            let run = aftercare::auth::jwt::random_token(9).replace(['-', '_'], "x");
+            StorageTarget::S3 {
+                bucket,
+                prefix: format!("{prefix}/{run}")
+                    .trim_start_matches('/')
+                    .to_string(),
+            }
+        }
+        _ => StorageTarget::Local(folder.to_path_buf()),
+    }
 }
 
 pub async fn spawn() -> TestApp<
@@ -187,6 +212,8 @@ pub async fn spawn_with(
 > {
     let (db, guard) = fresh_database();
     let mut config = test_config(db);
+    let files = tempfile::tempdir().expect("temp dir");
+    config.storage = test_storage(files.path());
     tweak(&mut config);
     let clock = Clock::settable(start_time());
     let startup = AppState::init(config, clock.clone()).expect("start-up");
@@ -197,6 +224,7 @@ pub async fn spawn_with(
         state,
         clock,
         _guard: guard,
+        _files: files,
     }
 }
 
@@ -315,6 +343,72 @@ where
     S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
+    /// Uploads a file as a phone does: multipart/form-data, one part `file`.
+    pub async fn upload(&self, token: &str, file_name: &str, bytes: &[u8]) -> Resp {
+        self.upload_with(token, file_name, "image/jpeg", bytes, None)
+            .await
+    }
+
+    pub async fn upload_with(
+        &self,
+        token: &str,
+        file_name: &str,
+        claimed_type: &str,
+        bytes: &[u8],
+        idempotency_key: Option<&str>,
+    ) -> Resp {
+        let boundary = "----aftercare-test-boundary-7d1f";
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: {claimed_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut req = TestRequest::post()
+            .uri("/api/v1/uploads")
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .insert_header((
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            ))
+            .set_payload(body);
+        if let Some(key) = idempotency_key {
+            req = req.insert_header(("Idempotency-Key", key));
+        }
+        self.send(req).await
+    }
+
+    /// GET with extra headers; answers the raw body too.
+    pub async fn get_raw(
+        &self,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+    ) -> (Resp, Vec<u8>) {
+        let mut req = TestRequest::get()
+            .uri(path)
+            .insert_header(("Authorization", format!("Bearer {token}")));
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        let res = test::call_service(&self.svc, req.to_request()).await;
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let bytes = test::read_body(res).await.to_vec();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (
+            Resp {
+                status,
+                headers,
+                body,
+            },
+            bytes,
+        )
+    }
+
     pub async fn put(&self, path: &str, token: &str, body: Value) -> Resp {
         self.send(
             TestRequest::put()

@@ -1,0 +1,3 @@
+DROP TABLE attachments;
+DROP TABLE uploads;
+DROP TABLE stored_files;

@@ -1,0 +1,603 @@
+//! Photos and documents, for every workflow. A phone uploads each file
+//! first (`record_upload`, once its bytes are in the store) and then names
+//! the uploads in the business step it submits; the step calls [`attach`]
+//! in its own transaction. An attachment is seen exactly when its subject
+//! is; hiding one keeps the record and the bytes for the audit trail.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::auth::Actor;
+use crate::config::Config;
+use crate::db::schema::{attachments, stored_files, uploads};
+use crate::db::{write_tx, DbConn};
+use crate::error::{AppError, AppResult};
+use crate::models::attachment::{
+    Attachment, MediaType, NewAttachment, NewStoredFile, NewUpload, SubjectType, Upload,
+};
+use crate::models::user::Role;
+
+use super::{check_version, concurrent_change, events, projects, IfMatch, Page, Paged};
+
+/// A file that has arrived whole: what its bytes are, as measured.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub media_type: MediaType,
+    /// As the client named it, cleaned for display; never used as a path.
+    pub file_name: String,
+}
+
+/// An attachment with the file it shows.
+#[derive(Debug, Clone)]
+pub struct AttachmentFile {
+    pub attachment: Attachment,
+    pub upload: Upload,
+}
+
+/// What to attach: one upload, with what the person said of it.
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachInput {
+    /// The `id` answered by `POST /api/v1/uploads`: one of your own uploads,
+    /// not attached yet, within 24 hours of uploading.
+    pub upload_id: i64,
+    #[validate(length(max = 500, message = "at most 500 characters"))]
+    pub caption: Option<String>,
+    /// When the photo was taken, if known (not in the future).
+    pub taken_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Staff only: hidden from customer accounts (e.g. a photo for a
+    /// liability judgment). Default false.
+    #[serde(default)]
+    pub internal: bool,
+}
+
+/// Changes to an attachment's caption or who may see it.
+#[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentPatch {
+    /// New caption; `null` removes it.
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<String>)]
+    #[validate(length(max = 500, message = "at most 500 characters"))]
+    pub caption: Option<Option<String>>,
+    /// Staff only.
+    pub internal: Option<bool>,
+}
+
+fn not_found(id: i64) -> AppError {
+    AppError::NotFound(format!("attachment {id} not found"))
+}
+
+/// The subject, checked: visible to the caller (404 otherwise) and, for
+/// `write`, one they may add to (403). The one place each workflow plugs in.
+fn check_subject(
+    conn: &mut DbConn,
+    actor: &Actor,
+    subject: SubjectType,
+    id: i64,
+    write: bool,
+) -> AppResult<()> {
+    match subject {
+        SubjectType::Project => {
+            if write {
+                projects::get_for_write(conn, actor, id)?;
+            } else {
+                projects::get(conn, actor, id)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Records an upload whose bytes are in the store. The file's row is
+/// written first: it is what the sweeper removes, with the bytes, only
+/// while no upload names it.
+pub fn record_upload(
+    conn: &mut DbConn,
+    actor: &Actor,
+    config: &Config,
+    now: NaiveDateTime,
+    file: &Received,
+) -> AppResult<Upload> {
+    // the sweeper may remove the file's row between our check and our
+    // insert (PostgreSQL: a foreign-key error); once more then finds it gone
+    for attempt in 0..2 {
+        let result = write_tx(conn, |conn| {
+            let known: i64 = stored_files::table
+                .filter(stored_files::sha256.eq(&file.sha256))
+                .count()
+                .get_result(conn)?;
+            if known == 0 {
+                let inserted = conn.transaction::<_, DieselError, _>(|conn| {
+                    diesel::insert_into(stored_files::table)
+                        .values(NewStoredFile {
+                            sha256: &file.sha256,
+                            size_bytes: file.size_bytes,
+                            media_type: file.media_type.as_str(),
+                            created_at: now,
+                        })
+                        .execute(conn)
+                });
+                match inserted {
+                    // the same file arrived from someone else at this moment
+                    Ok(_)
+                    | Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let id: i64 = diesel::insert_into(uploads::table)
+                .values(NewUpload {
+                    uploaded_by: actor.id,
+                    sha256: &file.sha256,
+                    file_name: &file.file_name,
+                    media_type: file.media_type.as_str(),
+                    size_bytes: file.size_bytes,
+                    created_at: now,
+                    expires_at: now + Duration::hours(config.upload_ttl_hours),
+                })
+                .returning(uploads::id)
+                .get_result(conn)?;
+            Ok(uploads::table
+                .find(id)
+                .select(Upload::as_select())
+                .first(conn)?)
+        });
+        match result {
+            Err(AppError::Rule {
+                code: "invalid_reference",
+                ..
+            }) if attempt == 0 => continue,
+            other => return other,
+        }
+    }
+    Err(AppError::internal("the uploaded file's row vanished twice"))
+}
+
+/// One of the caller's uploads (an administrator may read any); 404 otherwise.
+pub fn get_upload(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Upload> {
+    let upload: Option<Upload> = uploads::table
+        .find(id)
+        .select(Upload::as_select())
+        .first(conn)
+        .optional()?;
+    match upload {
+        Some(u) if u.uploaded_by == actor.id || actor.role == Role::Admin => Ok(u),
+        _ => Err(AppError::NotFound(format!("upload {id} not found"))),
+    }
+}
+
+/// Attaches uploads to a subject, inside the caller's transaction: a step
+/// that names `attachment_ids` calls this after its own checks, so the
+/// step and its photos are stored together or not at all. `field` names
+/// the request field in errors (`attachment_ids`).
+///
+/// The caller has already checked that the subject is theirs to change.
+pub fn attach(
+    conn: &mut DbConn,
+    actor: &Actor,
+    config: &Config,
+    now: NaiveDateTime,
+    (subject, subject_id): (SubjectType, i64),
+    items: &[AttachInput],
+    field: &str,
+) -> AppResult<Vec<AttachmentFile>> {
+    if items.is_empty() {
+        return Ok(vec![]);
+    }
+    // the field an upload is named by: `upload_id` when attaching one after
+    // the fact, `attachment_ids[i]` in a step
+    let named = |i: usize| {
+        if field == "upload_id" {
+            field.to_string()
+        } else {
+            format!("{field}[{i}]")
+        }
+    };
+    let mut errors = vec![];
+    for (i, item) in items.iter().enumerate() {
+        if item.internal && actor.role == Role::Customer {
+            return Err(AppError::Forbidden(
+                "customer accounts cannot mark attachments internal".to_string(),
+            ));
+        }
+        if items[..i].iter().any(|o| o.upload_id == item.upload_id) {
+            errors.push(crate::error::FieldError::new(named(i), "named twice"));
+        }
+        if item.taken_at.is_some_and(|t| t.naive_utc() > now) {
+            errors.push(crate::error::FieldError::new(
+                "taken_at",
+                "must not be in the future",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let shown: i64 = attachments::table
+        .filter(attachments::subject_type.eq(subject.as_str()))
+        .filter(attachments::subject_id.eq(subject_id))
+        .filter(attachments::hidden_at.is_null())
+        .count()
+        .get_result(conn)?;
+    let room = config.max_attachments - shown;
+    if items.len() as i64 > room {
+        return Err(AppError::rule(
+            "too_many_attachments",
+            field,
+            format!(
+                "a {subject} keeps at most {} attachments; it has {shown}, so {} more at most",
+                config.max_attachments,
+                room.max(0)
+            ),
+        ));
+    }
+    let mut out = vec![];
+    for (i, item) in items.iter().enumerate() {
+        let upload = usable_upload(conn, actor, now, item.upload_id, &named(i))?;
+        // claim the upload: the guard makes a second claim of it fail
+        let claimed = diesel::update(
+            uploads::table
+                .filter(uploads::id.eq(upload.id))
+                .filter(uploads::attached_at.is_null()),
+        )
+        .set(uploads::attached_at.eq(now))
+        .execute(conn)?;
+        if claimed == 0 {
+            return Err(concurrent_change());
+        }
+        let id: i64 = diesel::insert_into(attachments::table)
+            .values(NewAttachment {
+                subject_type: subject.as_str(),
+                subject_id,
+                upload_id: upload.id,
+                caption: item
+                    .caption
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty()),
+                taken_at: item.taken_at.map(|t| t.naive_utc()),
+                internal: item.internal,
+                attached_by: actor.id,
+                created_at: now,
+                updated_at: now,
+            })
+            .returning(attachments::id)
+            .get_result(conn)?;
+        let attachment = load(conn, id)?;
+        events::record_change(
+            conn,
+            now,
+            actor,
+            "attachment.added",
+            (subject.as_str(), subject_id),
+            None,
+            Some(audit(&attachment)),
+        )?;
+        out.push(attachment);
+    }
+    Ok(out)
+}
+
+/// The caller's own upload, not attached and not expired: 422 otherwise,
+/// the same for someone else's as for none (uploads are nobody else's business).
+fn usable_upload(
+    conn: &mut DbConn,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: i64,
+    field: &str,
+) -> AppResult<Upload> {
+    let upload: Option<Upload> = uploads::table
+        .find(id)
+        .select(Upload::as_select())
+        .first(conn)
+        .optional()?;
+    let problem = match upload {
+        Some(u) if u.uploaded_by == actor.id => {
+            if u.attached_at.is_some() {
+                format!(
+                    "upload {id} is attached already; upload the file again to attach it elsewhere"
+                )
+            } else if u.expires_at <= now {
+                format!("upload {id} has expired; upload the file again")
+            } else {
+                return Ok(u);
+            }
+        }
+        _ => format!("no upload {id} of yours: attach only what you uploaded yourself"),
+    };
+    Err(AppError::rule("upload_unavailable", field, problem))
+}
+
+/// Adds one attachment to a subject after the fact.
+pub fn add(
+    conn: &mut DbConn,
+    actor: &Actor,
+    config: &Config,
+    now: NaiveDateTime,
+    subject: (SubjectType, i64),
+    input: &AttachInput,
+) -> AppResult<AttachmentFile> {
+    write_tx(conn, |conn| {
+        check_subject(conn, actor, subject.0, subject.1, true)?;
+        let mut added = attach(
+            conn,
+            actor,
+            config,
+            now,
+            subject,
+            std::slice::from_ref(input),
+            "upload_id",
+        )?;
+        added
+            .pop()
+            .ok_or_else(|| AppError::internal("an attachment was not added"))
+    })
+}
+
+fn load(conn: &mut DbConn, id: i64) -> AppResult<AttachmentFile> {
+    let (attachment, upload) = attachments::table
+        .inner_join(uploads::table)
+        .filter(attachments::id.eq(id))
+        .select((Attachment::as_select(), Upload::as_select()))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| not_found(id))?;
+    Ok(AttachmentFile { attachment, upload })
+}
+
+/// An attachment the caller may see: its subject is visible to them; a
+/// customer account never sees an internal one; only an administrator sees
+/// a hidden one. 404 otherwise.
+pub fn get(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<AttachmentFile> {
+    let found = load(conn, id)?;
+    let a = &found.attachment;
+    if (a.internal && actor.role == Role::Customer)
+        || (a.hidden_at.is_some() && actor.role != Role::Admin)
+    {
+        return Err(not_found(id));
+    }
+    let subject = SubjectType::from_db(&a.subject_type)?;
+    check_subject(conn, actor, subject, a.subject_id, false).map_err(|e| match e {
+        AppError::NotFound(_) => not_found(id),
+        other => other,
+    })?;
+    Ok(found)
+}
+
+/// A subject's attachments, oldest first. `include_hidden` is for
+/// administrators (403 for others).
+pub fn list(
+    conn: &mut DbConn,
+    actor: &Actor,
+    (subject, subject_id): (SubjectType, i64),
+    include_hidden: bool,
+    page: Page,
+) -> AppResult<Paged<AttachmentFile>> {
+    if include_hidden {
+        actor.require_admin()?;
+    }
+    check_subject(conn, actor, subject, subject_id, false)?;
+    let mut query = attachments::table
+        .inner_join(uploads::table)
+        .filter(attachments::subject_type.eq(subject.as_str()))
+        .filter(attachments::subject_id.eq(subject_id))
+        .into_boxed();
+    if !include_hidden {
+        query = query.filter(attachments::hidden_at.is_null());
+    }
+    if actor.role == Role::Customer {
+        query = query.filter(attachments::internal.eq(false));
+    }
+    if let Some(after) = page.after_id {
+        query = query.filter(attachments::id.gt(after));
+    }
+    let rows: Vec<(Attachment, Upload)> = query
+        .order(attachments::id)
+        .limit(page.limit + 1)
+        .select((Attachment::as_select(), Upload::as_select()))
+        .load(conn)?;
+    let rows = rows
+        .into_iter()
+        .map(|(attachment, upload)| AttachmentFile { attachment, upload })
+        .collect();
+    Ok(Paged::from_rows(rows, page, |f| f.attachment.id))
+}
+
+/// May the caller change this attachment: its subject is theirs to change,
+/// or they attached it themselves.
+fn get_for_write(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<AttachmentFile> {
+    let found = get(conn, actor, id)?;
+    let a = &found.attachment;
+    if a.attached_by != actor.id {
+        let subject = SubjectType::from_db(&a.subject_type)?;
+        check_subject(conn, actor, subject, a.subject_id, true)?;
+    }
+    Ok(found)
+}
+
+/// Changes the caption or the `internal` mark.
+pub fn update(
+    conn: &mut DbConn,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: i64,
+    expected_version: Option<IfMatch>,
+    patch: &AttachmentPatch,
+) -> AppResult<AttachmentFile> {
+    write_tx(conn, |conn| {
+        let before = get_for_write(conn, actor, id)?;
+        if patch.internal.is_some() {
+            actor.require_staff_side()?;
+        }
+        let a = &before.attachment;
+        let caption = match &patch.caption {
+            Some(c) => c
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string),
+            None => a.caption.clone(),
+        };
+        let internal = patch.internal.unwrap_or(a.internal);
+        check_version(expected_version, a.version)?;
+        let written = diesel::update(
+            attachments::table
+                .filter(attachments::id.eq(id))
+                .filter(attachments::version.eq(a.version)),
+        )
+        .set((
+            attachments::caption.eq(&caption),
+            attachments::internal.eq(internal),
+            attachments::version.eq(a.version + 1),
+            attachments::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        if written == 0 {
+            return Err(concurrent_change());
+        }
+        let after = load(conn, id)?;
+        events::record_change(
+            conn,
+            now,
+            actor,
+            "attachment.changed",
+            (a.subject_type.as_str(), a.subject_id),
+            Some(audit(&before)),
+            Some(audit(&after)),
+        )?;
+        Ok(after)
+    })
+}
+
+/// Hides an attachment from lists. The record and the bytes stay (the
+/// audit trail and administrators still see it). Hiding a hidden one again
+/// changes nothing.
+pub fn hide(
+    conn: &mut DbConn,
+    actor: &Actor,
+    now: NaiveDateTime,
+    id: i64,
+    reason: Option<&str>,
+) -> AppResult<()> {
+    write_tx(conn, |conn| {
+        let before = get_for_write(conn, actor, id)?;
+        let a = &before.attachment;
+        if a.hidden_at.is_some() {
+            return Ok(());
+        }
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        diesel::update(attachments::table.filter(attachments::id.eq(id)))
+            .set((
+                attachments::hidden_at.eq(now),
+                attachments::hidden_by.eq(actor.id),
+                attachments::hidden_reason.eq(reason),
+                attachments::version.eq(a.version + 1),
+                attachments::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        let after = load(conn, id)?;
+        events::record_change(
+            conn,
+            now,
+            actor,
+            "attachment.hidden",
+            (a.subject_type.as_str(), a.subject_id),
+            Some(audit(&before)),
+            Some(audit(&after)),
+        )?;
+        Ok(())
+    })
+}
+
+fn audit(file: &AttachmentFile) -> serde_json::Value {
+    let a = &file.attachment;
+    serde_json::json!({
+        "id": a.id,
+        "upload_id": a.upload_id,
+        "file_name": file.upload.file_name,
+        "sha256": file.upload.sha256,
+        "media_type": file.upload.media_type,
+        "caption": a.caption,
+        "internal": a.internal,
+        "hidden_at": a.hidden_at,
+        "hidden_reason": a.hidden_reason,
+        "version": a.version,
+    })
+}
+
+/// Unattached uploads past their time, to remove: (upload id, file hash).
+pub fn expired_uploads(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    batch: i64,
+) -> AppResult<Vec<(i64, String)>> {
+    Ok(uploads::table
+        .filter(uploads::attached_at.is_null())
+        .filter(uploads::expires_at.le(now))
+        .order(uploads::expires_at)
+        .limit(batch)
+        .select((uploads::id, uploads::sha256))
+        .load(conn)?)
+}
+
+/// Removes one expired upload; answers whether its file is now named by no
+/// upload (its bytes may go).
+pub fn remove_upload(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> AppResult<bool> {
+    write_tx(conn, |conn| {
+        let sha: Option<String> = uploads::table
+            .filter(uploads::id.eq(id))
+            .filter(uploads::attached_at.is_null())
+            .filter(uploads::expires_at.le(now))
+            .select(uploads::sha256)
+            .first(conn)
+            .optional()?;
+        let Some(sha) = sha else {
+            return Ok(false);
+        };
+        diesel::delete(
+            uploads::table
+                .filter(uploads::id.eq(id))
+                .filter(uploads::attached_at.is_null()),
+        )
+        .execute(conn)?;
+        let others: i64 = uploads::table
+            .filter(uploads::sha256.eq(&sha))
+            .count()
+            .get_result(conn)?;
+        Ok(others == 0)
+    })
+}
+
+/// Removes a file's row, and with it (inside the same transaction, through
+/// `remove_bytes`) its bytes, if still no upload names it. An upload of the
+/// same file arriving meanwhile either waits for this to finish and then
+/// stores the bytes anew, or makes this fail and keeps them.
+pub fn forget_file(
+    conn: &mut DbConn,
+    sha256: &str,
+    remove_bytes: impl FnOnce() -> AppResult<()>,
+) -> AppResult<bool> {
+    write_tx(conn, |conn| {
+        let named: i64 = uploads::table
+            .filter(uploads::sha256.eq(sha256))
+            .count()
+            .get_result(conn)?;
+        if named > 0 {
+            return Ok(false);
+        }
+        let removed = diesel::delete(stored_files::table.filter(stored_files::sha256.eq(sha256)))
+            .execute(conn)?;
+        if removed == 0 {
+            return Ok(false);
+        }
+        remove_bytes()?;
+        Ok(true)
+    })
+}
