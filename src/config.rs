@@ -53,6 +53,10 @@ pub struct Config {
     /// PostgreSQL); `s3://bucket/prefix` for an S3-compatible store, which
     /// several instances share.
     pub storage: StorageTarget,
+    /// Where uploads are written while they arrive (`AFTERCARE_SPOOL_DIR`):
+    /// by default `.spool` in a local store's folder (the same disk, so
+    /// nothing is copied twice), or the system's temporary folder with S3.
+    pub spool_dir: std::path::PathBuf,
     /// The largest file accepted (`AFTERCARE_MAX_UPLOAD_BYTES`, default 20 MiB).
     pub max_upload_bytes: u64,
     /// Attachments one subject may have (`AFTERCARE_MAX_ATTACHMENTS`, default 50).
@@ -60,6 +64,14 @@ pub struct Config {
     /// Hours an upload waits to be attached before it is removed
     /// (`AFTERCARE_UPLOAD_TTL_HOURS`, default 24).
     pub upload_ttl_hours: i64,
+}
+
+/// Where uploads are spooled unless `AFTERCARE_SPOOL_DIR` says otherwise.
+pub fn default_spool(storage: &StorageTarget) -> std::path::PathBuf {
+    match storage {
+        StorageTarget::Local(dir) => dir.join(".spool"),
+        StorageTarget::S3 { .. } => env::temp_dir().join("aftercare-spool"),
+    }
 }
 
 /// Uploaded files live beside the SQLite database by default; with
@@ -87,6 +99,10 @@ impl Config {
         let tz: Tz = tz_name
             .parse()
             .map_err(|_| format!("AFTERCARE_TZ: unknown time zone {tz_name:?}"))?;
+        let storage = match non_empty("AFTERCARE_STORAGE_URL") {
+            Some(url) => StorageTarget::parse(url.trim())?,
+            None => default_storage(&database),
+        };
         let config = Config {
             bind: env::var("AFTERCARE_BIND").unwrap_or_else(|_| Config::DEFAULT_BIND.to_string()),
             jwt_secret: non_empty("AFTERCARE_JWT_SECRET"),
@@ -114,10 +130,11 @@ impl Config {
             cooling_season: season("AFTERCARE_COOLING_SEASON", DEFAULT_COOLING)?,
             sweep_interval_secs: number("AFTERCARE_SWEEP_INTERVAL_SECS", 60)?,
             idempotency_ttl_hours: number("AFTERCARE_IDEMPOTENCY_TTL_HOURS", 24)?,
-            storage: match non_empty("AFTERCARE_STORAGE_URL") {
-                Some(url) => StorageTarget::parse(url.trim())?,
-                None => default_storage(&database),
+            spool_dir: match non_empty("AFTERCARE_SPOOL_DIR") {
+                Some(dir) => dir.into(),
+                None => default_spool(&storage),
             },
+            storage,
             max_upload_bytes: number("AFTERCARE_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)?,
             max_attachments: number("AFTERCARE_MAX_ATTACHMENTS", 50)?,
             upload_ttl_hours: number("AFTERCARE_UPLOAD_TTL_HOURS", 24)?,
@@ -156,6 +173,7 @@ impl Config {
             cooling_season: DEFAULT_COOLING,
             sweep_interval_secs: 0,
             idempotency_ttl_hours: 24,
+            spool_dir: default_spool(&default_storage(&database)),
             storage: default_storage(&database),
             max_upload_bytes: 20 * 1024 * 1024,
             max_attachments: 50,
@@ -198,6 +216,7 @@ impl std::fmt::Debug for Config {
             .field("sweep_interval_secs", &self.sweep_interval_secs)
             .field("idempotency_ttl_hours", &self.idempotency_ttl_hours)
             .field("storage", &self.storage.describe())
+            .field("spool_dir", &self.spool_dir)
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("max_attachments", &self.max_attachments)
             .field("upload_ttl_hours", &self.upload_ttl_hours)

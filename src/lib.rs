@@ -69,12 +69,7 @@ impl AppState {
         )
         .map_err(|e| format!("cannot create the admin user: {e}"))?;
         drop(conn);
-        let spool = match &config.storage {
-            // on the same file system as the store, so that nothing is copied twice
-            storage::StorageTarget::Local(dir) => dir.join(".spool"),
-            storage::StorageTarget::S3 { .. } => std::env::temp_dir().join("aftercare-spool"),
-        };
-        let storage = storage::Storage::open(&config.storage, &spool)?;
+        let storage = storage::Storage::open(&config.storage, &config.spool_dir)?;
         Ok(Startup {
             state: AppState {
                 pool,

@@ -45,6 +45,7 @@ const PUBLIC: [&str; 4] = ["login", "refresh", "healthz", "readyz"];
 /// the branch reviews it; the audit log (`list_events`) is admin's alone.
 const EXPECTED: &[(&str, &str)] = &[
     ("activate_org_unit", "ok 403 403 403 403 403 403"),
+    ("add_project_attachment", "ok ok ok 403 ok 403 403"),
     ("activate_user", "ok 403 403 403 403 403 403"),
     ("add_contact", "ok ok ok 403 ok 403 403"),
     ("calendar_day", "ok ok ok ok ok ok ok"),
@@ -55,23 +56,29 @@ const EXPECTED: &[(&str, &str)] = &[
     ("create_customer", "ok ok ok ok 403 403 403"),
     ("create_org_unit", "ok 403 403 403 403 403 403"),
     ("create_project", "ok ok ok 403 ok 403 403"),
+    ("create_upload", "ok ok ok ok ok ok ok"),
     ("create_user", "ok 403 403 403 403 403 403"),
     ("deactivate_org_unit", "ok 403 403 403 403 403 403"),
     ("deactivate_user", "ok 403 403 403 403 403 403"),
     ("delete_calendar_day", "ok 403 403 403 403 403 403"),
+    ("download_attachment", "ok ok ok ok ok ok ok"),
+    ("get_attachment", "ok ok ok ok ok ok ok"),
     ("get_customer", "ok ok ok ok ok ok ok"),
     ("get_deadline", "ok ok ok ok ok ok 404"),
     ("get_me", "ok ok ok ok ok ok ok"),
     ("get_org_unit", "ok ok ok ok ok ok 403"),
     ("get_project", "ok ok ok ok ok ok ok"),
+    ("get_upload", "ok ok ok ok ok ok ok"),
     ("get_user", "ok ok ok ok ok ok 404"),
     ("grade", "ok ok ok ok 403 403 403"),
     ("gradings", "ok ok ok ok ok ok ok"),
     ("healthz", "ok ok ok ok ok ok ok"),
+    ("hide_attachment", "ok ok ok 403 ok 403 403"),
     ("list_customers", "ok ok ok ok ok ok ok"),
     ("list_deadlines", "ok ok ok ok ok ok ok"),
     ("list_events", "ok 403 403 403 403 403 403"),
     ("list_org_units", "ok ok ok ok ok ok 403"),
+    ("list_project_attachments", "ok ok ok ok ok ok ok"),
     ("list_projects", "ok ok ok ok ok ok ok"),
     ("list_users", "ok ok ok ok ok ok ok"),
     ("login", "ok ok ok ok ok ok ok"),
@@ -90,6 +97,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("tasks", "ok ok ok ok ok ok ok"),
     ("terms", "ok ok ok ok ok ok ok"),
     ("update_contact", "ok ok ok 403 ok 403 403"),
+    ("update_attachment", "ok ok ok 403 ok 403 403"),
     ("update_customer", "ok ok ok ok 403 403 403"),
     ("update_org_unit", "ok 403 403 403 403 403 403"),
     ("update_project", "ok ok ok 403 ok 403 403"),
@@ -159,6 +167,8 @@ struct Call {
     method: &'static str,
     path: String,
     body: Option<Value>,
+    /// A file sent as multipart/form-data instead of a JSON body.
+    file: Option<Vec<u8>>,
     caller: As,
     /// The request names an object of a branch (in the path or the body):
     /// reached for across branches, it must be 404.
@@ -170,9 +180,61 @@ fn call(method: &'static str, path: String, body: Option<Value>) -> Call {
         method,
         path,
         body,
+        file: None,
         caller: As::Caller,
         names_an_object: false,
     }
+}
+
+/// A small PNG, as a phone would upload it.
+fn picture(n: usize) -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(8, 8, image::Rgb([(n % 256) as u8, 90, 200]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+const BOUNDARY: &str = "----role-matrix-boundary";
+
+fn multipart(file: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"site.png\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+/// Uploads a picture as `token`; answers the upload's id.
+async fn uploaded<S, B>(app: &TestApp<S>, w: &World, token: &str) -> i64
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let r = app.upload(token, "site.png", &picture(w.next())).await;
+    r.expect(201);
+    r.body["id"].as_i64().unwrap()
+}
+
+/// An attachment of the side's project, attached by the admin.
+async fn attachment<S, B>(app: &TestApp<S>, w: &World, side: Side) -> i64
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let upload = uploaded(app, w, &w.admin).await;
+    let r = app
+        .post(
+            &format!("/api/v1/projects/{}/attachments", w.side(side).project),
+            &w.admin,
+            json!({ "upload_id": upload }),
+        )
+        .await;
+    r.expect(201);
+    r.body["id"].as_i64().unwrap()
 }
 
 impl Call {
@@ -205,6 +267,14 @@ where
     }
     if let Some(body) = &c.body {
         req = req.set_json(body);
+    }
+    if let Some(file) = &c.file {
+        req = req
+            .insert_header((
+                "Content-Type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            ))
+            .set_payload(multipart(file));
     }
     app.send(req).await
 }
@@ -598,6 +668,50 @@ where
             call("POST", format!("/api/v1/deadlines/{d}/resume"), None).object()
         }
         "list_events" => call("GET", "/api/v1/events".into(), None),
+        "create_upload" => Call {
+            file: Some(picture(w.next())),
+            ..call("POST", "/api/v1/uploads".into(), None)
+        },
+        "get_upload" => {
+            // the caller's own upload; across branches, the other branch's manager's
+            let owner = match side {
+                Side::East => &w.callers[role].1,
+                Side::North => &s.pm_token,
+            };
+            let id = uploaded(app, w, owner).await;
+            call("GET", format!("/api/v1/uploads/{id}"), None).object()
+        }
+        "list_project_attachments" => call(
+            "GET",
+            format!("/api/v1/projects/{}/attachments", s.project),
+            None,
+        )
+        .object(),
+        "add_project_attachment" => {
+            let id = uploaded(app, w, &w.callers[role].1).await;
+            call(
+                "POST",
+                format!("/api/v1/projects/{}/attachments", s.project),
+                Some(json!({ "upload_id": id, "caption": "east stair" })),
+            )
+            .object()
+        }
+        "get_attachment" | "download_attachment" | "update_attachment" | "hide_attachment" => {
+            let id = attachment(app, w, side).await;
+            match op {
+                "get_attachment" => call("GET", format!("/api/v1/attachments/{id}"), None),
+                "download_attachment" => {
+                    call("GET", format!("/api/v1/attachments/{id}/content"), None)
+                }
+                "update_attachment" => call(
+                    "PATCH",
+                    format!("/api/v1/attachments/{id}"),
+                    Some(json!({"caption": "renamed"})),
+                ),
+                _ => call("DELETE", format!("/api/v1/attachments/{id}"), None),
+            }
+            .object()
+        }
         other => panic!(
             "no request for operation `{other}`: add it to `request` and its row to EXPECTED"
         ),

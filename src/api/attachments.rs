@@ -138,6 +138,12 @@ pub struct UploadForm {
     file: Vec<u8>,
 }
 
+/// The bytes of a file.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)] // documents the answer; the handler streams it
+pub struct FileContent(Vec<u8>);
+
 fn storage_failed(e: StorageError) -> AppError {
     match e {
         StorageError::NotFound => AppError::internal("a stored file is missing from the store"),
@@ -274,7 +280,7 @@ fn detect(head: &[u8]) -> AppResult<MediaType> {
 /// `Content-Type` sent. Answers the upload's `id`: name it within 24 hours
 /// in a step's `attachment_ids` (or `POST …/attachments`), or it is removed.
 /// Safe to retry with `Idempotency-Key`.
-#[utoipa::path(post, path = "/api/v1/uploads", tag = "attachments",
+#[utoipa::path(post, path = "/api/v1/uploads", tag = "attachments", operation_id = "create_upload",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Stored", body = UploadView, headers(("Location" = String))),
@@ -340,7 +346,7 @@ pub async fn upload(
 ///
 /// Whether it is attached yet, and until when it waits. Only the person who
 /// uploaded it (and administrators) can read it.
-#[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "attachments",
+#[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "attachments", operation_id = "get_upload",
     params(("id" = i64, Path, description = "Upload id")),
     responses(
         (status = 200, description = "The upload", body = UploadView),
@@ -377,7 +383,7 @@ pub struct AttachmentListQuery {
 /// Attachments of the ledger (warranty certificate, handover documents,
 /// photos), oldest first. Customer accounts do not see `internal` ones;
 /// hidden ones are listed for administrators with `include_hidden=true`.
-#[utoipa::path(get, path = "/api/v1/projects/{id}/attachments", tag = "attachments",
+#[utoipa::path(get, path = "/api/v1/projects/{id}/attachments", tag = "attachments", operation_id = "list_project_attachments",
     params(("id" = i64, Path, description = "Project id"), AttachmentListQuery),
     responses(
         (status = 200, description = "A page of attachments", body = ListResponse<AttachmentView>),
@@ -413,7 +419,7 @@ pub async fn list_for_project(
 /// group engineering, administrators). The upload must be yours, not
 /// attached yet, and not expired (`422 upload_unavailable`); a project keeps
 /// at most 50 shown attachments (`422 too_many_attachments`).
-#[utoipa::path(post, path = "/api/v1/projects/{id}/attachments", tag = "attachments", request_body = AttachInput,
+#[utoipa::path(post, path = "/api/v1/projects/{id}/attachments", tag = "attachments", operation_id = "add_project_attachment", request_body = AttachInput,
     params(("id" = i64, Path, description = "Project id")),
     responses(
         (status = 201, description = "Attached", body = AttachmentView, headers(("Location" = String), ("ETag" = String))),
@@ -450,7 +456,7 @@ pub async fn add_to_project(
 }
 
 /// An attachment
-#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "attachments",
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "attachments", operation_id = "get_attachment",
     params(("id" = i64, Path, description = "Attachment id")),
     responses(
         (status = 200, description = "The attachment", body = AttachmentView, headers(("ETag" = String))),
@@ -473,7 +479,7 @@ pub async fn get(
 ///
 /// By whoever attached it, or by those who may change its subject;
 /// `internal` by staff only.
-#[utoipa::path(patch, path = "/api/v1/attachments/{id}", tag = "attachments", request_body = AttachmentPatch,
+#[utoipa::path(patch, path = "/api/v1/attachments/{id}", tag = "attachments", operation_id = "update_attachment", request_body = AttachmentPatch,
     params(("id" = i64, Path, description = "Attachment id"),
         ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
     responses(
@@ -514,7 +520,7 @@ pub struct HideQuery {
 /// Hidden from lists; the record and the file are kept for the audit trail
 /// and administrators still see them. By whoever attached it, or by those
 /// who may change its subject. Hiding a hidden attachment again changes nothing.
-#[utoipa::path(delete, path = "/api/v1/attachments/{id}", tag = "attachments",
+#[utoipa::path(delete, path = "/api/v1/attachments/{id}", tag = "attachments", operation_id = "hide_attachment",
     params(("id" = i64, Path, description = "Attachment id"), HideQuery),
     responses(
         (status = 204, description = "Hidden"),
@@ -565,14 +571,18 @@ pub struct ContentQuery {
 /// answered 206, for large PDFs. `size=thumbnail` or `size=preview` gives a
 /// smaller JPEG of a picture, made once and kept, upright and without
 /// EXIF; PDF and HEIC have none (`422 preview_unavailable`).
-#[utoipa::path(get, path = "/api/v1/attachments/{id}/content", tag = "attachments",
+#[utoipa::path(get, path = "/api/v1/attachments/{id}/content", tag = "attachments", operation_id = "download_attachment",
     params(("id" = i64, Path, description = "Attachment id"), ContentQuery,
         ("If-None-Match" = Option<String>, Header, description = "The `ETag` last received"),
         ("Range" = Option<String>, Header, description = "One byte range, e.g. `bytes=0-1048575`")),
     responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>,
+        (status = 200, description = "The file, in its own type (thumbnails and previews are JPEG)",
+            content((FileContent = "image/jpeg"), (FileContent = "image/png"), (FileContent = "image/webp"),
+                (FileContent = "image/heic"), (FileContent = "application/pdf")),
             headers(("ETag" = String), ("Content-Disposition" = String), ("Accept-Ranges" = String))),
-        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Vec<u8>,
+        (status = 206, description = "The requested range",
+            content((FileContent = "image/jpeg"), (FileContent = "image/png"), (FileContent = "image/webp"),
+                (FileContent = "image/heic"), (FileContent = "application/pdf")),
             headers(("Content-Range" = String))),
         (status = 304, description = "Unchanged since the `ETag` sent"),
         (status = 404, description = "No such attachment you may see", body = Problem, content_type = "application/problem+json"),

@@ -43,6 +43,7 @@ pub struct AttachmentFile {
 /// What to attach: one upload, with what the person said of it.
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"upload_id": 17, "caption": "crack in the stair wall, 3rd floor", "taken_at": "2026-03-01T08:00:00Z"}))]
 pub struct AttachInput {
     /// The `id` answered by `POST /api/v1/uploads`: one of your own uploads,
     /// not attached yet, within 24 hours of uploading.
@@ -60,6 +61,7 @@ pub struct AttachInput {
 /// Changes to an attachment's caption or who may see it.
 #[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"internal": false}))]
 pub struct AttachmentPatch {
     /// New caption; `null` removes it.
     #[serde(default, deserialize_with = "super::double_option")]

@@ -213,7 +213,8 @@ pub async fn spawn_with(
     let (db, guard) = fresh_database();
     let mut config = test_config(db);
     let files = tempfile::tempdir().expect("temp dir");
-    config.storage = test_storage(files.path());
+    config.storage = test_storage(&files.path().join("store"));
+    config.spool_dir = files.path().join("spool");
     tweak(&mut config);
     let clock = Clock::settable(start_time());
     let startup = AppState::init(config, clock.clone()).expect("start-up");
