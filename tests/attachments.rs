@@ -1,6 +1,7 @@
 //! Photos and documents: upload first, attach in the step (or after it),
 //! download with the right headers, thumbnails without metadata, hide
 //! without losing anything, and unattached uploads swept after 24 hours.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

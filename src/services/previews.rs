@@ -60,6 +60,7 @@ fn on_white(picture: &DynamicImage) -> RgbImage {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
