@@ -252,6 +252,18 @@ async fn a_file_over_the_limit_is_413_and_nothing_is_stored() {
         .unwrap()
         .count();
     assert_eq!(spooled, 0, "the spool file is removed");
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&big))
+    };
+    assert!(
+        !app.state
+            .storage
+            .exists(&Storage::original_key(&sha))
+            .await
+            .unwrap(),
+        "nothing reaches the store"
+    );
 
     // just under the limit is stored
     let app = spawn_with(|c| c.max_upload_bytes = 64 * 1024).await;
