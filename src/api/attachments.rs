@@ -560,6 +560,7 @@ pub enum ContentSize {
 #[into_params(parameter_in = Query)]
 pub struct ContentQuery {
     /// `original` (default), or for JPEG, PNG and WebP `thumbnail` or `preview`.
+    #[param(inline)]
     pub size: Option<ContentSize>,
 }
 
