@@ -152,6 +152,7 @@ impl Storage {
     pub fn open(target: &StorageTarget, spool: &FsPath) -> Result<Storage, String> {
         std::fs::create_dir_all(spool)
             .map_err(|e| format!("cannot create {}: {e}", spool.display()))?;
+        clear_stale_spool(spool);
         let store: Arc<dyn ObjectStore> = match target {
             StorageTarget::Local(dir) => {
                 std::fs::create_dir_all(dir)
@@ -315,6 +316,32 @@ impl Storage {
         result.recv().map_err(|_| {
             StorageError::Other("the storage task ended without an answer".to_string())
         })?
+    }
+}
+
+/// Spool files a day old were left by a process that stopped mid-upload
+/// (a finished or failed upload removes its own at once); newer ones may
+/// belong to another instance sharing the folder.
+fn clear_stale_spool(spool: &FsPath) {
+    let Ok(entries) = std::fs::read_dir(spool) else {
+        return;
+    };
+    let day = std::time::Duration::from_secs(24 * 3600);
+    for entry in entries.flatten() {
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > day);
+        if stale {
+            if let Err(e) = std::fs::remove_file(entry.path()) {
+                log::warn!(
+                    "cannot remove the stale spool file {}: {e}",
+                    entry.path().display()
+                );
+            }
+        }
     }
 }
 

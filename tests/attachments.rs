@@ -221,6 +221,17 @@ async fn the_type_is_decided_by_the_content_not_the_name_or_the_claimed_type() {
     r.expect_problem(415, "unsupported_media_type");
     assert!(r.body["detail"].as_str().unwrap().contains("unknown"));
 
+    // a phone's HEIC photo is kept, without previews
+    let mut heic = vec![0, 0, 0, 0x18];
+    heic.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
+    heic.extend_from_slice(&[0u8; 64]);
+    let r = app
+        .upload_with(&desk.pm, "IMG_0001.HEIC", "image/heic", &heic, None)
+        .await;
+    r.expect(201);
+    assert_eq!(r.body["media_type"], "image/heic");
+    assert_eq!(r.body["previews_available"], false);
+
     // a PDF sent as an octet stream with no extension is a PDF
     let r = app
         .upload_with(&desk.pm, "reply", "application/octet-stream", &pdf(3), None)
@@ -398,14 +409,27 @@ async fn a_customer_sees_the_attachments_of_their_projects_but_not_internal_ones
         .get(&format!("/api/v1/projects/{project}/attachments"), &desk.pm)
         .await;
     assert_eq!(list.item_ids(), ids);
+    let stale = app
+        .send(
+            actix_web::test::TestRequest::patch()
+                .uri(&format!("/api/v1/attachments/{}", ids[1]))
+                .insert_header(("Authorization", format!("Bearer {}", desk.pm)))
+                .insert_header(("If-Match", "\"7\""))
+                .set_json(json!({"internal": false})),
+        )
+        .await;
+    stale.expect_problem(412, "version_mismatch");
     let changed = app
-        .patch(
-            &format!("/api/v1/attachments/{}", ids[1]),
-            &desk.pm,
-            json!({"internal": false}),
+        .send(
+            actix_web::test::TestRequest::patch()
+                .uri(&format!("/api/v1/attachments/{}", ids[1]))
+                .insert_header(("Authorization", format!("Bearer {}", desk.pm)))
+                .insert_header(("If-Match", "\"1\""))
+                .set_json(json!({"internal": false})),
         )
         .await;
     changed.expect(200);
+    assert_eq!(changed.header("etag").as_deref(), Some("\"2\""));
     let list = app
         .get(&format!("/api/v1/projects/{project}/attachments"), &owner)
         .await;
