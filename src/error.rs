@@ -107,6 +107,9 @@ pub enum AppError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("the database is not reachable")]
     Unavailable,
+    /// 503: the file store failed; the cause is logged, never sent.
+    #[error("the file store is not reachable; retry later")]
+    StorageUnavailable(String),
     /// 500: logged with its cause; the client sees a generic message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -178,6 +181,7 @@ impl AppError {
             AppError::Validation(_) => "validation_failed",
             AppError::TooManyRequests { .. } => "rate_limited",
             AppError::Unavailable => "database_unavailable",
+            AppError::StorageUnavailable(_) => "storage_unavailable",
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -225,7 +229,9 @@ impl ResponseError for AppError {
             AppError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             AppError::Validation(_) | AppError::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable | AppError::StorageUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -233,6 +239,9 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         if let AppError::Internal(cause) = self {
             log::error!("internal error: {cause}");
+        }
+        if let AppError::StorageUnavailable(cause) = self {
+            log::error!("file store: {cause}");
         }
         let mut builder = HttpResponse::build(self.status_code());
         builder.insert_header((header::CONTENT_TYPE, "application/problem+json"));

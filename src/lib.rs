@@ -154,25 +154,36 @@ pub async fn sweep(state: &AppState) -> AppResult<Swept> {
             break;
         }
         for (id, sha256) in expired {
-            let orphaned = state
+            let removed = state
                 .db(move |conn| services::attachments::remove_upload(conn, id, now))
                 .await?;
+            let Some(orphaned) = removed else {
+                continue;
+            };
             swept.uploads_removed += 1;
             if !orphaned {
                 continue;
             }
             let storage = state.storage.clone();
-            let removed = state
+            let forgotten = state
                 .db(move |conn| {
                     services::attachments::forget_file(conn, &sha256, || {
                         storage
                             .delete_file_blocking(&sha256)
-                            .map_err(AppError::internal)
+                            .map_err(|e| AppError::StorageUnavailable(e.to_string()))
                     })
                 })
-                .await?;
-            if removed {
-                swept.files_removed += 1;
+                .await;
+            match forgotten {
+                Ok(true) => swept.files_removed += 1,
+                Ok(false) => {}
+                // PostgreSQL: an upload of the same file came in meanwhile
+                // and its row names the file: it stays
+                Err(AppError::Rule {
+                    code: "invalid_reference",
+                    ..
+                }) => {}
+                Err(e) => return Err(e),
             }
         }
     }

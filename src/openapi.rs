@@ -313,6 +313,10 @@ fn add_standard_errors(op: &mut Operation, has_path_params: bool) {
     }
     add("414", "The path and query are longer than 8 KiB");
     add("500", "Internal error (logged; no details are given)");
+    add(
+        "503",
+        "The database (`database_unavailable`) or the file store (`storage_unavailable`) cannot be reached now; retry later",
+    );
 }
 
 fn problem(description: &str) -> utoipa::openapi::Response {

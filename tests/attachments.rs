@@ -276,6 +276,32 @@ async fn a_file_over_the_limit_is_413_and_nothing_is_stored() {
         "nothing reaches the store"
     );
 
+    // a large scan goes to the store in parts (5 MiB each) and comes back whole
+    let project = app
+        .project(&desk.admin, "P-1", desk.org.east_pd, desk.customer)
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let mut scan = pdf(10);
+    scan.resize(11 * 1024 * 1024 + 17, b'%');
+    let up = app.upload(&desk.pm, "竣工图.pdf", &scan).await;
+    up.expect(201);
+    let id = app
+        .post(
+            &format!("/api/v1/projects/{project}/attachments"),
+            &desk.pm,
+            json!({"upload_id": up.body["id"]}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let (r, bytes) = app
+        .get_raw(&format!("/api/v1/attachments/{id}/content"), &desk.pm, &[])
+        .await;
+    r.expect(200);
+    assert!(bytes == scan, "the large file comes back byte for byte");
+
     // just under the limit is stored
     let app = spawn_with(|c| c.max_upload_bytes = 64 * 1024).await;
     let desk = east_desk(&app).await;
@@ -713,4 +739,63 @@ async fn an_upload_without_a_file_part_or_not_multipart_is_refused_clearly() {
     let r = app.upload(&desk.pm, "empty.jpg", b"").await;
     r.expect_problem(422, "validation_failed");
     assert_eq!(r.fields(), vec!["file"]);
+}
+
+#[actix_rt::test]
+async fn taken_at_may_not_lie_more_than_five_minutes_ahead_of_the_server() {
+    let app = spawn().await;
+    let desk = east_desk(&app).await;
+    let project = app
+        .project(&desk.admin, "P-1", desk.org.east_pd, desk.customer)
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let now = app.clock.now();
+    let attach = |minutes: i64| {
+        let taken_at = (now + Duration::minutes(minutes)).to_rfc3339();
+        let (app, pm) = (&app, &desk.pm);
+        async move {
+            let upload = app
+                .upload(pm, "a.jpg", &phone_photo(20 + minutes as u32, 20))
+                .await;
+            app.post(
+                &format!("/api/v1/projects/{project}/attachments"),
+                pm,
+                json!({"upload_id": upload.body["id"], "taken_at": taken_at}),
+            )
+            .await
+        }
+    };
+    attach(5).await.expect(201);
+    let r = attach(6).await;
+    r.expect_problem(422, "validation_failed");
+    assert_eq!(r.fields(), vec!["taken_at"]);
+}
+
+#[actix_rt::test]
+async fn a_store_that_cannot_be_written_is_503_and_nothing_is_recorded() {
+    let store = tempfile::tempdir().unwrap();
+    let folder = store.path().join("files");
+    let target = folder.clone();
+    let app = spawn_with(move |c| {
+        c.storage = aftercare::storage::StorageTarget::Local(target);
+    })
+    .await;
+    let desk = east_desk(&app).await;
+    // the store's folder is gone and a file stands in its place
+    std::fs::remove_dir_all(&folder).unwrap();
+    std::fs::write(&folder, b"not a folder").unwrap();
+    app.upload(&desk.pm, "a.jpg", &phone_photo(20, 20))
+        .await
+        .expect_problem(503, "storage_unavailable");
+    let uploads: i64 = app
+        .state
+        .db(|conn| {
+            use aftercare::db::schema::uploads;
+            use diesel::prelude::*;
+            Ok(uploads::table.count().get_result(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(uploads, 0);
 }

@@ -146,8 +146,9 @@ pub struct FileContent(Vec<u8>);
 
 fn storage_failed(e: StorageError) -> AppError {
     match e {
+        // the database names a file the store does not have: ours to fix
         StorageError::NotFound => AppError::internal("a stored file is missing from the store"),
-        StorageError::Other(cause) => AppError::internal(cause),
+        StorageError::Other(cause) => AppError::StorageUnavailable(cause),
     }
 }
 

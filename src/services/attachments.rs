@@ -50,7 +50,8 @@ pub struct AttachInput {
     pub upload_id: i64,
     #[validate(length(max = 500, message = "at most 500 characters"))]
     pub caption: Option<String>,
-    /// When the photo was taken, if known (not in the future).
+    /// When the photo was taken, if known (not in the future; a phone's
+    /// clock may be up to 5 minutes ahead).
     pub taken_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Staff only: hidden from customer accounts (e.g. a photo for a
     /// liability judgment). Default false.
@@ -75,6 +76,9 @@ pub struct AttachmentPatch {
 fn not_found(id: i64) -> AppError {
     AppError::NotFound(format!("attachment {id} not found"))
 }
+
+/// How far ahead of the server a phone's clock may be for `taken_at`.
+const CLOCK_SKEW_MINUTES: i64 = 5;
 
 /// The subject, checked: visible to the caller (404 otherwise) and, for
 /// `write`, one they may add to (403). The one place each workflow plugs in.
@@ -211,7 +215,11 @@ pub fn attach(
         if items[..i].iter().any(|o| o.upload_id == item.upload_id) {
             errors.push(crate::error::FieldError::new(named(i), "named twice"));
         }
-        if item.taken_at.is_some_and(|t| t.naive_utc() > now) {
+        // a phone's clock may run a little ahead of ours
+        if item
+            .taken_at
+            .is_some_and(|t| t.naive_utc() > now + Duration::minutes(CLOCK_SKEW_MINUTES))
+        {
             errors.push(crate::error::FieldError::new(
                 "taken_at",
                 "must not be in the future",
@@ -549,9 +557,10 @@ pub fn expired_uploads(
         .load(conn)?)
 }
 
-/// Removes one expired upload; answers whether its file is now named by no
-/// upload (its bytes may go).
-pub fn remove_upload(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> AppResult<bool> {
+/// Removes one expired upload. `None` when it is no longer there to remove
+/// (attached or removed meanwhile); else whether its file is now named by
+/// no upload (its bytes may go).
+pub fn remove_upload(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> AppResult<Option<bool>> {
     write_tx(conn, |conn| {
         let sha: Option<String> = uploads::table
             .filter(uploads::id.eq(id))
@@ -561,19 +570,23 @@ pub fn remove_upload(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> AppResul
             .first(conn)
             .optional()?;
         let Some(sha) = sha else {
-            return Ok(false);
+            return Ok(None);
         };
-        diesel::delete(
+        // guarded: an attach that claimed it first keeps it
+        let removed = diesel::delete(
             uploads::table
                 .filter(uploads::id.eq(id))
                 .filter(uploads::attached_at.is_null()),
         )
         .execute(conn)?;
+        if removed == 0 {
+            return Ok(None);
+        }
         let others: i64 = uploads::table
             .filter(uploads::sha256.eq(&sha))
             .count()
             .get_result(conn)?;
-        Ok(others == 0)
+        Ok(Some(others == 0))
     })
 }
 
