@@ -12,6 +12,11 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Rgb, RgbImage};
 use crate::error::{AppError, AppResult};
 use crate::storage::Derived;
 
+/// The largest picture side decoded for a thumbnail or preview.
+const MAX_DECODED_SIDE: u32 = 16_384;
+/// The most memory one decoding may take.
+const MAX_DECODED_BYTES: u64 = 384 * 1024 * 1024;
+
 /// A smaller copy of `original` (JPEG, quality 85), never larger than the
 /// original's own size.
 pub fn make(original: &[u8], size: Derived) -> AppResult<Vec<u8>> {
@@ -25,11 +30,17 @@ pub fn make(original: &[u8], size: Derived) -> AppResult<Vec<u8>> {
             ),
         )
     };
-    let mut decoder = ImageReader::new(Cursor::new(original))
+    let mut reader = ImageReader::new(Cursor::new(original))
         .with_guessed_format()
-        .map_err(|e| AppError::internal(format!("reading a picture: {e}")))?
-        .into_decoder()
-        .map_err(unreadable)?;
+        .map_err(|e| AppError::internal(format!("reading a picture: {e}")))?;
+    // a few kilobytes of PNG may claim a billion pixels: refuse to decode
+    // more than a large phone photo (a 200-megapixel sensor is 16,320 px wide)
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_DECODED_SIDE);
+    limits.max_image_height = Some(MAX_DECODED_SIDE);
+    limits.max_alloc = Some(MAX_DECODED_BYTES);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(unreadable)?;
     let orientation = decoder.orientation().map_err(unreadable)?;
     let mut picture = DynamicImage::from_decoder(decoder).map_err(unreadable)?;
     picture.apply_orientation(orientation);
