@@ -5,6 +5,9 @@
 
 mod common;
 
+use actix_http::Request;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
 use aftercare::storage::{Derived, Storage};
 use chrono::Duration;
 use common::*;
@@ -48,6 +51,30 @@ fn pdf(pages_of_text: usize) -> Vec<u8> {
     body
 }
 
+/// Project P-1 of the east department and its customer; answers its id.
+async fn east_project<S, B>(app: &TestApp<S>, desk: &EastDesk) -> i64
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    app.project(&desk.admin, "P-1", desk.org.east_pd, desk.customer)
+        .await["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// How many uploads are recorded.
+async fn upload_rows<S>(app: &TestApp<S>) -> i64 {
+    app.state
+        .db(|conn| {
+            use aftercare::db::schema::uploads;
+            use diesel::prelude::*;
+            Ok(uploads::table.count().get_result(conn)?)
+        })
+        .await
+        .unwrap()
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -56,11 +83,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 async fn a_photo_is_uploaded_attached_listed_downloaded_thumbnailed_and_hidden_without_loss() {
     let app = spawn().await;
     let desk = east_desk(&app).await;
-    let project = app
-        .project(&desk.admin, "P-1", desk.org.east_pd, desk.customer)
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let project = east_project(&app, &desk).await;
     let photo = phone_photo(400, 200);
 
     let up = app.upload(&desk.pm, "墙面裂缝.jpg", &photo).await;
@@ -249,15 +272,7 @@ async fn a_file_over_the_limit_is_413_and_nothing_is_stored() {
     big.resize(21 * 1024 * 1024, 0);
     let r = app.upload(&desk.pm, "big.jpg", &big).await;
     r.expect_problem(413, "payload_too_large");
-    let uploads: i64 = app
-        .state
-        .db(|conn| {
-            use aftercare::db::schema::uploads;
-            use diesel::prelude::*;
-            Ok(uploads::table.count().get_result(conn)?)
-        })
-        .await
-        .unwrap();
+    let uploads = upload_rows(&app).await;
     assert_eq!(uploads, 0);
     let spooled = std::fs::read_dir(app.state.storage.spool())
         .unwrap()
@@ -277,11 +292,7 @@ async fn a_file_over_the_limit_is_413_and_nothing_is_stored() {
     );
 
     // a large scan goes to the store in parts (5 MiB each) and comes back whole
-    let project = app
-        .project(&desk.admin, "P-1", desk.org.east_pd, desk.customer)
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let project = east_project(&app, &desk).await;
     let mut scan = pdf(10);
     scan.resize(11 * 1024 * 1024 + 17, b'%');
     let up = app.upload(&desk.pm, "竣工图.pdf", &scan).await;
@@ -318,11 +329,7 @@ async fn a_file_over_the_limit_is_413_and_nothing_is_stored() {
 async fn an_attachment_is_seen_exactly_where_its_subject_is() {
     let app = spawn().await;
     let desk = east_desk(&app).await;
-    let project = app
-        .project(&desk.admin, "P-1", desk.org.east_pd, desk.customer)
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let project = east_project(&app, &desk).await;
     let upload = app.upload(&desk.pm, "a.jpg", &phone_photo(40, 20)).await;
     let added = app
         .post(
@@ -391,11 +398,7 @@ async fn an_attachment_is_seen_exactly_where_its_subject_is() {
 async fn a_customer_sees_the_attachments_of_their_projects_but_not_internal_ones() {
     let app = spawn().await;
     let desk = east_desk(&app).await;
-    let project = app
-        .project(&desk.admin, "P-1", desk.org.east_pd, desk.customer)
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let project = east_project(&app, &desk).await;
     let mut ids = vec![];
     for internal in [false, true] {
         let upload = app.upload(&desk.pm, "a.jpg", &phone_photo(40, 20)).await;
@@ -466,11 +469,7 @@ async fn a_customer_sees_the_attachments_of_their_projects_but_not_internal_ones
 async fn if_none_match_is_304_and_a_range_is_206() {
     let app = spawn().await;
     let desk = east_desk(&app).await;
-    let project = app
-        .project(&desk.admin, "P-1", desk.org.east_pd, desk.customer)
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let project = east_project(&app, &desk).await;
     let letter = pdf(2000);
     let upload = app.upload(&desk.pm, "回复函.pdf", &letter).await;
     let id = app
@@ -530,11 +529,7 @@ async fn if_none_match_is_304_and_a_range_is_206() {
 async fn an_unattached_upload_is_removed_after_24_hours_and_its_bytes_unless_shared() {
     let app = spawn().await;
     let desk = east_desk(&app).await;
-    let project = app
-        .project(&desk.admin, "P-1", desk.org.east_pd, desk.customer)
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let project = east_project(&app, &desk).await;
     let shared = phone_photo(50, 50);
     let alone = phone_photo(60, 60);
     let kept = app.upload(&desk.pm, "kept.jpg", &shared).await;
@@ -601,11 +596,7 @@ async fn an_unattached_upload_is_removed_after_24_hours_and_its_bytes_unless_sha
 async fn a_ledger_submission_attaches_its_documents_in_its_own_transaction() {
     let app = spawn().await;
     let desk = east_desk(&app).await;
-    let project = app
-        .project(&desk.admin, "P-1", desk.org.east_pd, desk.customer)
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let project = east_project(&app, &desk).await;
     let certificate = app.upload(&desk.pm, "保修证书.pdf", &pdf(5)).await;
     let photo = app
         .upload(&desk.pm, "handover.jpg", &phone_photo(64, 48))
@@ -664,11 +655,7 @@ async fn a_ledger_submission_attaches_its_documents_in_its_own_transaction() {
 async fn a_subject_keeps_at_most_the_configured_number_of_attachments() {
     let app = spawn_with(|c| c.max_attachments = 2).await;
     let desk = east_desk(&app).await;
-    let project = app
-        .project(&desk.admin, "P-1", desk.org.east_pd, desk.customer)
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let project = east_project(&app, &desk).await;
     let mut ids = vec![];
     for i in 0..3 {
         let upload = app
@@ -745,11 +732,7 @@ async fn an_upload_without_a_file_part_or_not_multipart_is_refused_clearly() {
 async fn taken_at_may_not_lie_more_than_five_minutes_ahead_of_the_server() {
     let app = spawn().await;
     let desk = east_desk(&app).await;
-    let project = app
-        .project(&desk.admin, "P-1", desk.org.east_pd, desk.customer)
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let project = east_project(&app, &desk).await;
     let now = app.clock.now();
     let attach = |minutes: i64| {
         let taken_at = (now + Duration::minutes(minutes)).to_rfc3339();
@@ -788,14 +771,6 @@ async fn a_store_that_cannot_be_written_is_503_and_nothing_is_recorded() {
     app.upload(&desk.pm, "a.jpg", &phone_photo(20, 20))
         .await
         .expect_problem(503, "storage_unavailable");
-    let uploads: i64 = app
-        .state
-        .db(|conn| {
-            use aftercare::db::schema::uploads;
-            use diesel::prelude::*;
-            Ok(uploads::table.count().get_result(conn)?)
-        })
-        .await
-        .unwrap();
+    let uploads = upload_rows(&app).await;
     assert_eq!(uploads, 0);
 }

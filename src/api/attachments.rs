@@ -190,6 +190,12 @@ fn display_name(sent: Option<&str>, media_type: MediaType) -> String {
     }
 }
 
+fn too_large(limit: u64) -> AppError {
+    AppError::PayloadTooLarge {
+        limit: usize::try_from(limit).unwrap_or(usize::MAX),
+    }
+}
+
 /// Enough of the start of a file to know its type.
 const SNIFF_BYTES: usize = 4096;
 
@@ -228,9 +234,7 @@ async fn receive(
         while let Some(chunk) = part.try_next().await.map_err(multipart_failed)? {
             size += chunk.len() as u64;
             if size > max {
-                return Err(AppError::PayloadTooLarge {
-                    limit: usize::try_from(max).unwrap_or(usize::MAX),
-                });
+                return Err(too_large(max));
             }
             if media_type.is_none() {
                 let want = SNIFF_BYTES - head.len();
@@ -304,9 +308,7 @@ pub async fn upload(
         .and_then(|v| v.parse::<u64>().ok());
     // the form's own lines add a few hundred bytes to the file
     if declared.is_some_and(|n| n > limit + 64 * 1024) {
-        return Err(AppError::PayloadTooLarge {
-            limit: usize::try_from(limit).unwrap_or(usize::MAX),
-        });
+        return Err(too_large(limit));
     }
     let (received, spool) = receive(&state, payload).await?;
     let key = Storage::original_key(&received.sha256);
@@ -699,6 +701,17 @@ fn disposition(name: &str) -> String {
     format!("inline; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
+/// The headers every file answer carries: its `ETag`, revalidation on
+/// each use (access is checked every time), and no type sniffing.
+fn file_answer(etag: &str) -> actix_web::HttpResponseBuilder {
+    let mut builder = HttpResponse::build(StatusCode::OK);
+    builder
+        .insert_header((header::ETAG, etag.to_string()))
+        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    builder
+}
+
 async fn original(
     state: &AppState,
     req: &HttpRequest,
@@ -707,12 +720,8 @@ async fn original(
 ) -> AppResult<HttpResponse> {
     let etag = format!("\"{}\"", upload.sha256);
     let size = u64::try_from(upload.size_bytes).unwrap_or(0);
-    let mut builder = HttpResponse::build(StatusCode::OK);
-    builder
-        .insert_header((header::ETAG, etag.clone()))
-        .insert_header((header::ACCEPT_RANGES, "bytes"))
-        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    let mut builder = file_answer(&etag);
+    builder.insert_header((header::ACCEPT_RANGES, "bytes"));
     if not_modified(req, &etag) {
         return Ok(builder.status(StatusCode::NOT_MODIFIED).finish());
     }
@@ -751,11 +760,7 @@ async fn smaller(
     derived: Derived,
 ) -> AppResult<HttpResponse> {
     let etag = format!("\"{}-{}\"", upload.sha256, derived.as_str());
-    let mut builder = HttpResponse::build(StatusCode::OK);
-    builder
-        .insert_header((header::ETAG, etag.clone()))
-        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    let mut builder = file_answer(&etag);
     if not_modified(req, &etag) {
         return Ok(builder.status(StatusCode::NOT_MODIFIED).finish());
     }
