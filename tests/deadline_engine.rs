@@ -61,6 +61,7 @@ where
                         duration,
                         field: "target_working_days",
                     }),
+                    due_at: None,
                 },
             )
         })
@@ -508,4 +509,71 @@ async fn a_late_reason_sent_in_time_is_kept_as_a_note() {
     assert_eq!(d["status"], "met");
     assert_eq!(d["late_reason"], Value::Null);
     assert_eq!(d["note"], "the owner's contacts came in late");
+}
+
+#[actix_rt::test]
+async fn a_fixed_due_time_is_kept_whatever_the_policy_and_a_pause_moves_it_on() {
+    let app = long_lived().await;
+    let EastDesk { admin, org, pm, .. } = east_desk(&app).await;
+    let config = app.state.config.clone();
+    let now = app.clock.now_naive();
+    // the end of 20 March in Shanghai: a milestone's date
+    let due = at(2026, 3, 20, 16).naive_utc();
+    let unit = org.east_pd;
+    let d = app
+        .state
+        .db(move |conn| {
+            deadlines::start(
+                conn,
+                &config,
+                now,
+                NewDeadline {
+                    rule: Rule::RectificationMilestone,
+                    subject_type: "rectification_milestone",
+                    subject_id: 7,
+                    title: "Milestone 1".to_string(),
+                    link: "/api/v1/rectification-plans/1".to_string(),
+                    started_at: now,
+                    assignee_user_id: None,
+                    scope_org_unit_id: unit,
+                    assignee_role: None,
+                    target: None,
+                    due_at: Some(due),
+                },
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(utc(d.due_at), "2026-03-20T16:00:00Z");
+    // a calendar change re-plans working-day clocks only; this one stays
+    app.put(
+        "/api/v1/calendar/days/2026-03-10",
+        &admin,
+        json!({"kind": "holiday", "name": "test"}),
+    )
+    .await
+    .expect(200);
+    let path = format!("/api/v1/deadlines/{}", d.id);
+    assert_eq!(
+        app.get(&path, &pm).await.body["due_at"],
+        "2026-03-20T16:00:00Z"
+    );
+    // paused 5 hours: due 5 hours later
+    app.post(
+        &format!("{path}/pause"),
+        &pm,
+        json!({"reason": "no access"}),
+    )
+    .await
+    .expect(200);
+    app.clock.advance(Duration::hours(5));
+    let r = app.post(&format!("{path}/resume"), &pm, json!({})).await;
+    r.expect(200);
+    assert_eq!(r.body["due_at"], "2026-03-20T21:00:00Z");
+    // one second before, not overdue; one after, swept
+    app.clock.set(at(2026, 3, 20, 21) - Duration::seconds(1));
+    let before = sweep(&app).overdue;
+    app.clock.set(at(2026, 3, 20, 21) + Duration::seconds(1));
+    let after = sweep(&app).overdue;
+    assert_eq!(after, 1, "swept before: {before}");
 }

@@ -880,6 +880,7 @@ where
                         scope_org_unit_id: department,
                         assignee_role: None,
                         target: None,
+                        due_at: None,
                     },
                 )?;
             }
@@ -1121,6 +1122,7 @@ async fn a_deadline_assigned_by_name_is_on_that_persons_list_only() {
                     scope_org_unit_id: dept,
                     assignee_role: None,
                     target: None,
+                    due_at: None,
                 },
             )
         })
@@ -1233,6 +1235,7 @@ where
                         scope_org_unit_id: department,
                         assignee_role,
                         target: None,
+                        due_at: None,
                     },
                 )?;
                 out.push(d.id);

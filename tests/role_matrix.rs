@@ -103,6 +103,30 @@ const EXPECTED: &[(&str, &str)] = &[
     ("update_project", "ok ok ok 403 ok 403 403"),
     ("update_user", "ok 403 403 403 403 403 403"),
     ("warranty_status", "ok ok ok ok ok ok ok"),
+    ("add_complaint_attachment", "ok ok ok ok ok ok ok"),
+    ("add_rectification_plan_attachment", "ok ok ok ok ok ok 404"),
+    ("approve_rectification_plan", "403 403 403 ok 403 403 404"),
+    ("count_complaints", "ok ok ok ok ok ok 403"),
+    ("create_rectification_plan", "403 403 403 403 ok ok 403"),
+    ("evaluate_complaint", "403 403 ok 403 403 403 ok"),
+    ("file_complaint", "403 ok 403 403 403 403 403"),
+    ("get_complaint", "ok ok ok ok ok ok ok"),
+    ("get_rectification_plan", "ok ok ok ok ok ok 404"),
+    ("judge_complaint", "403 403 ok 403 403 403 403"),
+    ("list_complaint_attachments", "ok ok ok ok ok ok ok"),
+    ("list_complaints", "ok ok ok ok ok ok ok"),
+    (
+        "list_rectification_plan_attachments",
+        "ok ok ok ok ok ok 404",
+    ),
+    ("list_rectification_plan_versions", "ok ok ok ok ok ok 404"),
+    ("register_complaint", "403 ok ok 403 403 403 ok"),
+    ("report_rectification_progress", "403 403 403 403 ok ok 404"),
+    ("resolve_complaint", "403 403 403 403 ok ok 403"),
+    ("review_rectification_plan", "403 403 ok 403 403 403 404"),
+    ("revise_rectification_plan", "403 403 403 403 ok ok 404"),
+    ("submit_rectification_plan", "403 403 403 403 ok ok 404"),
+    ("update_rectification_plan", "403 403 403 403 ok ok 404"),
 ];
 
 /// The kinds of bad token: each is refused with 401 by every operation that
@@ -127,6 +151,9 @@ struct Branch {
     /// a project manager of `department`
     pm: i64,
     pm_token: String,
+    /// the branch's engineering department and leader, who judge, review and approve
+    engineer_token: String,
+    leader_token: String,
 }
 
 struct World {
@@ -385,6 +412,103 @@ where
 fn monday(n: usize) -> String {
     let first = chrono::NaiveDate::from_ymd_opt(2030, 1, 7).unwrap();
     (first + Duration::weeks(n as i64)).to_string()
+}
+
+/// A complaint about the side's project, registered by its branch
+/// engineering department and taken to `state`.
+async fn complaint<S, B>(app: &TestApp<S>, w: &World, side: Side, state: &str) -> i64
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let s = w.side(side);
+    let r = app
+        .post(
+            "/api/v1/complaints",
+            &s.engineer_token,
+            json!({"project_id": s.project, "received_at": app.clock.now().to_rfc3339(),
+                   "category": "schedule", "channel": "phone", "complainant_name": "Mr Wang",
+                   "complainant_phone": "13800138000", "description": format!("matter {}", w.next())}),
+        )
+        .await;
+    r.expect(201);
+    let id = r.body["id"].as_i64().unwrap();
+    let severity = match state {
+        "registered" => return id,
+        "awaiting_plan" => "serious",
+        _ => "minor",
+    };
+    app.post(
+        &format!("/api/v1/complaints/{id}/judgment"),
+        &s.engineer_token,
+        json!({"liability": "ours", "severity": severity, "reasoning": "our work"}),
+    )
+    .await
+    .expect(200);
+    if state == "revisit_due" {
+        app.post(
+            &format!("/api/v1/complaints/{id}/resolution"),
+            &s.pm_token,
+            json!({"summary": "fixed"}),
+        )
+        .await
+        .expect(200);
+    }
+    id
+}
+
+/// A rectification plan of a serious complaint of the side, taken to `state`
+/// (`draft`, `submitted`, `reviewed` or `approved`).
+async fn plan<S, B>(app: &TestApp<S>, w: &World, side: Side, state: &str) -> i64
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let s = w.side(side);
+    let c = complaint(app, w, side, "awaiting_plan").await;
+    let r = app
+        .post(
+            &format!("/api/v1/complaints/{c}/rectification-plans"),
+            &s.pm_token,
+            plan_body("2030-01-01", "2030-02-01"),
+        )
+        .await;
+    r.expect(201);
+    let id = r.body["id"].as_i64().unwrap();
+    let steps: &[(&str, &str, Value)] = &[
+        ("submission", s.pm_token.as_str(), json!({})),
+        (
+            "review",
+            s.engineer_token.as_str(),
+            json!({"decision": "pass", "covers_all_points": true}),
+        ),
+        (
+            "approval",
+            s.leader_token.as_str(),
+            json!({"decision": "approve"}),
+        ),
+    ];
+    let n = match state {
+        "draft" => 0,
+        "submitted" => 1,
+        "reviewed" => 2,
+        _ => 3,
+    };
+    for (path, token, body) in &steps[..n] {
+        app.post(
+            &format!("/api/v1/rectification-plans/{id}/{path}"),
+            token,
+            body.clone(),
+        )
+        .await
+        .expect(200);
+    }
+    id
+}
+
+fn plan_body(start: &str, finish: &str) -> Value {
+    json!({"milestones": [{"due_on": start, "description": "start"}, {"due_on": finish, "description": "finish"}],
+           "resources": {"people": ["crew of 6"]}, "expected_result": "no leak"})
 }
 
 /// The request for `op` on the side's objects, preparing what it needs.
@@ -712,6 +836,148 @@ where
             }
             .object()
         }
+        "register_complaint" => call(
+            "POST",
+            "/api/v1/complaints".into(),
+            Some(json!({"project_id": s.project, "received_at": app.clock.now().to_rfc3339(),
+                        "category": "warranty", "channel": "app", "complainant_name": "Mr Wang",
+                        "complainant_phone": "13800138000", "description": format!("leak {}", w.next())})),
+        )
+        .object(),
+        "list_complaints" => call("GET", "/api/v1/complaints".into(), None),
+        "count_complaints" => call("GET", "/api/v1/complaints/counts?by=project".into(), None),
+        "get_complaint" | "list_complaint_attachments" => {
+            let id = complaint(app, w, side, "registered").await;
+            let tail = if op == "get_complaint" { "" } else { "/attachments" };
+            call("GET", format!("/api/v1/complaints/{id}{tail}"), None).object()
+        }
+        "add_complaint_attachment" => {
+            let id = complaint(app, w, side, "registered").await;
+            let upload = uploaded(app, w, &w.callers[role].1).await;
+            call(
+                "POST",
+                format!("/api/v1/complaints/{id}/attachments"),
+                Some(json!({ "upload_id": upload })),
+            )
+            .object()
+        }
+        "judge_complaint" => {
+            let id = complaint(app, w, side, "registered").await;
+            call(
+                "POST",
+                format!("/api/v1/complaints/{id}/judgment"),
+                Some(json!({"liability": "ours", "severity": "minor", "reasoning": "our work"})),
+            )
+            .object()
+        }
+        "file_complaint" => {
+            let id = complaint(app, w, side, "handling").await;
+            call("POST", format!("/api/v1/complaints/{id}/filing"), Some(json!({}))).object()
+        }
+        "resolve_complaint" => {
+            let id = complaint(app, w, side, "handling").await;
+            call(
+                "POST",
+                format!("/api/v1/complaints/{id}/resolution"),
+                Some(json!({"summary": "fixed"})),
+            )
+            .object()
+        }
+        "evaluate_complaint" => {
+            let id = complaint(app, w, side, "revisit_due").await;
+            call(
+                "POST",
+                format!("/api/v1/complaints/{id}/evaluation"),
+                Some(json!({"rating": "satisfied"})),
+            )
+            .object()
+        }
+        "create_rectification_plan" => {
+            let id = complaint(app, w, side, "awaiting_plan").await;
+            call(
+                "POST",
+                format!("/api/v1/complaints/{id}/rectification-plans"),
+                Some(plan_body("2030-01-01", "2030-02-01")),
+            )
+            .object()
+        }
+        "get_rectification_plan"
+        | "list_rectification_plan_versions"
+        | "list_rectification_plan_attachments" => {
+            let id = plan(app, w, side, "draft").await;
+            let tail = match op {
+                "get_rectification_plan" => "",
+                "list_rectification_plan_versions" => "/versions",
+                _ => "/attachments",
+            };
+            call("GET", format!("/api/v1/rectification-plans/{id}{tail}"), None).object()
+        }
+        "add_rectification_plan_attachment" => {
+            let id = plan(app, w, side, "draft").await;
+            let upload = uploaded(app, w, &w.callers[role].1).await;
+            call(
+                "POST",
+                format!("/api/v1/rectification-plans/{id}/attachments"),
+                Some(json!({ "upload_id": upload })),
+            )
+            .object()
+        }
+        "update_rectification_plan" => {
+            let id = plan(app, w, side, "draft").await;
+            call(
+                "PATCH",
+                format!("/api/v1/rectification-plans/{id}"),
+                Some(json!({"expected_result": "no leak after a 48-hour test"})),
+            )
+            .object()
+        }
+        "submit_rectification_plan" => {
+            let id = plan(app, w, side, "draft").await;
+            call(
+                "POST",
+                format!("/api/v1/rectification-plans/{id}/submission"),
+                Some(json!({})),
+            )
+            .object()
+        }
+        "review_rectification_plan" => {
+            let id = plan(app, w, side, "submitted").await;
+            call(
+                "POST",
+                format!("/api/v1/rectification-plans/{id}/review"),
+                Some(json!({"decision": "pass", "covers_all_points": true})),
+            )
+            .object()
+        }
+        "approve_rectification_plan" => {
+            let id = plan(app, w, side, "reviewed").await;
+            call(
+                "POST",
+                format!("/api/v1/rectification-plans/{id}/approval"),
+                Some(json!({"decision": "approve"})),
+            )
+            .object()
+        }
+        "revise_rectification_plan" => {
+            let id = plan(app, w, side, "approved").await;
+            call(
+                "POST",
+                format!("/api/v1/rectification-plans/{id}/revision"),
+                Some(json!({"milestones": [{"due_on": "2030-01-01", "description": "start"},
+                    {"due_on": "2030-03-01", "description": "finish"}], "reason": "late material"})),
+            )
+            .object()
+        }
+        "report_rectification_progress" => {
+            let id = plan(app, w, side, "approved").await;
+            call(
+                "POST",
+                format!("/api/v1/rectification-plans/{id}/progress"),
+                Some(json!({"reported_on": app.clock.now().date_naive().to_string(), "percent": 10,
+                            "note": "started", "resources_in_place": true})),
+            )
+            .object()
+        }
         other => panic!(
             "no request for operation `{other}`: add it to `request` and its row to EXPECTED"
         ),
@@ -745,6 +1011,14 @@ where
             )
             .await;
         let pm_token = app.token(&format!("{name}.pm"), PASSWORD).await;
+        let mut tokens = vec![];
+        for role in ["branch_engineer", "branch_leader"] {
+            let username = format!("{name}.{role}");
+            app.user(&admin, &username, role, Some(branch)).await;
+            tokens.push(app.token(&username, PASSWORD).await);
+        }
+        let leader_token = tokens.pop().unwrap();
+        let engineer_token = tokens.pop().unwrap();
         branches.push(Branch {
             branch,
             department,
@@ -752,6 +1026,8 @@ where
             project,
             pm,
             pm_token,
+            engineer_token,
+            leader_token,
         });
     }
     let north = branches.pop().unwrap();

@@ -381,6 +381,45 @@ pub struct AttachmentListQuery {
     pub cursor: Option<String>,
 }
 
+/// One page of a record's attachments.
+async fn list_of(
+    state: web::Data<AppState>,
+    caller: Caller,
+    subject: (SubjectType, i64),
+    q: AttachmentListQuery,
+) -> AppResult<HttpResponse> {
+    let page = page(q.limit, q.cursor.as_deref())?;
+    let include_hidden = q.include_hidden.unwrap_or(false);
+    let list = state
+        .db_as(caller, move |conn, actor| {
+            service::list(conn, &actor, subject, include_hidden, page)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ListResponse::from_paged(list, AttachmentView::try_from)?))
+}
+
+/// Attaches one upload to a record, once per `Idempotency-Key`.
+async fn add_to(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    subject: (SubjectType, i64),
+    input: AttachInput,
+) -> AppResult<HttpResponse> {
+    let (now, st) = (state.clock.now_naive(), state.clone());
+    once(&state, &req, caller, move |conn, actor| {
+        let added = service::add(conn, &actor, &st.config, now, subject, &input)?;
+        let view = AttachmentView::try_from(added)?;
+        answer(
+            StatusCode::CREATED,
+            Some(view.version),
+            Some(format!("/api/v1/attachments/{}", view.id)),
+            view,
+        )
+    })
+    .await
+}
+
 /// A project's documents
 ///
 /// Attachments of the ledger (warranty certificate, handover documents,
@@ -399,21 +438,13 @@ pub async fn list_for_project(
     id: web::Path<i64>,
     query: ValidQuery<AttachmentListQuery>,
 ) -> AppResult<HttpResponse> {
-    let (id, q) = (id.into_inner(), query.0);
-    let page = page(q.limit, q.cursor.as_deref())?;
-    let include_hidden = q.include_hidden.unwrap_or(false);
-    let list = state
-        .db_as(caller, move |conn, actor| {
-            service::list(
-                conn,
-                &actor,
-                (SubjectType::Project, id),
-                include_hidden,
-                page,
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(ListResponse::from_paged(list, AttachmentView::try_from)?))
+    list_of(
+        state,
+        caller,
+        (SubjectType::Project, id.into_inner()),
+        query.0,
+    )
+    .await
 }
 
 /// Attach an upload to a project
@@ -437,24 +468,119 @@ pub async fn add_to_project(
     id: web::Path<i64>,
     body: ValidJson<AttachInput>,
 ) -> AppResult<HttpResponse> {
-    let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
-    once(&state, &req, caller, move |conn, actor| {
-        let added = service::add(
-            conn,
-            &actor,
-            &st.config,
-            now,
-            (SubjectType::Project, id),
-            &body.0,
-        )?;
-        let view = AttachmentView::try_from(added)?;
-        answer(
-            StatusCode::CREATED,
-            Some(view.version),
-            Some(format!("/api/v1/attachments/{}", view.id)),
-            view,
-        )
-    })
+    add_to(
+        state,
+        caller,
+        req,
+        (SubjectType::Project, id.into_inner()),
+        body.0,
+    )
+    .await
+}
+
+/// A complaint's photos and documents
+///
+/// Oldest first. Customer accounts see their own complaint's, without
+/// `internal` ones; hidden ones are listed for administrators with
+/// `include_hidden=true`.
+#[utoipa::path(get, path = "/api/v1/complaints/{id}/attachments", tag = "attachments", operation_id = "list_complaint_attachments",
+    params(("id" = i64, Path, description = "Complaint id"), AttachmentListQuery),
+    responses(
+        (status = 200, description = "A page of attachments", body = ListResponse<AttachmentView>),
+        (status = 403, description = "`include_hidden` by someone not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such complaint in your scope", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_for_complaint(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    query: ValidQuery<AttachmentListQuery>,
+) -> AppResult<HttpResponse> {
+    list_of(
+        state,
+        caller,
+        (SubjectType::Complaint, id.into_inner()),
+        query.0,
+    )
+    .await
+}
+
+/// Attach an upload to a complaint
+///
+/// By anyone who sees the complaint (the customer to their own; only staff
+/// mark one `internal`, e.g. a liability photo).
+#[utoipa::path(post, path = "/api/v1/complaints/{id}/attachments", tag = "attachments", operation_id = "add_complaint_attachment", request_body = AttachInput,
+    params(("id" = i64, Path, description = "Complaint id")),
+    responses(
+        (status = 201, description = "Attached", body = AttachmentView, headers(("Location" = String), ("ETag" = String))),
+        (status = 403, description = "A customer account marking one internal", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such complaint in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an upload of yours that waits to be attached, or too many attachments", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn add_to_complaint(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: ValidJson<AttachInput>,
+) -> AppResult<HttpResponse> {
+    add_to(
+        state,
+        caller,
+        req,
+        (SubjectType::Complaint, id.into_inner()),
+        body.0,
+    )
+    .await
+}
+
+/// A rectification plan's documents
+///
+/// Drawings, schedules, progress photos, oldest first; staff only.
+#[utoipa::path(get, path = "/api/v1/rectification-plans/{id}/attachments", tag = "attachments", operation_id = "list_rectification_plan_attachments",
+    params(("id" = i64, Path, description = "Plan id"), AttachmentListQuery),
+    responses(
+        (status = 200, description = "A page of attachments", body = ListResponse<AttachmentView>),
+        (status = 403, description = "`include_hidden` by someone not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_for_plan(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    query: ValidQuery<AttachmentListQuery>,
+) -> AppResult<HttpResponse> {
+    list_of(
+        state,
+        caller,
+        (SubjectType::RectificationPlan, id.into_inner()),
+        query.0,
+    )
+    .await
+}
+
+/// Attach an upload to a rectification plan
+#[utoipa::path(post, path = "/api/v1/rectification-plans/{id}/attachments", tag = "attachments", operation_id = "add_rectification_plan_attachment", request_body = AttachInput,
+    params(("id" = i64, Path, description = "Plan id")),
+    responses(
+        (status = 201, description = "Attached", body = AttachmentView, headers(("Location" = String), ("ETag" = String))),
+        (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an upload of yours that waits to be attached, or too many attachments", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn add_to_plan(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: ValidJson<AttachInput>,
+) -> AppResult<HttpResponse> {
+    add_to(
+        state,
+        caller,
+        req,
+        (SubjectType::RectificationPlan, id.into_inner()),
+        body.0,
+    )
     .await
 }
 

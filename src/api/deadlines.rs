@@ -115,7 +115,7 @@ pub struct DeadlineView {
     pub version: i32,
 }
 
-fn deadline_view(d: Deadline, policy_version: i32) -> AppResult<DeadlineView> {
+pub(crate) fn deadline_view(d: Deadline, policy_version: i32) -> AppResult<DeadlineView> {
     Ok(DeadlineView {
         status: DeadlineStatus::from_db(&d.status)?,
         assignee_role: d.assignee_role.as_deref().map(Role::from_db).transpose()?,

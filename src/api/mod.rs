@@ -3,6 +3,7 @@
 
 pub mod attachments;
 pub mod auth;
+pub mod complaints;
 pub mod customers;
 pub mod deadlines;
 pub mod events;
@@ -11,6 +12,7 @@ pub mod health;
 pub mod me;
 pub mod org_units;
 pub mod projects;
+pub mod rectification_plans;
 pub mod users;
 
 use actix_web::http::{header, StatusCode};
@@ -148,6 +150,70 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/projects/{id}/attachments")
                     .route(web::get().to(attachments::list_for_project))
                     .route(web::post().to(attachments::add_to_project)),
+            )
+            .service(
+                web::resource("/complaints")
+                    .route(web::get().to(complaints::list))
+                    .route(web::post().to(complaints::register)),
+            )
+            .service(web::resource("/complaints/counts").route(web::get().to(complaints::counts)))
+            .service(web::resource("/complaints/{id}").route(web::get().to(complaints::get)))
+            .service(
+                web::resource("/complaints/{id}/judgment").route(web::post().to(complaints::judge)),
+            )
+            .service(
+                web::resource("/complaints/{id}/filing").route(web::post().to(complaints::file)),
+            )
+            .service(
+                web::resource("/complaints/{id}/resolution")
+                    .route(web::post().to(complaints::resolve)),
+            )
+            .service(
+                web::resource("/complaints/{id}/evaluation")
+                    .route(web::post().to(complaints::evaluate)),
+            )
+            .service(
+                web::resource("/complaints/{id}/attachments")
+                    .route(web::get().to(attachments::list_for_complaint))
+                    .route(web::post().to(attachments::add_to_complaint)),
+            )
+            .service(
+                web::resource("/complaints/{id}/rectification-plans")
+                    .route(web::post().to(rectification_plans::create)),
+            )
+            .service(
+                web::resource("/rectification-plans/{id}")
+                    .route(web::get().to(rectification_plans::get))
+                    .route(web::patch().to(rectification_plans::update)),
+            )
+            .service(
+                web::resource("/rectification-plans/{id}/submission")
+                    .route(web::post().to(rectification_plans::submit)),
+            )
+            .service(
+                web::resource("/rectification-plans/{id}/review")
+                    .route(web::post().to(rectification_plans::review)),
+            )
+            .service(
+                web::resource("/rectification-plans/{id}/approval")
+                    .route(web::post().to(rectification_plans::approve)),
+            )
+            .service(
+                web::resource("/rectification-plans/{id}/revision")
+                    .route(web::post().to(rectification_plans::revise)),
+            )
+            .service(
+                web::resource("/rectification-plans/{id}/progress")
+                    .route(web::post().to(rectification_plans::progress)),
+            )
+            .service(
+                web::resource("/rectification-plans/{id}/versions")
+                    .route(web::get().to(rectification_plans::versions)),
+            )
+            .service(
+                web::resource("/rectification-plans/{id}/attachments")
+                    .route(web::get().to(attachments::list_for_plan))
+                    .route(web::post().to(attachments::add_to_plan)),
             )
             .service(web::resource("/uploads").route(web::post().to(attachments::upload)))
             .service(web::resource("/uploads/{id}").route(web::get().to(attachments::get_upload)))

@@ -119,6 +119,137 @@ diesel::table! {
         customer_id -> BigInt,
         received_at -> Timestamp,
         created_at -> Timestamp,
+        branch_id -> Nullable<BigInt>,
+        scope_path -> Text,
+        status -> Text,
+        category -> Text,
+        channel -> Text,
+        complainant_name -> Text,
+        complainant_phone -> Text,
+        description -> Text,
+        sent_to_group -> Bool,
+        registered_by -> Nullable<BigInt>,
+        repeat_of -> Nullable<BigInt>,
+        is_repeat -> Bool,
+        visit_id -> Nullable<BigInt>,
+        liability -> Nullable<Text>,
+        severity -> Nullable<Text>,
+        reasoning -> Nullable<Text>,
+        judged_at -> Nullable<Timestamp>,
+        judged_by -> Nullable<BigInt>,
+        filing_status -> Text,
+        filed_at -> Nullable<Timestamp>,
+        filed_by -> Nullable<BigInt>,
+        filing_note -> Nullable<Text>,
+        rounds -> Integer,
+        rating -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        version -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    complaint_replies (complaint_id) {
+        complaint_id -> BigInt,
+        method -> Text,
+        sent_at -> Timestamp,
+        text -> Text,
+        recorded_by -> BigInt,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    complaint_resolutions (id) {
+        id -> BigInt,
+        complaint_id -> BigInt,
+        round -> Integer,
+        summary -> Text,
+        resolved_by -> BigInt,
+        resolved_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    complaint_evaluations (id) {
+        id -> BigInt,
+        complaint_id -> BigInt,
+        round -> Integer,
+        rating -> Text,
+        method -> Text,
+        notes -> Nullable<Text>,
+        satisfied -> Bool,
+        evaluated_by -> BigInt,
+        evaluated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rectification_plans (id) {
+        id -> BigInt,
+        complaint_id -> BigInt,
+        branch_id -> BigInt,
+        project_department_id -> BigInt,
+        scope_path -> Text,
+        status -> Text,
+        revision -> Integer,
+        resources -> Text,
+        expected_result -> Text,
+        created_by -> BigInt,
+        submitted_at -> Nullable<Timestamp>,
+        reviewed_at -> Nullable<Timestamp>,
+        reviewed_by -> Nullable<BigInt>,
+        review_comment -> Nullable<Text>,
+        covers_all_points -> Nullable<Bool>,
+        approved_at -> Nullable<Timestamp>,
+        approved_by -> Nullable<BigInt>,
+        approval_comment -> Nullable<Text>,
+        progress_percent -> Integer,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rectification_plan_versions (id) {
+        id -> BigInt,
+        plan_id -> BigInt,
+        revision -> Integer,
+        milestones -> Text,
+        resources -> Text,
+        expected_result -> Text,
+        reason -> Nullable<Text>,
+        changed_by -> BigInt,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rectification_milestones (id) {
+        id -> BigInt,
+        plan_id -> BigInt,
+        revision -> Integer,
+        position -> Integer,
+        due_on -> Date,
+        description -> Text,
+        done_on -> Nullable<Date>,
+        current -> Bool,
+    }
+}
+
+diesel::table! {
+    rectification_progress (id) {
+        id -> BigInt,
+        plan_id -> BigInt,
+        reported_on -> Date,
+        percent -> Integer,
+        note -> Text,
+        resources_in_place -> Bool,
+        milestones_done -> Text,
+        reported_by -> BigInt,
+        created_at -> Timestamp,
     }
 }
 
@@ -235,6 +366,7 @@ diesel::table! {
         warn_at -> Nullable<Timestamp>,
         due_soon_at -> Nullable<Timestamp>,
         note -> Nullable<Text>,
+        fixed_due_at -> Nullable<Timestamp>,
     }
 }
 
@@ -317,6 +449,13 @@ diesel::joinable!(projects -> customers (customer_id));
 diesel::joinable!(project_contacts -> projects (project_id));
 diesel::joinable!(warranty_terms -> projects (project_id));
 diesel::joinable!(complaints -> projects (project_id));
+diesel::joinable!(complaint_resolutions -> complaints (complaint_id));
+diesel::joinable!(complaint_replies -> complaints (complaint_id));
+diesel::joinable!(complaint_evaluations -> complaints (complaint_id));
+diesel::joinable!(rectification_plans -> complaints (complaint_id));
+diesel::joinable!(rectification_plan_versions -> rectification_plans (plan_id));
+diesel::joinable!(rectification_milestones -> rectification_plans (plan_id));
+diesel::joinable!(rectification_progress -> rectification_plans (plan_id));
 diesel::joinable!(uploads -> stored_files (sha256));
 diesel::joinable!(attachments -> uploads (upload_id));
 
@@ -333,6 +472,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     project_contacts,
     warranty_terms,
     complaints,
+    complaint_replies,
+    complaint_resolutions,
+    complaint_evaluations,
+    rectification_plans,
+    rectification_plan_versions,
+    rectification_milestones,
+    rectification_progress,
     deadline_policies,
     calendar_days,
     deadlines,

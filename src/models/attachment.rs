@@ -11,6 +11,10 @@ text_enum! {
     SubjectType {
         /// The completed-projects ledger: warranty certificate, handover documents.
         Project => "project",
+        /// A complaint: the owner's photos, the scanned reply letter, the work done.
+        Complaint => "complaint",
+        /// A rectification plan: drawings, schedules, progress photos.
+        RectificationPlan => "rectification_plan",
     }
 }
 

@@ -23,6 +23,12 @@ super::text_enum! {
         RectificationApprove => "rectification.approve",
         /// revisit the customer after a complaint is resolved (001)
         ComplaintRevisit => "complaint.revisit",
+        /// file a complaint judged ours with the group (004 §5.4.3)
+        ComplaintFile => "complaint.file",
+        /// report a rectification milestone done by its date (004 §5.6)
+        RectificationMilestone => "rectification.milestone",
+        /// the same, for a complaint sent to the group: the group hears too (004 §5.6.2)
+        RectificationMilestoneGroup => "rectification.milestone.group",
         /// respond to a normal repair request (002)
         RepairRespond => "repair.respond",
         /// respond to an emergency repair request (002)
@@ -49,6 +55,8 @@ super::text_enum! {
         Complaint => "complaint",
         /// a complaint's rectification plan
         RectificationPlan => "rectification_plan",
+        /// a milestone of a rectification plan
+        RectificationMilestone => "rectification_milestone",
         /// a repair request
         Repair => "repair",
     }
@@ -61,7 +69,12 @@ impl Rule {
             Rule::LedgerFill | Rule::LedgerReview => DeadlineSubject::Project,
             Rule::VisitPlanCompile => DeadlineSubject::VisitPlan,
             Rule::VisitRecord => DeadlineSubject::Visit,
-            Rule::ComplaintJudge | Rule::ComplaintRevisit => DeadlineSubject::Complaint,
+            Rule::ComplaintJudge | Rule::ComplaintRevisit | Rule::ComplaintFile => {
+                DeadlineSubject::Complaint
+            }
+            Rule::RectificationMilestone | Rule::RectificationMilestoneGroup => {
+                DeadlineSubject::RectificationMilestone
+            }
             Rule::RectificationReview | Rule::RectificationApprove => {
                 DeadlineSubject::RectificationPlan
             }
@@ -197,4 +210,7 @@ pub struct Deadline {
     pub due_soon_at: Option<NaiveDateTime>,
     /// What was said with the step when it came in time.
     pub note: Option<String>,
+    /// A due time the subject fixes (a milestone's date), not the policy's
+    /// duration; a pause still moves it on.
+    pub fixed_due_at: Option<NaiveDateTime>,
 }

@@ -2,6 +2,7 @@
 //! are stored as `TEXT` with a `CHECK` constraint.
 
 pub mod attachment;
+pub mod complaint;
 pub mod customer;
 pub mod deadline;
 pub mod event;

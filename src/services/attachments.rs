@@ -78,7 +78,7 @@ fn not_found(id: i64) -> AppError {
 }
 
 /// How far ahead of the server a phone's clock may be for `taken_at`.
-const CLOCK_SKEW_MINUTES: i64 = 5;
+pub(crate) const CLOCK_SKEW_MINUTES: i64 = 5;
 
 /// The subject, checked: visible to the caller (404 otherwise) and, for
 /// `write`, one they may add to (403). The one place each workflow plugs in.
@@ -97,8 +97,31 @@ fn check_subject(
                 projects::get(conn, actor, id)?;
             }
         }
+        // whoever sees a complaint may add to it: staff in scope, and the
+        // customer to their own (the photos of what they complain about)
+        SubjectType::Complaint => {
+            super::complaints::load(conn, actor, id)?;
+        }
+        // a plan is the contractor's: customer accounts never see it
+        SubjectType::RectificationPlan => {
+            super::rectification::load(conn, actor, id)?;
+        }
     }
     Ok(())
+}
+
+/// Every shown attachment of a subject the caller may see (a subject
+/// keeps at most `AFTERCARE_MAX_ATTACHMENTS` shown, so one read holds all).
+pub fn all_shown(
+    conn: &mut DbConn,
+    actor: &Actor,
+    subject: (SubjectType, i64),
+) -> AppResult<Vec<AttachmentFile>> {
+    let page = Page {
+        limit: 1000,
+        after_id: None,
+    };
+    Ok(list(conn, actor, subject, false, page)?.items)
 }
 
 /// Records an upload whose bytes are in the store. The file's row is

@@ -55,6 +55,10 @@ pub struct NewDeadline {
     pub assignee_role: Option<Role>,
     /// A nearer due time than the policy's, within its bounds.
     pub target: Option<Target>,
+    /// A due time the subject fixes instead (the end of a milestone's
+    /// date): the policy then says who acts, who hears and when it shows
+    /// due soon, not how long it runs.
+    pub due_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -359,7 +363,10 @@ pub fn start(
             t.duration
         }
     };
-    let (base, due) = due_times(conn, config, unit, duration, new.started_at, 0)?;
+    let (base, due) = match new.due_at {
+        Some(fixed) => (fixed, fixed),
+        None => due_times(conn, config, unit, duration, new.started_at, 0)?,
+    };
     let role = new
         .assignee_role
         .map_or(policy.actor_role.clone(), |r| r.as_str().to_string());
@@ -388,6 +395,7 @@ pub fn start(
             deadlines::updated_at.eq(now),
             deadlines::duration.eq(duration),
             deadlines::warn_at.eq(warn_time(new.started_at, base, due, policy.warn_percent)),
+            deadlines::fixed_due_at.eq(new.due_at),
         ))
         .returning(deadlines::id)
         .get_result(conn)?;
@@ -562,7 +570,11 @@ fn reschedule(
     let policy = policy_of(conn, open)?;
     let unit = DurationUnit::from_db(&policy.unit)?;
     let duration = open.duration.unwrap_or(policy.duration);
-    let (base, due) = due_times(conn, config, unit, duration, started_at, paused_secs)?;
+    let (base, due) = match open.fixed_due_at {
+        // a date the subject set moves only by the time spent paused
+        Some(fixed) => (fixed, fixed + Duration::seconds(paused_secs)),
+        None => due_times(conn, config, unit, duration, started_at, paused_secs)?,
+    };
     let warn = warn_time(started_at, base, due, policy.warn_percent);
     let running_again = open.status == DeadlineStatus::Overdue.as_str() && due > now;
     let status = if running_again {

@@ -164,6 +164,7 @@ impl Workflow for Ledger {
             scope_org_unit_id: p.project_department_id,
             assignee_role: None,
             target: None,
+            due_at: None,
         }
     }
 }

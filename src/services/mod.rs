@@ -5,6 +5,7 @@
 pub mod attachments;
 pub mod auth;
 pub mod calendar;
+pub mod complaints;
 pub mod customers;
 pub mod deadlines;
 pub mod events;
@@ -13,6 +14,7 @@ pub mod ledger;
 pub mod org_units;
 pub mod previews;
 pub mod projects;
+pub mod rectification;
 pub mod users;
 pub mod warranty;
 pub mod workflow;

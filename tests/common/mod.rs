@@ -511,8 +511,9 @@ where
         }
     }
 
-    /// Records `count` complaints against a customer (the complaint workflow
-    /// comes in its own issue; rows are enough to count them).
+    /// Records `count` complaints against a customer as bare rows, received
+    /// at any time (the API refuses none in the past, but starts a judgment
+    /// clock for each; counting needs only the rows).
     pub async fn seed_complaints(
         &self,
         customer: i64,
