@@ -139,7 +139,7 @@ fn sweep_now<S>(app: &TestApp<S>) -> usize {
 // ---- policies ------------------------------------------------------------
 
 #[actix_rt::test]
-async fn default_policies_follow_domain_section_9_and_everyone_reads_them() {
+async fn default_policies_follow_the_standards_and_everyone_reads_them() {
     let app = spawn_long_tokens().await;
     let w = world(&app).await;
     let r = app.get("/api/v1/deadline-policies", &w.east_staff).await;
@@ -216,6 +216,24 @@ async fn default_policies_follow_domain_section_9_and_everyone_reads_them() {
             vec!["branch_engineer"],
         ),
         ("repair.complete", 24, "staff", vec!["project_manager"]),
+        (
+            "complaint.file",
+            24,
+            "group_engineer",
+            vec!["group_engineer"],
+        ),
+        (
+            "rectification.milestone",
+            24,
+            "project_manager",
+            vec!["branch_engineer"],
+        ),
+        (
+            "rectification.milestone.group",
+            24,
+            "project_manager",
+            vec!["branch_engineer", "group_engineer"],
+        ),
     ];
     for (rule, hours, actor, escalation) in expected {
         let p = by_rule(rule);
@@ -230,7 +248,7 @@ async fn default_policies_follow_domain_section_9_and_everyone_reads_them() {
         (large["duration"].clone(), large["unit"].clone()),
         (json!(5), json!("working_days"))
     );
-    assert_eq!(r.body.as_array().unwrap().len(), 13);
+    assert_eq!(r.body.as_array().unwrap().len(), 16);
 }
 
 #[actix_rt::test]
