@@ -671,6 +671,15 @@ async fn serious_complaint_goes_through_a_returned_plan_to_a_second_round_and_a_
     assert_eq!(t.body["evaluations"][0]["satisfied"], false);
     assert_eq!(t.body["resolutions"].as_array().unwrap().len(), 2);
     assert_eq!(t.body["plan"]["id"], plan);
+    // the start was reported done; the finish, never reported, stops waiting
+    let milestones: Vec<&str> = t.body["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["subject_type"] == "rectification_milestone")
+        .map(|d| d["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(milestones, vec!["met", "cancelled"]);
     let plan_events: Vec<&str> = t.body["events"]
         .as_array()
         .unwrap()

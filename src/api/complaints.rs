@@ -12,9 +12,8 @@ use super::attachments::AttachmentView;
 use super::deadlines::{deadline_view, DeadlineView};
 use super::extract::{ValidJson, ValidQuery};
 use super::rectification_plans::PlanView;
-use super::{answer, if_match, once, page, utc, versioned, ListResponse};
+use super::{answer, once, page, step, utc, versioned, ListResponse};
 use crate::auth::{Actor, Caller};
-use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::complaint::{
     Channel, Complaint, ComplaintCategory, ComplaintStatus, Evaluation, EvaluationMethod,
@@ -28,7 +27,6 @@ use crate::services::complaints::{
 };
 use crate::services::idempotency::Answer;
 use crate::services::workflow::Ctx;
-use crate::services::IfMatch;
 use crate::AppState;
 
 /// The liability judgment.
@@ -330,27 +328,6 @@ fn answer_of(status: StatusCode, complaint: Complaint) -> AppResult<Answer> {
     )
 }
 
-/// Runs one step of a complaint's workflow, once per `Idempotency-Key`.
-async fn step<B: Send + 'static>(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    caller: Caller,
-    id: i64,
-    body: B,
-    run: fn(&mut DbConn, Ctx<'_>, i64, Option<IfMatch>, &B) -> AppResult<Complaint>,
-) -> AppResult<HttpResponse> {
-    let (expected, now, st) = (if_match(&req)?, state.clock.now_naive(), state.clone());
-    once(&state, &req, caller, move |conn, actor| {
-        let ctx = Ctx {
-            actor: &actor,
-            config: &st.config,
-            now,
-        };
-        answer_of(StatusCode::OK, run(conn, ctx, id, expected, &body)?)
-    })
-    .await
-}
-
 /// Register a complaint
 ///
 /// By the group or branch engineering department (any channel), or by a
@@ -534,7 +511,16 @@ pub async fn judge(
     id: web::Path<i64>,
     body: ValidJson<JudgmentInput>,
 ) -> AppResult<HttpResponse> {
-    step(state, req, caller, id.into_inner(), body.0, service::judge).await
+    step(
+        state,
+        req,
+        caller,
+        id.into_inner(),
+        body.0,
+        service::judge,
+        answer_of,
+    )
+    .await
 }
 
 /// File a complaint with the group
@@ -559,7 +545,16 @@ pub async fn file(
     id: web::Path<i64>,
     body: ValidJson<FilingInput>,
 ) -> AppResult<HttpResponse> {
-    step(state, req, caller, id.into_inner(), body.0, service::file).await
+    step(
+        state,
+        req,
+        caller,
+        id.into_inner(),
+        body.0,
+        service::file,
+        answer_of,
+    )
+    .await
 }
 
 /// Report the complaint resolved
@@ -592,6 +587,7 @@ pub async fn resolve(
         id.into_inner(),
         body.0,
         service::resolve,
+        answer_of,
     )
     .await
 }
@@ -628,6 +624,7 @@ pub async fn evaluate(
         id.into_inner(),
         body.0,
         service::evaluate,
+        answer_of,
     )
     .await
 }

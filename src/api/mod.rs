@@ -26,6 +26,7 @@ use crate::auth::{Actor, Caller};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::services::idempotency::{self, Answer, Claim};
+use crate::services::workflow::Ctx;
 use crate::services::{IfMatch, Page, Paged};
 use crate::AppState;
 
@@ -402,6 +403,33 @@ where
         })
         .await?;
     Ok(reply(answer, replayed))
+}
+
+/// Runs one workflow step on record `id` (its service function), once per
+/// `Idempotency-Key`, answering the record as `view` shapes it.
+pub async fn step<B, T>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    id: i64,
+    body: B,
+    run: fn(&mut DbConn, Ctx<'_>, i64, Option<IfMatch>, &B) -> AppResult<T>,
+    view: fn(StatusCode, T) -> AppResult<Answer>,
+) -> AppResult<HttpResponse>
+where
+    B: Send + 'static,
+    T: 'static,
+{
+    let (expected, now, st) = (if_match(&req)?, state.clock.now_naive(), state.clone());
+    once(&state, &req, caller, move |conn, actor| {
+        let ctx = Ctx {
+            actor: &actor,
+            config: &st.config,
+            now,
+        };
+        view(StatusCode::OK, run(conn, ctx, id, expected, &body)?)
+    })
+    .await
 }
 
 /// Every instant the API sends has one shape, whole seconds in UTC

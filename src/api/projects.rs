@@ -19,7 +19,6 @@ use crate::services::projects::{
     WarrantyTermInput,
 };
 use crate::services::warranty::{self, Length};
-use crate::services::workflow::Ctx;
 use crate::AppState;
 
 /// Where the project's ledger stands.
@@ -410,19 +409,15 @@ pub async fn submit_ledger(
     id: web::Path<i64>,
     body: ValidJson<LedgerSubmission>,
 ) -> AppResult<HttpResponse> {
-    let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
-    let st = state.clone();
-    once(&state, &req, caller, move |conn, actor| {
-        let ctx = Ctx {
-            actor: &actor,
-            config: &st.config,
-            now,
-        };
-        answer_of(
-            StatusCode::OK,
-            ledger::submit(conn, ctx, id, expected, &body.0)?,
-        )
-    })
+    super::step(
+        state,
+        req,
+        caller,
+        id.into_inner(),
+        body.0,
+        ledger::submit,
+        answer_of,
+    )
     .await
 }
 
@@ -448,19 +443,15 @@ pub async fn review_ledger(
     id: web::Path<i64>,
     body: ValidJson<LedgerReview>,
 ) -> AppResult<HttpResponse> {
-    let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
-    let st = state.clone();
-    once(&state, &req, caller, move |conn, actor| {
-        let ctx = Ctx {
-            actor: &actor,
-            config: &st.config,
-            now,
-        };
-        answer_of(
-            StatusCode::OK,
-            ledger::review(conn, ctx, id, expected, &body.0)?,
-        )
-    })
+    super::step(
+        state,
+        req,
+        caller,
+        id.into_inner(),
+        body.0,
+        ledger::review,
+        answer_of,
+    )
     .await
 }
 

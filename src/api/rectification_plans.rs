@@ -8,9 +8,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::ValidJson;
-use super::{answer, if_match, once, utc, versioned};
+use super::{answer, if_match, once, step, utc, versioned};
 use crate::auth::Caller;
-use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::complaint::{Milestone, PlanStatus, PlanVersion, Progress};
 use crate::services::idempotency::Answer;
@@ -19,7 +18,6 @@ use crate::services::rectification::{
     PlanRevision, PlanSubmission, ProgressInput, Resources,
 };
 use crate::services::workflow::Ctx;
-use crate::services::IfMatch;
 use crate::AppState;
 
 /// A dated milestone of the plan; its deadline ends with the date.
@@ -186,27 +184,6 @@ fn answer_of(status: StatusCode, plan: PlanDetail) -> AppResult<Answer> {
     answer(status, Some(version), location, PlanView::try_from(plan)?)
 }
 
-/// Runs one step on a plan, once per `Idempotency-Key`.
-async fn step<B: Send + 'static>(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    caller: Caller,
-    id: i64,
-    body: B,
-    run: fn(&mut DbConn, Ctx<'_>, i64, Option<IfMatch>, &B) -> AppResult<PlanDetail>,
-) -> AppResult<HttpResponse> {
-    let (expected, now, st) = (if_match(&req)?, state.clock.now_naive(), state.clone());
-    once(&state, &req, caller, move |conn, actor| {
-        let ctx = Ctx {
-            actor: &actor,
-            config: &st.config,
-            now,
-        };
-        answer_of(StatusCode::OK, run(conn, ctx, id, expected, &body)?)
-    })
-    .await
-}
-
 /// Write the rectification plan of a complaint
 ///
 /// By the project department, for a complaint judged ours and serious
@@ -326,7 +303,16 @@ pub async fn submit(
     id: web::Path<i64>,
     body: ValidJson<PlanSubmission>,
 ) -> AppResult<HttpResponse> {
-    step(state, req, caller, id.into_inner(), body.0, service::submit).await
+    step(
+        state,
+        req,
+        caller,
+        id.into_inner(),
+        body.0,
+        service::submit,
+        answer_of,
+    )
+    .await
 }
 
 /// Review the plan
@@ -352,7 +338,16 @@ pub async fn review(
     id: web::Path<i64>,
     body: ValidJson<PlanReview>,
 ) -> AppResult<HttpResponse> {
-    step(state, req, caller, id.into_inner(), body.0, service::review).await
+    step(
+        state,
+        req,
+        caller,
+        id.into_inner(),
+        body.0,
+        service::review,
+        answer_of,
+    )
+    .await
 }
 
 /// Approve the plan
@@ -385,6 +380,7 @@ pub async fn approve(
         id.into_inner(),
         body.0,
         service::approve,
+        answer_of,
     )
     .await
 }
@@ -412,7 +408,16 @@ pub async fn revise(
     id: web::Path<i64>,
     body: ValidJson<PlanRevision>,
 ) -> AppResult<HttpResponse> {
-    step(state, req, caller, id.into_inner(), body.0, service::revise).await
+    step(
+        state,
+        req,
+        caller,
+        id.into_inner(),
+        body.0,
+        service::revise,
+        answer_of,
+    )
+    .await
 }
 
 /// Report progress

@@ -328,18 +328,7 @@ impl Workflow for ComplaintFlow {
         to: ComplaintStatus,
         now: NaiveDateTime,
     ) -> AppResult<usize> {
-        Ok(diesel::update(
-            complaints::table
-                .filter(complaints::id.eq(c.id))
-                .filter(complaints::version.eq(c.version))
-                .filter(complaints::status.eq(from.as_str())),
-        )
-        .set((
-            complaints::status.eq(to.as_str()),
-            complaints::version.eq(c.version + 1),
-            complaints::updated_at.eq(now),
-        ))
-        .execute(conn)?)
+        crate::advance!(conn, complaints, status, c, from, to, now)
     }
     fn clock(c: &Complaint, rule: Rule, now: NaiveDateTime) -> NewDeadline {
         clock(c, rule, now)
@@ -394,18 +383,7 @@ impl Workflow for FilingFlow {
         to: FilingStatus,
         now: NaiveDateTime,
     ) -> AppResult<usize> {
-        Ok(diesel::update(
-            complaints::table
-                .filter(complaints::id.eq(c.id))
-                .filter(complaints::version.eq(c.version))
-                .filter(complaints::filing_status.eq(from.as_str())),
-        )
-        .set((
-            complaints::filing_status.eq(to.as_str()),
-            complaints::version.eq(c.version + 1),
-            complaints::updated_at.eq(now),
-        ))
-        .execute(conn)?)
+        crate::advance!(conn, complaints, filing_status, c, from, to, now)
     }
     fn clock(c: &Complaint, rule: Rule, now: NaiveDateTime) -> NewDeadline {
         clock(c, rule, now)
@@ -1275,6 +1253,9 @@ pub fn evaluate(
                     complaints::closed_at.eq(satisfied.then_some(now)),
                 ))
                 .execute(conn)?;
+            if satisfied {
+                super::rectification::cancel_open_milestones(conn, now, actor, before.id)?;
+            }
             Ok(())
         },
     )

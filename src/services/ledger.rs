@@ -139,18 +139,7 @@ impl Workflow for Ledger {
         to: LedgerStatus,
         now: NaiveDateTime,
     ) -> AppResult<usize> {
-        Ok(diesel::update(
-            projects::table
-                .filter(projects::id.eq(p.id))
-                .filter(projects::version.eq(p.version))
-                .filter(projects::ledger_status.eq(from.as_str())),
-        )
-        .set((
-            projects::ledger_status.eq(to.as_str()),
-            projects::version.eq(p.version + 1),
-            projects::updated_at.eq(now),
-        ))
-        .execute(conn)?)
+        crate::advance!(conn, projects, ledger_status, p, from, to, now)
     }
     fn clock(p: &Project, rule: Rule, now: NaiveDateTime) -> NewDeadline {
         NewDeadline {

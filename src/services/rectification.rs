@@ -334,18 +334,7 @@ impl Workflow for PlanFlow {
         to: PlanStatus,
         now: NaiveDateTime,
     ) -> AppResult<usize> {
-        Ok(diesel::update(
-            rectification_plans::table
-                .filter(rectification_plans::id.eq(p.id))
-                .filter(rectification_plans::version.eq(p.version))
-                .filter(rectification_plans::status.eq(from.as_str())),
-        )
-        .set((
-            rectification_plans::status.eq(to.as_str()),
-            rectification_plans::version.eq(p.version + 1),
-            rectification_plans::updated_at.eq(now),
-        ))
-        .execute(conn)?)
+        crate::advance!(conn, rectification_plans, status, p, from, to, now)
     }
     fn clock(p: &Plan, rule: Rule, now: NaiveDateTime) -> NewDeadline {
         let what = if rule == Rule::RectificationApprove {
@@ -632,6 +621,38 @@ fn cancel_replaced_clocks(
         .select(rectification_milestones::id)
         .load(conn)?;
     for id in replaced {
+        for rule in [
+            Rule::RectificationMilestone,
+            Rule::RectificationMilestoneGroup,
+        ] {
+            clocks::cancel(
+                conn,
+                now,
+                Some(actor.id),
+                rule,
+                "rectification_milestone",
+                id,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The complaint closed satisfied: milestones never reported done no
+/// longer wait for anyone, their clocks are cancelled (not swept overdue).
+pub(crate) fn cancel_open_milestones(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    actor: &Actor,
+    complaint_id: i64,
+) -> AppResult<()> {
+    let open: Vec<i64> = rectification_milestones::table
+        .inner_join(rectification_plans::table)
+        .filter(rectification_plans::complaint_id.eq(complaint_id))
+        .filter(rectification_milestones::done_on.is_null())
+        .select(rectification_milestones::id)
+        .load(conn)?;
+    for id in open {
         for rule in [
             Rule::RectificationMilestone,
             Rule::RectificationMilestoneGroup,

@@ -84,6 +84,30 @@ pub trait Workflow {
     fn clock(subject: &Self::Subject, rule: Rule, now: NaiveDateTime) -> NewDeadline;
 }
 
+/// The guarded write of [`Workflow::advance`] for a table with `id`,
+/// `version`, `updated_at` and a state column:
+/// `UPDATE … SET state = to, version = version + 1 WHERE id AND version AND
+/// state = from`, answering the rows written (0: someone was first).
+/// `advance!(conn, complaints, status, subject, from, to, now)`.
+#[macro_export]
+macro_rules! advance {
+    ($conn:expr, $table:ident, $state:ident, $subject:expr, $from:expr, $to:expr, $now:expr) => {{
+        use diesel::prelude::*;
+        Ok(diesel::update(
+            $table::table
+                .filter($table::id.eq($subject.id))
+                .filter($table::version.eq($subject.version))
+                .filter($table::$state.eq($from.as_str())),
+        )
+        .set((
+            $table::$state.eq($to.as_str()),
+            $table::version.eq($subject.version + 1),
+            $table::updated_at.eq($now),
+        ))
+        .execute($conn)?)
+    }};
+}
+
 /// Who acts, when, under which configuration.
 #[derive(Clone, Copy)]
 pub struct Ctx<'a> {

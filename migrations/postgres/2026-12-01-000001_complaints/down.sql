@@ -12,6 +12,7 @@ DROP INDEX complaints_status;
 DROP INDEX complaints_project;
 DROP INDEX complaints_repeat;
 DROP INDEX complaints_received;
+DROP INDEX complaints_branch;
 ALTER TABLE complaints
     DROP COLUMN branch_id, DROP COLUMN scope_path, DROP COLUMN status, DROP COLUMN category,
     DROP COLUMN channel, DROP COLUMN complainant_name, DROP COLUMN complainant_phone,

@@ -12,4 +12,5 @@ DROP INDEX complaints_status;
 DROP INDEX complaints_project;
 DROP INDEX complaints_repeat;
 DROP INDEX complaints_received;
+DROP INDEX complaints_branch;
 -- SQLite keeps the added complaint columns on the way down (it drops columns with constraints only by rebuilding the table)

@@ -49,6 +49,7 @@ CREATE INDEX complaints_status ON complaints (status, id);
 CREATE INDEX complaints_project ON complaints (project_id, category, id);
 CREATE INDEX complaints_repeat ON complaints (is_repeat, id);
 CREATE INDEX complaints_received ON complaints (received_at, id);
+CREATE INDEX complaints_branch ON complaints (branch_id, id);
 
 -- the reply letter to a complaint judged not ours (004 B.2 step 4)
 CREATE TABLE complaint_replies (
