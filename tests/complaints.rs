@@ -153,10 +153,16 @@ impl Desk {
                     .await
             }
             "satisfied" | "dissatisfied" => {
+                // 比较满意 closes; 不满意 does not
+                let rating = if step == "satisfied" {
+                    "fairly_satisfied"
+                } else {
+                    "dissatisfied"
+                };
                 app.post(
                     &path("evaluation"),
                     &self.engineer,
-                    json!({"rating": step, "method": "visit"}),
+                    json!({"rating": rating, "method": "visit"}),
                 )
                 .await
             }
@@ -1319,7 +1325,7 @@ async fn another_branch_gets_404_on_every_complaint_and_plan_operation() {
         ),
         (c("/filing"), json!({})),
         (c("/resolution"), json!({"summary": "x"})),
-        (c("/evaluation"), json!({"rating": "satisfied"})),
+        (c("/evaluation"), json!({"rating": "fairly_satisfied"})),
         (c("/attachments"), json!({"upload_id": upload.body["id"]})),
         (
             format!("/api/v1/complaints/{serious}/rectification-plans"),
@@ -1544,3 +1550,46 @@ fn png() -> Vec<u8> {
 
 /// The smallest PDF that `infer` recognises.
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+#[actix_rt::test]
+async fn basically_satisfied_closes_a_complaint_and_somewhat_dissatisfied_reopens_it() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    for (rating, status) in [
+        ("very_satisfied", "closed_satisfied"),
+        ("fairly_satisfied", "closed_satisfied"),
+        ("basically_satisfied", "closed_satisfied"),
+        ("somewhat_dissatisfied", "handling"),
+        ("dissatisfied", "handling"),
+    ] {
+        let id = id_of(&d.register(&app, json!({"description": rating})).await);
+        d.act(&app, id, "judge_minor").await.expect(200);
+        d.act(&app, id, "resolve").await.expect(200);
+        let r = app
+            .post(
+                &format!("/api/v1/complaints/{id}/evaluation"),
+                &d.engineer,
+                json!({"rating": rating, "method": "phone"}),
+            )
+            .await;
+        r.expect(200);
+        assert_eq!(r.body["status"], status, "{rating}");
+        assert_eq!(r.body["rating"], rating);
+    }
+    // a rating from another scale is refused, naming the field
+    let id = id_of(
+        &d.register(&app, json!({"description": "other scale"}))
+            .await,
+    );
+    d.act(&app, id, "judge_minor").await.expect(200);
+    d.act(&app, id, "resolve").await.expect(200);
+    let r = app
+        .post(
+            &format!("/api/v1/complaints/{id}/evaluation"),
+            &d.engineer,
+            json!({"rating": "satisfied"}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.fields(), vec!["rating"]);
+}

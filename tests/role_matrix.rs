@@ -888,7 +888,7 @@ where
             call(
                 "POST",
                 format!("/api/v1/complaints/{id}/evaluation"),
-                Some(json!({"rating": "satisfied"})),
+                Some(json!({"rating": "fairly_satisfied"})),
             )
             .object()
         }

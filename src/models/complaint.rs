@@ -130,12 +130,17 @@ text_enum! {
 }
 
 text_enum! {
-    /// The customer's satisfaction, on five levels (003 §5.8).
+    /// The customer's satisfaction, on the five levels of 003 §5.8.3.
     Rating {
+        /// 很满意
         VerySatisfied => "very_satisfied",
-        Satisfied => "satisfied",
+        /// 比较满意
+        FairlySatisfied => "fairly_satisfied",
+        /// 基本满意
         BasicallySatisfied => "basically_satisfied",
-        NotQuiteSatisfied => "not_quite_satisfied",
+        /// 不太满意
+        SomewhatDissatisfied => "somewhat_dissatisfied",
+        /// 不满意
         Dissatisfied => "dissatisfied",
     }
 }
@@ -145,7 +150,7 @@ impl Rating {
     pub fn is_satisfied(self) -> bool {
         matches!(
             self,
-            Rating::VerySatisfied | Rating::Satisfied | Rating::BasicallySatisfied
+            Rating::VerySatisfied | Rating::FairlySatisfied | Rating::BasicallySatisfied
         )
     }
 }

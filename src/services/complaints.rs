@@ -178,7 +178,7 @@ pub struct ResolutionInput {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"rating": "satisfied", "method": "visit", "notes": "业主确认不再渗水 no more leaking"}))]
+#[schema(example = json!({"rating": "fairly_satisfied", "method": "visit", "notes": "业主确认不再渗水 no more leaking"}))]
 pub struct EvaluationInput {
     /// The customer's rating; `basically_satisfied` or better closes the complaint.
     pub rating: Rating,

@@ -34,7 +34,7 @@ ALTER TABLE complaints ADD COLUMN filing_note TEXT DEFAULT NULL;
 -- how many times it was resolved: one more for every dissatisfied evaluation
 ALTER TABLE complaints ADD COLUMN rounds INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE complaints ADD COLUMN rating TEXT DEFAULT NULL
-    CHECK (rating IN ('very_satisfied', 'satisfied', 'basically_satisfied', 'not_quite_satisfied', 'dissatisfied'));
+    CHECK (rating IN ('very_satisfied', 'fairly_satisfied', 'basically_satisfied', 'somewhat_dissatisfied', 'dissatisfied'));
 ALTER TABLE complaints ADD COLUMN closed_at TIMESTAMP DEFAULT NULL;
 ALTER TABLE complaints ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE complaints ADD COLUMN updated_at TIMESTAMP NOT NULL DEFAULT '1970-01-01 00:00:00';
@@ -77,7 +77,7 @@ CREATE TABLE complaint_evaluations (
     complaint_id BIGINT NOT NULL REFERENCES complaints (id),
     round INTEGER NOT NULL,
     rating TEXT NOT NULL
-        CHECK (rating IN ('very_satisfied', 'satisfied', 'basically_satisfied', 'not_quite_satisfied', 'dissatisfied')),
+        CHECK (rating IN ('very_satisfied', 'fairly_satisfied', 'basically_satisfied', 'somewhat_dissatisfied', 'dissatisfied')),
     method TEXT NOT NULL CHECK (method IN ('visit', 'phone', 'acceptance', 'app')),
     notes TEXT,
     satisfied BOOLEAN NOT NULL,
