@@ -5,7 +5,7 @@
 -- below fill no real row; they exist because SQLite adds columns only so.
 ALTER TABLE complaints ADD COLUMN branch_id BIGINT REFERENCES org_units (id) DEFAULT NULL;
 -- the project department's path: the scope every read filters on
-ALTER TABLE complaints ADD COLUMN scope_path TEXT NOT NULL DEFAULT '';
+ALTER TABLE complaints ADD COLUMN scope_path TEXT COLLATE "C" NOT NULL DEFAULT '';
 ALTER TABLE complaints ADD COLUMN status TEXT NOT NULL DEFAULT 'registered'
     CHECK (status IN ('registered', 'closed_not_ours', 'awaiting_plan', 'handling', 'rectifying', 'revisit_due', 'closed_satisfied'));
 ALTER TABLE complaints ADD COLUMN category TEXT NOT NULL DEFAULT 'warranty'
@@ -93,7 +93,7 @@ CREATE TABLE rectification_plans (
     -- the review and approval clocks run in the branch, the milestones' in the department
     branch_id BIGINT NOT NULL REFERENCES org_units (id),
     project_department_id BIGINT NOT NULL REFERENCES org_units (id),
-    scope_path TEXT NOT NULL,
+    scope_path TEXT COLLATE "C" NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('draft', 'submitted', 'reviewed', 'approved', 'returned')),
     -- the content's version: every change of milestones, resources or result
     revision INTEGER NOT NULL,
