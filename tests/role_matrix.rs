@@ -127,6 +127,12 @@ const EXPECTED: &[(&str, &str)] = &[
     ("revise_rectification_plan", "403 403 403 403 ok ok 404"),
     ("submit_rectification_plan", "403 403 403 403 ok ok 404"),
     ("update_rectification_plan", "403 403 403 403 ok ok 404"),
+    ("record_visit", "403 ok ok ok ok ok 403"),
+    ("list_visits", "ok ok ok ok ok ok ok"),
+    ("get_visit", "ok ok ok ok ok ok ok"),
+    ("confirm_visit", "403 ok ok ok ok ok ok"),
+    ("list_visit_attachments", "ok ok ok ok ok ok ok"),
+    ("add_visit_attachment", "ok ok ok ok ok ok ok"),
 ];
 
 /// The kinds of bad token: each is refused with 401 by every operation that
@@ -504,6 +510,29 @@ where
         .expect(200);
     }
     id
+}
+
+/// A visit to the side's project, recorded by its branch engineer.
+async fn visit<S, B>(app: &TestApp<S>, w: &World, side: Side) -> i64
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let s = w.side(side);
+    let r = app
+        .post(
+            "/api/v1/visits",
+            &s.engineer_token,
+            visit_body(s.project, &app.clock.now().to_rfc3339()),
+        )
+        .await;
+    r.expect(201);
+    r.body["id"].as_i64().unwrap()
+}
+
+fn visit_body(project: i64, at: &str) -> Value {
+    json!({"project_id": project, "kind": "routine", "method": "onsite", "visited_at": at,
+           "outcome": "completed", "findings": "all fine"})
 }
 
 fn plan_body(start: &str, finish: &str) -> Value {
@@ -975,6 +1004,37 @@ where
                 format!("/api/v1/rectification-plans/{id}/progress"),
                 Some(json!({"reported_on": app.clock.now().date_naive().to_string(), "percent": 10,
                             "note": "started", "resources_in_place": true})),
+            )
+            .object()
+        }
+        "record_visit" => call(
+            "POST",
+            "/api/v1/visits".into(),
+            Some(visit_body(s.project, &app.clock.now().to_rfc3339())),
+        )
+        .object(),
+        "list_visits" => call("GET", "/api/v1/visits".into(), None),
+        "get_visit" | "list_visit_attachments" => {
+            let id = visit(app, w, side).await;
+            let tail = if op == "get_visit" { "" } else { "/attachments" };
+            call("GET", format!("/api/v1/visits/{id}{tail}"), None).object()
+        }
+        "confirm_visit" => {
+            let id = visit(app, w, side).await;
+            let body = if role == "customer" {
+                json!({})
+            } else {
+                json!({"signer_name": "李经理", "signed_on": app.clock.now().date_naive().to_string()})
+            };
+            call("POST", format!("/api/v1/visits/{id}/confirmation"), Some(body)).object()
+        }
+        "add_visit_attachment" => {
+            let id = visit(app, w, side).await;
+            let upload = uploaded(app, w, &w.callers[role].1).await;
+            call(
+                "POST",
+                format!("/api/v1/visits/{id}/attachments"),
+                Some(json!({ "upload_id": upload })),
             )
             .object()
         }

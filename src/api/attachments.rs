@@ -584,6 +584,55 @@ pub async fn add_to_plan(
     .await
 }
 
+/// A visit's photos and documents
+#[utoipa::path(get, path = "/api/v1/visits/{id}/attachments", tag = "attachments", operation_id = "list_visit_attachments",
+    params(("id" = i64, Path, description = "Visit id"), AttachmentListQuery),
+    responses(
+        (status = 200, description = "A page of attachments", body = ListResponse<AttachmentView>),
+        (status = 403, description = "`include_hidden` by someone not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such visit in your scope", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_for_visit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    query: ValidQuery<AttachmentListQuery>,
+) -> AppResult<HttpResponse> {
+    list_of(
+        state,
+        caller,
+        (SubjectType::Visit, id.into_inner()),
+        query.0,
+    )
+    .await
+}
+
+/// Attach an upload to a visit
+#[utoipa::path(post, path = "/api/v1/visits/{id}/attachments", tag = "attachments", operation_id = "add_visit_attachment", request_body = AttachInput,
+    params(("id" = i64, Path, description = "Visit id")),
+    responses(
+        (status = 201, description = "Attached", body = AttachmentView, headers(("Location" = String), ("ETag" = String))),
+        (status = 403, description = "A customer account marking one internal", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such visit in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an upload of yours that waits to be attached, or too many attachments", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn add_to_visit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: ValidJson<AttachInput>,
+) -> AppResult<HttpResponse> {
+    add_to(
+        state,
+        caller,
+        req,
+        (SubjectType::Visit, id.into_inner()),
+        body.0,
+    )
+    .await
+}
+
 /// An attachment
 #[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "attachments", operation_id = "get_attachment",
     params(("id" = i64, Path, description = "Attachment id")),

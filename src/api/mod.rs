@@ -14,6 +14,7 @@ pub mod org_units;
 pub mod projects;
 pub mod rectification_plans;
 pub mod users;
+pub mod visits;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
@@ -215,6 +216,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/rectification-plans/{id}/attachments")
                     .route(web::get().to(attachments::list_for_plan))
                     .route(web::post().to(attachments::add_to_plan)),
+            )
+            .service(
+                web::resource("/visits")
+                    .route(web::get().to(visits::list))
+                    .route(web::post().to(visits::record)),
+            )
+            .service(web::resource("/visits/{id}").route(web::get().to(visits::get)))
+            .service(
+                web::resource("/visits/{id}/confirmation").route(web::post().to(visits::confirm)),
+            )
+            .service(
+                web::resource("/visits/{id}/attachments")
+                    .route(web::get().to(attachments::list_for_visit))
+                    .route(web::post().to(attachments::add_to_visit)),
             )
             .service(web::resource("/uploads").route(web::post().to(attachments::upload)))
             .service(web::resource("/uploads/{id}").route(web::get().to(attachments::get_upload)))

@@ -395,6 +395,70 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    visits (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        customer_id -> BigInt,
+        branch_id -> BigInt,
+        scope_path -> Text,
+        status -> Text,
+        kind -> Text,
+        method -> Text,
+        visited_at -> Timestamp,
+        outcome -> Text,
+        contact_failed_reason -> Nullable<Text>,
+        people_met -> Text,
+        findings -> Text,
+        owner_opinion -> Nullable<Text>,
+        owner_phone -> Nullable<Text>,
+        complaint_id -> Nullable<BigInt>,
+        opened_complaint_id -> Nullable<BigInt>,
+        recorded_by -> BigInt,
+        recorded_late -> Bool,
+        confirmation -> Nullable<Text>,
+        confirmed_at -> Nullable<Timestamp>,
+        confirmed_by -> Nullable<BigInt>,
+        signer_name -> Nullable<Text>,
+        signed_on -> Nullable<Date>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    visit_visitors (visit_id, user_id) {
+        visit_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    visit_issues (id) {
+        id -> BigInt,
+        visit_id -> BigInt,
+        position -> Integer,
+        description -> Text,
+        component -> Text,
+        location -> Text,
+        liability -> Text,
+        explanation -> Nullable<Text>,
+        advice -> Nullable<Text>,
+        repair_needed -> Bool,
+        repair_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    visit_surveys (visit_id) {
+        visit_id -> BigInt,
+        scores -> Text,
+        weighted_score_tenths -> Integer,
+        rating -> Text,
+    }
+}
+
 diesel::joinable!(users -> org_units (org_unit_id));
 diesel::table! {
     stored_files (sha256) {
@@ -457,6 +521,10 @@ diesel::joinable!(rectification_plan_versions -> rectification_plans (plan_id));
 diesel::joinable!(rectification_milestones -> rectification_plans (plan_id));
 diesel::joinable!(rectification_progress -> rectification_plans (plan_id));
 diesel::joinable!(uploads -> stored_files (sha256));
+diesel::joinable!(visits -> projects (project_id));
+diesel::joinable!(visit_visitors -> visits (visit_id));
+diesel::joinable!(visit_issues -> visits (visit_id));
+diesel::joinable!(visit_surveys -> visits (visit_id));
 diesel::joinable!(attachments -> uploads (upload_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -486,4 +554,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     stored_files,
     uploads,
     attachments,
+    visits,
+    visit_visitors,
+    visit_issues,
+    visit_surveys,
 );

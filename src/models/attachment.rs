@@ -15,6 +15,8 @@ text_enum! {
         Complaint => "complaint",
         /// A rectification plan: drawings, schedules, progress photos.
         RectificationPlan => "rectification_plan",
+        /// A return visit: site photos, the signed record.
+        Visit => "visit",
     }
 }
 

@@ -9,6 +9,7 @@ pub mod event;
 pub mod org_unit;
 pub mod project;
 pub mod user;
+pub mod visit;
 
 /// Defines an enum stored as TEXT: snake_case in JSON and in the database.
 macro_rules! text_enum {

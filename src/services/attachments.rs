@@ -106,6 +106,10 @@ fn check_subject(
         SubjectType::RectificationPlan => {
             super::rectification::load(conn, actor, id)?;
         }
+        // a visit's photos: whoever sees the record, the owner included
+        SubjectType::Visit => {
+            super::visits::load(conn, actor, id)?;
+        }
     }
     Ok(())
 }

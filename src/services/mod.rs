@@ -16,6 +16,7 @@ pub mod previews;
 pub mod projects;
 pub mod rectification;
 pub mod users;
+pub mod visits;
 pub mod warranty;
 pub mod workflow;
 
