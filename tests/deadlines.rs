@@ -234,6 +234,13 @@ async fn default_policies_follow_the_standards_and_everyone_reads_them() {
             "project_manager",
             vec!["branch_engineer", "group_engineer"],
         ),
+        ("visit.perform", 24, "staff", vec!["branch_engineer"]),
+        (
+            "visit.perform.branch",
+            24,
+            "branch_engineer",
+            vec!["group_engineer"],
+        ),
     ];
     for (rule, hours, actor, escalation) in expected {
         let p = by_rule(rule);
@@ -248,7 +255,7 @@ async fn default_policies_follow_the_standards_and_everyone_reads_them() {
         (large["duration"].clone(), large["unit"].clone()),
         (json!(5), json!("working_days"))
     );
-    assert_eq!(r.body.as_array().unwrap().len(), 16);
+    assert_eq!(r.body.as_array().unwrap().len(), 18);
 }
 
 #[actix_rt::test]

@@ -133,6 +133,15 @@ const EXPECTED: &[(&str, &str)] = &[
     ("confirm_visit", "403 ok ok ok ok ok ok"),
     ("list_visit_attachments", "ok ok ok ok ok ok ok"),
     ("add_visit_attachment", "ok ok ok ok ok ok ok"),
+    ("create_visit_plan", "403 403 ok 403 ok 403 403"),
+    ("list_visit_plans", "ok ok ok ok ok ok ok"),
+    ("get_visit_plan", "ok ok ok ok ok ok 404"),
+    ("visit_plan_compliance", "ok ok ok ok ok ok 404"),
+    ("add_visit_plan_item", "403 403 403 403 ok 403 404"),
+    ("update_visit_plan_item", "403 403 403 403 ok 403 404"),
+    ("remove_visit_plan_item", "403 403 403 403 ok 403 404"),
+    ("submit_visit_plan", "403 403 403 403 ok 403 404"),
+    ("review_visit_plan", "403 403 ok 403 403 403 404"),
 ];
 
 /// The kinds of bad token: each is refused with 401 by every operation that
@@ -533,6 +542,37 @@ where
 fn visit_body(project: i64, at: &str) -> Value {
     json!({"project_id": project, "kind": "routine", "method": "onsite", "visited_at": at,
            "outcome": "completed", "findings": "all fine"})
+}
+
+/// A generated project plan of the side's department for a month of its
+/// own, submitted when `submitted`.
+async fn visit_plan<S, B>(app: &TestApp<S>, w: &World, side: Side, submitted: bool) -> (i64, Value)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let s = w.side(side);
+    let n = w.next();
+    let r = app
+        .post(
+            "/api/v1/visit-plans",
+            &s.pm_token,
+            json!({"level": "project", "org_unit_id": s.department, "year": 2030 + n / 12,
+                   "month": n % 12 + 1, "generate": true}),
+        )
+        .await;
+    r.expect(201);
+    let id = r.body["id"].as_i64().unwrap();
+    if submitted {
+        app.post(
+            &format!("/api/v1/visit-plans/{id}/submission"),
+            &s.pm_token,
+            json!({}),
+        )
+        .await
+        .expect(200);
+    }
+    (id, r.body.clone())
 }
 
 fn plan_body(start: &str, finish: &str) -> Value {
@@ -1038,6 +1078,60 @@ where
             )
             .object()
         }
+        "create_visit_plan" => {
+            let n = w.next();
+            let body = if role == "project_manager" {
+                json!({"level": "project", "org_unit_id": s.department, "year": 2000 + n % 100,
+                       "month": n % 12 + 1})
+            } else {
+                json!({"level": "branch", "org_unit_id": s.branch, "year": 2000 + n % 100})
+            };
+            call("POST", "/api/v1/visit-plans".into(), Some(body)).object()
+        }
+        "list_visit_plans" => call("GET", "/api/v1/visit-plans".into(), None),
+        "get_visit_plan" | "visit_plan_compliance" => {
+            let (id, _) = visit_plan(app, w, side, false).await;
+            let tail = if op == "get_visit_plan" { "" } else { "/compliance" };
+            call("GET", format!("/api/v1/visit-plans/{id}{tail}"), None).object()
+        }
+        "add_visit_plan_item" => {
+            let (id, plan) = visit_plan(app, w, side, false).await;
+            let item = &plan["items"][0];
+            call(
+                "POST",
+                format!("/api/v1/visit-plans/{id}/items"),
+                Some(json!({"project_id": item["project_id"], "kind": "technical", "method": "onsite",
+                            "planned_on": item["planned_on"], "visitor_id": item["visitor_id"]})),
+            )
+            .object()
+        }
+        "update_visit_plan_item" | "remove_visit_plan_item" => {
+            let (id, plan) = visit_plan(app, w, side, false).await;
+            let path = format!("/api/v1/visit-plans/{id}/items/{}", plan["items"][0]["id"]);
+            if op == "update_visit_plan_item" {
+                call("PATCH", path, Some(json!({"kind": "technical"}))).object()
+            } else {
+                call("DELETE", path, None).object()
+            }
+        }
+        "submit_visit_plan" => {
+            let (id, _) = visit_plan(app, w, side, false).await;
+            call(
+                "POST",
+                format!("/api/v1/visit-plans/{id}/submission"),
+                Some(json!({})),
+            )
+            .object()
+        }
+        "review_visit_plan" => {
+            let (id, _) = visit_plan(app, w, side, true).await;
+            call(
+                "POST",
+                format!("/api/v1/visit-plans/{id}/review"),
+                Some(json!({"decision": "approve"})),
+            )
+            .object()
+        }
         other => panic!(
             "no request for operation `{other}`: add it to `request` and its row to EXPECTED"
         ),
@@ -1070,6 +1164,14 @@ where
                 Some(department),
             )
             .await;
+        // a manager may visit any customer: plans give the project manager visits
+        app.patch(
+            &format!("/api/v1/users/{pm}"),
+            &admin,
+            json!({"rank": "manager"}),
+        )
+        .await
+        .expect(200);
         let pm_token = app.token(&format!("{name}.pm"), PASSWORD).await;
         let mut tokens = vec![];
         for role in ["branch_engineer", "branch_leader"] {

@@ -14,6 +14,7 @@ pub mod org_units;
 pub mod projects;
 pub mod rectification_plans;
 pub mod users;
+pub mod visit_plans;
 pub mod visits;
 
 use actix_web::http::{header, StatusCode};
@@ -216,6 +217,33 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/rectification-plans/{id}/attachments")
                     .route(web::get().to(attachments::list_for_plan))
                     .route(web::post().to(attachments::add_to_plan)),
+            )
+            .service(
+                web::resource("/visit-plans")
+                    .route(web::get().to(visit_plans::list))
+                    .route(web::post().to(visit_plans::create)),
+            )
+            .service(web::resource("/visit-plans/{id}").route(web::get().to(visit_plans::get)))
+            .service(
+                web::resource("/visit-plans/{id}/compliance")
+                    .route(web::get().to(visit_plans::compliance)),
+            )
+            .service(
+                web::resource("/visit-plans/{id}/items")
+                    .route(web::post().to(visit_plans::add_item)),
+            )
+            .service(
+                web::resource("/visit-plans/{id}/items/{item_id}")
+                    .route(web::patch().to(visit_plans::update_item))
+                    .route(web::delete().to(visit_plans::remove_item)),
+            )
+            .service(
+                web::resource("/visit-plans/{id}/submission")
+                    .route(web::post().to(visit_plans::submit)),
+            )
+            .service(
+                web::resource("/visit-plans/{id}/review")
+                    .route(web::post().to(visit_plans::review)),
             )
             .service(
                 web::resource("/visits")

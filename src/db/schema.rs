@@ -424,6 +424,48 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        plan_item_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    visit_plans (id) {
+        id -> BigInt,
+        level -> Text,
+        org_unit_id -> BigInt,
+        scope_path -> Text,
+        year -> Integer,
+        month -> Integer,
+        period_start -> Date,
+        period_end -> Date,
+        status -> Text,
+        created_by -> BigInt,
+        submitted_at -> Nullable<Timestamp>,
+        reviewed_at -> Nullable<Timestamp>,
+        reviewed_by -> Nullable<BigInt>,
+        review_comment -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    visit_plan_items (id) {
+        id -> BigInt,
+        plan_id -> BigInt,
+        project_id -> BigInt,
+        kind -> Text,
+        method -> Text,
+        planned_on -> Date,
+        visitor_id -> BigInt,
+        status -> Text,
+        visit_id -> Nullable<BigInt>,
+        replaces_item_id -> Nullable<BigInt>,
+        done_on -> Nullable<Date>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -525,6 +567,7 @@ diesel::joinable!(visits -> projects (project_id));
 diesel::joinable!(visit_visitors -> visits (visit_id));
 diesel::joinable!(visit_issues -> visits (visit_id));
 diesel::joinable!(visit_surveys -> visits (visit_id));
+diesel::joinable!(visit_plan_items -> visit_plans (plan_id));
 diesel::joinable!(attachments -> uploads (upload_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -558,4 +601,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     visit_visitors,
     visit_issues,
     visit_surveys,
+    visit_plans,
+    visit_plan_items,
 );

@@ -15,6 +15,10 @@ super::text_enum! {
         VisitPlanCompile => "visit_plan.compile",
         /// record a visit after it took place (000 §5.5)
         VisitRecord => "visit.record",
+        /// make a visit of an approved project plan on its day (004 A.2 step 7.2)
+        VisitPerform => "visit.perform",
+        /// make a visit of an approved branch plan on its day (004 A.2 step 7.1)
+        VisitPerformBranch => "visit.perform.branch",
         /// judge a complaint's liability after receipt (004 §5.4.2)
         ComplaintJudge => "complaint.judge",
         /// review a submitted rectification plan (004 §5.5)
@@ -51,6 +55,8 @@ super::text_enum! {
         VisitPlan => "visit_plan",
         /// a return visit
         Visit => "visit",
+        /// an item of a visit plan
+        VisitPlanItem => "visit_plan_item",
         /// a complaint
         Complaint => "complaint",
         /// a complaint's rectification plan
@@ -69,6 +75,7 @@ impl Rule {
             Rule::LedgerFill | Rule::LedgerReview => DeadlineSubject::Project,
             Rule::VisitPlanCompile => DeadlineSubject::VisitPlan,
             Rule::VisitRecord => DeadlineSubject::Visit,
+            Rule::VisitPerform | Rule::VisitPerformBranch => DeadlineSubject::VisitPlanItem,
             Rule::ComplaintJudge | Rule::ComplaintRevisit | Rule::ComplaintFile => {
                 DeadlineSubject::Complaint
             }

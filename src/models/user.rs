@@ -35,6 +35,21 @@ super::text_enum! {
     }
 }
 
+impl Rank {
+    fn seniority(self) -> u8 {
+        match self {
+            Rank::Manager => 3,
+            Rank::Supervisor => 2,
+            Rank::Staff => 1,
+        }
+    }
+
+    /// At least as senior as `required` (a manager may make any visit).
+    pub fn meets(self, required: Rank) -> bool {
+        self.seniority() >= required.seniority()
+    }
+}
+
 impl Role {
     /// The org unit kind a user of this role belongs to; `None` when the role
     /// belongs to no org unit (customer) or to any (admin, staff).

@@ -5,7 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::text_enum;
-use crate::db::schema::{visit_issues, visit_surveys, visits};
+use crate::db::schema::{visit_issues, visit_plan_items, visit_plans, visit_surveys, visits};
 
 text_enum! {
     /// Why a visit is made (000 §2).
@@ -155,6 +155,8 @@ pub struct Visit {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The plan item the visit carried out.
+    pub plan_item_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
@@ -182,4 +184,90 @@ pub struct VisitSurvey {
     pub scores: String,
     pub weighted_score_tenths: i32,
     pub rating: String,
+}
+
+text_enum! {
+    /// The two levels of visit plan (004 §5.2).
+    PlanLevel {
+        /// a branch's plan for a calendar year, approved by the group
+        Branch => "branch",
+        /// a project department's plan for a month, approved by the branch
+        Project => "project",
+    }
+}
+
+text_enum! {
+    /// Where a visit plan stands.
+    VisitPlanStatus {
+        /// being compiled
+        Draft => "draft",
+        /// waiting for approval
+        Submitted => "submitted",
+        /// approved: each item is its visitor's task
+        Approved => "approved",
+        /// sent back to be compiled again
+        Returned => "returned",
+    }
+}
+
+text_enum! {
+    /// A step of the visit plan workflow.
+    VisitPlanAction {
+        Submit => "submit",
+        Approve => "approve",
+        Return => "return",
+    }
+}
+
+text_enum! {
+    /// Where a plan item stands.
+    PlanItemStatus {
+        /// to be visited on its day
+        Planned => "planned",
+        /// a visit record carried it out
+        Done => "done",
+        /// the owner could not be reached; an on-site item replaces it
+        Replanned => "replanned",
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
+#[diesel(table_name = visit_plans)]
+pub struct VisitPlan {
+    pub id: i64,
+    pub level: String,
+    pub org_unit_id: i64,
+    pub scope_path: String,
+    pub year: i32,
+    pub month: i32,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub status: String,
+    pub created_by: i64,
+    pub submitted_at: Option<NaiveDateTime>,
+    pub reviewed_at: Option<NaiveDateTime>,
+    pub reviewed_by: Option<i64>,
+    pub review_comment: Option<String>,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
+#[diesel(table_name = visit_plan_items)]
+pub struct PlanItem {
+    pub id: i64,
+    pub plan_id: i64,
+    pub project_id: i64,
+    pub kind: String,
+    pub method: String,
+    pub planned_on: NaiveDate,
+    pub visitor_id: i64,
+    pub status: String,
+    pub visit_id: Option<i64>,
+    pub replaces_item_id: Option<i64>,
+    pub done_on: Option<NaiveDate>,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
 }

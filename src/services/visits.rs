@@ -132,6 +132,10 @@ pub struct NewVisit {
     pub contact_failed_reason: Option<String>,
     /// The complaint a `complaint` visit revisits (required for that kind).
     pub complaint_id: Option<i64>,
+    /// The item of an approved visit plan this visit carries out: the item
+    /// is done (re-planned on site when the owner was not reached) and its
+    /// task settled.
+    pub plan_item_id: Option<i64>,
     #[serde(default)]
     #[validate(length(max = 50), nested)]
     #[schema(max_items = 50)]
@@ -742,6 +746,18 @@ pub fn record(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisit) -> AppResult<Vi
         if late {
             diesel::update(visits::table.find(id))
                 .set(visits::recorded_late.eq(true))
+                .execute(conn)?;
+        }
+        if let Some(item) = input.plan_item_id {
+            super::visit_plans::record_item_visit(
+                conn,
+                ctx,
+                item,
+                (id, project.id, input.outcome == VisitOutcome::ContactFailed),
+                input.late_reason.as_deref(),
+            )?;
+            diesel::update(visits::table.find(id))
+                .set(visits::plan_item_id.eq(item))
                 .execute(conn)?;
         }
         attachments::attach(

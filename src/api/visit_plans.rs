@@ -1,0 +1,459 @@
+//! `/visit-plans`: branch and project visit plans, their items, compliance
+//! reports, submission and approval.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::extract::{ValidJson, ValidQuery};
+use super::{answer, if_match, once, page, step, utc, versioned, ListResponse};
+use crate::auth::Caller;
+use crate::error::{AppError, AppResult, Problem};
+use crate::models::visit::{
+    PlanItem, PlanItemStatus, PlanLevel, VisitKind, VisitMethod, VisitPlan, VisitPlanStatus,
+};
+use crate::services::idempotency::Answer;
+use crate::services::visit_plans::{
+    self as service, ComplianceReport, NewVisitPlan, PlanDetail, PlanItemInput, PlanItemPatch,
+    PlanReviewInput, PlanSubmissionInput,
+};
+use crate::services::workflow::Ctx;
+use crate::AppState;
+
+/// A visit of the plan.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PlanItemView {
+    pub id: i64,
+    pub project_id: i64,
+    pub kind: VisitKind,
+    pub method: VisitMethod,
+    pub planned_on: NaiveDate,
+    pub visitor_id: i64,
+    pub status: PlanItemStatus,
+    /// The visit record that carried it out.
+    pub visit_id: Option<i64>,
+    pub done_on: Option<NaiveDate>,
+    /// The item it replaces (an on-site visit after a failed contact).
+    pub replaces_item_id: Option<i64>,
+    /// The rules it serves, e.g. `half_year_onsite H1`, `key_during_rain April–June`.
+    pub serves: Vec<String>,
+}
+
+impl PlanItemView {
+    fn of(i: PlanItem, serves: Vec<String>) -> AppResult<Self> {
+        Ok(PlanItemView {
+            serves,
+            id: i.id,
+            project_id: i.project_id,
+            kind: VisitKind::from_db(&i.kind)?,
+            method: VisitMethod::from_db(&i.method)?,
+            planned_on: i.planned_on,
+            visitor_id: i.visitor_id,
+            status: PlanItemStatus::from_db(&i.status)?,
+            visit_id: i.visit_id,
+            done_on: i.done_on,
+            replaces_item_id: i.replaces_item_id,
+        })
+    }
+}
+
+/// A visit plan with its items and its compliance report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitPlanView {
+    pub id: i64,
+    pub level: PlanLevel,
+    pub org_unit_id: i64,
+    pub year: i32,
+    /// The month of a project plan; `null` for a branch plan.
+    pub month: Option<i32>,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub status: VisitPlanStatus,
+    pub created_by: i64,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+    pub reviewed_by: Option<i64>,
+    pub review_comment: Option<String>,
+    pub items: Vec<PlanItemView>,
+    pub compliance: ComplianceReport,
+    /// Also sent as `ETag`; item changes and steps honour `If-Match`.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A plan as listed (without items and report).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitPlanSummary {
+    pub id: i64,
+    pub level: PlanLevel,
+    pub org_unit_id: i64,
+    pub year: i32,
+    pub month: Option<i32>,
+    pub status: VisitPlanStatus,
+    pub version: i32,
+}
+
+impl TryFrom<VisitPlan> for VisitPlanSummary {
+    type Error = AppError;
+    fn try_from(p: VisitPlan) -> AppResult<Self> {
+        Ok(VisitPlanSummary {
+            id: p.id,
+            level: PlanLevel::from_db(&p.level)?,
+            org_unit_id: p.org_unit_id,
+            year: p.year,
+            month: (p.month > 0).then_some(p.month),
+            status: VisitPlanStatus::from_db(&p.status)?,
+            version: p.version,
+        })
+    }
+}
+
+impl TryFrom<PlanDetail> for VisitPlanView {
+    type Error = AppError;
+    fn try_from(d: PlanDetail) -> AppResult<Self> {
+        let p = d.plan;
+        Ok(VisitPlanView {
+            id: p.id,
+            level: PlanLevel::from_db(&p.level)?,
+            org_unit_id: p.org_unit_id,
+            year: p.year,
+            month: (p.month > 0).then_some(p.month),
+            period_start: p.period_start,
+            period_end: p.period_end,
+            status: VisitPlanStatus::from_db(&p.status)?,
+            created_by: p.created_by,
+            submitted_at: p.submitted_at.map(utc),
+            reviewed_at: p.reviewed_at.map(utc),
+            reviewed_by: p.reviewed_by,
+            review_comment: p.review_comment,
+            items: d
+                .items
+                .into_iter()
+                .map(|i| {
+                    let serves = d.serves.get(&i.id).cloned().unwrap_or_default();
+                    PlanItemView::of(i, serves)
+                })
+                .collect::<AppResult<_>>()?,
+            compliance: d.report,
+            version: p.version,
+            created_at: utc(p.created_at),
+            updated_at: utc(p.updated_at),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct VisitPlanListQuery {
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+fn answer_of(status: StatusCode, plan: PlanDetail) -> AppResult<Answer> {
+    let (id, version) = (plan.plan.id, plan.plan.version);
+    let location = (status == StatusCode::CREATED).then(|| format!("/api/v1/visit-plans/{id}"));
+    answer(
+        status,
+        Some(version),
+        location,
+        VisitPlanView::try_from(plan)?,
+    )
+}
+
+fn respond(plan: PlanDetail) -> AppResult<HttpResponse> {
+    let view = VisitPlanView::try_from(plan)?;
+    Ok(versioned(StatusCode::OK, view.version, view))
+}
+
+/// Compile a visit plan
+///
+/// A branch plan (`level: branch`, a branch, a year) by the branch
+/// engineering department; a project plan (`level: project`, a project
+/// department, a year and month) by the project manager. With
+/// `generate: true` the draft already holds the fewest visits that satisfy
+/// every frequency and season rule for every project under warranty in
+/// scope, each with a visitor of the rank the customer needs, spread evenly.
+#[utoipa::path(post, path = "/api/v1/visit-plans", tag = "visit plans", operation_id = "create_visit_plan", request_body = NewVisitPlan,
+    responses(
+        (status = 201, description = "Compiled", body = VisitPlanView, headers(("Location" = String), ("ETag" = String))),
+        (status = 403, description = "Not the role that compiles this level", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`org_unit_id` names no unit in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The unit has its plan for the period (`plan_exists`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or no visitor senior enough for a customer (`no_eligible_visitor`)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: ValidJson<NewVisitPlan>,
+) -> AppResult<HttpResponse> {
+    let (now, st) = (state.clock.now_naive(), state.clone());
+    once(&state, &req, caller, move |conn, actor| {
+        let ctx = Ctx {
+            actor: &actor,
+            config: &st.config,
+            now,
+        };
+        answer_of(StatusCode::CREATED, service::create(conn, ctx, &body.0)?)
+    })
+    .await
+}
+
+/// List visit plans
+#[utoipa::path(get, path = "/api/v1/visit-plans", tag = "visit plans", operation_id = "list_visit_plans", params(VisitPlanListQuery),
+    responses(
+        (status = 200, description = "A page of plans, newest first", body = ListResponse<VisitPlanSummary>),
+    ))]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: ValidQuery<VisitPlanListQuery>,
+) -> AppResult<HttpResponse> {
+    let page = page(query.0.limit, query.0.cursor.as_deref())?;
+    let paged = state
+        .db_as(caller, move |conn, actor| service::list(conn, &actor, page))
+        .await?;
+    Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, VisitPlanSummary::try_from)?))
+}
+
+/// A visit plan
+#[utoipa::path(get, path = "/api/v1/visit-plans/{id}", tag = "visit plans", operation_id = "get_visit_plan",
+    params(("id" = i64, Path, description = "Plan id")),
+    responses(
+        (status = 200, description = "The plan, its items and its compliance report", body = VisitPlanView, headers(("ETag" = String))),
+        (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
+    let plan = state
+        .db_as(caller, move |conn, actor| {
+            let ctx = Ctx {
+                actor: &actor,
+                config: &st.config,
+                now,
+            };
+            service::get(conn, ctx, id)
+        })
+        .await?;
+    respond(plan)
+}
+
+/// A plan's compliance report
+///
+/// For each project under warranty in scope, each rule: required, planned,
+/// and whether it is met.
+#[utoipa::path(get, path = "/api/v1/visit-plans/{id}/compliance", tag = "visit plans", operation_id = "visit_plan_compliance",
+    params(("id" = i64, Path, description = "Plan id")),
+    responses(
+        (status = 200, description = "The report", body = ComplianceReport),
+        (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn compliance(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
+    let report = state
+        .db_as(caller, move |conn, actor| {
+            let ctx = Ctx {
+                actor: &actor,
+                config: &st.config,
+                now,
+            };
+            service::compliance(conn, ctx, id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// Add a visit to a plan
+///
+/// While the plan is `draft` or `returned`, by its compiler. The visitor
+/// must be of the plan's unit and of the rank the customer needs (`422
+/// visitor_rank_too_low` names the tier and the rank).
+#[utoipa::path(post, path = "/api/v1/visit-plans/{id}/items", tag = "visit plans", operation_id = "add_visit_plan_item", request_body = PlanItemInput,
+    params(("id" = i64, Path, description = "Plan id"),
+        ("If-Match" = Option<String>, Header, description = "The plan's `ETag` (version) last read")),
+    responses(
+        (status = 200, description = "The plan with the item", body = VisitPlanView, headers(("ETag" = String))),
+        (status = 403, description = "Not the plan's compiler", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such plan, or a project not under warranty in it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not draft or returned (`plan_not_editable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A day outside the period or an ineligible visitor", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn add_item(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: ValidJson<PlanItemInput>,
+) -> AppResult<HttpResponse> {
+    step(
+        state,
+        req,
+        caller,
+        id.into_inner(),
+        body.0,
+        service::add_item,
+        answer_of,
+    )
+    .await
+}
+
+/// Move, reassign or change a visit of a plan
+#[utoipa::path(patch, path = "/api/v1/visit-plans/{id}/items/{item_id}", tag = "visit plans", operation_id = "update_visit_plan_item", request_body = PlanItemPatch,
+    params(("id" = i64, Path, description = "Plan id"), ("item_id" = i64, Path, description = "Item id"),
+        ("If-Match" = Option<String>, Header, description = "The plan's `ETag` (version) last read")),
+    responses(
+        (status = 200, description = "The plan", body = VisitPlanView, headers(("ETag" = String))),
+        (status = 403, description = "Not the plan's compiler", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such plan or item", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not draft or returned (`plan_not_editable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A day outside the period or an ineligible visitor", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_item(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+    body: ValidJson<PlanItemPatch>,
+) -> AppResult<HttpResponse> {
+    let (ids, expected, now, st) = (
+        path.into_inner(),
+        if_match(&req)?,
+        state.clock.now_naive(),
+        state.clone(),
+    );
+    let plan = state
+        .db_as(caller, move |conn, actor| {
+            let ctx = Ctx {
+                actor: &actor,
+                config: &st.config,
+                now,
+            };
+            service::update_item(conn, ctx, ids, expected, &body.0)
+        })
+        .await?;
+    respond(plan)
+}
+
+/// Remove a visit from a plan
+#[utoipa::path(delete, path = "/api/v1/visit-plans/{id}/items/{item_id}", tag = "visit plans", operation_id = "remove_visit_plan_item",
+    params(("id" = i64, Path, description = "Plan id"), ("item_id" = i64, Path, description = "Item id"),
+        ("If-Match" = Option<String>, Header, description = "The plan's `ETag` (version) last read")),
+    responses(
+        (status = 200, description = "The plan without it", body = VisitPlanView, headers(("ETag" = String))),
+        (status = 403, description = "Not the plan's compiler", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such plan or item", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not draft or returned (`plan_not_editable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn remove_item(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
+    let (ids, expected, now, st) = (
+        path.into_inner(),
+        if_match(&req)?,
+        state.clock.now_naive(),
+        state.clone(),
+    );
+    let plan = state
+        .db_as(caller, move |conn, actor| {
+            let ctx = Ctx {
+                actor: &actor,
+                config: &st.config,
+                now,
+            };
+            service::remove_item(conn, ctx, ids, expected)
+        })
+        .await?;
+    respond(plan)
+}
+
+/// Submit a plan for approval
+///
+/// By its compiler. Refused (`422 plan_not_compliant`, every gap named)
+/// while a project under warranty misses a rule.
+#[utoipa::path(post, path = "/api/v1/visit-plans/{id}/submission", tag = "visit plans", operation_id = "submit_visit_plan", request_body = PlanSubmissionInput,
+    params(("id" = i64, Path, description = "Plan id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+    responses(
+        (status = 200, description = "Submitted; the report", body = VisitPlanView, headers(("ETag" = String))),
+        (status = 403, description = "Not the role that compiles this level", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not draft or returned (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A rule or a project is missed (`plan_not_compliant`)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn submit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: ValidJson<PlanSubmissionInput>,
+) -> AppResult<HttpResponse> {
+    step(
+        state,
+        req,
+        caller,
+        id.into_inner(),
+        body.0,
+        service::submit,
+        answer_of,
+    )
+    .await
+}
+
+/// Approve or return a plan
+///
+/// A branch plan by the group engineering department, a project plan by
+/// the branch engineering department. Approval checks the rules again
+/// (`422 plan_not_compliant`) and makes each item its visitor's task, due
+/// when its day ends.
+#[utoipa::path(post, path = "/api/v1/visit-plans/{id}/review", tag = "visit plans", operation_id = "review_visit_plan", request_body = PlanReviewInput,
+    params(("id" = i64, Path, description = "Plan id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+    responses(
+        (status = 200, description = "Decided; the report", body = VisitPlanView, headers(("ETag" = String))),
+        (status = 403, description = "Not the approving level", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not submitted (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A rule is missed (`plan_not_compliant`), or a return without a comment", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn review(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: ValidJson<PlanReviewInput>,
+) -> AppResult<HttpResponse> {
+    step(
+        state,
+        req,
+        caller,
+        id.into_inner(),
+        body.0,
+        service::review,
+        answer_of,
+    )
+    .await
+}

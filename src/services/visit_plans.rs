@@ -1,0 +1,1212 @@
+//! Visit plans (回访计划, 004 §5.2, A.2 steps 4–6): a branch's plan for a
+//! year (compiled by the branch engineering department, approved by the
+//! group) and a project department's plan for a month (approved by the
+//! branch). A generated draft satisfies every rule of `plan_rules` by
+//! construction, with visitors of the rank each customer needs, spread
+//! evenly; submission and approval check the same rules and answer the
+//! compliance report. Approved, each item is its visitor's task on the
+//! deadline engine. One table on the transition kit.
+
+use std::collections::HashMap;
+
+use chrono::{Days, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::auth::{Actor, Scope};
+use crate::db::schema::{
+    customers, org_units, projects, users, visit_plan_items, visit_plans, warranty_terms,
+};
+use crate::db::{write_tx, DbConn, MultiBackend};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::models::customer::Customer;
+use crate::models::deadline::Rule;
+use crate::models::org_unit::OrgUnitKind;
+use crate::models::project::Project;
+use crate::models::user::{Rank, Role};
+use crate::models::visit::{
+    PlanItem, PlanItemStatus, PlanLevel, VisitKind, VisitMethod, VisitPlan, VisitPlanAction,
+    VisitPlanStatus,
+};
+use crate::services::IfMatch;
+
+use super::calendar;
+use super::deadlines::{self as clocks, NewDeadline};
+use super::plan_rules::{self, Level, ProjectFacts, Requirement, RequirementStatus};
+use super::workflow::{self, Ctx, Request, Transition, Workflow};
+use super::{concurrent_change, customers as customer_profiles, events, Page, Paged};
+
+// ---- requests ----------------------------------------------------------
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"level": "branch", "org_unit_id": 2, "year": 2027, "generate": true}))]
+pub struct NewVisitPlan {
+    pub level: PlanLevel,
+    /// The branch (for `branch`) or the project department (for `project`).
+    pub org_unit_id: i64,
+    #[validate(range(min = 2000, max = 2100))]
+    #[schema(minimum = 2000, maximum = 2100)]
+    pub year: i32,
+    /// 1–12, for a project plan only.
+    #[validate(range(min = 1, max = 12))]
+    #[schema(minimum = 1, maximum = 12)]
+    pub month: Option<i32>,
+    /// Fill the draft with the fewest visits that satisfy every rule.
+    #[serde(default)]
+    pub generate: bool,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"project_id": 3, "kind": "routine", "method": "onsite", "planned_on": "2027-05-20", "visitor_id": 7}))]
+pub struct PlanItemInput {
+    pub project_id: i64,
+    pub kind: VisitKind,
+    pub method: VisitMethod,
+    /// Within the plan's period.
+    #[validate(custom(function = "crate::services::plausible_date"))]
+    pub planned_on: NaiveDate,
+    /// Of the plan's unit, with the rank the customer needs.
+    pub visitor_id: i64,
+}
+
+/// Changes to an item; absent stays.
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"planned_on": "2027-05-22", "visitor_id": 8}))]
+pub struct PlanItemPatch {
+    pub kind: Option<VisitKind>,
+    pub method: Option<VisitMethod>,
+    #[validate(custom(function = "crate::services::plausible_date"))]
+    pub planned_on: Option<NaiveDate>,
+    pub visitor_id: Option<i64>,
+}
+
+/// The approver's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanDecision {
+    Approve,
+    Return,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"decision": "approve"}))]
+pub struct PlanReviewInput {
+    pub decision: PlanDecision,
+    /// Required when returning.
+    #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({}))]
+pub struct PlanSubmissionInput {}
+
+// ---- the report --------------------------------------------------------
+
+/// How one project's rules are met.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProjectCompliance {
+    pub project_id: i64,
+    pub code: String,
+    pub name: String,
+    pub requirements: Vec<RequirementStatus>,
+    /// Rules not met.
+    pub missing: i64,
+}
+
+/// For each project under warranty in the plan's scope and period, each
+/// rule: required against planned, and what is missing.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ComplianceReport {
+    pub compliant: bool,
+    pub projects: Vec<ProjectCompliance>,
+}
+
+impl ComplianceReport {
+    /// The refusal of a plan that misses a rule: 422 with the report's gaps.
+    fn refusal(&self) -> AppError {
+        let errors: Vec<FieldError> = self
+            .projects
+            .iter()
+            .flat_map(|p| {
+                p.requirements.iter().filter(|r| !r.met).map(move |r| {
+                    FieldError::new(
+                        format!(
+                            "projects.{}.{}",
+                            p.project_id,
+                            serde_json::to_value(r.requirement.rule)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_string))
+                                .unwrap_or_default()
+                        ),
+                        format!(
+                            "{} {}: no {}visit planned between {} and {} ({})",
+                            p.code,
+                            p.name,
+                            if r.requirement.onsite { "on-site " } else { "" },
+                            r.requirement.from,
+                            r.requirement.to,
+                            r.requirement.label
+                        ),
+                    )
+                })
+            })
+            .collect();
+        AppError::Rule {
+            code: "plan_not_compliant",
+            detail: format!(
+                "the plan misses {} rule(s) of the visit frequency and seasons (004 §5.2.4); each is listed",
+                errors.len()
+            ),
+            errors,
+        }
+    }
+}
+
+/// A plan, its items and its compliance report.
+#[derive(Debug)]
+pub struct PlanDetail {
+    pub plan: VisitPlan,
+    pub items: Vec<PlanItem>,
+    pub report: ComplianceReport,
+    /// The rules each item serves, by item id (`"half_year_onsite H1"`).
+    pub serves: HashMap<i64, Vec<String>>,
+}
+
+// ---- the workflow ------------------------------------------------------
+
+pub struct VisitPlanFlow;
+
+static TABLE: [Transition<VisitPlanStatus, VisitPlanAction>; 3] = [
+    Transition {
+        from: &[VisitPlanStatus::Draft, VisitPlanStatus::Returned],
+        action: VisitPlanAction::Submit,
+        to: VisitPlanStatus::Submitted,
+        // the branch's plan by its engineering department, a project's by its manager
+        roles: &[Role::BranchEngineer, Role::ProjectManager],
+        settles: &[],
+        starts: &[],
+        event: "visit_plan.submitted",
+    },
+    Transition {
+        from: &[VisitPlanStatus::Submitted],
+        action: VisitPlanAction::Approve,
+        to: VisitPlanStatus::Approved,
+        // the group approves a branch's plan, the branch a project's
+        roles: &[Role::GroupEngineer, Role::BranchEngineer],
+        settles: &[],
+        starts: &[],
+        event: "visit_plan.approved",
+    },
+    Transition {
+        from: &[VisitPlanStatus::Submitted],
+        action: VisitPlanAction::Return,
+        to: VisitPlanStatus::Returned,
+        roles: &[Role::GroupEngineer, Role::BranchEngineer],
+        settles: &[],
+        starts: &[],
+        event: "visit_plan.returned",
+    },
+];
+
+impl Workflow for VisitPlanFlow {
+    type State = VisitPlanStatus;
+    type Action = VisitPlanAction;
+    type Subject = VisitPlan;
+    const NAME: &'static str = "visit plan";
+    const SUBJECT_TYPE: &'static str = "visit_plan";
+
+    fn table() -> &'static [Transition<VisitPlanStatus, VisitPlanAction>] {
+        &TABLE
+    }
+    fn states() -> &'static [VisitPlanStatus] {
+        VisitPlanStatus::ALL
+    }
+    fn actions() -> &'static [VisitPlanAction] {
+        VisitPlanAction::ALL
+    }
+    fn load(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<VisitPlan> {
+        load(conn, actor, id)
+    }
+    fn id(p: &VisitPlan) -> i64 {
+        p.id
+    }
+    fn state(p: &VisitPlan) -> AppResult<VisitPlanStatus> {
+        VisitPlanStatus::from_db(&p.status)
+    }
+    fn version(p: &VisitPlan) -> i32 {
+        p.version
+    }
+    fn advance(
+        conn: &mut DbConn,
+        p: &VisitPlan,
+        from: VisitPlanStatus,
+        to: VisitPlanStatus,
+        now: NaiveDateTime,
+    ) -> AppResult<usize> {
+        crate::advance!(conn, visit_plans, status, p, from, to, now)
+    }
+    fn clock(p: &VisitPlan, rule: Rule, now: NaiveDateTime) -> NewDeadline {
+        NewDeadline {
+            rule,
+            subject_type: "visit_plan",
+            subject_id: p.id,
+            title: format!("Visit plan #{}", p.id),
+            link: format!("/api/v1/visit-plans/{}", p.id),
+            started_at: now,
+            assignee_user_id: None,
+            scope_org_unit_id: p.org_unit_id,
+            assignee_role: None,
+            target: None,
+            due_at: None,
+        }
+    }
+}
+
+fn level_of(p: &VisitPlan) -> AppResult<PlanLevel> {
+    PlanLevel::from_db(&p.level)
+}
+
+/// Who compiles and who approves each level (004 A.4): the role a step of
+/// the table needs at this level.
+fn check_level_role(actor: &Actor, level: PlanLevel, action: VisitPlanAction) -> AppResult<()> {
+    let needed = match (level, action) {
+        (PlanLevel::Branch, VisitPlanAction::Submit) => Role::BranchEngineer,
+        (PlanLevel::Project, VisitPlanAction::Submit) => Role::ProjectManager,
+        (PlanLevel::Branch, _) => Role::GroupEngineer,
+        (PlanLevel::Project, _) => Role::BranchEngineer,
+    };
+    if actor.role == needed {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "a {level} plan's {action} is for the {needed}; you are {}",
+            actor.role
+        )))
+    }
+}
+
+// ---- reading -----------------------------------------------------------
+
+fn not_found(id: i64) -> AppError {
+    AppError::NotFound(format!("visit plan {id} not found"))
+}
+
+fn visible(actor: &Actor) -> Option<visit_plans::BoxedQuery<'static, MultiBackend>> {
+    let query = visit_plans::table.into_boxed();
+    match actor.scope() {
+        Scope::All => Some(query),
+        Scope::OrgSubtree(path) => {
+            Some(query.filter(crate::in_subtree!(visit_plans::scope_path, &path)))
+        }
+        Scope::Customer(_) | Scope::Nothing => None,
+    }
+}
+
+pub(crate) fn load(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<VisitPlan> {
+    let Some(query) = visible(actor) else {
+        return Err(not_found(id));
+    };
+    query
+        .filter(visit_plans::id.eq(id))
+        .select(VisitPlan::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| not_found(id))
+}
+
+fn items_of(conn: &mut DbConn, plan_id: i64) -> AppResult<Vec<PlanItem>> {
+    Ok(visit_plan_items::table
+        .filter(visit_plan_items::plan_id.eq(plan_id))
+        .order((
+            visit_plan_items::planned_on.asc(),
+            visit_plan_items::id.asc(),
+        ))
+        .select(PlanItem::as_select())
+        .load(conn)?)
+}
+
+/// The projects a plan covers: in its unit's subtree, under warranty on
+/// some day of its period; with their warranty facts.
+fn covered(
+    conn: &mut DbConn,
+    path: &str,
+    (start, end): (NaiveDate, NaiveDate),
+) -> AppResult<Vec<(Project, ProjectFacts)>> {
+    let rows: Vec<Project> = projects::table
+        .filter(crate::in_subtree!(projects::scope_path, path))
+        .filter(diesel::dsl::exists(
+            warranty_terms::table
+                .filter(warranty_terms::project_id.eq(projects::id))
+                .filter(warranty_terms::starts_on.le(end))
+                .filter(warranty_terms::ends_on.ge(start)),
+        ))
+        .order(projects::id.asc())
+        .select(Project::as_select())
+        .load(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
+    let terms: Vec<(i64, NaiveDate, NaiveDate)> = warranty_terms::table
+        .filter(warranty_terms::project_id.eq_any(&ids))
+        .select((
+            warranty_terms::project_id,
+            warranty_terms::starts_on,
+            warranty_terms::ends_on,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|p| {
+            let mine: Vec<&(i64, NaiveDate, NaiveDate)> =
+                terms.iter().filter(|t| t.0 == p.id).collect();
+            let from = mine.iter().map(|t| t.1).min().unwrap_or(start);
+            let to = mine.iter().map(|t| t.2).max().unwrap_or(start);
+            let facts = ProjectFacts {
+                project_id: p.id,
+                completion_accepted_on: p.completion_accepted_on,
+                handover_on: p.handover_on,
+                is_key_project: p.is_key_project,
+                hvac_in_scope: p.hvac_in_scope,
+                warranty: (from, to),
+                term_ends: mine.iter().map(|t| t.2).collect(),
+            };
+            (p, facts)
+        })
+        .collect())
+}
+
+fn rules_level(level: PlanLevel) -> Level {
+    match level {
+        PlanLevel::Branch => Level::Branch,
+        PlanLevel::Project => Level::Project,
+    }
+}
+
+/// The projects a plan covers with their facts, and everything they need.
+type Needs = (Vec<(Project, ProjectFacts)>, Vec<Requirement>);
+
+/// Every requirement of the plan's projects.
+fn requirements_of(
+    conn: &mut DbConn,
+    config: &crate::config::Config,
+    plan: &VisitPlan,
+) -> AppResult<Needs> {
+    let period = (plan.period_start, plan.period_end);
+    let projects = covered(conn, &plan.scope_path, period)?;
+    let level = rules_level(level_of(plan)?);
+    let reqs = projects
+        .iter()
+        .flat_map(|(_, f)| plan_rules::requirements(level, period, f, config.heating_season))
+        .collect();
+    Ok((projects, reqs))
+}
+
+/// The plan's compliance report.
+fn report_of(
+    conn: &mut DbConn,
+    config: &crate::config::Config,
+    plan: &VisitPlan,
+    items: &[PlanItem],
+) -> AppResult<ComplianceReport> {
+    let (projects, reqs) = requirements_of(conn, config, plan)?;
+    let planned: Vec<(i64, NaiveDate, VisitMethod)> = items
+        .iter()
+        .filter(|i| i.status != PlanItemStatus::Replanned.as_str())
+        .map(|i| Ok((i.project_id, i.planned_on, VisitMethod::from_db(&i.method)?)))
+        .collect::<AppResult<_>>()?;
+    let statuses = plan_rules::compliance(&reqs, &planned);
+    let projects: Vec<ProjectCompliance> = projects
+        .into_iter()
+        .map(|(p, _)| {
+            let requirements: Vec<RequirementStatus> = statuses
+                .iter()
+                .filter(|s| s.requirement.project_id == p.id)
+                .cloned()
+                .collect();
+            ProjectCompliance {
+                project_id: p.id,
+                code: p.code,
+                name: p.name,
+                missing: requirements.iter().filter(|r| !r.met).count() as i64,
+                requirements,
+            }
+        })
+        .collect();
+    Ok(ComplianceReport {
+        compliant: projects.iter().all(|p| p.missing == 0),
+        projects,
+    })
+}
+
+fn detail(
+    conn: &mut DbConn,
+    config: &crate::config::Config,
+    plan: VisitPlan,
+) -> AppResult<PlanDetail> {
+    let items = items_of(conn, plan.id)?;
+    let report = report_of(conn, config, &plan, &items)?;
+    let mut serves = HashMap::new();
+    for item in &items {
+        let method = VisitMethod::from_db(&item.method)?;
+        let rules: Vec<String> = report
+            .projects
+            .iter()
+            .flat_map(|p| p.requirements.iter())
+            .map(|s| &s.requirement)
+            .filter(|r| r.met_by(item.project_id, item.planned_on, method))
+            .map(|r| {
+                let rule = serde_json::to_value(r.rule)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                format!("{rule} {}", r.label)
+            })
+            .collect();
+        serves.insert(item.id, rules);
+    }
+    Ok(PlanDetail {
+        plan,
+        items,
+        report,
+        serves,
+    })
+}
+
+pub fn get(conn: &mut DbConn, ctx: Ctx<'_>, id: i64) -> AppResult<PlanDetail> {
+    let plan = load(conn, ctx.actor, id)?;
+    detail(conn, ctx.config, plan)
+}
+
+pub fn compliance(conn: &mut DbConn, ctx: Ctx<'_>, id: i64) -> AppResult<ComplianceReport> {
+    Ok(get(conn, ctx, id)?.report)
+}
+
+/// Plans the caller sees, newest first.
+pub fn list(conn: &mut DbConn, actor: &Actor, page: Page) -> AppResult<Paged<VisitPlan>> {
+    let Some(mut query) = visible(actor) else {
+        return Ok(Paged {
+            items: vec![],
+            next_after: None,
+        });
+    };
+    if let Some(after) = page.after_id {
+        query = query.filter(visit_plans::id.lt(after));
+    }
+    let rows = query
+        .order(visit_plans::id.desc())
+        .limit(page.limit + 1)
+        .select(VisitPlan::as_select())
+        .load(conn)?;
+    Ok(Paged::from_rows(rows, page, |p| p.id))
+}
+
+// ---- visitors ----------------------------------------------------------
+
+/// The people of a plan's unit who visit: at a branch its engineering
+/// department, leader and staff; at a project department its manager and
+/// staff. With their rank.
+fn unit_visitors(conn: &mut DbConn, plan: &VisitPlan) -> AppResult<Vec<(i64, Rank)>> {
+    let roles: &[&str] = match level_of(plan)? {
+        PlanLevel::Branch => &["branch_engineer", "branch_leader", "staff"],
+        PlanLevel::Project => &["project_manager", "staff"],
+    };
+    let rows: Vec<(i64, Option<String>)> = users::table
+        .filter(users::org_unit_id.eq(plan.org_unit_id))
+        .filter(users::active.eq(true))
+        .filter(users::role.eq_any(roles))
+        .order(users::id.asc())
+        .select((users::id, users::rank))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(id, rank)| {
+            Ok((
+                id,
+                rank.as_deref()
+                    .map(Rank::from_db)
+                    .transpose()?
+                    .unwrap_or(Rank::Staff),
+            ))
+        })
+        .collect()
+}
+
+/// The rank each project's customer needs (000 §3), by project id.
+fn needed_ranks(
+    conn: &mut DbConn,
+    config: &crate::config::Config,
+    now: NaiveDateTime,
+    project_ids: &[i64],
+) -> AppResult<HashMap<i64, (Rank, String)>> {
+    let rows: Vec<(i64, Customer)> = projects::table
+        .inner_join(customers::table)
+        .filter(projects::id.eq_any(project_ids))
+        .select((projects::id, Customer::as_select()))
+        .load(conn)?;
+    let (pids, custs): (Vec<i64>, Vec<Customer>) = rows.into_iter().unzip();
+    let profiles = customer_profiles::profiles(conn, config, now, custs)?;
+    Ok(pids
+        .into_iter()
+        .zip(profiles)
+        .map(|(pid, p)| {
+            let tier = p
+                .customer
+                .grade
+                .clone()
+                .unwrap_or_else(|| "ungraded".into());
+            (pid, (p.required_visitor_rank, tier))
+        })
+        .collect())
+}
+
+/// 422 unless `visitor` may visit the project's customer.
+fn check_visitor(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    plan: &VisitPlan,
+    project_id: i64,
+    visitor: i64,
+    field: &str,
+) -> AppResult<()> {
+    let people = unit_visitors(conn, plan)?;
+    let Some((_, rank)) = people.iter().find(|(id, _)| *id == visitor) else {
+        return Err(AppError::rule(
+            "visitor_not_of_unit",
+            field,
+            "not an active visitor (engineer, leader, manager or staff) of the plan's unit",
+        ));
+    };
+    let needed = needed_ranks(conn, ctx.config, ctx.now, &[project_id])?;
+    if let Some((required, tier)) = needed.get(&project_id) {
+        if !rank.meets(*required) {
+            return Err(AppError::rule(
+                "visitor_rank_too_low",
+                field,
+                format!(
+                    "the customer is tier {tier} and needs a visitor of rank {required} or above; this visitor is {rank}"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+// ---- commands ----------------------------------------------------------
+
+/// Creates a draft plan; with `generate`, filled with the fewest visits
+/// that meet every rule, each given an eligible visitor, spread evenly.
+pub fn create(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisitPlan) -> AppResult<PlanDetail> {
+    let Ctx { actor, config, now } = ctx;
+    let (needed_role, kind) = match input.level {
+        PlanLevel::Branch => (Role::BranchEngineer, OrgUnitKind::Branch),
+        PlanLevel::Project => (Role::ProjectManager, OrgUnitKind::ProjectDepartment),
+    };
+    if actor.role != needed_role {
+        return Err(AppError::Forbidden(format!(
+            "a {} plan is compiled by the {needed_role}; you are {}",
+            input.level, actor.role
+        )));
+    }
+    let month = match (input.level, input.month) {
+        (PlanLevel::Project, Some(m)) => m,
+        (PlanLevel::Project, None) => {
+            return Err(AppError::invalid("month", "a project plan is for a month"))
+        }
+        (PlanLevel::Branch, Some(_)) => {
+            return Err(AppError::invalid(
+                "month",
+                "a branch plan is for the whole year",
+            ))
+        }
+        (PlanLevel::Branch, None) => 0,
+    };
+    let (start, end) = plan_rules::period(
+        rules_level(input.level),
+        input.year,
+        u32::try_from(month).ok().filter(|m| *m > 0),
+    );
+    write_tx(conn, |conn| {
+        let unit: Option<(String, String)> = org_units::table
+            .find(input.org_unit_id)
+            .select((org_units::path, org_units::kind))
+            .first(conn)
+            .optional()?;
+        let Some((path, unit_kind)) = unit.filter(|(p, _)| actor.scope().covers_path(p)) else {
+            return Err(AppError::missing_reference(
+                "org_unit_id",
+                format!("org unit {} not found", input.org_unit_id),
+            ));
+        };
+        if unit_kind != kind.as_str() {
+            return Err(AppError::invalid(
+                "org_unit_id",
+                format!("a {} plan belongs to a {kind}", input.level),
+            ));
+        }
+        let taken: i64 = visit_plans::table
+            .filter(visit_plans::level.eq(input.level.as_str()))
+            .filter(visit_plans::org_unit_id.eq(input.org_unit_id))
+            .filter(visit_plans::year.eq(input.year))
+            .filter(visit_plans::month.eq(month))
+            .count()
+            .get_result(conn)?;
+        if taken > 0 {
+            return Err(AppError::conflict(
+                "plan_exists",
+                "this unit has its plan for this period already",
+            ));
+        }
+        let id: i64 = diesel::insert_into(visit_plans::table)
+            .values((
+                visit_plans::level.eq(input.level.as_str()),
+                visit_plans::org_unit_id.eq(input.org_unit_id),
+                visit_plans::scope_path.eq(&path),
+                visit_plans::year.eq(input.year),
+                visit_plans::month.eq(month),
+                visit_plans::period_start.eq(start),
+                visit_plans::period_end.eq(end),
+                visit_plans::status.eq(VisitPlanStatus::Draft.as_str()),
+                visit_plans::created_by.eq(actor.id),
+                visit_plans::created_at.eq(now),
+                visit_plans::updated_at.eq(now),
+            ))
+            .returning(visit_plans::id)
+            .get_result(conn)?;
+        let plan = load(conn, actor, id)?;
+        if input.generate {
+            generate(conn, ctx, &plan)?;
+        }
+        events::record_change(
+            conn,
+            now,
+            actor,
+            "visit_plan.created",
+            ("visit_plan", id),
+            None,
+            Some(serde_json::to_value(&plan).unwrap_or_default()),
+        )?;
+        detail(conn, config, plan)
+    })
+}
+
+/// Fills a plan with the placed visits and their visitors.
+fn generate(conn: &mut DbConn, ctx: Ctx<'_>, plan: &VisitPlan) -> AppResult<()> {
+    let Ctx { config, now, .. } = ctx;
+    let (projects, reqs) = requirements_of(conn, config, plan)?;
+    let marks = calendar::marks_for(conn, plan.period_start, 400)?;
+    let placed = plan_rules::place(&reqs, |d| calendar::is_working_day(d, &marks));
+    let people = unit_visitors(conn, plan)?;
+    let ids: Vec<i64> = projects.iter().map(|(p, _)| p.id).collect();
+    let needed = needed_ranks(conn, config, now, &ids)?;
+    let mut load: HashMap<i64, usize> = people.iter().map(|(id, _)| (*id, 0)).collect();
+    let mut missing = vec![];
+    for v in &placed {
+        let (rank, tier) = needed
+            .get(&v.project_id)
+            .cloned()
+            .unwrap_or((Rank::Staff, String::new()));
+        // the eligible person with the fewest visits so far
+        let Some((visitor, _)) = people
+            .iter()
+            .filter(|(_, r)| r.meets(rank))
+            .min_by_key(|(id, _)| (load.get(id).copied().unwrap_or(0), *id))
+        else {
+            let code = projects
+                .iter()
+                .find(|(p, _)| p.id == v.project_id)
+                .map(|(p, _)| p.code.clone())
+                .unwrap_or_default();
+            missing.push(FieldError::new(
+                format!("projects.{}", v.project_id),
+                format!("{code}: the customer is tier {tier} and needs a visitor of rank {rank} or above; the unit has none"),
+            ));
+            continue;
+        };
+        *load.entry(*visitor).or_default() += 1;
+        insert_item(
+            conn,
+            now,
+            plan.id,
+            v.project_id,
+            v.kind,
+            v.method,
+            v.planned_on,
+            *visitor,
+            None,
+        )?;
+    }
+    if !missing.is_empty() {
+        return Err(AppError::Rule {
+            code: "no_eligible_visitor",
+            detail: "some customers need a more senior visitor than the unit has".into(),
+            errors: missing,
+        });
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_item(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    plan_id: i64,
+    project_id: i64,
+    kind: VisitKind,
+    method: VisitMethod,
+    planned_on: NaiveDate,
+    visitor: i64,
+    replaces: Option<i64>,
+) -> AppResult<i64> {
+    Ok(diesel::insert_into(visit_plan_items::table)
+        .values((
+            visit_plan_items::plan_id.eq(plan_id),
+            visit_plan_items::project_id.eq(project_id),
+            visit_plan_items::kind.eq(kind.as_str()),
+            visit_plan_items::method.eq(method.as_str()),
+            visit_plan_items::planned_on.eq(planned_on),
+            visit_plan_items::visitor_id.eq(visitor),
+            visit_plan_items::status.eq(PlanItemStatus::Planned.as_str()),
+            visit_plan_items::replaces_item_id.eq(replaces),
+            visit_plan_items::created_at.eq(now),
+            visit_plan_items::updated_at.eq(now),
+        ))
+        .returning(visit_plan_items::id)
+        .get_result(conn)?)
+}
+
+/// A plan whose items may change: draft or returned, the compiler's role,
+/// the version the client read. Bumps the plan's version.
+fn editable(
+    conn: &mut DbConn,
+    actor: &Actor,
+    plan_id: i64,
+    expected: Option<IfMatch>,
+    now: NaiveDateTime,
+) -> AppResult<VisitPlan> {
+    let plan = load(conn, actor, plan_id)?;
+    check_level_role(actor, level_of(&plan)?, VisitPlanAction::Submit)?;
+    let status = VisitPlanStatus::from_db(&plan.status)?;
+    if !matches!(status, VisitPlanStatus::Draft | VisitPlanStatus::Returned) {
+        return Err(AppError::conflict(
+            "plan_not_editable",
+            format!("the visit plan is {status}: items change while it is draft or returned"),
+        ));
+    }
+    super::check_version(expected, plan.version)?;
+    let written = diesel::update(
+        visit_plans::table
+            .filter(visit_plans::id.eq(plan.id))
+            .filter(visit_plans::version.eq(plan.version)),
+    )
+    .set((
+        visit_plans::version.eq(plan.version + 1),
+        visit_plans::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if written == 0 {
+        return Err(concurrent_change());
+    }
+    Ok(plan)
+}
+
+fn check_item(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    plan: &VisitPlan,
+    project_id: i64,
+    planned_on: NaiveDate,
+    visitor: i64,
+) -> AppResult<()> {
+    if planned_on < plan.period_start || planned_on > plan.period_end {
+        return Err(AppError::invalid(
+            "planned_on",
+            format!(
+                "must lie in the plan's period, {} to {}",
+                plan.period_start, plan.period_end
+            ),
+        ));
+    }
+    let covered = covered(conn, &plan.scope_path, (plan.period_start, plan.period_end))?;
+    if !covered.iter().any(|(p, _)| p.id == project_id) {
+        return Err(AppError::missing_reference(
+            "project_id",
+            format!("project {project_id} is not under warranty in this plan's unit and period"),
+        ));
+    }
+    check_visitor(conn, ctx, plan, project_id, visitor, "visitor_id")
+}
+
+pub fn add_item(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    plan_id: i64,
+    expected: Option<IfMatch>,
+    input: &PlanItemInput,
+) -> AppResult<PlanDetail> {
+    let Ctx { actor, config, now } = ctx;
+    write_tx(conn, |conn| {
+        let plan = editable(conn, actor, plan_id, expected, now)?;
+        check_item(
+            conn,
+            ctx,
+            &plan,
+            input.project_id,
+            input.planned_on,
+            input.visitor_id,
+        )?;
+        let id = insert_item(
+            conn,
+            now,
+            plan.id,
+            input.project_id,
+            input.kind,
+            input.method,
+            input.planned_on,
+            input.visitor_id,
+            None,
+        )?;
+        events::record(
+            conn,
+            now,
+            Some(actor.id),
+            "visit_plan.item_added",
+            "visit_plan",
+            plan.id,
+            serde_json::json!({ "item_id": id, "project_id": input.project_id,
+                "planned_on": input.planned_on, "visitor_id": input.visitor_id }),
+        )?;
+        let plan = load(conn, actor, plan_id)?;
+        detail(conn, config, plan)
+    })
+}
+
+fn item_in(conn: &mut DbConn, plan_id: i64, item_id: i64) -> AppResult<PlanItem> {
+    visit_plan_items::table
+        .filter(visit_plan_items::id.eq(item_id))
+        .filter(visit_plan_items::plan_id.eq(plan_id))
+        .select(PlanItem::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("item {item_id} not found in plan {plan_id}")))
+}
+
+pub fn update_item(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    (plan_id, item_id): (i64, i64),
+    expected: Option<IfMatch>,
+    patch: &PlanItemPatch,
+) -> AppResult<PlanDetail> {
+    let Ctx { actor, config, now } = ctx;
+    write_tx(conn, |conn| {
+        let plan = editable(conn, actor, plan_id, expected, now)?;
+        let item = item_in(conn, plan_id, item_id)?;
+        let planned_on = patch.planned_on.unwrap_or(item.planned_on);
+        let visitor = patch.visitor_id.unwrap_or(item.visitor_id);
+        check_item(conn, ctx, &plan, item.project_id, planned_on, visitor)?;
+        diesel::update(visit_plan_items::table.find(item_id))
+            .set((
+                visit_plan_items::planned_on.eq(planned_on),
+                visit_plan_items::visitor_id.eq(visitor),
+                visit_plan_items::kind.eq(patch
+                    .kind
+                    .map_or(item.kind.clone(), |k| k.as_str().to_string())),
+                visit_plan_items::method.eq(patch
+                    .method
+                    .map_or(item.method.clone(), |m| m.as_str().to_string())),
+                visit_plan_items::version.eq(item.version + 1),
+                visit_plan_items::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        events::record(
+            conn,
+            now,
+            Some(actor.id),
+            "visit_plan.item_changed",
+            "visit_plan",
+            plan.id,
+            serde_json::json!({ "item_id": item_id, "before": item,
+                "after": { "planned_on": planned_on, "visitor_id": visitor } }),
+        )?;
+        let plan = load(conn, actor, plan_id)?;
+        detail(conn, config, plan)
+    })
+}
+
+pub fn remove_item(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    (plan_id, item_id): (i64, i64),
+    expected: Option<IfMatch>,
+) -> AppResult<PlanDetail> {
+    let Ctx { actor, config, now } = ctx;
+    write_tx(conn, |conn| {
+        let plan = editable(conn, actor, plan_id, expected, now)?;
+        let item = item_in(conn, plan_id, item_id)?;
+        diesel::delete(visit_plan_items::table.find(item_id)).execute(conn)?;
+        events::record(
+            conn,
+            now,
+            Some(actor.id),
+            "visit_plan.item_removed",
+            "visit_plan",
+            plan.id,
+            serde_json::json!({ "item": item }),
+        )?;
+        let plan = load(conn, actor, plan_id)?;
+        detail(conn, config, plan)
+    })
+}
+
+/// Submits the plan for approval: refused with the report while it misses
+/// a rule or a project (004 §5.2.4, risk R02).
+pub fn submit(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    id: i64,
+    expected: Option<IfMatch>,
+    _input: &PlanSubmissionInput,
+) -> AppResult<PlanDetail> {
+    let (actor, now) = (ctx.actor, ctx.now);
+    let plan = workflow::run::<VisitPlanFlow>(
+        conn,
+        ctx,
+        id,
+        Request {
+            action: VisitPlanAction::Submit,
+            expected_version: expected,
+            late_reason: None,
+        },
+        |conn, plan| {
+            check_level_role(actor, level_of(plan)?, VisitPlanAction::Submit)?;
+            let items = items_of(conn, plan.id)?;
+            let report = report_of(conn, ctx.config, plan, &items)?;
+            if report.compliant {
+                Ok(())
+            } else {
+                Err(report.refusal())
+            }
+        },
+        |conn, before, _| {
+            diesel::update(visit_plans::table.find(before.id))
+                .set(visit_plans::submitted_at.eq(now))
+                .execute(conn)?;
+            Ok(())
+        },
+    )?;
+    detail(conn, ctx.config, plan)
+}
+
+/// The approving level approves the plan (checked again: 422 with the
+/// report) — each planned item becomes its visitor's task — or returns it.
+pub fn review(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    id: i64,
+    expected: Option<IfMatch>,
+    input: &PlanReviewInput,
+) -> AppResult<PlanDetail> {
+    let Ctx { actor, config, now } = ctx;
+    let action = match input.decision {
+        PlanDecision::Approve => VisitPlanAction::Approve,
+        PlanDecision::Return => VisitPlanAction::Return,
+    };
+    let comment = input
+        .comment
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
+    let plan = workflow::run::<VisitPlanFlow>(
+        conn,
+        ctx,
+        id,
+        Request {
+            action,
+            expected_version: expected,
+            late_reason: None,
+        },
+        |conn, plan| {
+            check_level_role(actor, level_of(plan)?, action)?;
+            if action == VisitPlanAction::Return {
+                return if comment.is_some() {
+                    Ok(())
+                } else {
+                    Err(AppError::invalid("comment", "say what to change"))
+                };
+            }
+            let items = items_of(conn, plan.id)?;
+            let report = report_of(conn, config, plan, &items)?;
+            if report.compliant {
+                Ok(())
+            } else {
+                Err(report.refusal())
+            }
+        },
+        |conn, before, _| {
+            diesel::update(visit_plans::table.find(before.id))
+                .set((
+                    visit_plans::reviewed_at.eq(now),
+                    visit_plans::reviewed_by.eq(actor.id),
+                    visit_plans::review_comment.eq(&comment),
+                ))
+                .execute(conn)?;
+            if action == VisitPlanAction::Approve {
+                for item in items_of(conn, before.id)? {
+                    start_item_clock(conn, ctx, before, &item)?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    detail(conn, config, plan)
+}
+
+/// The item's task: due when its planned day ends (company time zone),
+/// for its visitor, escalating to the level that approved the plan.
+fn start_item_clock(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    plan: &VisitPlan,
+    item: &PlanItem,
+) -> AppResult<()> {
+    let rule = match level_of(plan)? {
+        PlanLevel::Branch => Rule::VisitPerformBranch,
+        PlanLevel::Project => Rule::VisitPerform,
+    };
+    clocks::start(
+        conn,
+        ctx.config,
+        ctx.now,
+        NewDeadline {
+            rule,
+            subject_type: "visit_plan_item",
+            subject_id: item.id,
+            title: format!("{} {} visit, plan #{}", item.kind, item.method, plan.id),
+            link: format!("/api/v1/visit-plans/{}", plan.id),
+            started_at: ctx.now,
+            assignee_user_id: Some(item.visitor_id),
+            scope_org_unit_id: plan.org_unit_id,
+            assignee_role: None,
+            target: None,
+            due_at: Some(calendar::local_midnight(
+                item.planned_on + Days::new(1),
+                ctx.config.tz,
+            )),
+        },
+    )?;
+    Ok(())
+}
+
+/// A visit recorded for a plan item (in the visit's transaction): the item
+/// is done and its task settled (late only with the visit's `late_reason`);
+/// when the owner could not be reached the item is re-planned as an on-site
+/// visit within the same period (004 C03/C04), a new task of its visitor.
+pub(crate) fn record_item_visit(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    item_id: i64,
+    (visit_id, project_id, contact_failed): (i64, i64, bool),
+    late_reason: Option<&str>,
+) -> AppResult<()> {
+    let Ctx { actor, config, now } = ctx;
+    let item: PlanItem = visit_plan_items::table
+        .find(item_id)
+        .select(PlanItem::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| {
+            AppError::missing_reference("plan_item_id", format!("plan item {item_id} not found"))
+        })?;
+    let plan = load(conn, actor, item.plan_id).map_err(|_| {
+        AppError::missing_reference("plan_item_id", format!("plan item {item_id} not found"))
+    })?;
+    if item.project_id != project_id {
+        return Err(AppError::rule(
+            "plan_item_of_other_project",
+            "plan_item_id",
+            "the plan item is for another project",
+        ));
+    }
+    if plan.status != VisitPlanStatus::Approved.as_str()
+        || item.status != PlanItemStatus::Planned.as_str()
+    {
+        return Err(AppError::conflict(
+            "plan_item_not_open",
+            format!(
+                "plan item {item_id} is {} in a {} plan: only a planned item of an approved plan is visited",
+                item.status, plan.status
+            ),
+        ));
+    }
+    let rule = match level_of(&plan)? {
+        PlanLevel::Branch => Rule::VisitPerformBranch,
+        PlanLevel::Project => Rule::VisitPerform,
+    };
+    clocks::settle(
+        conn,
+        now,
+        actor,
+        rule,
+        "visit_plan_item",
+        item.id,
+        late_reason,
+    )?;
+    let visited_on = calendar::local_day(now, config.tz);
+    let status = if contact_failed {
+        PlanItemStatus::Replanned
+    } else {
+        PlanItemStatus::Done
+    };
+    diesel::update(visit_plan_items::table.find(item.id))
+        .set((
+            visit_plan_items::status.eq(status.as_str()),
+            visit_plan_items::visit_id.eq(visit_id),
+            visit_plan_items::done_on.eq(visited_on),
+            visit_plan_items::version.eq(item.version + 1),
+            visit_plan_items::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if contact_failed {
+        // on site, the next working day within the period (its last day at the latest)
+        let marks = calendar::marks_for(conn, visited_on, 30)?;
+        let mut day = visited_on + Days::new(1);
+        while day < plan.period_end && !calendar::is_working_day(day, &marks) {
+            day = day + Days::new(1);
+        }
+        let day = day.min(plan.period_end).max(plan.period_start);
+        let replacement = insert_item(
+            conn,
+            now,
+            plan.id,
+            item.project_id,
+            VisitKind::from_db(&item.kind)?,
+            VisitMethod::Onsite,
+            day,
+            item.visitor_id,
+            Some(item.id),
+        )?;
+        let new_item: PlanItem = visit_plan_items::table
+            .find(replacement)
+            .select(PlanItem::as_select())
+            .first(conn)?;
+        start_item_clock(conn, ctx, &plan, &new_item)?;
+        events::record(
+            conn,
+            now,
+            Some(actor.id),
+            "visit_plan.item_replanned",
+            "visit_plan",
+            plan.id,
+            serde_json::json!({ "item_id": item.id, "replacement_id": replacement,
+                "planned_on": day, "method": "onsite" }),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,672 @@
+//! Visit plans (004 §5.2, A.2; 000 §2–3): generated drafts that satisfy
+//! every frequency and season rule, submission and approval that check
+//! them (with the report), who may visit whom, even spreading, the plan's
+//! table, and items that become tasks and are carried out by visit records.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use actix_http::Request;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use chrono::{Duration, TimeZone, Utc};
+use common::*;
+use serde_json::{json, Value};
+
+struct Desk {
+    admin: String,
+    /// east branch engineering department (a manager)
+    engineer: String,
+    engineer_id: i64,
+    /// a second manager and a staff-rank member of the east branch
+    manager2_id: i64,
+    junior_id: i64,
+    group: String,
+    pm: String,
+    pm_id: i64,
+    org: Org,
+    /// a tier-A customer
+    customer: i64,
+}
+
+async fn user_with_rank<S, B>(
+    app: &TestApp<S>,
+    admin: &str,
+    name: &str,
+    role: &str,
+    unit: i64,
+    rank: &str,
+) -> i64
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let r = app
+        .post(
+            "/api/v1/users",
+            admin,
+            json!({"username": name, "display_name": name, "role": role, "org_unit_id": unit,
+                   "rank": rank, "password": PASSWORD}),
+        )
+        .await;
+    r.expect(201);
+    r.body["id"].as_i64().unwrap()
+}
+
+async fn desk<S, B>(app: &TestApp<S>) -> Desk
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let admin = app.admin().await;
+    let org = org(app, &admin).await;
+    let engineer_id = user_with_rank(
+        app,
+        &admin,
+        "east.engineer",
+        "branch_engineer",
+        org.east,
+        "manager",
+    )
+    .await;
+    let manager2_id =
+        user_with_rank(app, &admin, "east.manager2", "staff", org.east, "manager").await;
+    let junior_id = user_with_rank(app, &admin, "east.junior", "staff", org.east, "staff").await;
+    user_with_rank(
+        app,
+        &admin,
+        "group.engineer",
+        "group_engineer",
+        org.group,
+        "manager",
+    )
+    .await;
+    let pm_id = user_with_rank(
+        app,
+        &admin,
+        "east.pm",
+        "project_manager",
+        org.east_pd,
+        "manager",
+    )
+    .await;
+    let customer = app.customer(&admin, "Tier A owner", org.east).await;
+    app.post(
+        &format!("/api/v1/customers/{customer}/gradings"),
+        &admin,
+        json!({"operating_score": 95, "payment_score": 95, "cooperation_score": 95}),
+    )
+    .await
+    .expect(201);
+    Desk {
+        engineer: app.token("east.engineer", PASSWORD).await,
+        group: app.token("group.engineer", PASSWORD).await,
+        pm: app.token("east.pm", PASSWORD).await,
+        admin,
+        engineer_id,
+        manager2_id,
+        junior_id,
+        pm_id,
+        org,
+        customer,
+    }
+}
+
+async fn spawn_long() -> TestApp<
+    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+> {
+    let app = spawn_with(|c| c.access_token_ttl_secs = 800 * 86_400).await;
+    // after the key project below was completed
+    app.clock
+        .set(Utc.with_ymd_and_hms(2026, 3, 20, 1, 0, 0).unwrap());
+    app
+}
+
+/// A key project with HVAC in our contract, completed on 10 March 2026.
+async fn key_hvac_project<S, B>(app: &TestApp<S>, d: &Desk, code: &str) -> i64
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let r = app
+        .post(
+            "/api/v1/projects",
+            &d.pm,
+            json!({"code": code, "name": code, "address": "1 River Road",
+                   "project_department_id": d.org.east_pd, "customer_id": d.customer,
+                   "completion_accepted_on": "2026-03-10", "handover_on": "2026-03-15",
+                   "is_key_project": true, "hvac_in_scope": true}),
+        )
+        .await;
+    r.expect(201);
+    r.body["id"].as_i64().unwrap()
+}
+
+async fn branch_plan<S, B>(app: &TestApp<S>, d: &Desk, generate: bool) -> Value
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let r = app
+        .post(
+            "/api/v1/visit-plans",
+            &d.engineer,
+            json!({"level": "branch", "org_unit_id": d.org.east, "year": 2026, "generate": generate}),
+        )
+        .await;
+    r.expect(201);
+    r.body.clone()
+}
+
+fn rules_of(plan: &Value) -> Vec<String> {
+    plan["compliance"]["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["requirements"].as_array().unwrap().iter())
+        .map(|r| r["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[actix_rt::test]
+async fn a_generated_branch_plan_for_a_key_hvac_project_passes_every_rule() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    let p = key_hvac_project(&app, &d, "KEY-1").await;
+    let plan = branch_plan(&app, &d, true).await;
+    assert_eq!(plan["status"], "draft");
+    assert_eq!(
+        plan["compliance"]["compliant"], true,
+        "{}",
+        plan["compliance"]
+    );
+    let rules = rules_of(&plan);
+    for rule in [
+        "quarterly_phone",
+        "half_year_onsite",
+        "key_first_year",
+        "key_before_rain",
+        "key_during_rain",
+        "hvac_summer",
+        "handover",
+        "heating_season",
+    ] {
+        assert!(
+            rules.iter().any(|r| r == rule),
+            "{rule} missing from {rules:?}"
+        );
+    }
+    // the winter of 2026 ended before its warranty began: not required
+    assert!(!rules.iter().any(|r| r == "hvac_winter"));
+    // the next year's plan has its winter, and the last quarter of the first year
+    let next = app
+        .post(
+            "/api/v1/visit-plans",
+            &d.engineer,
+            json!({"level": "branch", "org_unit_id": d.org.east, "year": 2027, "generate": true}),
+        )
+        .await;
+    next.expect(201);
+    assert_eq!(next.body["compliance"]["compliant"], true);
+    let next_rules = rules_of(&next.body);
+    assert!(next_rules.iter().any(|r| r == "hvac_winter"));
+    assert_eq!(
+        next_rules.iter().filter(|r| *r == "key_first_year").count(),
+        1
+    );
+    let items = plan["items"].as_array().unwrap();
+    assert!(items.iter().all(|i| i["project_id"] == p));
+    // fewer visits than requirements: one visit serves several rules
+    assert!(
+        items.len() < rules.len(),
+        "{} items for {} rules",
+        items.len(),
+        rules.len()
+    );
+    // the customer is tier A: never a staff-rank visitor
+    assert!(items.iter().all(|i| i["visitor_id"] != d.junior_id));
+    // nothing before the warranty began, nothing outside the year
+    assert!(items.iter().all(|i| {
+        let day = i["planned_on"].as_str().unwrap();
+        ("2026-03-11"..="2026-12-31").contains(&day)
+    }));
+    let r = app
+        .post(
+            &format!("/api/v1/visit-plans/{}/submission", plan["id"]),
+            &d.engineer,
+            json!({}),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.body["status"], "submitted");
+    assert_eq!(r.body["compliance"]["compliant"], true);
+}
+
+#[actix_rt::test]
+async fn removing_any_required_item_makes_submission_fail_naming_the_rule_and_the_project() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    let p = key_hvac_project(&app, &d, "KEY-2").await;
+    let plan = branch_plan(&app, &d, true).await;
+    let id = plan["id"].as_i64().unwrap();
+    let items: Vec<Value> = plan["items"].as_array().unwrap().clone();
+    for item in items.iter() {
+        let r = app
+            .delete(
+                &format!("/api/v1/visit-plans/{id}/items/{}", item["id"]),
+                &d.engineer,
+            )
+            .await;
+        r.expect(200);
+        assert_eq!(r.body["compliance"]["compliant"], false);
+        let r = app
+            .post(
+                &format!("/api/v1/visit-plans/{id}/submission"),
+                &d.engineer,
+                json!({}),
+            )
+            .await;
+        r.expect_problem(422, "plan_not_compliant");
+        let fields = r.fields();
+        assert!(!fields.is_empty());
+        assert!(
+            fields
+                .iter()
+                .all(|f| f.starts_with(&format!("projects.{p}."))),
+            "{fields:?}"
+        );
+        // put it back as it was
+        app.post(
+            &format!("/api/v1/visit-plans/{id}/items"),
+            &d.engineer,
+            json!({"project_id": p, "kind": item["kind"], "method": item["method"],
+                   "planned_on": item["planned_on"], "visitor_id": item["visitor_id"]}),
+        )
+        .await
+        .expect(200);
+    }
+    app.post(
+        &format!("/api/v1/visit-plans/{id}/submission"),
+        &d.engineer,
+        json!({}),
+    )
+    .await
+    .expect(200);
+}
+
+#[actix_rt::test]
+async fn a_project_plan_has_one_onsite_item_per_project_per_month_and_is_approved_by_the_branch() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    let a = key_hvac_project(&app, &d, "PP-1").await;
+    let b = app.project(&d.pm, "PP-2", d.org.east_pd, d.customer).await["id"]
+        .as_i64()
+        .unwrap();
+    let r = app
+        .post(
+            "/api/v1/visit-plans",
+            &d.pm,
+            json!({"level": "project", "org_unit_id": d.org.east_pd, "year": 2026, "month": 5, "generate": true}),
+        )
+        .await;
+    r.expect(201);
+    let id = r.body["id"].as_i64().unwrap();
+    let items = r.body["items"].as_array().unwrap();
+    let mut projects: Vec<i64> = items
+        .iter()
+        .map(|i| i["project_id"].as_i64().unwrap())
+        .collect();
+    projects.sort();
+    assert_eq!(projects, vec![a, b]);
+    assert!(items.iter().all(|i| i["method"] == "onsite"
+        && i["planned_on"].as_str().unwrap().starts_with("2026-05")
+        && i["visitor_id"] == d.pm_id));
+    app.post(
+        &format!("/api/v1/visit-plans/{id}/submission"),
+        &d.pm,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    // the group does not approve a project plan; the branch does
+    app.post(
+        &format!("/api/v1/visit-plans/{id}/review"),
+        &d.group,
+        json!({"decision": "approve"}),
+    )
+    .await
+    .expect(403);
+    let r = app
+        .post(
+            &format!("/api/v1/visit-plans/{id}/review"),
+            &d.engineer,
+            json!({"decision": "approve"}),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.body["status"], "approved");
+    // each item is the visitor's task, due when its day ends in Shanghai
+    let tasks = app.get("/api/v1/me/tasks", &d.pm).await;
+    let plan_tasks: Vec<&Value> = tasks.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["link"] == format!("/api/v1/visit-plans/{id}"))
+        .collect();
+    assert_eq!(plan_tasks.len(), 2);
+    assert!(plan_tasks[0]["due_at"]
+        .as_str()
+        .unwrap()
+        .ends_with("T16:00:00Z"));
+}
+
+#[actix_rt::test]
+async fn a_short_plan_is_refused_and_a_returned_plan_is_revised_and_approved() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    let p = key_hvac_project(&app, &d, "RET-1").await;
+    let plan = branch_plan(&app, &d, false).await;
+    let id = plan["id"].as_i64().unwrap();
+    assert_eq!(plan["compliance"]["compliant"], false);
+    assert_eq!(plan["compliance"]["projects"][0]["project_id"], p);
+    let r = app
+        .post(
+            &format!("/api/v1/visit-plans/{id}/submission"),
+            &d.engineer,
+            json!({}),
+        )
+        .await;
+    r.expect_problem(422, "plan_not_compliant");
+    // a generated plan, returned by the group, revised, approved
+    app.clock.advance(Duration::days(1));
+    let r = app
+        .post(
+            "/api/v1/visit-plans",
+            &d.engineer,
+            json!({"level": "branch", "org_unit_id": d.org.east, "year": 2027, "generate": true}),
+        )
+        .await;
+    r.expect(201);
+    let id = r.body["id"].as_i64().unwrap();
+    let first = r.body["items"][0].clone();
+    app.post(
+        &format!("/api/v1/visit-plans/{id}/submission"),
+        &d.engineer,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/visit-plans/{id}/review"),
+        &d.group,
+        json!({"decision": "return"}),
+    )
+    .await
+    .expect(422);
+    let r = app
+        .post(
+            &format!("/api/v1/visit-plans/{id}/review"),
+            &d.group,
+            json!({"decision": "return", "comment": "give the first visit to the other manager"}),
+        )
+        .await;
+    assert_eq!(r.body["status"], "returned");
+    let r = app
+        .patch(
+            &format!("/api/v1/visit-plans/{id}/items/{}", first["id"]),
+            &d.engineer,
+            json!({"visitor_id": d.manager2_id}),
+        )
+        .await;
+    r.expect(200);
+    app.post(
+        &format!("/api/v1/visit-plans/{id}/submission"),
+        &d.engineer,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    // a branch engineer does not approve the branch's own plan
+    app.post(
+        &format!("/api/v1/visit-plans/{id}/review"),
+        &d.engineer,
+        json!({"decision": "approve"}),
+    )
+    .await
+    .expect(403);
+    let r = app
+        .post(
+            &format!("/api/v1/visit-plans/{id}/review"),
+            &d.group,
+            json!({"decision": "approve"}),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.body["status"], "approved");
+}
+
+#[actix_rt::test]
+async fn a_staff_rank_visitor_for_a_tier_a_customer_is_refused_naming_the_tier_and_the_rank() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    let p = key_hvac_project(&app, &d, "RANK-1").await;
+    let plan = branch_plan(&app, &d, false).await;
+    let r = app
+        .post(
+            &format!("/api/v1/visit-plans/{}/items", plan["id"]),
+            &d.engineer,
+            json!({"project_id": p, "kind": "routine", "method": "onsite", "planned_on": "2026-05-20",
+                   "visitor_id": d.junior_id}),
+        )
+        .await;
+    r.expect_problem(422, "visitor_rank_too_low");
+    assert_eq!(r.fields(), vec!["visitor_id"]);
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("tier A") && detail.contains("manager"),
+        "{detail}"
+    );
+    // a manager may; a day outside the year may not
+    let ok = json!({"project_id": p, "kind": "routine", "method": "onsite", "planned_on": "2026-05-20",
+                    "visitor_id": d.engineer_id});
+    app.post(
+        &format!("/api/v1/visit-plans/{}/items", plan["id"]),
+        &d.engineer,
+        ok,
+    )
+    .await
+    .expect(200);
+    let r = app
+        .post(
+            &format!("/api/v1/visit-plans/{}/items", plan["id"]),
+            &d.engineer,
+            json!({"project_id": p, "kind": "routine", "method": "onsite", "planned_on": "2027-01-02",
+                   "visitor_id": d.engineer_id}),
+        )
+        .await;
+    r.expect(422);
+    assert_eq!(r.fields(), vec!["planned_on"]);
+}
+
+#[actix_rt::test]
+async fn generated_visits_are_spread_evenly_across_the_eligible_people() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    for n in 0..3 {
+        key_hvac_project(&app, &d, &format!("SPREAD-{n}")).await;
+    }
+    let plan = branch_plan(&app, &d, true).await;
+    let items = plan["items"].as_array().unwrap();
+    let count = |id: i64| items.iter().filter(|i| i["visitor_id"] == id).count();
+    let (a, b) = (count(d.engineer_id), count(d.manager2_id));
+    assert_eq!(a + b, items.len(), "only managers visit a tier-A customer");
+    assert!(a.abs_diff(b) <= 1, "{a} and {b}");
+}
+
+/// The plan's life cycle, written out apart from the code.
+const PLAN_PAIRS: [(&str, &str, &str); 4] = [
+    ("draft", "submit", "submitted"),
+    ("returned", "submit", "submitted"),
+    ("submitted", "approve", "approved"),
+    ("submitted", "return", "returned"),
+];
+
+#[actix_rt::test]
+async fn visit_plan_transition_table_every_state_and_action_pair() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    app.project(&d.pm, "T-1", d.org.east_pd, d.customer).await;
+    let mut month = 0;
+    for state in ["draft", "submitted", "approved", "returned"] {
+        for action in ["submit", "approve", "return"] {
+            month += 1;
+            let r = app
+                .post(
+                    "/api/v1/visit-plans",
+                    &d.pm,
+                    json!({"level": "project", "org_unit_id": d.org.east_pd, "year": 2026 + month / 12,
+                           "month": month % 12 + 1, "generate": true}),
+                )
+                .await;
+            r.expect(201);
+            let id = r.body["id"].as_i64().unwrap();
+            let step = |a: &str| {
+                let (path, token, body) = match a {
+                    "submit" => ("submission", &d.pm, json!({})),
+                    "approve" => ("review", &d.engineer, json!({"decision": "approve"})),
+                    _ => (
+                        "review",
+                        &d.engineer,
+                        json!({"decision": "return", "comment": "redo"}),
+                    ),
+                };
+                (
+                    format!("/api/v1/visit-plans/{id}/{path}"),
+                    token.clone(),
+                    body,
+                )
+            };
+            let path: &[&str] = match state {
+                "draft" => &[],
+                "submitted" => &["submit"],
+                "approved" => &["submit", "approve"],
+                _ => &["submit", "return"],
+            };
+            for a in path {
+                let (p, t, b) = step(a);
+                app.post(&p, &t, b).await.expect(200);
+            }
+            let (p, t, b) = step(action);
+            let r = app.post(&p, &t, b).await;
+            match PLAN_PAIRS
+                .iter()
+                .find(|(f, a, _)| *f == state && *a == action)
+            {
+                Some((_, _, to)) => {
+                    r.expect(200);
+                    assert_eq!(r.body["status"], *to);
+                }
+                None => {
+                    r.expect_problem(409, "invalid_transition");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn readme_shows_the_visit_plan_table_as_the_code_runs_it() {
+    use aftercare::services::{visit_plans::VisitPlanFlow, workflow};
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = workflow::markdown::<VisitPlanFlow>();
+    assert!(readme.contains(&table), "README.md must show:\n{table}");
+}
+
+#[actix_rt::test]
+async fn a_visit_for_a_plan_item_completes_it_and_a_failed_contact_replans_it_on_site() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    let p = app
+        .project(&d.pm, "ITEM-1", d.org.east_pd, d.customer)
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let r = app
+        .post(
+            "/api/v1/visit-plans",
+            &d.pm,
+            json!({"level": "project", "org_unit_id": d.org.east_pd, "year": 2026, "month": 3, "generate": true}),
+        )
+        .await;
+    let id = r.body["id"].as_i64().unwrap();
+    let item = r.body["items"][0]["id"].as_i64().unwrap();
+    // not before approval
+    let record = |extra: Value| {
+        let mut body = json!({"project_id": p, "kind": "routine", "method": "phone", "visited_at": app.clock.now().to_rfc3339(),
+                              "outcome": "completed", "owner_phone": "13800138000", "findings": "fine", "plan_item_id": item});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    app.post("/api/v1/visits", &d.pm, record(json!({})))
+        .await
+        .expect_problem(409, "plan_item_not_open");
+    app.post(
+        &format!("/api/v1/visit-plans/{id}/submission"),
+        &d.pm,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/visit-plans/{id}/review"),
+        &d.engineer,
+        json!({"decision": "approve"}),
+    )
+    .await
+    .expect(200);
+    // the owner does not answer: the item is re-planned on site
+    let r = app
+        .post(
+            "/api/v1/visits",
+            &d.pm,
+            record(json!({"outcome": "contact_failed", "contact_failed_reason": "no answer", "owner_phone": null})),
+        )
+        .await;
+    r.expect(201);
+    assert_eq!(r.body["plan_item_id"], item);
+    let plan = app.get(&format!("/api/v1/visit-plans/{id}"), &d.pm).await;
+    let items = plan.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let old = items.iter().find(|i| i["id"] == item).unwrap();
+    let new = items.iter().find(|i| i["id"] != item).unwrap();
+    assert_eq!(old["status"], "replanned");
+    assert_eq!(new["status"], "planned");
+    assert_eq!(new["method"], "onsite");
+    assert_eq!(new["replaces_item_id"], item);
+    assert!(new["planned_on"].as_str().unwrap().starts_with("2026-03"));
+    // the on-site visit completes the new item
+    let r = app
+        .post(
+            "/api/v1/visits",
+            &d.pm,
+            record(json!({"method": "onsite", "plan_item_id": new["id"]})),
+        )
+        .await;
+    r.expect(201);
+    let plan = app.get(&format!("/api/v1/visit-plans/{id}"), &d.pm).await;
+    let done = plan.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == new["id"])
+        .unwrap()
+        .clone();
+    assert_eq!(done["status"], "done");
+    assert_eq!(done["visit_id"], r.body["id"]);
+    // the plan still complies: the on-site visit is in the month
+    assert_eq!(plan.body["compliance"]["compliant"], true);
+    let _ = d.admin;
+}
