@@ -151,7 +151,7 @@ fn enum_schemas_list_the_values_the_api_sends() {
     }
     check!(
         org_unit::OrgUnitKind => "OrgUnitKind",
-        project::LedgerStatus => "LedgerStatus",
+        project::ApprovalStatus => "ApprovalStatus",
         project::ContactRole => "ContactRole",
         project::ContactSide => "ContactSide",
         project::WarrantyCategory => "WarrantyCategory",

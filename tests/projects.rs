@@ -965,7 +965,7 @@ fn readme_shows_the_ledger_table_as_the_code_runs_it() {
         "README.md must show the ledger's transition table as the code has it:\n{table}"
     );
     // and the code's table allows exactly the pairs tested above
-    for state in aftercare::models::project::LedgerStatus::ALL {
+    for state in aftercare::models::project::ApprovalStatus::ALL {
         let allowed: Vec<String> = workflow::allowed_actions::<Ledger>(*state)
             .iter()
             .map(|a| a.to_string())

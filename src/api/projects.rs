@@ -10,7 +10,7 @@ use super::{answer, if_match, once, page, reply, utc, versioned, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::project::{
-    Contact, ContactRole, ContactSide, LedgerStatus, Project, WarrantyCategory, WarrantyTerm,
+    ApprovalStatus, Contact, ContactRole, ContactSide, Project, WarrantyCategory, WarrantyTerm,
 };
 use crate::services::idempotency::Answer;
 use crate::services::ledger::{self, LedgerReview, LedgerSubmission};
@@ -24,7 +24,7 @@ use crate::AppState;
 /// Where the project's ledger stands.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct LedgerView {
-    pub status: LedgerStatus,
+    pub status: ApprovalStatus,
     /// End of the third day after handover (company time zone).
     pub due_at: DateTime<Utc>,
     pub submitted_at: Option<DateTime<Utc>>,
@@ -69,7 +69,7 @@ impl TryFrom<Project> for ProjectView {
     fn try_from(p: Project) -> AppResult<Self> {
         Ok(ProjectView {
             ledger: LedgerView {
-                status: LedgerStatus::from_db(&p.ledger_status)?,
+                status: ApprovalStatus::from_db(&p.ledger_status)?,
                 due_at: utc(p.ledger_due_at),
                 submitted_at: p.ledger_submitted_at.map(utc),
                 submitted_late: p.ledger_submitted_late,
@@ -231,7 +231,7 @@ pub struct ProjectListQuery {
     pub customer_id: Option<i64>,
     pub is_key_project: Option<bool>,
     pub hvac_in_scope: Option<bool>,
-    pub ledger_status: Option<LedgerStatus>,
+    pub ledger_status: Option<ApprovalStatus>,
     /// Only projects with a warranty term in force that day (YYYY-MM-DD).
     #[validate(custom(function = "crate::services::plausible_date"))]
     pub under_warranty_on: Option<NaiveDate>,

@@ -13,7 +13,7 @@ use super::{answer, if_match, once, page, step, utc, versioned, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::visit::{
-    PlanItem, PlanItemStatus, PlanLevel, VisitKind, VisitMethod, VisitPlan, VisitPlanStatus,
+    ApprovalStatus, PlanItem, PlanItemStatus, PlanLevel, VisitKind, VisitMethod, VisitPlan,
 };
 use crate::services::idempotency::Answer;
 use crate::services::visit_plans::{
@@ -71,7 +71,7 @@ pub struct VisitPlanView {
     pub month: Option<i32>,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
-    pub status: VisitPlanStatus,
+    pub status: ApprovalStatus,
     pub created_by: i64,
     pub submitted_at: Option<DateTime<Utc>>,
     pub reviewed_at: Option<DateTime<Utc>>,
@@ -93,7 +93,7 @@ pub struct VisitPlanSummary {
     pub org_unit_id: i64,
     pub year: i32,
     pub month: Option<i32>,
-    pub status: VisitPlanStatus,
+    pub status: ApprovalStatus,
     pub version: i32,
 }
 
@@ -106,7 +106,7 @@ impl TryFrom<VisitPlan> for VisitPlanSummary {
             org_unit_id: p.org_unit_id,
             year: p.year,
             month: (p.month > 0).then_some(p.month),
-            status: VisitPlanStatus::from_db(&p.status)?,
+            status: ApprovalStatus::from_db(&p.status)?,
             version: p.version,
         })
     }
@@ -124,7 +124,7 @@ impl TryFrom<PlanDetail> for VisitPlanView {
             month: (p.month > 0).then_some(p.month),
             period_start: p.period_start,
             period_end: p.period_end,
-            status: VisitPlanStatus::from_db(&p.status)?,
+            status: ApprovalStatus::from_db(&p.status)?,
             created_by: p.created_by,
             submitted_at: p.submitted_at.map(utc),
             reviewed_at: p.reviewed_at.map(utc),

@@ -1,7 +1,5 @@
 //! `/visits`: return-visit records, their survey and the owner's confirmation.
 
-use std::collections::BTreeMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -18,7 +16,7 @@ use crate::models::project::WarrantyCategory;
 use crate::models::visit::{IssueLiability, VisitKind, VisitMethod, VisitOutcome, VisitStatus};
 use crate::services::idempotency::Answer;
 use crate::services::visits::{
-    self as service, ConfirmationInput, NewVisit, PersonMet, VisitDetail, VisitFilter,
+    self as service, ConfirmationInput, NewVisit, PersonMet, SurveyScores, VisitDetail, VisitFilter,
 };
 use crate::services::workflow::Ctx;
 use crate::AppState;
@@ -42,8 +40,7 @@ pub struct IssueView {
 /// The satisfaction survey of a visit.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SurveyView {
-    /// Each factor's score.
-    pub scores: BTreeMap<String, i32>,
+    pub scores: SurveyScores,
     /// The weighted total, 0–100 (exact to the tenth).
     pub weighted_score: f64,
     pub rating: Rating,

@@ -58,3 +58,18 @@ macro_rules! text_enum {
     };
 }
 pub(crate) use text_enum;
+
+text_enum! {
+    /// Where a document on an approval track stands: the completed-projects
+    /// ledger (004 A.2 steps 2–3) and the visit plans (004 §5.2).
+    ApprovalStatus {
+        /// being compiled or filled in by its author
+        Draft => "draft",
+        /// waiting for review or approval
+        Submitted => "submitted",
+        /// accepted
+        Approved => "approved",
+        /// sent back to be completed; resubmit when fixed
+        Returned => "returned",
+    }
+}

@@ -3,18 +3,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{project_contacts, projects, warranty_terms};
 
-super::text_enum! {
-    /// Where the completed-projects ledger stands (004 A.2 steps 2–3).
-    LedgerStatus {
-        /// being filled by the project department
-        Draft => "draft",
-        /// waiting for the branch engineering department's review
-        Submitted => "submitted",
-        Approved => "approved",
-        /// sent back for completion; resubmit when fixed
-        Returned => "returned",
-    }
-}
+pub use super::ApprovalStatus;
 
 super::text_enum! {
     /// A step of the ledger workflow.

@@ -196,19 +196,7 @@ text_enum! {
     }
 }
 
-text_enum! {
-    /// Where a visit plan stands.
-    VisitPlanStatus {
-        /// being compiled
-        Draft => "draft",
-        /// waiting for approval
-        Submitted => "submitted",
-        /// approved: each item is its visitor's task
-        Approved => "approved",
-        /// sent back to be compiled again
-        Returned => "returned",
-    }
-}
+pub use super::ApprovalStatus;
 
 text_enum! {
     /// A step of the visit plan workflow.

@@ -17,7 +17,9 @@ use crate::db::DbConn;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::models::attachment::SubjectType;
 use crate::models::deadline::Rule;
-use crate::models::project::{ContactRole, LedgerAction, LedgerStatus, Project, WarrantyCategory};
+use crate::models::project::{
+    ApprovalStatus, ContactRole, LedgerAction, Project, WarrantyCategory,
+};
 use crate::models::user::Role;
 
 use super::attachments::{self, AttachInput};
@@ -71,31 +73,31 @@ pub struct LedgerReview {
 /// The ledger's life cycle.
 pub struct Ledger;
 
-const SUBMIT_FROM: &[LedgerStatus] = &[LedgerStatus::Draft, LedgerStatus::Returned];
+const SUBMIT_FROM: &[ApprovalStatus] = &[ApprovalStatus::Draft, ApprovalStatus::Returned];
 
-static TABLE: [Transition<LedgerStatus, LedgerAction>; 3] = [
+static TABLE: [Transition<ApprovalStatus, LedgerAction>; 3] = [
     Transition {
         from: SUBMIT_FROM,
         action: LedgerAction::Submit,
-        to: LedgerStatus::Submitted,
+        to: ApprovalStatus::Submitted,
         roles: &[Role::ProjectManager],
         settles: &[Rule::LedgerFill],
         starts: &[Rule::LedgerReview],
         event: "project.ledger_submitted",
     },
     Transition {
-        from: &[LedgerStatus::Submitted],
+        from: &[ApprovalStatus::Submitted],
         action: LedgerAction::Approve,
-        to: LedgerStatus::Approved,
+        to: ApprovalStatus::Approved,
         roles: &[Role::BranchEngineer],
         settles: &[Rule::LedgerReview],
         starts: &[],
         event: "project.ledger_approved",
     },
     Transition {
-        from: &[LedgerStatus::Submitted],
+        from: &[ApprovalStatus::Submitted],
         action: LedgerAction::Return,
-        to: LedgerStatus::Returned,
+        to: ApprovalStatus::Returned,
         roles: &[Role::BranchEngineer],
         settles: &[Rule::LedgerReview],
         // the department gets a fresh clock to complete and resubmit
@@ -105,17 +107,17 @@ static TABLE: [Transition<LedgerStatus, LedgerAction>; 3] = [
 ];
 
 impl Workflow for Ledger {
-    type State = LedgerStatus;
+    type State = ApprovalStatus;
     type Action = LedgerAction;
     type Subject = Project;
     const NAME: &'static str = "ledger";
     const SUBJECT_TYPE: &'static str = "project";
 
-    fn table() -> &'static [Transition<LedgerStatus, LedgerAction>] {
+    fn table() -> &'static [Transition<ApprovalStatus, LedgerAction>] {
         &TABLE
     }
-    fn states() -> &'static [LedgerStatus] {
-        LedgerStatus::ALL
+    fn states() -> &'static [ApprovalStatus] {
+        ApprovalStatus::ALL
     }
     fn actions() -> &'static [LedgerAction] {
         LedgerAction::ALL
@@ -126,8 +128,8 @@ impl Workflow for Ledger {
     fn id(p: &Project) -> i64 {
         p.id
     }
-    fn state(p: &Project) -> AppResult<LedgerStatus> {
-        LedgerStatus::from_db(&p.ledger_status)
+    fn state(p: &Project) -> AppResult<ApprovalStatus> {
+        ApprovalStatus::from_db(&p.ledger_status)
     }
     fn version(p: &Project) -> i32 {
         p.version
@@ -135,8 +137,8 @@ impl Workflow for Ledger {
     fn advance(
         conn: &mut DbConn,
         p: &Project,
-        from: LedgerStatus,
-        to: LedgerStatus,
+        from: ApprovalStatus,
+        to: ApprovalStatus,
         now: NaiveDateTime,
     ) -> AppResult<usize> {
         crate::advance!(conn, projects, ledger_status, p, from, to, now)
@@ -283,7 +285,7 @@ pub fn submit(
                 })
             }
         },
-        |conn, before, outcome: &Outcome<LedgerStatus>| {
+        |conn, before, outcome: &Outcome<ApprovalStatus>| {
             // a ledger entered before the deadline engine ran has no clock:
             // judge it by the due time recorded on the project
             let late = outcome.late || (outcome.settled.is_empty() && now > before.ledger_due_at);

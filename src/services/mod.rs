@@ -155,6 +155,15 @@ pub fn like_contains(text: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// An approver's decision on a plan: accept it, or send it back to be
+/// completed (rectification plans and visit plans alike).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalDecision {
+    Approve,
+    Return,
+}
+
 /// Calendar dates a person can mean: years 1 to 9999. Beyond them the date
 /// parser still reads (`+200000-01-01`), but PostgreSQL cannot store or
 /// compare them, so they are refused at the edge with the field named.

@@ -25,7 +25,7 @@ use crate::models::complaint::{
 };
 use crate::models::deadline::Rule;
 use crate::models::user::Role;
-use crate::services::IfMatch;
+use crate::services::{ApprovalDecision, IfMatch};
 
 use super::attachments::{self, AttachInput};
 use super::calendar;
@@ -145,14 +145,6 @@ pub struct PlanReview {
     #[validate(length(min = 1, max = 1000))]
     #[schema(min_length = 1, max_length = 1000)]
     pub late_reason: Option<String>,
-}
-
-/// The branch leader's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ApprovalDecision {
-    Approve,
-    Return,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]

@@ -27,10 +27,10 @@ use crate::models::org_unit::OrgUnitKind;
 use crate::models::project::Project;
 use crate::models::user::{Rank, Role};
 use crate::models::visit::{
-    PlanItem, PlanItemStatus, PlanLevel, VisitKind, VisitMethod, VisitPlan, VisitPlanAction,
-    VisitPlanStatus,
+    ApprovalStatus, PlanItem, PlanItemStatus, PlanLevel, VisitKind, VisitMethod, VisitPlan,
+    VisitPlanAction,
 };
-use crate::services::IfMatch;
+use crate::services::{ApprovalDecision, IfMatch};
 
 use super::calendar;
 use super::deadlines::{self as clocks, NewDeadline};
@@ -85,19 +85,11 @@ pub struct PlanItemPatch {
     pub visitor_id: Option<i64>,
 }
 
-/// The approver's decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PlanDecision {
-    Approve,
-    Return,
-}
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"decision": "approve"}))]
 pub struct PlanReviewInput {
-    pub decision: PlanDecision,
+    pub decision: ApprovalDecision,
     /// Required when returning.
     #[validate(length(min = 1, max = 2000))]
     #[schema(min_length = 1, max_length = 2000)]
@@ -185,11 +177,11 @@ pub struct PlanDetail {
 
 pub struct VisitPlanFlow;
 
-static TABLE: [Transition<VisitPlanStatus, VisitPlanAction>; 3] = [
+static TABLE: [Transition<ApprovalStatus, VisitPlanAction>; 3] = [
     Transition {
-        from: &[VisitPlanStatus::Draft, VisitPlanStatus::Returned],
+        from: &[ApprovalStatus::Draft, ApprovalStatus::Returned],
         action: VisitPlanAction::Submit,
-        to: VisitPlanStatus::Submitted,
+        to: ApprovalStatus::Submitted,
         // the branch's plan by its engineering department, a project's by its manager
         roles: &[Role::BranchEngineer, Role::ProjectManager],
         settles: &[],
@@ -197,9 +189,9 @@ static TABLE: [Transition<VisitPlanStatus, VisitPlanAction>; 3] = [
         event: "visit_plan.submitted",
     },
     Transition {
-        from: &[VisitPlanStatus::Submitted],
+        from: &[ApprovalStatus::Submitted],
         action: VisitPlanAction::Approve,
-        to: VisitPlanStatus::Approved,
+        to: ApprovalStatus::Approved,
         // the group approves a branch's plan, the branch a project's
         roles: &[Role::GroupEngineer, Role::BranchEngineer],
         settles: &[],
@@ -207,9 +199,9 @@ static TABLE: [Transition<VisitPlanStatus, VisitPlanAction>; 3] = [
         event: "visit_plan.approved",
     },
     Transition {
-        from: &[VisitPlanStatus::Submitted],
+        from: &[ApprovalStatus::Submitted],
         action: VisitPlanAction::Return,
-        to: VisitPlanStatus::Returned,
+        to: ApprovalStatus::Returned,
         roles: &[Role::GroupEngineer, Role::BranchEngineer],
         settles: &[],
         starts: &[],
@@ -218,17 +210,17 @@ static TABLE: [Transition<VisitPlanStatus, VisitPlanAction>; 3] = [
 ];
 
 impl Workflow for VisitPlanFlow {
-    type State = VisitPlanStatus;
+    type State = ApprovalStatus;
     type Action = VisitPlanAction;
     type Subject = VisitPlan;
     const NAME: &'static str = "visit plan";
     const SUBJECT_TYPE: &'static str = "visit_plan";
 
-    fn table() -> &'static [Transition<VisitPlanStatus, VisitPlanAction>] {
+    fn table() -> &'static [Transition<ApprovalStatus, VisitPlanAction>] {
         &TABLE
     }
-    fn states() -> &'static [VisitPlanStatus] {
-        VisitPlanStatus::ALL
+    fn states() -> &'static [ApprovalStatus] {
+        ApprovalStatus::ALL
     }
     fn actions() -> &'static [VisitPlanAction] {
         VisitPlanAction::ALL
@@ -239,8 +231,8 @@ impl Workflow for VisitPlanFlow {
     fn id(p: &VisitPlan) -> i64 {
         p.id
     }
-    fn state(p: &VisitPlan) -> AppResult<VisitPlanStatus> {
-        VisitPlanStatus::from_db(&p.status)
+    fn state(p: &VisitPlan) -> AppResult<ApprovalStatus> {
+        ApprovalStatus::from_db(&p.status)
     }
     fn version(p: &VisitPlan) -> i32 {
         p.version
@@ -248,8 +240,8 @@ impl Workflow for VisitPlanFlow {
     fn advance(
         conn: &mut DbConn,
         p: &VisitPlan,
-        from: VisitPlanStatus,
-        to: VisitPlanStatus,
+        from: ApprovalStatus,
+        to: ApprovalStatus,
         now: NaiveDateTime,
     ) -> AppResult<usize> {
         crate::advance!(conn, visit_plans, status, p, from, to, now)
@@ -671,7 +663,7 @@ pub fn create(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisitPlan) -> AppResul
                 visit_plans::month.eq(month),
                 visit_plans::period_start.eq(start),
                 visit_plans::period_end.eq(end),
-                visit_plans::status.eq(VisitPlanStatus::Draft.as_str()),
+                visit_plans::status.eq(ApprovalStatus::Draft.as_str()),
                 visit_plans::created_by.eq(actor.id),
                 visit_plans::created_at.eq(now),
                 visit_plans::updated_at.eq(now),
@@ -791,8 +783,8 @@ fn editable(
 ) -> AppResult<VisitPlan> {
     let plan = load(conn, actor, plan_id)?;
     check_level_role(actor, level_of(&plan)?, VisitPlanAction::Submit)?;
-    let status = VisitPlanStatus::from_db(&plan.status)?;
-    if !matches!(status, VisitPlanStatus::Draft | VisitPlanStatus::Returned) {
+    let status = ApprovalStatus::from_db(&plan.status)?;
+    if !matches!(status, ApprovalStatus::Draft | ApprovalStatus::Returned) {
         return Err(AppError::conflict(
             "plan_not_editable",
             format!("the visit plan is {status}: items change while it is draft or returned"),
@@ -1014,8 +1006,8 @@ pub fn review(
 ) -> AppResult<PlanDetail> {
     let Ctx { actor, config, now } = ctx;
     let action = match input.decision {
-        PlanDecision::Approve => VisitPlanAction::Approve,
-        PlanDecision::Return => VisitPlanAction::Return,
+        ApprovalDecision::Approve => VisitPlanAction::Approve,
+        ApprovalDecision::Return => VisitPlanAction::Return,
     };
     let comment = input
         .comment
@@ -1134,7 +1126,7 @@ pub(crate) fn record_item_visit(
             "the plan item is for another project",
         ));
     }
-    if plan.status != VisitPlanStatus::Approved.as_str()
+    if plan.status != ApprovalStatus::Approved.as_str()
         || item.status != PlanItemStatus::Planned.as_str()
     {
         return Err(AppError::conflict(

@@ -75,6 +75,16 @@ pub struct IssueInput {
     pub advice: Option<String>,
 }
 
+/// The ten factors' scores, keyed `communication`, `construction_quality`,
+/// `attitude`, `problem_handling`, `preparation`, `schedule`, `safety`,
+/// `site_civility`, `environment`, `coordination`; each 100, 80, 60, 30 or 0.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(example = json!({"communication": 80, "construction_quality": 60, "attitude": 80,
+    "problem_handling": 30, "preparation": 80, "schedule": 80, "safety": 80, "site_civility": 80,
+    "environment": 80, "coordination": 80}))]
+pub struct SurveyScores(pub BTreeMap<String, i32>);
+
 /// The satisfaction survey (002): every one of the ten factors scored 100,
 /// 80, 60, 30 or 0, and the overall rating.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -83,10 +93,7 @@ pub struct IssueInput {
     "problem_handling": 30, "preparation": 80, "schedule": 80, "safety": 80, "site_civility": 80,
     "environment": 80, "coordination": 80}, "rating": "basically_satisfied"}))]
 pub struct SurveyInput {
-    /// Each factor's score, keyed `communication`, `construction_quality`,
-    /// `attitude`, `problem_handling`, `preparation`, `schedule`, `safety`,
-    /// `site_civility`, `environment`, `coordination`.
-    pub scores: BTreeMap<String, i32>,
+    pub scores: SurveyScores,
     pub rating: Rating,
 }
 
@@ -595,7 +602,7 @@ pub fn record(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisit) -> AppResult<Vi
     }
     check_record(input)?;
     let tenths = match &input.survey {
-        Some(s) => Some(weighted_score_tenths(&s.scores)?),
+        Some(s) => Some(weighted_score_tenths(&s.scores.0)?),
         None => None,
     };
     write_tx(conn, |conn| {

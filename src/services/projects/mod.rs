@@ -16,7 +16,7 @@ use crate::db::{write_tx, DbConn, MultiBackend};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::models::deadline::Rule;
 use crate::models::org_unit::{OrgUnit, OrgUnitKind};
-use crate::models::project::{LedgerStatus, Project, ProjectFields, WarrantyCategory};
+use crate::models::project::{ApprovalStatus, Project, ProjectFields, WarrantyCategory};
 use crate::models::user::Role;
 
 use super::deadlines;
@@ -143,7 +143,7 @@ pub struct ProjectFilter {
     pub customer_id: Option<i64>,
     pub is_key_project: Option<bool>,
     pub hvac_in_scope: Option<bool>,
-    pub ledger_status: Option<LedgerStatus>,
+    pub ledger_status: Option<ApprovalStatus>,
     pub under_warranty_on: Option<NaiveDate>,
     pub q: Option<String>,
 }
@@ -410,7 +410,7 @@ pub fn create(
         let id: i64 = diesel::insert_into(projects::table)
             .values((
                 &fields,
-                projects::ledger_status.eq(LedgerStatus::Draft.as_str()),
+                projects::ledger_status.eq(ApprovalStatus::Draft.as_str()),
                 projects::version.eq(1),
                 projects::created_at.eq(now),
                 projects::updated_at.eq(now),
@@ -541,7 +541,8 @@ pub fn update(
         }
         // a corrected handover date moves the first fill's clock; a returned
         // ledger's clock runs from the return and stays
-        if handover != before.handover_on && before.ledger_status == LedgerStatus::Draft.as_str() {
+        if handover != before.handover_on && before.ledger_status == ApprovalStatus::Draft.as_str()
+        {
             let start = ledger::clock_start(handover, config);
             if let Some(d) =
                 deadlines::restart(conn, config, now, Rule::LedgerFill, "project", id, start)?
