@@ -640,6 +640,8 @@ fn seed_projects(
                 handover_on: handover,
                 is_key_project: key,
                 hvac_in_scope: hvac,
+                // building services commissioned some weeks after handover
+                systems_in_operation_on: hvac.then(|| handover + chrono::Days::new(20)),
                 design_service_life_years: Some(life),
             },
         )?;

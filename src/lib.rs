@@ -122,6 +122,8 @@ impl AppState {
 /// What one sweep did.
 #[derive(Debug, Default)]
 pub struct Swept {
+    /// Branches' yearly visit-plan clocks started (the year turned).
+    pub compile_clocks: usize,
     pub deadlines: services::deadlines::SweepReport,
     /// Unattached uploads past their time, removed.
     pub uploads_removed: usize,
@@ -129,20 +131,25 @@ pub struct Swept {
     pub files_removed: usize,
 }
 
-/// One sweep, as the built-in sweeper and `aftercare sweep` run it: passed
-/// deadlines become overdue and are escalated; unattached uploads past
+/// One sweep, as the built-in sweeper and `aftercare sweep` run it: once a
+/// year has begun, each branch's clock to compile its yearly visit plan
+/// starts; passed deadlines become overdue and are escalated; unattached uploads past
 /// their 24 hours are removed, and with them the bytes no other upload
 /// shares. Safe beside other instances.
 pub async fn sweep(state: &AppState) -> AppResult<Swept> {
     let now = state.clock.now_naive();
-    let deadlines = state
+    let config = state.config.clone();
+    let (compile_clocks, deadlines) = state
         .db(move |conn| {
+            // before the pass below, so a clock already past due escalates at once
+            let started = services::visit_plans::start_yearly_compile_clocks(conn, &config, now)?;
             let report = services::deadlines::sweep(conn, now)?;
             db::optimize(conn)?;
-            Ok(report)
+            Ok((started, report))
         })
         .await?;
     let mut swept = Swept {
+        compile_clocks,
         deadlines,
         ..Default::default()
     };

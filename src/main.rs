@@ -156,8 +156,9 @@ fn serve() -> Result<(), String> {
     })
 }
 
-/// The built-in sweeper: every `sweep_interval_secs`, passed deadlines
-/// become overdue and are escalated. Safe beside other instances.
+/// The built-in sweeper: every `sweep_interval_secs`, the year's
+/// visit-plan clocks start once it begins and passed deadlines become
+/// overdue and are escalated. Safe beside other instances.
 async fn sweeper(state: AppState) {
     let every = std::time::Duration::from_secs(state.config.sweep_interval_secs);
     let mut ticks = actix_web::rt::time::interval(every);
@@ -165,6 +166,12 @@ async fn sweeper(state: AppState) {
         ticks.tick().await;
         match aftercare::sweep(&state).await {
             Ok(r) => {
+                if r.compile_clocks > 0 {
+                    log::info!(
+                        "sweep: the year's visit-plan clock started for {} branch(es)",
+                        r.compile_clocks
+                    );
+                }
                 if r.deadlines.overdue > 0 {
                     log::info!(
                         "sweep: {} deadline(s) overdue and escalated",
@@ -190,7 +197,8 @@ fn sweep_once() -> Result<(), String> {
         .block_on(aftercare::sweep(&state))
         .map_err(|e| e.to_string())?;
     say(&format!(
-        "{} deadline(s) became overdue and were escalated, {} marked due soon; {} expired upload(s) removed, {} file(s) deleted from the store",
+        "{} yearly visit-plan clock(s) started; {} deadline(s) became overdue and were escalated, {} marked due soon; {} expired upload(s) removed, {} file(s) deleted from the store",
+        report.compile_clocks,
         report.deadlines.overdue,
         report.deadlines.due_soon,
         report.uploads_removed,

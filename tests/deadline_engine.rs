@@ -50,9 +50,10 @@ where
                 NewDeadline {
                     rule,
                     subject_type: rule.subject().as_str(),
-                    subject_id: 1,
-                    title: format!("{rule} of repair 1"),
-                    link: "/api/v1/repairs/1".to_string(),
+                    // one subject per unit: a rule runs once per subject and start
+                    subject_id: unit,
+                    title: format!("{rule} of subject {unit}"),
+                    link: format!("/api/v1/org-units/{unit}"),
                     started_at: now,
                     assignee_user_id: None,
                     scope_org_unit_id: unit,

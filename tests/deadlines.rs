@@ -172,6 +172,12 @@ async fn default_policies_follow_the_standards_and_everyone_reads_them() {
             "branch_engineer",
             vec!["branch_leader"],
         ),
+        (
+            "visit_plan.compile.project",
+            72,
+            "project_manager",
+            vec!["branch_engineer"],
+        ),
         ("visit.record", 24, "staff", vec!["branch_engineer"]),
         (
             "complaint.judge",
@@ -255,7 +261,7 @@ async fn default_policies_follow_the_standards_and_everyone_reads_them() {
         (large["duration"].clone(), large["unit"].clone()),
         (json!(5), json!("working_days"))
     );
-    assert_eq!(r.body.as_array().unwrap().len(), 18);
+    assert_eq!(r.body.as_array().unwrap().len(), 19);
 }
 
 #[actix_rt::test]
@@ -747,7 +753,10 @@ async fn ledger_review_runs_on_the_engine_and_a_return_starts_a_fresh_fill_clock
     let reviews = clocks(&app, &w.east_pm, &p, "ledger.review").await;
     assert_eq!(reviews.len(), 2);
     assert_eq!(reviews[1]["status"], "met");
-    assert!(tasks(&app, &w.east_pm).await.is_empty());
+    // the approval leaves the project manager one task: the first visit plan
+    let left: Vec<Value> = tasks(&app, &w.east_pm).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["rule"], "visit_plan.compile.project");
     assert!(tasks(&app, &w.east_engineer).await.is_empty());
 }
 

@@ -670,3 +670,285 @@ async fn a_visit_for_a_plan_item_completes_it_and_a_failed_contact_replans_it_on
     assert_eq!(plan.body["compliance"]["compliant"], true);
     let _ = d.admin;
 }
+
+/// The deadlines of one rule and subject, newest first.
+async fn clocks_of<S, B>(app: &TestApp<S>, token: &str, rule: &str, subject: i64) -> Vec<Value>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let r = app
+        .get(
+            &format!("/api/v1/deadlines?rule={rule}&subject_id={subject}"),
+            token,
+        )
+        .await;
+    r.expect(200);
+    r.body["items"].as_array().unwrap().clone()
+}
+
+#[actix_rt::test]
+async fn the_branch_plan_is_compiled_within_3_days_of_1_january_and_later_needs_a_reason() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    key_hvac_project(&app, &d, "YEAR-1").await;
+    user_with_rank(
+        &app,
+        &d.admin,
+        "north.engineer",
+        "branch_engineer",
+        d.org.north,
+        "manager",
+    )
+    .await;
+    let north = app.token("north.engineer", PASSWORD).await;
+    // the last minute of 2026 in Shanghai: nothing starts; the branches were
+    // founded during 2026, so that year has no clock either
+    app.clock
+        .set(Utc.with_ymd_and_hms(2026, 12, 31, 15, 59, 0).unwrap());
+    assert_eq!(
+        aftercare::sweep(&app.state).await.unwrap().compile_clocks,
+        0
+    );
+    // the year turns: one clock for each branch, once
+    app.clock
+        .set(Utc.with_ymd_and_hms(2026, 12, 31, 16, 0, 0).unwrap());
+    assert_eq!(
+        aftercare::sweep(&app.state).await.unwrap().compile_clocks,
+        2
+    );
+    assert_eq!(
+        aftercare::sweep(&app.state).await.unwrap().compile_clocks,
+        0
+    );
+    let tasks = app.get("/api/v1/me/tasks", &d.engineer).await;
+    let compile: Vec<&Value> = tasks.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["rule"] == "visit_plan.compile")
+        .collect();
+    assert_eq!(compile.len(), 1, "the east branch's own clock only");
+    assert_eq!(compile[0]["subject_id"], d.org.east);
+    assert_eq!(compile[0]["due_at"], "2027-01-03T16:00:00Z");
+    assert!(compile[0]["title"].as_str().unwrap().contains("2027"));
+
+    // east submits at 71 h 59 min: on time
+    app.clock
+        .set(Utc.with_ymd_and_hms(2027, 1, 3, 15, 59, 0).unwrap());
+    let r = app
+        .post(
+            "/api/v1/visit-plans",
+            &d.engineer,
+            json!({"level": "branch", "org_unit_id": d.org.east, "year": 2027, "generate": true}),
+        )
+        .await;
+    r.expect(201);
+    app.post(
+        &format!("/api/v1/visit-plans/{}/submission", r.body["id"]),
+        &d.engineer,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let east = clocks_of(&app, &d.engineer, "visit_plan.compile", d.org.east).await;
+    assert_eq!(east[0]["status"], "met");
+
+    // north at 72 h 01 min: refused without a reason, kept with one
+    app.clock
+        .set(Utc.with_ymd_and_hms(2027, 1, 3, 16, 1, 0).unwrap());
+    let r = app
+        .post(
+            "/api/v1/visit-plans",
+            &north,
+            json!({"level": "branch", "org_unit_id": d.org.north, "year": 2027, "generate": true}),
+        )
+        .await;
+    r.expect(201);
+    let submission = format!("/api/v1/visit-plans/{}/submission", r.body["id"]);
+    let refused = app.post(&submission, &north, json!({})).await;
+    refused.expect_problem(422, "deadline_passed");
+    assert_eq!(refused.fields(), vec!["late_reason"]);
+    let r = app
+        .post(
+            &submission,
+            &north,
+            json!({"late_reason": "the ledger of a new project arrived on 3 January"}),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.body["status"], "submitted");
+    let clock = clocks_of(&app, &north, "visit_plan.compile", d.org.north).await;
+    assert_eq!(clock[0]["status"], "met_late");
+    // a plan compiled already stops the next sweep from starting one
+    assert_eq!(
+        aftercare::sweep(&app.state).await.unwrap().compile_clocks,
+        0
+    );
+}
+
+#[actix_rt::test]
+async fn a_new_projects_first_plan_is_compiled_within_3_days_of_its_ledgers_approval() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    let approve_ledger = |project: i64| {
+        let (app, d) = (&app, &d);
+        async move {
+            app.complete_contacts(&d.pm, project).await;
+            app.post(
+                &format!("/api/v1/projects/{project}/ledger/submission"),
+                &d.pm,
+                json!({"late_reason": "entered after the handover"}),
+            )
+            .await
+            .expect(200);
+            app.post(
+                &format!("/api/v1/projects/{project}/ledger/review"),
+                &d.engineer,
+                json!({"decision": "approve"}),
+            )
+            .await
+            .expect(200);
+        }
+    };
+    let first = key_hvac_project(&app, &d, "FIRST-1").await;
+    approve_ledger(first).await;
+    // approved at 2026-03-20 01:00Z: the project manager's task, due 72 h later
+    let tasks = app.get("/api/v1/me/tasks", &d.pm).await;
+    let compile: Vec<&Value> = tasks.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["rule"] == "visit_plan.compile.project")
+        .collect();
+    assert_eq!(compile.len(), 1);
+    assert_eq!(compile[0]["subject_id"], first);
+    assert_eq!(compile[0]["due_at"], "2026-03-23T01:00:00Z");
+    let plan = |month: u32| {
+        let (app, d) = (&app, &d);
+        async move {
+            let r = app
+                .post(
+                    "/api/v1/visit-plans",
+                    &d.pm,
+                    json!({"level": "project", "org_unit_id": d.org.east_pd, "year": 2026,
+                           "month": month, "generate": true}),
+                )
+                .await;
+            r.expect(201);
+            format!("/api/v1/visit-plans/{}/submission", r.body["id"])
+        }
+    };
+    // submitted at 71 h 59 min: on time
+    app.clock.advance(Duration::minutes(71 * 60 + 59));
+    let submission = plan(4).await;
+    app.post(&submission, &d.pm, json!({})).await.expect(200);
+    assert_eq!(
+        clocks_of(&app, &d.pm, "visit_plan.compile.project", first).await[0]["status"],
+        "met"
+    );
+
+    // a second project, its plan submitted at 72 h 01 min
+    let second = key_hvac_project(&app, &d, "FIRST-2").await;
+    approve_ledger(second).await;
+    app.clock.advance(Duration::minutes(72 * 60 + 1));
+    let submission = plan(5).await;
+    let refused = app.post(&submission, &d.pm, json!({})).await;
+    refused.expect_problem(422, "deadline_passed");
+    assert_eq!(refused.fields(), vec!["late_reason"]);
+    app.post(
+        &submission,
+        &d.pm,
+        json!({"late_reason": "the owner's contacts changed after the approval"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        clocks_of(&app, &d.pm, "visit_plan.compile.project", second).await[0]["status"],
+        "met_late"
+    );
+}
+
+#[actix_rt::test]
+async fn a_project_in_formal_operation_gets_its_equipment_visit_a_month_later() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    let p = key_hvac_project(&app, &d, "EQUIP-1").await;
+    let plan = branch_plan(&app, &d, true).await;
+    assert!(!rules_of(&plan).iter().any(|r| r == "equipment"));
+    let project = app.get(&format!("/api/v1/projects/{p}"), &d.pm).await;
+    assert_eq!(project.body["systems_in_operation_on"], Value::Null);
+    let r = app
+        .patch(
+            &format!("/api/v1/projects/{p}"),
+            &d.pm,
+            json!({"systems_in_operation_on": "2026-07-15"}),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.body["systems_in_operation_on"], "2026-07-15");
+    // the plan made before the date was known now misses the visit
+    let compliance = format!("/api/v1/visit-plans/{}/compliance", plan["id"]);
+    let stale = app.get(&compliance, &d.engineer).await;
+    assert_eq!(stale.body["compliant"], false);
+    let missing: Vec<&Value> = stale.body["projects"][0]["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["met"] == false)
+        .collect();
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0]["rule"], "equipment");
+    // a phone call does not do, nor a visit before the month has run
+    for (method, day) in [("phone", "2026-08-17"), ("onsite", "2026-08-14")] {
+        let r = app
+            .post(
+                &format!("/api/v1/visit-plans/{}/items", plan["id"]),
+                &d.engineer,
+                json!({"project_id": p, "kind": "equipment", "method": method, "planned_on": day,
+                       "visitor_id": d.engineer_id}),
+            )
+            .await;
+        r.expect(200);
+        assert_eq!(r.body["compliance"]["compliant"], false, "{method} {day}");
+    }
+    let r = app
+        .post(
+            &format!("/api/v1/visit-plans/{}/items", plan["id"]),
+            &d.engineer,
+            json!({"project_id": p, "kind": "equipment", "method": "onsite", "planned_on": "2026-08-17",
+                   "visitor_id": d.engineer_id}),
+        )
+        .await;
+    assert_eq!(r.body["compliance"]["compliant"], true);
+    // commissioned in December: the generated 2027 plan places it in the new year
+    let version = app.get(&format!("/api/v1/projects/{p}"), &d.pm).await.body["version"].clone();
+    app.send(
+        actix_web::test::TestRequest::patch()
+            .uri(&format!("/api/v1/projects/{p}"))
+            .insert_header(("Authorization", format!("Bearer {}", d.pm)))
+            .insert_header(("If-Match", format!("\"{version}\"")))
+            .set_json(json!({"systems_in_operation_on": "2026-12-20"})),
+    )
+    .await
+    .expect(200);
+    let r = app
+        .post(
+            "/api/v1/visit-plans",
+            &d.engineer,
+            json!({"level": "branch", "org_unit_id": d.org.east, "year": 2027, "generate": true}),
+        )
+        .await;
+    r.expect(201);
+    assert_eq!(r.body["compliance"]["compliant"], true);
+    let equipment: Vec<&Value> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "equipment")
+        .collect();
+    assert_eq!(equipment.len(), 1);
+    let day = equipment[0]["planned_on"].as_str().unwrap();
+    assert!(("2027-01-20"..="2027-02-19").contains(&day), "{day}");
+    assert_eq!(equipment[0]["method"], "onsite");
+}

@@ -57,6 +57,9 @@ pub struct ProjectView {
     pub warranty_starts_on: NaiveDate,
     pub is_key_project: bool,
     pub hvac_in_scope: bool,
+    /// When the M&E equipment and the water systems went into formal
+    /// operation; the equipment visit falls a month later.
+    pub systems_in_operation_on: Option<NaiveDate>,
     pub design_service_life_years: i32,
     pub ledger: LedgerView,
     pub version: i32,
@@ -94,6 +97,7 @@ impl TryFrom<Project> for ProjectView {
             handover_on: p.handover_on,
             is_key_project: p.is_key_project,
             hvac_in_scope: p.hvac_in_scope,
+            systems_in_operation_on: p.systems_in_operation_on,
             design_service_life_years: p.design_service_life_years,
             version: p.version,
             created_at: utc(p.created_at),

@@ -79,6 +79,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         scope_path -> Text,
+        systems_in_operation_on -> Nullable<Date>,
     }
 }
 

@@ -11,8 +11,10 @@ super::text_enum! {
         LedgerFill => "ledger.fill",
         /// review a submitted ledger (004 A.2 step 3)
         LedgerReview => "ledger.review",
-        /// compile the branch (yearly) or project (monthly) visit plan (004 A.2 step 4)
+        /// compile the branch's yearly visit plan in the first 3 days of the year (004 A.2 step 4.1)
         VisitPlanCompile => "visit_plan.compile",
+        /// compile a new project's first visit plan within 3 days of its ledger's approval (004 A.2 step 4.2)
+        VisitPlanCompileProject => "visit_plan.compile.project",
         /// record a visit after it took place (000 §5.5)
         VisitRecord => "visit.record",
         /// make a visit of an approved project plan on its day (004 A.2 step 7.2)
@@ -51,8 +53,8 @@ super::text_enum! {
     DeadlineSubject {
         /// a completed project's ledger
         Project => "project",
-        /// a branch's or a project's visit plan
-        VisitPlan => "visit_plan",
+        /// a branch (the yearly visit plan it compiles)
+        OrgUnit => "org_unit",
         /// a return visit
         Visit => "visit",
         /// an item of a visit plan
@@ -72,8 +74,10 @@ impl Rule {
     /// The kind of record this rule's deadlines are about.
     pub fn subject(self) -> DeadlineSubject {
         match self {
-            Rule::LedgerFill | Rule::LedgerReview => DeadlineSubject::Project,
-            Rule::VisitPlanCompile => DeadlineSubject::VisitPlan,
+            Rule::LedgerFill | Rule::LedgerReview | Rule::VisitPlanCompileProject => {
+                DeadlineSubject::Project
+            }
+            Rule::VisitPlanCompile => DeadlineSubject::OrgUnit,
             Rule::VisitRecord => DeadlineSubject::Visit,
             Rule::VisitPerform | Rule::VisitPerformBranch => DeadlineSubject::VisitPlanItem,
             Rule::ComplaintJudge | Rule::ComplaintRevisit | Rule::ComplaintFile => {

@@ -137,6 +137,7 @@ pub struct Project {
     /// Ancestry path of the project department: the scope the project lies in.
     #[serde(skip)]
     pub scope_path: String,
+    pub systems_in_operation_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Insertable, AsChangeset)]
@@ -160,6 +161,7 @@ pub struct ProjectFields {
     pub design_service_life_years: i32,
     pub ledger_due_at: NaiveDateTime,
     pub scope_path: String,
+    pub systems_in_operation_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]

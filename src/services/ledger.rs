@@ -91,7 +91,8 @@ static TABLE: [Transition<ApprovalStatus, LedgerAction>; 3] = [
         to: ApprovalStatus::Approved,
         roles: &[Role::BranchEngineer],
         settles: &[Rule::LedgerReview],
-        starts: &[],
+        // the project's first visit plan is compiled from the approved ledger (004 A.2 step 4.2)
+        starts: &[Rule::VisitPlanCompileProject],
         event: "project.ledger_approved",
     },
     Transition {
@@ -167,17 +168,21 @@ pub fn clock_start(handover_on: NaiveDate, config: &Config) -> NaiveDateTime {
     calendar::local_midnight(handover_on + Days::new(1), config.tz)
 }
 
-/// The ledger's clocks: the department fills it, the branch reviews it.
-pub const RULES: [Rule; 2] = [Rule::LedgerFill, Rule::LedgerReview];
+/// The clocks about a project's ledger: the department fills it, the branch
+/// reviews it, and once approved the department compiles the first visit plan.
+pub const RULES: [Rule; 3] = [
+    Rule::LedgerFill,
+    Rule::LedgerReview,
+    Rule::VisitPlanCompileProject,
+];
 
 /// What a ledger clock asks for, as its task list shows it.
 pub fn clock_title(rule: Rule, code: &str, name: &str) -> String {
-    let ask = if rule == Rule::LedgerReview {
-        "Review"
-    } else {
-        "Fill"
-    };
-    format!("{ask} the ledger of {code} {name}")
+    match rule {
+        Rule::LedgerReview => format!("Review the ledger of {code} {name}"),
+        Rule::VisitPlanCompileProject => format!("Compile the first visit plan of {code} {name}"),
+        _ => format!("Fill the ledger of {code} {name}"),
+    }
 }
 
 /// The first fill clock of a new project, from the end of its handover day.

@@ -42,6 +42,8 @@ pub enum PlanRule {
     Handover,
     /// in the month before heating starts (000 §2)
     HeatingSeason,
+    /// once the M&E and water systems have run a month in formal operation (000 §2)
+    Equipment,
     /// in the month before a warranty term ends (000 §2)
     PreExpiry,
     /// project plan: one on-site visit a month (004 A.2 step 4.2)
@@ -56,6 +58,7 @@ impl PlanRule {
             PlanRule::Handover => VisitKind::Handover,
             PlanRule::PreExpiry => VisitKind::PreExpiry,
             PlanRule::HeatingSeason => VisitKind::HeatingSeason,
+            PlanRule::Equipment => VisitKind::Equipment,
             PlanRule::HvacWinter => VisitKind::Winter,
             PlanRule::HvacSummer => VisitKind::Summer,
             PlanRule::KeyBeforeRain | PlanRule::KeyDuringRain => VisitKind::RainySeason,
@@ -65,8 +68,9 @@ impl PlanRule {
 
     fn specificity(self) -> u8 {
         match self.kind() {
-            VisitKind::Handover => 6,
-            VisitKind::PreExpiry => 5,
+            VisitKind::Handover => 7,
+            VisitKind::PreExpiry => 6,
+            VisitKind::Equipment => 5,
             VisitKind::HeatingSeason => 4,
             VisitKind::Winter | VisitKind::Summer => 3,
             VisitKind::RainySeason => 2,
@@ -83,6 +87,8 @@ pub struct ProjectFacts {
     pub handover_on: NaiveDate,
     pub is_key_project: bool,
     pub hvac_in_scope: bool,
+    /// When the M&E and water systems went into formal operation, if known.
+    pub systems_in_operation_on: Option<NaiveDate>,
     /// The first and last day of its warranty (the earliest start, the latest end).
     pub warranty: (NaiveDate, NaiveDate),
     /// The last day of each warranty term.
@@ -268,6 +274,22 @@ pub fn requirements(
             true,
         );
     }
+    // "after a month of formal operation": the month that follows it
+    if let Some(op) = p.systems_in_operation_on {
+        if let (Some(from), Some(to)) = (
+            op.checked_add_months(Months::new(1)),
+            op.checked_add_months(Months::new(2))
+                .and_then(|d| d.pred_opt()),
+        ) {
+            need(
+                PlanRule::Equipment,
+                format!("in operation since {op}"),
+                from,
+                to,
+                true,
+            );
+        }
+    }
     let mut ends = p.term_ends.clone();
     ends.sort();
     ends.dedup();
@@ -395,6 +417,7 @@ mod tests {
             handover_on: ymd(2026, 3, 15),
             is_key_project: true,
             hvac_in_scope: true,
+            systems_in_operation_on: Some(ymd(2026, 4, 20)),
             warranty: (ymd(2026, 3, 11), ymd(2076, 3, 10)),
             term_ends: vec![ymd(2028, 3, 10), ymd(2031, 3, 10), ymd(2076, 3, 10)],
         }
@@ -443,5 +466,35 @@ mod tests {
         let placed = place(&reqs, |_| true);
         assert_eq!(placed.len(), 1);
         assert_eq!(placed[0].method, VisitMethod::Onsite);
+    }
+
+    #[test]
+    fn the_equipment_visit_falls_after_a_month_of_formal_operation() {
+        let period = period(Level::Branch, 2026, None);
+        let reqs = requirements(Level::Branch, period, &facts(), heating());
+        let equipment: Vec<&Requirement> = reqs
+            .iter()
+            .filter(|r| r.rule == PlanRule::Equipment)
+            .collect();
+        assert_eq!(equipment.len(), 1);
+        let r = equipment[0];
+        // in operation since 20 April: a month has run on 20 May
+        assert!(!r.met_by(1, ymd(2026, 5, 19), VisitMethod::Onsite));
+        assert!(r.met_by(1, ymd(2026, 5, 20), VisitMethod::Onsite));
+        assert!(r.met_by(1, ymd(2026, 6, 19), VisitMethod::Onsite));
+        assert!(!r.met_by(1, ymd(2026, 6, 20), VisitMethod::Onsite));
+        assert!(!r.met_by(1, ymd(2026, 5, 20), VisitMethod::Phone));
+        // not yet in operation: no equipment visit
+        let idle = ProjectFacts {
+            systems_in_operation_on: None,
+            ..facts()
+        };
+        assert!(requirements(Level::Branch, period, &idle, heating())
+            .iter()
+            .all(|r| r.rule != PlanRule::Equipment));
+        // the generator places it as an equipment visit
+        let placed = place(&reqs, |d| d.weekday().num_days_from_monday() < 5);
+        assert!(placed.iter().any(|v| v.kind == VisitKind::Equipment
+            && (ymd(2026, 5, 20)..=ymd(2026, 6, 19)).contains(&v.planned_on)));
     }
 }

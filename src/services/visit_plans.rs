@@ -9,13 +9,14 @@
 
 use std::collections::HashMap;
 
-use chrono::{Days, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, TimeZone};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::auth::{Actor, Scope};
+use crate::config::Config;
 use crate::db::schema::{
     customers, org_units, projects, users, visit_plan_items, visit_plans, warranty_terms,
 };
@@ -99,7 +100,14 @@ pub struct PlanReviewInput {
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({}))]
-pub struct PlanSubmissionInput {}
+pub struct PlanSubmissionInput {
+    /// Required when the plan's compile clock has passed: the branch's
+    /// yearly plan 3 days after 1 January, a new project's first plan 3
+    /// days after its ledger's approval.
+    #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
+    pub late_reason: Option<String>,
+}
 
 // ---- the report --------------------------------------------------------
 
@@ -366,6 +374,7 @@ fn covered(
                 handover_on: p.handover_on,
                 is_key_project: p.is_key_project,
                 hvac_in_scope: p.hvac_in_scope,
+                systems_in_operation_on: p.systems_in_operation_on,
                 warranty: (from, to),
                 term_ends: mine.iter().map(|t| t.2).collect(),
             };
@@ -963,7 +972,7 @@ pub fn submit(
     ctx: Ctx<'_>,
     id: i64,
     expected: Option<IfMatch>,
-    _input: &PlanSubmissionInput,
+    input: &PlanSubmissionInput,
 ) -> AppResult<PlanDetail> {
     let (actor, now) = (ctx.actor, ctx.now);
     let plan = workflow::run::<VisitPlanFlow>(
@@ -973,7 +982,7 @@ pub fn submit(
         Request {
             action: VisitPlanAction::Submit,
             expected_version: expected,
-            late_reason: None,
+            late_reason: input.late_reason.as_deref(),
         },
         |conn, plan| {
             check_level_role(actor, level_of(plan)?, VisitPlanAction::Submit)?;
@@ -985,14 +994,139 @@ pub fn submit(
                 Err(report.refusal())
             }
         },
-        |conn, before, _| {
+        |conn, before, outcome| {
             diesel::update(visit_plans::table.find(before.id))
                 .set(visit_plans::submitted_at.eq(now))
                 .execute(conn)?;
-            Ok(())
+            settle_compile_clocks(conn, ctx, before, outcome.note.as_deref())
         },
     )?;
     detail(conn, ctx.config, plan)
+}
+
+/// Submitting a plan is compiling it: the clocks that wait for it are met,
+/// or met late with the submission's `late_reason` (refused without one) —
+/// the branch's clock of the plan's year, or the first-plan clock of each
+/// project the plan visits.
+fn settle_compile_clocks(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    plan: &VisitPlan,
+    reason: Option<&str>,
+) -> AppResult<()> {
+    let Ctx { actor, config, now } = ctx;
+    match level_of(plan)? {
+        PlanLevel::Branch => {
+            let open =
+                clocks::open_for(conn, Rule::VisitPlanCompile, "org_unit", plan.org_unit_id)?;
+            if open.is_some_and(|d| d.started_at == year_start(config, plan.year)) {
+                clocks::settle(
+                    conn,
+                    now,
+                    actor,
+                    Rule::VisitPlanCompile,
+                    "org_unit",
+                    plan.org_unit_id,
+                    reason,
+                )?;
+            }
+        }
+        PlanLevel::Project => {
+            let visited: Vec<i64> = visit_plan_items::table
+                .filter(visit_plan_items::plan_id.eq(plan.id))
+                .select(visit_plan_items::project_id)
+                .distinct()
+                .load(conn)?;
+            for project in visited {
+                clocks::settle(
+                    conn,
+                    now,
+                    actor,
+                    Rule::VisitPlanCompileProject,
+                    "project",
+                    project,
+                    reason,
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Midnight of 1 January in the company's time zone: when a branch's
+/// yearly plan starts to be compiled (004 A.2 step 4.1: "at the start of
+/// each year").
+fn year_start(config: &Config, year: i32) -> NaiveDateTime {
+    let day = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(NaiveDate::MIN);
+    calendar::local_midnight(day, config.tz)
+}
+
+/// Starts the `visit_plan.compile` clock of this year for every active
+/// branch that existed when the year began and has not yet submitted its
+/// plan for the year; run by each sweep, so a clock appears once the year
+/// turns. Once per branch and year: a unique index stops a second
+/// instance's sweep, and its attempt is dropped.
+pub fn start_yearly_compile_clocks(
+    conn: &mut DbConn,
+    config: &Config,
+    now: NaiveDateTime,
+) -> AppResult<usize> {
+    use crate::db::schema::deadlines;
+    let year = config.tz.from_utc_datetime(&now).year();
+    let start = year_start(config, year);
+    let branches: Vec<(i64, String)> = org_units::table
+        .filter(org_units::kind.eq(OrgUnitKind::Branch.as_str()))
+        .filter(org_units::active.eq(true))
+        .filter(org_units::created_at.lt(start))
+        .select((org_units::id, org_units::name))
+        .load(conn)?;
+    if branches.is_empty() {
+        return Ok(0);
+    }
+    let started: Vec<i64> = deadlines::table
+        .filter(deadlines::rule.eq(Rule::VisitPlanCompile.as_str()))
+        .filter(deadlines::subject_type.eq("org_unit"))
+        .filter(deadlines::started_at.eq(start))
+        .select(deadlines::subject_id)
+        .load(conn)?;
+    let compiled: Vec<i64> = visit_plans::table
+        .filter(visit_plans::level.eq(PlanLevel::Branch.as_str()))
+        .filter(visit_plans::year.eq(year))
+        .filter(visit_plans::status.eq_any([
+            ApprovalStatus::Submitted.as_str(),
+            ApprovalStatus::Approved.as_str(),
+        ]))
+        .select(visit_plans::org_unit_id)
+        .load(conn)?;
+    let mut count = 0;
+    for (branch, name) in branches {
+        if started.contains(&branch) || compiled.contains(&branch) {
+            continue;
+        }
+        let clock = NewDeadline {
+            rule: Rule::VisitPlanCompile,
+            subject_type: "org_unit",
+            subject_id: branch,
+            title: format!("Compile the {year} visit plan of {name}"),
+            link: format!("/api/v1/org-units/{branch}"),
+            started_at: start,
+            assignee_user_id: None,
+            scope_org_unit_id: branch,
+            assignee_role: None,
+            target: None,
+            due_at: None,
+        };
+        match write_tx(conn, |conn| clocks::start(conn, config, now, clock)) {
+            Ok(_) => count += 1,
+            // another instance's sweep started it a moment ago
+            Err(AppError::Conflict {
+                code: "already_exists",
+                ..
+            }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(count)
 }
 
 /// The approving level approves the plan (checked again: 422 with the

@@ -46,7 +46,8 @@ const WRITERS: &[Role] = &[
     "address": "上海市浦东新区滨江大道 200 号", "project_department_id": 4, "customer_id": 1,
     "contract_number": "SG-2023-0456", "building_area": 86500.5, "structure_type": "框架剪力墙 frame-shear wall",
     "quality_grade": "合格 qualified", "completion_accepted_on": "2026-02-27", "handover_on": "2026-03-02",
-    "is_key_project": true, "hvac_in_scope": true, "design_service_life_years": 50
+    "is_key_project": true, "hvac_in_scope": true, "systems_in_operation_on": "2026-04-01",
+    "design_service_life_years": 50
 }))]
 pub struct NewProjectInput {
     /// Unique project code.
@@ -87,6 +88,10 @@ pub struct NewProjectInput {
     /// Heating / ventilation / air conditioning is in our contract.
     #[serde(default)]
     pub hvac_in_scope: bool,
+    /// When the M&E equipment and the water supply and drainage systems went
+    /// (or go) into formal operation; the equipment visit falls a month later.
+    #[validate(custom(function = "crate::services::plausible_date"))]
+    pub systems_in_operation_on: Option<NaiveDate>,
     /// From the design documents; the foundation and structure warranty lasts this long. Default 50.
     #[validate(range(min = 1, max = 300))]
     #[schema(minimum = 1, maximum = 300)]
@@ -131,6 +136,10 @@ pub struct ProjectPatch {
     pub handover_on: Option<NaiveDate>,
     pub is_key_project: Option<bool>,
     pub hvac_in_scope: Option<bool>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(custom(function = "crate::services::plausible_date"))]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub systems_in_operation_on: Option<Option<NaiveDate>>,
     #[validate(range(min = 1, max = 300))]
     #[schema(minimum = 1, maximum = 300)]
     pub design_service_life_years: Option<i32>,
@@ -403,6 +412,7 @@ pub fn create(
             handover_on: input.handover_on,
             is_key_project: input.is_key_project,
             hvac_in_scope: input.hvac_in_scope,
+            systems_in_operation_on: input.systems_in_operation_on,
             design_service_life_years: input.design_service_life_years.unwrap_or(50),
             ledger_due_at: ledger::clock_start(input.handover_on, config),
             scope_path,
@@ -503,6 +513,9 @@ pub fn update(
             handover_on: handover,
             is_key_project: patch.is_key_project.unwrap_or(before.is_key_project),
             hvac_in_scope: patch.hvac_in_scope.unwrap_or(before.hvac_in_scope),
+            systems_in_operation_on: patch
+                .systems_in_operation_on
+                .unwrap_or(before.systems_in_operation_on),
             design_service_life_years: patch
                 .design_service_life_years
                 .unwrap_or(before.design_service_life_years),
