@@ -192,7 +192,9 @@ static TABLE: [Transition<ApprovalStatus, VisitPlanAction>; 3] = [
         to: ApprovalStatus::Submitted,
         // the branch's plan by its engineering department, a project's by its manager
         roles: &[Role::BranchEngineer, Role::ProjectManager],
-        settles: &[],
+        // submitting is compiling: a branch plan meets its year's clock, a
+        // project plan the first-plan clocks of the projects it visits
+        settles: &[Rule::VisitPlanCompile, Rule::VisitPlanCompileProject],
         starts: &[],
         event: "visit_plan.submitted",
     },
@@ -267,6 +269,35 @@ impl Workflow for VisitPlanFlow {
             assignee_role: None,
             target: None,
             due_at: None,
+        }
+    }
+    fn settled_subjects(
+        conn: &mut DbConn,
+        config: &Config,
+        p: &VisitPlan,
+        rule: Rule,
+    ) -> AppResult<Vec<(&'static str, i64)>> {
+        let subject = rule.subject().as_str();
+        match (rule, level_of(p)?) {
+            // only the clock of the plan's own year: next year's plan,
+            // compiled early, leaves this year's clock alone
+            (Rule::VisitPlanCompile, PlanLevel::Branch) => {
+                let open = clocks::open_for(conn, rule, subject, p.org_unit_id)?;
+                Ok(open
+                    .filter(|d| d.started_at == year_start(config, p.year))
+                    .map(|_| (subject, p.org_unit_id))
+                    .into_iter()
+                    .collect())
+            }
+            (Rule::VisitPlanCompileProject, PlanLevel::Project) => {
+                let visited: Vec<i64> = visit_plan_items::table
+                    .filter(visit_plan_items::plan_id.eq(p.id))
+                    .select(visit_plan_items::project_id)
+                    .distinct()
+                    .load(conn)?;
+                Ok(visited.into_iter().map(|id| (subject, id)).collect())
+            }
+            _ => Ok(vec![]),
         }
     }
 }
@@ -994,63 +1025,14 @@ pub fn submit(
                 Err(report.refusal())
             }
         },
-        |conn, before, outcome| {
+        |conn, before, _| {
             diesel::update(visit_plans::table.find(before.id))
                 .set(visit_plans::submitted_at.eq(now))
                 .execute(conn)?;
-            settle_compile_clocks(conn, ctx, before, outcome.note.as_deref())
+            Ok(())
         },
     )?;
     detail(conn, ctx.config, plan)
-}
-
-/// Submitting a plan is compiling it: the clocks that wait for it are met,
-/// or met late with the submission's `late_reason` (refused without one) —
-/// the branch's clock of the plan's year, or the first-plan clock of each
-/// project the plan visits.
-fn settle_compile_clocks(
-    conn: &mut DbConn,
-    ctx: Ctx<'_>,
-    plan: &VisitPlan,
-    reason: Option<&str>,
-) -> AppResult<()> {
-    let Ctx { actor, config, now } = ctx;
-    match level_of(plan)? {
-        PlanLevel::Branch => {
-            let open =
-                clocks::open_for(conn, Rule::VisitPlanCompile, "org_unit", plan.org_unit_id)?;
-            if open.is_some_and(|d| d.started_at == year_start(config, plan.year)) {
-                clocks::settle(
-                    conn,
-                    now,
-                    actor,
-                    Rule::VisitPlanCompile,
-                    "org_unit",
-                    plan.org_unit_id,
-                    reason,
-                )?;
-            }
-        }
-        PlanLevel::Project => {
-            let visited: Vec<i64> = visit_plan_items::table
-                .filter(visit_plan_items::plan_id.eq(plan.id))
-                .select(visit_plan_items::project_id)
-                .distinct()
-                .load(conn)?;
-            for project in visited {
-                clocks::settle(
-                    conn,
-                    now,
-                    actor,
-                    Rule::VisitPlanCompileProject,
-                    "project",
-                    project,
-                    reason,
-                )?;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Midnight of 1 January in the company's time zone: when a branch's

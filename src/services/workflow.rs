@@ -82,6 +82,17 @@ pub trait Workflow {
     ) -> AppResult<usize>;
     /// The clock of `rule` that a step starts for the subject.
     fn clock(subject: &Self::Subject, rule: Rule, now: NaiveDateTime) -> NewDeadline;
+    /// The records whose `rule` clock a step settles: the subject itself,
+    /// unless the clock waits on another record for this one (a visit
+    /// plan's submission meets its branch's or its projects' compile clocks).
+    fn settled_subjects(
+        _conn: &mut DbConn,
+        _config: &Config,
+        subject: &Self::Subject,
+        _rule: Rule,
+    ) -> AppResult<Vec<(&'static str, i64)>> {
+        Ok(vec![(Self::SUBJECT_TYPE, Self::id(subject))])
+    }
 }
 
 /// The guarded write of [`Workflow::advance`] for a table with `id`,
@@ -227,16 +238,18 @@ pub fn run<W: Workflow>(
             .map(str::to_string);
         let mut settled = vec![];
         for rule in row.settles {
-            if let Some(d) = deadlines::settle(
-                conn,
-                now,
-                actor,
-                *rule,
-                W::SUBJECT_TYPE,
-                id,
-                note.as_deref(),
-            )? {
-                settled.push(d);
+            for (subject_type, subject_id) in W::settled_subjects(conn, config, &before, *rule)? {
+                if let Some(d) = deadlines::settle(
+                    conn,
+                    now,
+                    actor,
+                    *rule,
+                    subject_type,
+                    subject_id,
+                    note.as_deref(),
+                )? {
+                    settled.push(d);
+                }
             }
         }
         let mut started = vec![];
