@@ -39,6 +39,8 @@ pub struct Config {
     pub grade_thresholds: [f64; 6],
     /// Complaints in the last 12 months from which a customer is visited by a `manager`.
     pub many_complaints: i64,
+    /// Complaints one customer account may register in 24 hours.
+    pub customer_complaints_per_day: i64,
     /// The company's heating season (采暖期), for heating_cooling warranty terms.
     pub heating_season: Season,
     /// The company's cooling season (供冷期).
@@ -59,6 +61,8 @@ pub struct Config {
     pub spool_dir: std::path::PathBuf,
     /// The largest file accepted (`AFTERCARE_MAX_UPLOAD_BYTES`, default 20 MiB).
     pub max_upload_bytes: u64,
+    /// Bytes of unattached uploads one user may hold at once.
+    pub upload_quota_bytes: u64,
     /// Attachments one subject may have (`AFTERCARE_MAX_ATTACHMENTS`, default 50).
     pub max_attachments: i64,
     /// Hours an upload waits to be attached before it is removed
@@ -126,6 +130,7 @@ impl Config {
                 None => DEFAULT_GRADE_THRESHOLDS,
             },
             many_complaints: number("AFTERCARE_MANY_COMPLAINTS", 3)?,
+            customer_complaints_per_day: number("AFTERCARE_CUSTOMER_COMPLAINTS_PER_DAY", 20)?,
             heating_season: season("AFTERCARE_HEATING_SEASON", DEFAULT_HEATING)?,
             cooling_season: season("AFTERCARE_COOLING_SEASON", DEFAULT_COOLING)?,
             sweep_interval_secs: number("AFTERCARE_SWEEP_INTERVAL_SECS", 60)?,
@@ -136,6 +141,7 @@ impl Config {
             },
             storage,
             max_upload_bytes: number("AFTERCARE_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)?,
+            upload_quota_bytes: number("AFTERCARE_UPLOAD_QUOTA_BYTES", 500 * 1024 * 1024)?,
             max_attachments: number("AFTERCARE_MAX_ATTACHMENTS", 50)?,
             upload_ttl_hours: number("AFTERCARE_UPLOAD_TTL_HOURS", 24)?,
             database,
@@ -169,6 +175,7 @@ impl Config {
             trusted_proxy_hops: 1,
             grade_thresholds: DEFAULT_GRADE_THRESHOLDS,
             many_complaints: 3,
+            customer_complaints_per_day: 20,
             heating_season: DEFAULT_HEATING,
             cooling_season: DEFAULT_COOLING,
             sweep_interval_secs: 0,
@@ -176,6 +183,7 @@ impl Config {
             spool_dir: default_spool(&default_storage(&database)),
             storage: default_storage(&database),
             max_upload_bytes: 20 * 1024 * 1024,
+            upload_quota_bytes: 500 * 1024 * 1024,
             max_attachments: 50,
             upload_ttl_hours: 24,
             database,
@@ -211,6 +219,10 @@ impl std::fmt::Debug for Config {
             .field("trusted_proxy_hops", &self.trusted_proxy_hops)
             .field("grade_thresholds", &self.grade_thresholds)
             .field("many_complaints", &self.many_complaints)
+            .field(
+                "customer_complaints_per_day",
+                &self.customer_complaints_per_day,
+            )
             .field("heating_season", &self.heating_season)
             .field("cooling_season", &self.cooling_season)
             .field("sweep_interval_secs", &self.sweep_interval_secs)
@@ -218,6 +230,7 @@ impl std::fmt::Debug for Config {
             .field("storage", &self.storage.describe())
             .field("spool_dir", &self.spool_dir)
             .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("upload_quota_bytes", &self.upload_quota_bytes)
             .field("max_attachments", &self.max_attachments)
             .field("upload_ttl_hours", &self.upload_ttl_hours)
             .finish()

@@ -19,7 +19,7 @@ use crate::models::deadline::{DurationUnit, Rule};
 use crate::services::auth::{acting_as, console_admin};
 use crate::services::customers::{self, GradingInput, NewCustomerInput};
 use crate::services::deadlines::{self, PolicyInput};
-use crate::services::ledger::{self, LedgerReview, LedgerSubmission, ReviewDecision};
+use crate::services::ledger::{self, LedgerDecision, LedgerReview, LedgerSubmission};
 use crate::services::org_units::{self, NewOrgUnitInput};
 use crate::services::projects::{self, NewContactInput, NewProjectInput};
 use crate::services::users::{create as create_user, NewUserInput};
@@ -714,9 +714,9 @@ fn seed_projects(
             },
         )?;
         let review = match state {
-            "approved" => Some((ReviewDecision::Approve, None)),
+            "approved" => Some((LedgerDecision::Approve, None)),
             "returned" => Some((
-                ReviewDecision::Return,
+                LedgerDecision::Return,
                 Some("物业经理电话有误 property manager's phone is wrong".to_string()),
             )),
             _ => None,

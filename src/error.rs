@@ -105,6 +105,13 @@ pub enum AppError {
     },
     #[error("too many attempts; retry after {retry_after_secs} seconds")]
     TooManyRequests { retry_after_secs: u64 },
+    /// 429: a limit of what one account may hold or do, with its own code.
+    #[error("{detail}")]
+    Limited {
+        code: &'static str,
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("the database is not reachable")]
     Unavailable,
     /// 503: the file store failed; the cause is logged, never sent.
@@ -169,7 +176,8 @@ impl AppError {
             AppError::BadRequest { code, .. }
             | AppError::Unauthorized { code, .. }
             | AppError::Conflict { code, .. }
-            | AppError::Rule { code, .. } => code,
+            | AppError::Rule { code, .. }
+            | AppError::Limited { code, .. } => code,
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) | AppError::MissingReference { .. } => "not_found",
             AppError::MethodNotAllowed => "method_not_allowed",
@@ -228,7 +236,9 @@ impl ResponseError for AppError {
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             AppError::Validation(_) | AppError::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests { .. } | AppError::Limited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             AppError::Unavailable | AppError::StorageUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -249,7 +259,10 @@ impl ResponseError for AppError {
             AppError::Unauthorized { .. } => {
                 builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            AppError::TooManyRequests { retry_after_secs } => {
+            AppError::TooManyRequests { retry_after_secs }
+            | AppError::Limited {
+                retry_after_secs, ..
+            } => {
                 builder.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             AppError::RangeNotSatisfiable { size } => {

@@ -519,6 +519,25 @@ async fn if_none_match_is_304_and_a_range_is_206() {
         r.header("content-range"),
         Some(format!("bytes */{}", letter.len()))
     );
+    // a last byte past what the server can count is refused, not a panic
+    let (r, _) = app
+        .get_raw(
+            &path,
+            &desk.pm,
+            &[("Range", "bytes=0-18446744073709551615")],
+        )
+        .await;
+    r.expect_problem(416, "range_not_satisfiable");
+    // one the file merely ends before is the rest of the file
+    let (r, whole) = app
+        .get_raw(
+            &path,
+            &desk.pm,
+            &[("Range", "bytes=0-18446744073709551614")],
+        )
+        .await;
+    r.expect(206);
+    assert_eq!(whole, letter);
     // a PDF has no thumbnail
     app.get(&format!("{path}?size=thumbnail"), &desk.pm)
         .await
@@ -773,4 +792,87 @@ async fn a_store_that_cannot_be_written_is_503_and_nothing_is_recorded() {
         .expect_problem(503, "storage_unavailable");
     let uploads = upload_rows(&app).await;
     assert_eq!(uploads, 0);
+}
+
+#[actix_rt::test]
+async fn uploads_not_yet_attached_are_held_to_a_quota_per_user() {
+    let app = spawn_with(|c| {
+        c.upload_quota_bytes = 100 * 1024;
+        c.access_token_ttl_secs = 86_400;
+    })
+    .await;
+    let desk = east_desk(&app).await;
+    let project = east_project(&app, &desk).await;
+    let photo = |fill: u8| {
+        let mut p = phone_photo(16, 16);
+        p.resize(60 * 1024, fill);
+        p
+    };
+    let first = app.upload(&desk.pm, "one.jpg", &photo(1)).await;
+    first.expect(201);
+    app.clock.advance(Duration::hours(1));
+    let r = app.upload(&desk.pm, "two.jpg", &photo(2)).await;
+    r.expect_problem(429, "upload_quota_exceeded");
+    // the first expires in 23 hours: then the quota frees
+    assert_eq!(r.header("retry-after").as_deref(), Some("82800"));
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(photo(2)))
+    };
+    assert!(
+        !app.state
+            .storage
+            .exists(&Storage::original_key(&sha))
+            .await
+            .unwrap(),
+        "nothing over the quota reaches the store"
+    );
+    // another user has a quota of their own
+    app.upload(&desk.admin, "two.jpg", &photo(2))
+        .await
+        .expect(201);
+    // attached, the first no longer counts
+    app.post(
+        &format!("/api/v1/projects/{project}/attachments"),
+        &desk.pm,
+        json!({"upload_id": first.body["id"]}),
+    )
+    .await
+    .expect(201);
+    app.upload(&desk.pm, "two.jpg", &photo(2)).await.expect(201);
+}
+
+#[actix_rt::test]
+async fn a_form_part_other_than_the_file_holds_at_most_64_kib() {
+    let app = spawn().await;
+    let desk = east_desk(&app).await;
+    let send = |note_len: usize| {
+        let boundary = "----aftercare-test-boundary-9c2e";
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n")
+                .as_bytes(),
+        );
+        body.resize(body.len() + note_len, b'n');
+        body.extend_from_slice(
+            format!(
+                "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(&phone_photo(16, 16));
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        actix_web::test::TestRequest::post()
+            .uri("/api/v1/uploads")
+            .insert_header(("Authorization", format!("Bearer {}", desk.pm)))
+            .insert_header((
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            ))
+            .set_payload(body)
+    };
+    app.send(send(64 * 1024)).await.expect(201);
+    app.send(send(64 * 1024 + 1))
+        .await
+        .expect_problem(413, "payload_too_large");
 }

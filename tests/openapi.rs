@@ -213,3 +213,73 @@ fn every_schema_reference_resolves() {
         );
     }
 }
+
+/// utoipa names a schema after its Rust type, and two types of one name
+/// become one schema: the other's values are then refused by the server
+/// although the spec offers them (the ledger's `approve` once vanished
+/// behind the rectification review's `pass`). Every type that derives
+/// `ToSchema` (or is a `text_enum!`) has a name of its own.
+#[test]
+fn no_two_schema_types_share_a_name() {
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = vec![];
+    rust_files(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+    let mut record = |name: &str, place: String| {
+        if let Some(first) = seen.insert(name.to_string(), place.clone()) {
+            panic!("two schema types are named {name}: {first} and {place}");
+        }
+    };
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let place = format!("{}:{}", file.display(), i + 1);
+            let named_by = |from: usize| {
+                lines[from..].iter().find_map(|l| {
+                    let l = l.trim();
+                    if let Some(alias) = l.split("schema(as = ").nth(1) {
+                        return Some(alias.split(')').next().unwrap().trim().to_string());
+                    }
+                    let rest = l
+                        .strip_prefix("pub struct ")
+                        .or_else(|| l.strip_prefix("pub enum "))?;
+                    Some(
+                        rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                            .next()
+                            .unwrap()
+                            .to_string(),
+                    )
+                })
+            };
+            if line.trim_start().starts_with("#[derive(") && line.contains("ToSchema") {
+                record(&named_by(i).unwrap(), place);
+            } else if line.trim_end().ends_with("text_enum! {") && !line.contains("macro_rules") {
+                // the enum's name is the first line that is neither a doc
+                // comment nor an attribute
+                let name = lines[i + 1..]
+                    .iter()
+                    .map(|l| l.trim())
+                    .find(|l| !l.starts_with("///") && !l.starts_with("#["))
+                    .unwrap()
+                    .trim_end_matches('{')
+                    .trim()
+                    .to_string();
+                record(&name, place);
+            }
+        }
+    }
+    assert!(seen.len() > 100, "found only {} schema types", seen.len());
+}

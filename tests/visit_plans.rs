@@ -601,9 +601,14 @@ async fn a_visit_for_a_plan_item_completes_it_and_a_failed_contact_replans_it_on
         .await;
     let id = r.body["id"].as_i64().unwrap();
     let item = r.body["items"][0]["id"].as_i64().unwrap();
+    // a visit carries out an item of its own kind and method
+    let (kind, method) = (
+        r.body["items"][0]["kind"].clone(),
+        r.body["items"][0]["method"].clone(),
+    );
     // not before approval
     let record = |extra: Value| {
-        let mut body = json!({"project_id": p, "kind": "routine", "method": "phone", "visited_at": app.clock.now().to_rfc3339(),
+        let mut body = json!({"project_id": p, "kind": kind, "method": method, "visited_at": app.clock.now().to_rfc3339(),
                               "outcome": "completed", "owner_phone": "13800138000", "findings": "fine", "plan_item_id": item});
         for (k, v) in extra.as_object().unwrap() {
             body[k] = v.clone();
@@ -951,4 +956,205 @@ async fn a_project_in_formal_operation_gets_its_equipment_visit_a_month_later() 
     let day = equipment[0]["planned_on"].as_str().unwrap();
     assert!(("2027-01-20"..="2027-02-19").contains(&day), "{day}");
     assert_eq!(equipment[0]["method"], "onsite");
+}
+
+/// An approved project plan for March 2026 of a new project, with the
+/// first item: (plan id, project id, item).
+async fn approved_march_plan<S, B>(app: &TestApp<S>, d: &Desk, code: &str) -> (i64, i64, Value)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let p = app.project(&d.pm, code, d.org.east_pd, d.customer).await["id"]
+        .as_i64()
+        .unwrap();
+    let r = app
+        .post(
+            "/api/v1/visit-plans",
+            &d.pm,
+            json!({"level": "project", "org_unit_id": d.org.east_pd, "year": 2026, "month": 3, "generate": true}),
+        )
+        .await;
+    r.expect(201);
+    let id = r.body["id"].as_i64().unwrap();
+    let item = r.body["items"][0].clone();
+    app.post(
+        &format!("/api/v1/visit-plans/{id}/submission"),
+        &d.pm,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/visit-plans/{id}/review"),
+        &d.engineer,
+        json!({"decision": "approve"}),
+    )
+    .await
+    .expect(200);
+    (id, p, item)
+}
+
+#[actix_rt::test]
+async fn a_plan_item_is_carried_out_only_by_its_visitor_or_one_of_the_rank_named_on_the_record() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    let (_, p, item) = approved_march_plan(&app, &d, "ITEM-WHO").await;
+    assert_eq!(item["visitor_id"], d.pm_id);
+    let body = |extra: Value| {
+        let mut b = json!({"project_id": p, "kind": item["kind"], "method": item["method"],
+            "visited_at": app.clock.now().to_rfc3339(), "outcome": "completed",
+            "people_met": [{"name": "李经理"}], "findings": "fine", "plan_item_id": item["id"]});
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    // a staff-rank visitor of the branch, for a tier-A customer: no
+    let junior = app.token("east.junior", PASSWORD).await;
+    let r = app.post("/api/v1/visits", &junior, body(json!({}))).await;
+    r.expect(422);
+    assert_eq!(r.fields(), vec!["plan_item_id"]);
+    // another method or kind than planned: no
+    let other_method = if item["method"] == "onsite" {
+        "phone"
+    } else {
+        "onsite"
+    };
+    let r = app
+        .post(
+            "/api/v1/visits",
+            &d.pm,
+            body(json!({"method": other_method, "owner_phone": "13800138000"})),
+        )
+        .await;
+    r.expect(422);
+    assert_eq!(r.fields(), vec!["method"]);
+    let r = app
+        .post("/api/v1/visits", &d.pm, body(json!({"kind": "technical"})))
+        .await;
+    r.expect(422);
+    assert_eq!(r.fields(), vec!["kind"]);
+    // a manager of the branch named on the record carries it out
+    let manager2 = app.token("east.manager2", PASSWORD).await;
+    app.post("/api/v1/visits", &manager2, body(json!({})))
+        .await
+        .expect(201);
+}
+
+#[actix_rt::test]
+async fn a_plan_item_is_carried_out_only_within_its_plans_period() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    let (_, p, item) = approved_march_plan(&app, &d, "ITEM-WHEN").await;
+    app.clock
+        .set(Utc.with_ymd_and_hms(2026, 4, 1, 3, 0, 0).unwrap());
+    // 1 April 08:00 in Shanghai: the plan covers March only
+    let r = app
+        .post(
+            "/api/v1/visits",
+            &d.pm,
+            json!({"project_id": p, "kind": item["kind"], "method": item["method"],
+                   "visited_at": "2026-04-01T00:00:00Z", "outcome": "completed",
+                   "people_met": [{"name": "李经理"}], "findings": "fine", "plan_item_id": item["id"],
+                   "late_reason": "forgot"}),
+        )
+        .await;
+    r.expect(422);
+    assert_eq!(r.fields(), vec!["visited_at"]);
+}
+
+#[actix_rt::test]
+async fn visit_perform_is_judged_on_the_visits_own_day_not_when_it_is_recorded() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    let (_, p, item) = approved_march_plan(&app, &d, "ITEM-DAY").await;
+    let day = chrono::NaiveDate::parse_from_str(item["planned_on"].as_str().unwrap(), "%Y-%m-%d")
+        .unwrap();
+    // visited at 15:00 on the planned day (07:00 UTC), recorded at 09:00
+    // the next morning (01:00 UTC): within the 24 hours, on time for the day
+    let visited = Utc.from_utc_datetime(&day.and_hms_opt(7, 0, 0).unwrap());
+    app.clock.set(visited + Duration::hours(18));
+    let r = app
+        .post(
+            "/api/v1/visits",
+            &d.pm,
+            json!({"project_id": p, "kind": item["kind"], "method": item["method"],
+                   "visited_at": visited.to_rfc3339(), "outcome": "completed",
+                   "people_met": [{"name": "李经理"}], "findings": "fine", "plan_item_id": item["id"]}),
+        )
+        .await;
+    r.expect(201);
+    let clocks = clocks_of(
+        &app,
+        &d.engineer,
+        "visit.perform",
+        item["id"].as_i64().unwrap(),
+    )
+    .await;
+    assert_eq!(clocks[0]["status"], "met", "{clocks:?}");
+    assert_eq!(
+        clocks[0]["met_at"],
+        visited.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    );
+}
+
+#[actix_rt::test]
+async fn a_plan_item_dated_before_today_is_refused_when_added_and_when_the_plan_is_approved() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    let p = app
+        .project(&d.pm, "ITEM-PAST", d.org.east_pd, d.customer)
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let r = app
+        .post(
+            "/api/v1/visit-plans",
+            &d.pm,
+            json!({"level": "project", "org_unit_id": d.org.east_pd, "year": 2026, "month": 3, "generate": true}),
+        )
+        .await;
+    let id = r.body["id"].as_i64().unwrap();
+    let item = r.body["items"][0].clone();
+    // today is 20 March in Shanghai
+    let add = |day: &str| {
+        json!({"project_id": p, "kind": "technical", "method": "onsite", "planned_on": day,
+               "visitor_id": d.pm_id})
+    };
+    let r = app
+        .post(
+            &format!("/api/v1/visit-plans/{id}/items"),
+            &d.pm,
+            add("2026-03-19"),
+        )
+        .await;
+    r.expect(422);
+    assert_eq!(r.fields(), vec!["planned_on"]);
+    app.post(
+        &format!("/api/v1/visit-plans/{id}/items"),
+        &d.pm,
+        add("2026-03-20"),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/visit-plans/{id}/submission"),
+        &d.pm,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    // the first item's day passes while the plan waits for approval
+    let day = chrono::NaiveDate::parse_from_str(item["planned_on"].as_str().unwrap(), "%Y-%m-%d")
+        .unwrap();
+    app.clock
+        .set(Utc.from_utc_datetime(&(day + chrono::Days::new(1)).and_hms_opt(1, 0, 0).unwrap()));
+    app.post(
+        &format!("/api/v1/visit-plans/{id}/review"),
+        &d.engineer,
+        json!({"decision": "approve"}),
+    )
+    .await
+    .expect_problem(422, "items_in_the_past");
 }

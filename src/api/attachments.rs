@@ -201,17 +201,33 @@ const SNIFF_BYTES: usize = 4096;
 
 /// Reads the part `file` into a private spool file while hashing it; the
 /// type is decided from the first bytes, before the rest is read.
+/// The most a form part other than `file` may hold.
+const FORM_FIELD_BYTES: u64 = 64 * 1024;
+
 async fn receive(
     state: &AppState,
     mut payload: Multipart,
 ) -> AppResult<(Received, tempfile::NamedTempFile)> {
     let max = state.config.max_upload_bytes;
     let mut found = None;
+    // the whole body, counted as it streams (a chunked body declares no
+    // length): the file and the form's other parts together
+    let mut total: u64 = 0;
     while let Some(part) = payload.next().await {
         let mut part = part.map_err(multipart_failed)?;
         if part.name() != Some("file") {
-            // other form fields carry nothing we use
-            while part.try_next().await.map_err(multipart_failed)?.is_some() {}
+            // other form fields carry nothing we use; read, never kept,
+            // each at most a small form field's size
+            let mut field: u64 = 0;
+            while let Some(chunk) = part.try_next().await.map_err(multipart_failed)? {
+                field += chunk.len() as u64;
+                total += chunk.len() as u64;
+                if field > FORM_FIELD_BYTES || total > max + FORM_FIELD_BYTES {
+                    return Err(AppError::PayloadTooLarge {
+                        limit: usize::try_from(FORM_FIELD_BYTES).unwrap_or(usize::MAX),
+                    });
+                }
+            }
             continue;
         }
         if found.is_some() {
@@ -233,7 +249,8 @@ async fn receive(
         let mut media_type = None;
         while let Some(chunk) = part.try_next().await.map_err(multipart_failed)? {
             size += chunk.len() as u64;
-            if size > max {
+            total += chunk.len() as u64;
+            if size > max || total > max + FORM_FIELD_BYTES {
                 return Err(too_large(max));
             }
             if media_type.is_none() {
@@ -290,7 +307,8 @@ fn detect(head: &[u8]) -> AppResult<MediaType> {
     responses(
         (status = 201, description = "Stored", body = UploadView, headers(("Location" = String))),
         (status = 400, description = "Not a readable multipart body, or more than one file", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Larger than the limit (20 MiB by default)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Larger than the limit (20 MiB by default), or a form part other than `file` over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Your uploads not yet attached would pass your quota (`upload_quota_exceeded`, 500 MiB by default); `Retry-After` says when the oldest expires", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not multipart, or the content is not an accepted type (the detail names it)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No part named `file`, or an empty file", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -311,6 +329,15 @@ pub async fn upload(
         return Err(too_large(limit));
     }
     let (received, spool) = receive(&state, payload).await?;
+    // over the quota, nothing goes to the store
+    let (now, size) = (state.clock.now_naive(), received.size_bytes);
+    let quota_caller = caller.clone();
+    let st = state.clone();
+    state
+        .db_as(quota_caller, move |conn, actor| {
+            service::check_quota(conn, &actor, &st.config, now, size)
+        })
+        .await?;
     let key = Storage::original_key(&received.sha256);
     // the bytes first, then the rows that name them
     state
@@ -841,7 +868,9 @@ fn wanted_range(req: &HttpRequest, etag: &str, size: u64) -> Result<Option<(u64,
     };
     let (first, last) = (first.trim(), last.trim());
     let range = match (first.parse::<u64>(), last.parse::<u64>()) {
-        (Ok(a), Ok(b)) if a <= b => Some((a, (b + 1).min(size))),
+        // a last byte the server could not even count past is refused
+        // (416), not clipped
+        (Ok(a), Ok(b)) if a <= b => Some((a, b.checked_add(1).ok_or(())?.min(size))),
         (Ok(a), Err(_)) if last.is_empty() => Some((a, size)),
         (Err(_), Ok(n)) if first.is_empty() && n > 0 => Some((size.saturating_sub(n), size)),
         _ => return Ok(None),

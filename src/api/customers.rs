@@ -40,14 +40,16 @@ pub struct CustomerView {
     pub grade: Option<Grade>,
     pub tier: Option<Tier>,
     pub graded_at: Option<DateTime<Utc>>,
-    pub serious_problems: bool,
+    /// The contractor's mark that this customer has serious problems;
+    /// `null` when the customer's own account reads it.
+    pub serious_problems: Option<bool>,
     /// Complaints received in the last 12 months.
     pub complaints_last_12_months: i64,
     /// The least rank that may visit this customer: the one source of truth
     /// for visit assignment.
     pub required_visitor_rank: Rank,
-    /// Why that rank.
-    pub required_visitor_rank_reason: String,
+    /// Why that rank; `null` when the customer's own account reads it.
+    pub required_visitor_rank_reason: Option<String>,
     pub active: bool,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -70,10 +72,11 @@ impl TryFrom<CustomerProfile> for CustomerView {
             contact_phone: c.contact_phone,
             address: c.address,
             graded_at: c.graded_at.map(utc),
-            serious_problems: c.serious_problems,
+            serious_problems: (!p.for_customer).then_some(c.serious_problems),
             complaints_last_12_months: p.complaints_last_12_months,
             required_visitor_rank: p.required_visitor_rank,
-            required_visitor_rank_reason: p.required_visitor_rank_reason,
+            required_visitor_rank_reason: (!p.for_customer)
+                .then_some(p.required_visitor_rank_reason),
             active: c.active,
             version: c.version,
             created_at: utc(c.created_at),
@@ -307,7 +310,8 @@ pub async fn grade(
 
 /// Grading history
 ///
-/// Every grading of the customer, oldest first.
+/// Every grading of the customer, oldest first. The contractor's own
+/// assessment: customer accounts get 403.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/gradings", tag = "customers",
     params(("id" = i64, Path, description = "Customer id"), PageQuery),
     responses((status = 200, description = "A page of gradings", body = ListResponse<GradingView>)))]

@@ -108,6 +108,9 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     if let Some(path) = nul_path(&value, String::new()) {
         return Err(AppError::bad_request("invalid_field", &path, NUL_MESSAGE));
     }
+    if let Some((path, message)) = out_of_era(&value, String::new()) {
+        return Err(AppError::rule("invalid_field", &path, message));
+    }
     integral_numbers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
@@ -168,6 +171,51 @@ fn nul_path(value: &serde_json::Value, path: String) -> Option<String> {
     }
 }
 
+/// The instants the API stores: from 2000 (no record of this service is
+/// older: paper arrives late, not decades late) to 9999 (what both
+/// databases store; PostgreSQL refuses a year 0 or below, SQLite would keep
+/// it and sort it wrongly). Calendar dates have their own, wider check
+/// (`services::plausible_date`): a structure's warranty runs for decades.
+pub const INSTANT_YEARS: std::ops::RangeInclusive<i32> = 2000..=9999;
+
+/// What is wrong with a text that is an instant outside the years stored,
+/// if it is one.
+pub fn era_problem(text: &str) -> Option<&'static str> {
+    use chrono::Datelike;
+    let unsigned = text.trim_start_matches(['+', '-']);
+    // cheap test first: only a text shaped like `YYYY-MM-DDT…` is parsed
+    let dated = unsigned.len() > 10
+        && unsigned.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+        && unsigned.contains('T');
+    if !dated {
+        return None;
+    }
+    let instant = text.parse::<chrono::DateTime<chrono::Utc>>().ok()?;
+    (!INSTANT_YEARS.contains(&instant.year()))
+        .then_some("must lie between 2000-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
+}
+
+/// The path and message of the first string that is an instant outside
+/// the years stored.
+fn out_of_era(value: &serde_json::Value, path: String) -> Option<(String, &'static str)> {
+    match value {
+        serde_json::Value::String(s) => era_problem(s).map(|m| (path, m)),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| out_of_era(v, format!("{path}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let key = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            out_of_era(v, key)
+        }),
+        _ => None,
+    }
+}
+
 /// A query string, deserialised and validated.
 pub struct ValidQuery<T>(pub T);
 
@@ -193,6 +241,11 @@ pub fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, App
             &field,
             NUL_MESSAGE,
         ));
+    }
+    if let Some((key, message)) = form_urlencoded::parse(query.as_bytes())
+        .find_map(|(k, v)| era_problem(&v).map(|m| (k.into_owned(), m)))
+    {
+        return Err(AppError::rule("invalid_field", &key, message));
     }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     let value: T = serde_path_to_error::deserialize(de).map_err(|err| {

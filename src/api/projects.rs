@@ -309,7 +309,13 @@ pub async fn list(
     };
     let paged = state
         .db_as(caller, move |conn, actor| {
-            service::list(conn, &actor, &filter, page)
+            let mut paged = service::list(conn, &actor, &filter, page)?;
+            paged.items = paged
+                .items
+                .into_iter()
+                .map(|p| service::shown(&actor, p))
+                .collect();
+            Ok(paged)
         })
         .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, ProjectView::try_from)?))
@@ -350,7 +356,9 @@ pub async fn get(
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let project = state
-        .db_as(caller, move |conn, actor| service::get(conn, &actor, id))
+        .db_as(caller, move |conn, actor| {
+            service::get(conn, &actor, id).map(|p| service::shown(&actor, p))
+        })
         .await?;
     respond(StatusCode::OK, project)
 }

@@ -427,12 +427,14 @@ pub async fn revise(
 /// done now (each settles its deadline; after its date only with a
 /// `late_reason`).
 #[utoipa::path(post, path = "/api/v1/rectification-plans/{id}/progress", tag = "rectification plans", operation_id = "report_rectification_progress", request_body = ProgressInput,
-    params(("id" = i64, Path, description = "Plan id")),
+    params(("id" = i64, Path, description = "Plan id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
     responses(
         (status = 200, description = "Recorded", body = PlanView, headers(("ETag" = String))),
         (status = 403, description = "Only the project department reports", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not approved yet (`plan_not_approved`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan is not approved now (`plan_not_approved`: never approved, or under re-review after a revision) or its complaint is closed (`complaint_closed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown or done milestones, a future date, or a late milestone without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn progress(
@@ -442,18 +444,15 @@ pub async fn progress(
     id: web::Path<i64>,
     body: ValidJson<ProgressInput>,
 ) -> AppResult<HttpResponse> {
-    let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
-    once(&state, &req, caller, move |conn, actor| {
-        let ctx = Ctx {
-            actor: &actor,
-            config: &st.config,
-            now,
-        };
-        answer_of(
-            StatusCode::OK,
-            service::report_progress(conn, ctx, id, &body.0)?,
-        )
-    })
+    step(
+        state,
+        req,
+        caller,
+        id.into_inner(),
+        body.0,
+        service::report_progress,
+        answer_of,
+    )
     .await
 }
 

@@ -19,6 +19,11 @@ pub struct Caller {
     pub session: String,
 }
 
+/// The project department (项目经理部): its project manager and the staff
+/// whose unit is a project department. Named by this constant wherever a
+/// step is the department's, so that [`Actor::acts_as`] applies the unit.
+pub const DEPARTMENT: &[Role] = &[Role::ProjectManager, Role::Staff];
+
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub id: i64,
@@ -150,9 +155,31 @@ impl Actor {
         }
     }
 
-    /// 403 unless the caller has one of `roles`.
+    /// True when the caller's own unit is a project department (a staff
+    /// user may belong to the group, a branch or a department).
+    pub fn in_project_department(&self) -> bool {
+        self.org_unit.as_ref().is_some_and(|u| {
+            u.kind == crate::models::org_unit::OrgUnitKind::ProjectDepartment.as_str()
+        })
+    }
+
+    /// True when the caller may act as one of `roles`. [`DEPARTMENT`] names
+    /// the project department: its manager, and staff whose own unit is a
+    /// project department — a staff user of a branch or of the group sees
+    /// the department's records but does not act as the department.
+    pub fn acts_as(&self, roles: &[Role]) -> bool {
+        roles.contains(&self.role)
+            && !(self.role == Role::Staff && roles == DEPARTMENT && !self.in_project_department())
+    }
+
+    /// 403 unless the caller may act as one of `roles` ([`Actor::acts_as`]).
     pub fn require(&self, roles: &[Role]) -> AppResult<()> {
-        if roles.contains(&self.role) {
+        if roles == DEPARTMENT && self.role == Role::Staff && !self.in_project_department() {
+            return Err(AppError::Forbidden(
+                "only the project department may do this: its project manager or staff of a project department; your unit is not one".to_string(),
+            ));
+        }
+        if self.acts_as(roles) {
             Ok(())
         } else {
             let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();

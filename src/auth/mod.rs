@@ -5,4 +5,4 @@ mod actor;
 pub mod jwt;
 pub mod password;
 
-pub use actor::{Actor, Caller, Scope};
+pub use actor::{Actor, Caller, Scope, DEPARTMENT};

@@ -80,25 +80,83 @@ fn not_found(id: i64) -> AppError {
 /// How far ahead of the server a phone's clock may be for `taken_at`.
 pub(crate) const CLOCK_SKEW_MINUTES: i64 = 5;
 
-/// The subject, checked: visible to the caller (404 otherwise) and, for
-/// `write`, one they may add to (403). The one place each workflow plugs in.
+/// What a caller wants to do with a subject's attachments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// see them (and the subject): 404 otherwise
+    See,
+    /// add one: 403 when seen but not theirs to add to
+    Add,
+    /// change or hide anyone's, or un-mark an internal one: those who may
+    /// change the record itself
+    Steward,
+}
+
+/// Who does what with the attachments of each kind of record, in one
+/// place. Seeing follows the record (its own scope rules, 404 outside
+/// them). Adding: staff who see it; a customer only to their own complaint
+/// (the photos of what they complain about). Changing, hiding and
+/// un-marking `internal`: the record's stewards — whoever may change the
+/// record itself — and, for their own attachment only, whoever attached it
+/// (a customer can never change what the company attached).
+struct AttachmentPolicy {
+    /// Roles (in scope) that may change the record itself.
+    stewards: &'static [Role],
+    /// Customer accounts may add to their own record of this kind.
+    customer_adds: bool,
+}
+
+const ENGINEERING: &[Role] = &[Role::Admin, Role::GroupEngineer, Role::BranchEngineer];
+
+fn policy(subject: SubjectType) -> AttachmentPolicy {
+    match subject {
+        // the ledger's writers (checked by the project's own rule below)
+        SubjectType::Project => AttachmentPolicy {
+            stewards: &[],
+            customer_adds: false,
+        },
+        // the complaint is judged and kept by engineering; the department
+        // handles it but does not own its evidence (a liability photo)
+        SubjectType::Complaint => AttachmentPolicy {
+            stewards: ENGINEERING,
+            customer_adds: true,
+        },
+        // a plan is the department's document, reviewed by engineering
+        SubjectType::RectificationPlan => AttachmentPolicy {
+            stewards: &[
+                Role::Admin,
+                Role::GroupEngineer,
+                Role::BranchEngineer,
+                Role::ProjectManager,
+                Role::Staff,
+            ],
+            customer_adds: false,
+        },
+        // the branch organises the visits (001: the branch revisits)
+        SubjectType::Visit => AttachmentPolicy {
+            stewards: ENGINEERING,
+            customer_adds: false,
+        },
+    }
+}
+
+/// The subject, checked for what the caller wants: visible (404 otherwise),
+/// and for `Add` and `Steward` theirs to add to or to change (403).
 fn check_subject(
     conn: &mut DbConn,
     actor: &Actor,
     subject: SubjectType,
     id: i64,
-    write: bool,
+    need: Need,
 ) -> AppResult<()> {
     match subject {
-        SubjectType::Project => {
-            if write {
-                projects::get_for_write(conn, actor, id)?;
-            } else {
-                projects::get(conn, actor, id)?;
-            }
+        SubjectType::Project if need != Need::See => {
+            projects::get_for_write(conn, actor, id)?;
+            return Ok(());
         }
-        // whoever sees a complaint may add to it: staff in scope, and the
-        // customer to their own (the photos of what they complain about)
+        SubjectType::Project => {
+            projects::get(conn, actor, id)?;
+        }
         SubjectType::Complaint => {
             super::complaints::load(conn, actor, id)?;
         }
@@ -106,12 +164,38 @@ fn check_subject(
         SubjectType::RectificationPlan => {
             super::rectification::load(conn, actor, id)?;
         }
-        // a visit's photos: whoever sees the record, the owner included
         SubjectType::Visit => {
             super::visits::load(conn, actor, id)?;
         }
     }
-    Ok(())
+    let policy = policy(subject);
+    let allowed = match need {
+        Need::See => true,
+        Need::Add if actor.role == Role::Customer => policy.customer_adds,
+        Need::Add => true,
+        Need::Steward => {
+            let department = policy.stewards.contains(&Role::ProjectManager);
+            policy.stewards.contains(&actor.role)
+                && !(department && actor.role == Role::Staff && !actor.in_project_department())
+        }
+    };
+    if allowed {
+        Ok(())
+    } else if need == Need::Add {
+        Err(AppError::Forbidden(format!(
+            "customer accounts cannot add files to a {subject}"
+        )))
+    } else {
+        Err(AppError::Forbidden(format!(
+            "only whoever attached it, or {} of this {subject}, may change it",
+            policy
+                .stewards
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )))
+    }
 }
 
 /// Every shown attachment of a subject the caller may see (a subject
@@ -142,6 +226,7 @@ pub fn record_upload(
     // insert (PostgreSQL: a foreign-key error); once more then finds it gone
     for attempt in 0..2 {
         let result = write_tx(conn, |conn| {
+            check_quota(conn, actor, config, now, file.size_bytes)?;
             let known: i64 = stored_files::table
                 .filter(stored_files::sha256.eq(&file.sha256))
                 .count()
@@ -190,6 +275,41 @@ pub fn record_upload(
         }
     }
     Err(AppError::internal("the uploaded file's row vanished twice"))
+}
+
+/// A user holds at most `AFTERCARE_UPLOAD_QUOTA_BYTES` of uploads not yet
+/// attached (and not yet expired): 429 `upload_quota_exceeded` beyond,
+/// until one is attached or the oldest expires. Checked before the bytes
+/// go to the store and again in the transaction that records them.
+pub fn check_quota(
+    conn: &mut DbConn,
+    actor: &Actor,
+    config: &Config,
+    now: NaiveDateTime,
+    adding: i64,
+) -> AppResult<()> {
+    let waiting: Vec<(i64, NaiveDateTime)> = uploads::table
+        .filter(uploads::uploaded_by.eq(actor.id))
+        .filter(uploads::attached_at.is_null())
+        .filter(uploads::expires_at.gt(now))
+        .order(uploads::expires_at.asc())
+        .select((uploads::size_bytes, uploads::expires_at))
+        .load(conn)?;
+    let held: i64 = waiting.iter().map(|(size, _)| size).sum();
+    let quota = i64::try_from(config.upload_quota_bytes).unwrap_or(i64::MAX);
+    if held.saturating_add(adding) <= quota {
+        return Ok(());
+    }
+    let retry = waiting
+        .first()
+        .map_or(60, |(_, expires)| (*expires - now).num_seconds().max(1));
+    Err(AppError::Limited {
+        code: "upload_quota_exceeded",
+        detail: format!(
+            "you hold {held} bytes of uploads not yet attached; with this file that passes your {quota} bytes: attach them, or wait until the oldest expires"
+        ),
+        retry_after_secs: u64::try_from(retry).unwrap_or(60),
+    })
 }
 
 /// One of the caller's uploads (an administrator may read any); 404 otherwise.
@@ -362,7 +482,7 @@ pub fn add(
     input: &AttachInput,
 ) -> AppResult<AttachmentFile> {
     write_tx(conn, |conn| {
-        check_subject(conn, actor, subject.0, subject.1, true)?;
+        check_subject(conn, actor, subject.0, subject.1, Need::Add)?;
         let mut added = attach(
             conn,
             actor,
@@ -401,7 +521,7 @@ pub fn get(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<AttachmentFil
         return Err(not_found(id));
     }
     let subject = SubjectType::from_db(&a.subject_type)?;
-    check_subject(conn, actor, subject, a.subject_id, false).map_err(|e| match e {
+    check_subject(conn, actor, subject, a.subject_id, Need::See).map_err(|e| match e {
         AppError::NotFound(_) => not_found(id),
         other => other,
     })?;
@@ -420,7 +540,7 @@ pub fn list(
     if include_hidden {
         actor.require_admin()?;
     }
-    check_subject(conn, actor, subject, subject_id, false)?;
+    check_subject(conn, actor, subject, subject_id, Need::See)?;
     let mut query = attachments::table
         .inner_join(uploads::table)
         .filter(attachments::subject_type.eq(subject.as_str()))
@@ -447,16 +567,19 @@ pub fn list(
     Ok(Paged::from_rows(rows, page, |f| f.attachment.id))
 }
 
-/// May the caller change this attachment: its subject is theirs to change,
-/// or they attached it themselves.
-fn get_for_write(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<AttachmentFile> {
+/// The attachment, if the caller may change it: its subject is theirs to
+/// change, or they attached it themselves. Answers whether they are the
+/// subject's steward (only a steward may un-mark `internal`).
+fn get_for_write(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<(AttachmentFile, bool)> {
     let found = get(conn, actor, id)?;
     let a = &found.attachment;
-    if a.attached_by != actor.id {
-        let subject = SubjectType::from_db(&a.subject_type)?;
-        check_subject(conn, actor, subject, a.subject_id, true)?;
+    let subject = SubjectType::from_db(&a.subject_type)?;
+    let steward = check_subject(conn, actor, subject, a.subject_id, Need::Steward);
+    match steward {
+        Ok(()) => Ok((found, true)),
+        Err(AppError::Forbidden(_)) if a.attached_by == actor.id => Ok((found, false)),
+        Err(e) => Err(e),
     }
-    Ok(found)
 }
 
 /// Changes the caption or the `internal` mark.
@@ -469,11 +592,18 @@ pub fn update(
     patch: &AttachmentPatch,
 ) -> AppResult<AttachmentFile> {
     write_tx(conn, |conn| {
-        let before = get_for_write(conn, actor, id)?;
+        let (before, steward) = get_for_write(conn, actor, id)?;
         if patch.internal.is_some() {
             actor.require_staff_side()?;
         }
         let a = &before.attachment;
+        // what the company keeps from the owner is shown to them only by
+        // someone who may change the record itself
+        if a.internal && patch.internal == Some(false) && !steward {
+            return Err(AppError::Forbidden(
+                "only those who may change the record may show an internal attachment to the customer".to_string(),
+            ));
+        }
         let caption = match &patch.caption {
             Some(c) => c
                 .as_deref()
@@ -524,7 +654,7 @@ pub fn hide(
     reason: Option<&str>,
 ) -> AppResult<()> {
     write_tx(conn, |conn| {
-        let before = get_for_write(conn, actor, id)?;
+        let (before, _) = get_for_write(conn, actor, id)?;
         let a = &before.attachment;
         if a.hidden_at.is_some() {
             return Ok(());
@@ -551,6 +681,19 @@ pub fn hide(
         )?;
         Ok(())
     })
+}
+
+/// Whether a step of a record's timeline may be shown to the caller: a
+/// customer never sees the steps of an internal attachment (added, changed
+/// or hidden), just as they never see the attachment.
+pub fn event_shown_to(actor: &Actor, event: &crate::models::event::Event) -> bool {
+    if actor.role != Role::Customer || !event.action.starts_with("attachment.") {
+        return true;
+    }
+    let payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
+    // an attachment un-marked later shows from then on, never the steps
+    // it took while internal
+    !payload["after"]["internal"].as_bool().unwrap_or(false)
 }
 
 fn audit(file: &AttachmentFile) -> serde_json::Value {

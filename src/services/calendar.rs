@@ -44,8 +44,15 @@ pub fn is_working_day(day: NaiveDate, marks: &Marks) -> bool {
 /// The first instant of a local day, in UTC.
 pub fn local_midnight(day: NaiveDate, tz: Tz) -> NaiveDateTime {
     let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    tz.from_local_datetime(&midnight)
-        .earliest()
+    if let Some(t) = tz.from_local_datetime(&midnight).earliest() {
+        return t.naive_utc();
+    }
+    // a midnight that does not exist (the clocks jump over it): the day
+    // starts at the first instant after the gap, found by the minute (no
+    // zone's gap lasts a day)
+    (1..=24 * 60)
+        .map(|m| midnight + chrono::Duration::minutes(m))
+        .find_map(|local| tz.from_local_datetime(&local).earliest())
         .map_or(midnight, |t| t.naive_utc())
 }
 
@@ -275,6 +282,16 @@ mod tests {
 
     fn at(y: i32, m: u32, day: u32, h: u32) -> NaiveDateTime {
         d(y, m, day).and_hms_opt(h, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_midnight_in_a_dst_gap_is_the_first_instant_after_the_gap() {
+        // São Paulo sprang from 00:00 to 01:00 (UTC-3 to UTC-2) on 4 Nov 2018
+        let tz = chrono_tz::America::Sao_Paulo;
+        assert_eq!(local_midnight(d(2018, 11, 4), tz), at(2018, 11, 4, 3));
+        // the day before has its midnight: 00:00 UTC-3
+        assert_eq!(local_midnight(d(2018, 11, 3), tz), at(2018, 11, 3, 3));
+        assert_eq!(local_midnight(d(2018, 11, 5), tz), at(2018, 11, 5, 2));
     }
 
     #[test]

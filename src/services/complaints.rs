@@ -214,7 +214,7 @@ pub struct ComplaintFilter {
 pub struct ComplaintFlow;
 
 const JUDGE_ROLES: &[Role] = &[Role::BranchEngineer];
-const HANDLERS: &[Role] = &[Role::ProjectManager, Role::Staff];
+const HANDLERS: &[Role] = crate::auth::DEPARTMENT;
 const EVALUATORS: &[Role] = &[Role::BranchEngineer, Role::Customer];
 
 static TABLE: [Transition<ComplaintStatus, ComplaintAction>; 8] = [
@@ -719,7 +719,10 @@ pub fn timeline(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Timeline
         )
         .order(events::id.asc())
         .select(Event::as_select())
-        .load(conn)?;
+        .load::<Event>(conn)?
+        .into_iter()
+        .filter(|e| attachments::event_shown_to(actor, e))
+        .collect();
     Ok(Timeline {
         complaint,
         plan,
@@ -783,6 +786,37 @@ fn repeated(
         .optional()?)
 }
 
+/// How far back a customer's own account may date a complaint's receipt.
+pub const APP_BACKDATE_DAYS: i64 = 7;
+
+/// A customer account registers at most
+/// `AFTERCARE_CUSTOMER_COMPLAINTS_PER_DAY` complaints in 24 hours (each
+/// starts clocks and tasks for several people); beyond, 429 until the
+/// oldest of them is a day old.
+fn check_daily_limit(
+    conn: &mut DbConn,
+    config: &Config,
+    now: NaiveDateTime,
+    actor: &Actor,
+) -> AppResult<()> {
+    let since = now - Duration::hours(24);
+    let recent: Vec<NaiveDateTime> = complaints::table
+        .filter(complaints::registered_by.eq(actor.id))
+        .filter(complaints::created_at.gt(since))
+        .order(complaints::created_at.asc())
+        .limit(config.customer_complaints_per_day)
+        .select(complaints::created_at)
+        .load(conn)?;
+    if (recent.len() as i64) < config.customer_complaints_per_day {
+        return Ok(());
+    }
+    let oldest = recent.first().copied().unwrap_or(now);
+    let wait = (oldest + Duration::hours(24) - now).num_seconds().max(1);
+    Err(AppError::TooManyRequests {
+        retry_after_secs: u64::try_from(wait).unwrap_or(1),
+    })
+}
+
 /// Registers a complaint and starts its 2-day judgment clock from
 /// `received_at`, for the branch engineering department of the project.
 pub fn register(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewComplaint) -> AppResult<Complaint> {
@@ -810,9 +844,17 @@ pub fn register(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewComplaint) -> AppRes
                     "only the contractor's staff record that a complaint went to the group",
                 ));
             }
+            // paper arrives late; an app complaint is sent when it happens
+            if received_at < now - Duration::days(APP_BACKDATE_DAYS) {
+                errors.push(FieldError::new(
+                    "received_at",
+                    format!("a complaint from the app was received at most {APP_BACKDATE_DAYS} days before it is registered"),
+                ));
+            }
             if !errors.is_empty() {
                 return Err(AppError::Validation(errors));
             }
+            check_daily_limit(conn, config, now, actor)?;
         }
         let repeat_of = repeated(
             conn,

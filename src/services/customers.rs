@@ -123,6 +123,16 @@ pub struct CustomerProfile {
     pub complaints_last_12_months: i64,
     pub required_visitor_rank: Rank,
     pub required_visitor_rank_reason: String,
+    /// Read by the customer's own account: the contractor's assessment of
+    /// them (serious problems, why the rank) is left out.
+    pub for_customer: bool,
+}
+
+/// What the caller may read of a customer: a customer account never reads
+/// the contractor's internal assessment of it.
+fn shown(actor: &Actor, mut p: CustomerProfile) -> CustomerProfile {
+    p.for_customer = actor.role == Role::Customer;
+    p
 }
 
 /// The least rank that may visit (000 §3 (1)①②): many complaints or serious
@@ -278,6 +288,7 @@ fn profile(config: &Config, customer: Customer, count: i64) -> AppResult<Custome
         complaints_last_12_months: count,
         required_visitor_rank: rank,
         required_visitor_rank_reason: reason,
+        for_customer: false,
     })
 }
 
@@ -316,7 +327,7 @@ pub fn get(
         .first(conn)
         .optional()?
         .ok_or_else(|| not_found(id))?;
-    profile(config, row, count.unwrap_or(0))
+    profile(config, row, count.unwrap_or(0)).map(|p| shown(actor, p))
 }
 
 pub fn list(
@@ -358,7 +369,10 @@ pub fn list(
         .load(conn)?;
     let paged = Paged::from_rows(rows, page, |c| c.id);
     Ok(Paged {
-        items: profiles(conn, config, now, paged.items)?,
+        items: profiles(conn, config, now, paged.items)?
+            .into_iter()
+            .map(|p| shown(actor, p))
+            .collect(),
         next_after: paged.next_after,
     })
 }
@@ -622,6 +636,8 @@ pub fn gradings(
     id: i64,
     page: Page,
 ) -> AppResult<Paged<Grading>> {
+    // the contractor's scores of the customer and why: never the customer's
+    actor.require_staff_side()?;
     get_row(conn, actor, id)?;
     let mut query = customer_gradings::table
         .filter(customer_gradings::customer_id.eq(id))

@@ -13,7 +13,7 @@ use validator::Validate;
 use crate::auth::{Actor, Scope};
 use crate::config::Config;
 use crate::db::condition::Condition;
-use crate::db::schema::{deadline_escalations, deadline_policies, deadlines, org_units};
+use crate::db::schema::{deadline_escalations, deadline_policies, deadlines, org_units, users};
 use crate::db::{write_tx, DbConn, MultiBackend};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::models::deadline::{Deadline, DeadlineStatus, DurationUnit, Policy, Rule};
@@ -367,9 +367,20 @@ pub fn start(
         Some(fixed) => (fixed, fixed),
         None => due_times(conn, config, unit, duration, new.started_at, 0)?,
     };
-    let role = new
-        .assignee_role
-        .map_or(policy.actor_role.clone(), |r| r.as_str().to_string());
+    // a clock held by one person names their role, not the policy's
+    let holder_role: Option<String> = match new.assignee_user_id {
+        Some(user) if new.assignee_role.is_none() => users::table
+            .find(user)
+            .select(users::role)
+            .first(conn)
+            .optional()?,
+        _ => None,
+    };
+    let role = match (new.assignee_role, holder_role) {
+        (Some(r), _) => r.as_str().to_string(),
+        (None, Some(r)) => r,
+        (None, None) => policy.actor_role.clone(),
+    };
     let scope_path: String = org_units::table
         .find(new.scope_org_unit_id)
         .select(org_units::path)
@@ -474,10 +485,37 @@ pub fn settle(
     subject_id: i64,
     late_reason: Option<&str>,
 ) -> AppResult<Option<Deadline>> {
+    settle_done_at(
+        conn,
+        now,
+        now,
+        actor,
+        rule,
+        subject_type,
+        subject_id,
+        late_reason,
+    )
+}
+
+/// [`settle`] for a step done at `done_at` and recorded now: a visit made
+/// on its planned day and recorded the next morning (as the 24-hour rule
+/// allows) met its day. The clock is judged, and marked met, at `done_at`.
+#[allow(clippy::too_many_arguments)]
+pub fn settle_done_at(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    done_at: NaiveDateTime,
+    actor: &Actor,
+    rule: Rule,
+    subject_type: &str,
+    subject_id: i64,
+    late_reason: Option<&str>,
+) -> AppResult<Option<Deadline>> {
     let Some(open) = open_for(conn, rule, subject_type, subject_id)? else {
         return Ok(None);
     };
-    let late = open.paused_at.unwrap_or(now) > open.due_at;
+    let done_at = done_at.min(now);
+    let late = open.paused_at.unwrap_or(done_at).min(done_at) > open.due_at;
     let reason = late_reason.map(str::trim).filter(|r| !r.is_empty());
     if late && reason.is_none() {
         return Err(deadline_passed(&open));
@@ -494,7 +532,7 @@ pub fn settle(
     )
     .set((
         deadlines::status.eq(status.as_str()),
-        deadlines::met_at.eq(now),
+        deadlines::met_at.eq(done_at),
         deadlines::late_reason.eq(if late { reason } else { None }),
         deadlines::note.eq(if late { None } else { reason }),
         deadlines::paused_at.eq(None::<NaiveDateTime>),
@@ -517,7 +555,7 @@ pub fn settle(
         },
         "deadline",
         open.id,
-        serde_json::json!({ "rule": rule, "due_at": open.due_at, "met_at": now,
+        serde_json::json!({ "rule": rule, "due_at": open.due_at, "met_at": done_at,
             "late_reason": if late { reason } else { None }, "note": if late { None } else { reason } }),
     )?;
     Ok(Some(by_id(conn, open.id)?))
@@ -858,15 +896,18 @@ pub fn retitle(
     Ok(())
 }
 
-/// The subject moved to another org unit: its open clocks follow, so the
-/// task lists of the new unit show them.
+/// The subjects moved to another org unit: their open clocks follow, so
+/// the task lists of the new unit show them.
 pub fn move_scope(
     conn: &mut DbConn,
     now: NaiveDateTime,
     subject_type: &str,
-    subject_id: i64,
+    subject_ids: &[i64],
     org_unit_id: i64,
 ) -> AppResult<()> {
+    if subject_ids.is_empty() {
+        return Ok(());
+    }
     let scope_path: String = org_units::table
         .find(org_unit_id)
         .select(org_units::path)
@@ -874,7 +915,7 @@ pub fn move_scope(
     diesel::update(
         deadlines::table
             .filter(deadlines::subject_type.eq(subject_type))
-            .filter(deadlines::subject_id.eq(subject_id))
+            .filter(deadlines::subject_id.eq_any(subject_ids))
             .filter(deadlines::status.eq_any(OPEN)),
     )
     .set((
@@ -1069,11 +1110,14 @@ fn visible(actor: &Actor) -> Option<deadlines::BoxedQuery<'static, MultiBackend>
     let query = deadlines::table.into_boxed();
     match actor.scope() {
         Scope::All => Some(query),
-        Scope::OrgSubtree(path) => Some(query.filter(crate::rows_in_subtree!(
-            deadlines::table,
-            deadlines::scope_path,
-            &path
-        ))),
+        // the unit's clocks, and always the caller's own (a visitor of a
+        // project department records a visit whose clock the branch keeps)
+        Scope::OrgSubtree(path) => Some(
+            query.filter(
+                crate::rows_in_subtree!(deadlines::table, deadlines::scope_path, &path)
+                    .or(deadlines::assignee_user_id.eq(actor.id)),
+            ),
+        ),
         Scope::Customer(_) => Some(query.filter(deadlines::assignee_user_id.eq(actor.id))),
         Scope::Nothing => None,
     }

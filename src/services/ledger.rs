@@ -49,7 +49,7 @@ pub struct LedgerSubmission {
 /// The branch engineering department's verdict on a submitted ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum ReviewDecision {
+pub enum LedgerDecision {
     Approve,
     Return,
 }
@@ -58,7 +58,7 @@ pub enum ReviewDecision {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"decision": "return", "comment": "物业经理电话缺失 property manager's phone is missing"}))]
 pub struct LedgerReview {
-    pub decision: ReviewDecision,
+    pub decision: LedgerDecision,
     /// Required when returning: what must be completed.
     #[validate(length(min = 1, max = 1000))]
     #[schema(min_length = 1, max_length = 1000)]
@@ -326,8 +326,8 @@ pub fn review(
 ) -> AppResult<Project> {
     let comment = trimmed(input.comment.as_deref());
     let action = match input.decision {
-        ReviewDecision::Approve => LedgerAction::Approve,
-        ReviewDecision::Return => LedgerAction::Return,
+        LedgerDecision::Approve => LedgerAction::Approve,
+        LedgerDecision::Return => LedgerAction::Return,
     };
     let (now, reviewer) = (ctx.now, ctx.actor.id);
     workflow::run::<Ledger>(

@@ -176,3 +176,37 @@ pub fn plausible_date(day: &chrono::NaiveDate) -> Result<(), validator::Validati
             .with_message("must be a date from 0001-01-01 to 9999-12-31".into()))
     }
 }
+
+/// A person named in a body (a visitor): 404 naming the field when there
+/// is no such user in the branch of the unit at `path` or in the group
+/// above it — another branch's people are as unknown to the caller as
+/// missing ones, the same as every other id in a body.
+pub(crate) fn person_in_reach(
+    conn: &mut crate::db::DbConn,
+    user_id: i64,
+    path: &str,
+    field: &str,
+) -> crate::error::AppResult<()> {
+    use crate::db::schema::{org_units, users};
+    use diesel::prelude::*;
+    let user_path: Option<Option<String>> = users::table
+        .left_join(org_units::table)
+        .filter(users::id.eq(user_id))
+        .select(org_units::path.nullable())
+        .first(conn)
+        .optional()?;
+    // the branch's path: the group's and the branch's segments
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let branch = format!("/{}/", segments[..segments.len().min(2)].join("/"));
+    let reachable = user_path
+        .flatten()
+        .is_some_and(|p| p.starts_with(&branch) || branch.starts_with(&p));
+    if reachable {
+        Ok(())
+    } else {
+        Err(crate::error::AppError::missing_reference(
+            field,
+            format!("user {user_id} not found"),
+        ))
+    }
+}

@@ -17,9 +17,43 @@ const MAX_DECODED_SIDE: u32 = 16_384;
 /// The most memory one decoding may take.
 const MAX_DECODED_BYTES: u64 = 384 * 1024 * 1024;
 
+/// How many pictures are decoded at once: one per core. Each may take
+/// hundreds of megabytes; the rest wait their turn (never fail).
+static DECODING: (std::sync::Mutex<usize>, std::sync::Condvar) =
+    (std::sync::Mutex::new(0), std::sync::Condvar::new());
+
+fn decoders() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// A turn at decoding, given back when dropped.
+struct Turn;
+
+impl Turn {
+    fn take() -> Turn {
+        let (count, freed) = &DECODING;
+        let mut busy = count.lock().unwrap_or_else(|p| p.into_inner());
+        while *busy >= decoders() {
+            busy = freed.wait(busy).unwrap_or_else(|p| p.into_inner());
+        }
+        *busy += 1;
+        Turn
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let (count, freed) = &DECODING;
+        let mut busy = count.lock().unwrap_or_else(|p| p.into_inner());
+        *busy = busy.saturating_sub(1);
+        freed.notify_one();
+    }
+}
+
 /// A smaller copy of `original` (JPEG, quality 85), never larger than the
-/// original's own size.
+/// original's own size. Waits for a turn when every core is decoding.
 pub fn make(original: &[u8], size: Derived) -> AppResult<Vec<u8>> {
+    let _turn = Turn::take();
     let unreadable = |e: image::ImageError| {
         AppError::rule(
             "preview_unavailable",

@@ -124,7 +124,7 @@ pub struct PlanSubmission {
 /// The branch engineering department's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum ReviewDecision {
+pub enum PlanReviewDecision {
     Pass,
     Return,
 }
@@ -133,7 +133,7 @@ pub enum ReviewDecision {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"decision": "pass", "covers_all_points": true, "comment": "方案完整 complete"}))]
 pub struct PlanReview {
-    pub decision: ReviewDecision,
+    pub decision: PlanReviewDecision,
     /// Whether the plan answers every point of the complaint (control C03);
     /// a pass with `false` is refused.
     pub covers_all_points: bool,
@@ -227,7 +227,7 @@ pub struct PlanDetail {
 // ---- the workflow ------------------------------------------------------
 
 /// Who writes plans and reports their progress: the project department.
-const HANDLERS: &[Role] = &[Role::ProjectManager, Role::Staff];
+const HANDLERS: &[Role] = crate::auth::DEPARTMENT;
 
 pub struct PlanFlow;
 
@@ -903,8 +903,8 @@ pub fn review(
 ) -> AppResult<PlanDetail> {
     let Ctx { actor, now, .. } = ctx;
     let action = match input.decision {
-        ReviewDecision::Pass => PlanAction::Pass,
-        ReviewDecision::Return => PlanAction::ReturnReview,
+        PlanReviewDecision::Pass => PlanAction::Pass,
+        PlanReviewDecision::Return => PlanAction::ReturnReview,
     };
     let comment = trimmed(input.comment.as_deref());
     let plan = workflow::run::<PlanFlow>(
@@ -1052,8 +1052,8 @@ pub fn revise(
             );
         }
         // the same checks as the table's row, without its change of state
-        workflow::transition::<PlanFlow>(
-            actor.role,
+        workflow::transition_for::<PlanFlow>(
+            actor,
             PlanStatus::from_db(&plan.status)?,
             PlanAction::Revise,
         )?;
@@ -1094,6 +1094,7 @@ pub fn report_progress(
     conn: &mut DbConn,
     ctx: Ctx<'_>,
     id: i64,
+    expected_version: Option<IfMatch>,
     input: &ProgressInput,
 ) -> AppResult<PlanDetail> {
     let Ctx { actor, config, now } = ctx;
@@ -1107,7 +1108,9 @@ pub fn report_progress(
     let plan = write_tx(conn, |conn| {
         let plan = load(conn, actor, id)?;
         actor.require(HANDLERS)?;
-        if plan.approved_at.is_none() {
+        // against the plan in force: one under re-review after a revision
+        // has no milestones with clocks until it is approved again
+        if plan.status != PlanStatus::Approved.as_str() {
             return Err(AppError::conflict(
                 "plan_not_approved",
                 format!(
@@ -1117,6 +1120,16 @@ pub fn report_progress(
             ));
         }
         let complaint = complaints::load(conn, actor, plan.complaint_id)?;
+        if complaint.closed_at.is_some() {
+            return Err(AppError::conflict(
+                "complaint_closed",
+                format!(
+                    "complaint #{} is {}: its plan takes no more progress",
+                    complaint.id, complaint.status
+                ),
+            ));
+        }
+        super::check_version(expected_version, plan.version)?;
         let current: Vec<Milestone> = rectification_milestones::table
             .filter(rectification_milestones::plan_id.eq(id))
             .filter(rectification_milestones::current.eq(true))

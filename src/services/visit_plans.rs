@@ -606,6 +606,7 @@ fn check_visitor(
     visitor: i64,
     field: &str,
 ) -> AppResult<()> {
+    super::person_in_reach(conn, visitor, &plan.scope_path, field)?;
     let people = unit_visitors(conn, plan)?;
     let Some((_, rank)) = people.iter().find(|(id, _)| *id == visitor) else {
         return Err(AppError::rule(
@@ -862,6 +863,13 @@ fn check_item(
                 "must lie in the plan's period, {} to {}",
                 plan.period_start, plan.period_end
             ),
+        ));
+    }
+    let today = calendar::local_day(ctx.now, ctx.config.tz);
+    if planned_on < today {
+        return Err(AppError::invalid(
+            "planned_on",
+            format!("must not be before today ({today}): a visit is planned ahead"),
         ));
     }
     let covered = covered(conn, &plan.scope_path, (plan.period_start, plan.period_end))?;
@@ -1150,6 +1158,33 @@ pub fn review(
                 };
             }
             let items = items_of(conn, plan.id)?;
+            if action == VisitPlanAction::Approve {
+                // approved, each item becomes a task due when its day ends:
+                // a day already past would be overdue at birth
+                let today = calendar::local_day(now, config.tz);
+                let past: Vec<FieldError> = items
+                    .iter()
+                    .filter(|i| {
+                        i.status == PlanItemStatus::Planned.as_str() && i.planned_on < today
+                    })
+                    .map(|i| {
+                        FieldError::new(
+                            format!("items[{}].planned_on", i.id),
+                            format!(
+                                "item {} is planned for {}, before today ({today}): move it first",
+                                i.id, i.planned_on
+                            ),
+                        )
+                    })
+                    .collect();
+                if !past.is_empty() {
+                    return Err(AppError::Rule {
+                        code: "items_in_the_past",
+                        detail: format!("{} planned visits fall before today; move or remove them before approving", past.len()),
+                        errors: past,
+                    });
+                }
+            }
             let report = report_of(conn, config, plan, &items)?;
             if report.compliant {
                 Ok(())
@@ -1216,14 +1251,103 @@ fn start_item_clock(
 /// is done and its task settled (late only with the visit's `late_reason`);
 /// when the owner could not be reached the item is re-planned as an on-site
 /// visit within the same period (004 C03/C04), a new task of its visitor.
+/// A visit that carries out a plan item, as recorded.
+pub(crate) struct ItemVisit<'a> {
+    pub visit_id: i64,
+    pub project: &'a Project,
+    pub kind: VisitKind,
+    pub method: VisitMethod,
+    pub visited_at: NaiveDateTime,
+    pub contact_failed: bool,
+    /// The people named on the record (the recorder when none is named).
+    pub visitor_ids: &'a [i64],
+}
+
+/// A visit carries out an item only as planned: made by its visitor, or by
+/// someone of at least the rank the customer needs who is named on the
+/// record; of the item's kind and by its method; on a day of the plan's
+/// period, not before the project's handover. 422 naming the field.
+fn check_item_visit(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    plan: &VisitPlan,
+    item: &PlanItem,
+    visit: &ItemVisit<'_>,
+) -> AppResult<()> {
+    let mut errors = vec![];
+    if visit.kind.as_str() != item.kind {
+        errors.push(FieldError::new(
+            "kind",
+            format!("plan item {} is a {} visit", item.id, item.kind),
+        ));
+    }
+    if visit.method.as_str() != item.method {
+        errors.push(FieldError::new(
+            "method",
+            format!("plan item {} is visited by {}", item.id, item.method),
+        ));
+    }
+    let day = calendar::local_day(visit.visited_at, ctx.config.tz);
+    if day < plan.period_start || day > plan.period_end {
+        errors.push(FieldError::new(
+            "visited_at",
+            format!(
+                "the plan covers {} to {}; a visit on {day} does not carry out its items",
+                plan.period_start, plan.period_end
+            ),
+        ));
+    } else if day < visit.project.handover_on {
+        errors.push(FieldError::new(
+            "visited_at",
+            format!(
+                "the project was handed over on {}; a visit before that is no return visit",
+                visit.project.handover_on
+            ),
+        ));
+    }
+    if !visit.visitor_ids.contains(&item.visitor_id) {
+        let needed = needed_ranks(conn, ctx.config, ctx.now, &[item.project_id])?;
+        let required = needed.get(&item.project_id).map(|(r, _)| *r);
+        let ranks: Vec<Option<String>> = users::table
+            .filter(users::id.eq_any(visit.visitor_ids))
+            .select(users::rank)
+            .load(conn)?;
+        let senior_enough = ranks.iter().any(|rank| {
+            let rank = rank
+                .as_deref()
+                .and_then(|r| r.parse::<Rank>().ok())
+                .unwrap_or(Rank::Staff);
+            required.is_none_or(|req| rank.meets(req))
+        });
+        if !senior_enough {
+            errors.push(FieldError::new(
+                "plan_item_id",
+                format!(
+                    "plan item {} is user {}'s; another visitor carries it out only with the rank the customer needs ({}) and named on the record",
+                    item.id,
+                    item.visitor_id,
+                    required.map_or("any".to_string(), |r| r.to_string())
+                ),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
 pub(crate) fn record_item_visit(
     conn: &mut DbConn,
     ctx: Ctx<'_>,
     item_id: i64,
-    (visit_id, project_id, contact_failed): (i64, i64, bool),
+    visit: &ItemVisit<'_>,
     late_reason: Option<&str>,
 ) -> AppResult<()> {
     let Ctx { actor, config, now } = ctx;
+    let (visit_id, project_id, contact_failed) =
+        (visit.visit_id, visit.project.id, visit.contact_failed);
     let item: PlanItem = visit_plan_items::table
         .find(item_id)
         .select(PlanItem::as_select())
@@ -1253,20 +1377,23 @@ pub(crate) fn record_item_visit(
             ),
         ));
     }
+    check_item_visit(conn, ctx, &plan, &item, visit)?;
     let rule = match level_of(&plan)? {
         PlanLevel::Branch => Rule::VisitPerformBranch,
         PlanLevel::Project => Rule::VisitPerform,
     };
-    clocks::settle(
+    // judged on the visit's own day, not when it is written down
+    clocks::settle_done_at(
         conn,
         now,
+        visit.visited_at,
         actor,
         rule,
         "visit_plan_item",
         item.id,
         late_reason,
     )?;
-    let visited_on = calendar::local_day(now, config.tz);
+    let visited_on = calendar::local_day(visit.visited_at, config.tz);
     let status = if contact_failed {
         PlanItemStatus::Replanned
     } else {

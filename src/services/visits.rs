@@ -555,6 +555,7 @@ fn visitors(
     let mut errors = vec![];
     let mut ids = vec![];
     for (i, id) in input.visitor_ids.iter().enumerate() {
+        super::person_in_reach(conn, *id, project_path, &format!("visitor_ids[{i}]"))?;
         let found: Option<(String, bool, Option<String>)> = users::table
             .left_join(crate::db::schema::org_units::table)
             .filter(users::id.eq(id))
@@ -612,6 +613,7 @@ pub fn record(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisit) -> AppResult<Vi
                 format!("project {} not found", input.project_id),
             )
         })?;
+        let mut revisited = None;
         if let Some(cid) = input.complaint_id {
             let c = complaints::load(conn, actor, cid).map_err(|_| {
                 AppError::missing_reference("complaint_id", format!("complaint {cid} not found"))
@@ -623,6 +625,7 @@ pub fn record(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisit) -> AppResult<Vi
                     format!("complaint {cid} is about another project"),
                 ));
             }
+            revisited = Some(c);
         }
         let visitor_ids = visitors(conn, actor, input, &project.scope_path)?;
         let people = serde_json::to_string(&input.people_met).map_err(AppError::internal)?;
@@ -738,17 +741,27 @@ pub fn record(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisit) -> AppResult<Vi
                     .execute(conn)?;
             }
         }
-        if let Some(cid) = input.complaint_id {
-            // the revisit a resolved complaint waits for (001: within 3 days)
-            clocks::settle(
-                conn,
-                now,
-                actor,
-                Rule::ComplaintRevisit,
-                "complaint",
-                cid,
-                input.late_reason.as_deref(),
-            )?;
+        if let Some(c) = revisited {
+            // the revisit a resolved complaint waits for (001: the branch
+            // revisits within 3 days): met by a visit recorded by the role
+            // its clock names, while the complaint waits for it. Any other
+            // complaint visit is kept as a record and meets no clock.
+            let waiting =
+                c.status == crate::models::complaint::ComplaintStatus::RevisitDue.as_str();
+            let clock = clocks::open_for(conn, Rule::ComplaintRevisit, "complaint", c.id)?;
+            if waiting
+                && clock.is_some_and(|d| d.assignee_role.as_deref() == Some(actor.role.as_str()))
+            {
+                clocks::settle(
+                    conn,
+                    now,
+                    actor,
+                    Rule::ComplaintRevisit,
+                    "complaint",
+                    c.id,
+                    input.late_reason.as_deref(),
+                )?;
+            }
         }
         if late {
             diesel::update(visits::table.find(id))
@@ -760,7 +773,15 @@ pub fn record(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisit) -> AppResult<Vi
                 conn,
                 ctx,
                 item,
-                (id, project.id, input.outcome == VisitOutcome::ContactFailed),
+                &super::visit_plans::ItemVisit {
+                    visit_id: id,
+                    project: &project,
+                    kind: input.kind,
+                    method: input.method,
+                    visited_at,
+                    contact_failed: input.outcome == VisitOutcome::ContactFailed,
+                    visitor_ids: &visitor_ids,
+                },
                 input.late_reason.as_deref(),
             )?;
             diesel::update(visits::table.find(id))
@@ -829,8 +850,9 @@ pub fn confirm(
             expected_version,
             late_reason: None,
         },
-        |_, _| {
+        |_, visit: &Visit| {
             let mut errors = vec![];
+            let visit_day = crate::services::calendar::local_day(visit.visited_at, ctx.config.tz);
             if customer {
                 if input.signer_name.is_some() || input.signed_on.is_some() {
                     errors.push(FieldError::new(
@@ -850,6 +872,11 @@ pub fn confirm(
                     Some(day) if day > crate::services::calendar::local_day(now, ctx.config.tz) => {
                         errors.push(FieldError::new("signed_on", "must not be after today"))
                     }
+                    // the owner signs the record of a visit that happened
+                    Some(day) if day < visit_day => errors.push(FieldError::new(
+                        "signed_on",
+                        format!("must not be before the visit ({visit_day})"),
+                    )),
                     Some(_) => {}
                 }
             }

@@ -198,6 +198,23 @@ pub fn transition<W: Workflow>(
     Ok(row)
 }
 
+/// [`transition`] for a person: a row of the project department
+/// ([`crate::auth::DEPARTMENT`]) admits staff only of a project department.
+pub fn transition_for<W: Workflow>(
+    actor: &Actor,
+    state: W::State,
+    action: W::Action,
+) -> AppResult<&'static Transition<W::State, W::Action>> {
+    let row = transition::<W>(actor.role, state, action)?;
+    if !actor.acts_as(row.roles) {
+        return Err(AppError::Forbidden(format!(
+            "only the project department may {action} a {}: its project manager, or staff of a project department; your unit is not one",
+            W::NAME
+        )));
+    }
+    Ok(row)
+}
+
 /// The actions the table allows from `state`, in table order.
 pub fn allowed_actions<W: Workflow>(state: W::State) -> Vec<W::Action> {
     let mut out = vec![];
@@ -225,7 +242,7 @@ pub fn run<W: Workflow>(
     write_tx(conn, |conn| {
         let before = W::load(conn, actor, id)?;
         let from = W::state(&before)?;
-        let row = transition::<W>(actor.role, from, request.action)?;
+        let row = transition_for::<W>(actor, from, request.action)?;
         check_version(request.expected_version, W::version(&before))?;
         check(conn, &before)?;
         if W::advance(conn, &before, from, row.to, now)? == 0 {

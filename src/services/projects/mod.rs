@@ -184,6 +184,16 @@ fn visible(actor: &Actor) -> Option<projects::BoxedQuery<'static, MultiBackend>>
     }
 }
 
+/// What the caller may read of a project: a customer account never reads
+/// the ledger's review comments or why it came late (the contractor's own).
+pub fn shown(actor: &Actor, mut p: Project) -> Project {
+    if actor.role == crate::models::user::Role::Customer {
+        p.ledger_review_comment = None;
+        p.ledger_late_reason = None;
+    }
+    p
+}
+
 pub fn get(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Project> {
     let Some(query) = visible(actor) else {
         return Err(not_found(id));
@@ -374,6 +384,72 @@ fn ensure_unique_code(conn: &mut DbConn, code: &str, except: Option<i64>) -> App
     Ok(())
 }
 
+/// A project moved to another department (of this or another branch) or
+/// another customer takes everything of it along, in the transaction that
+/// moves it: its complaints, their rectification plans and its visits get
+/// the new customer, branch and scope, and their open clocks move to the
+/// new units' task lists. Whoever saw them through the old customer or
+/// unit no longer does from the next request on; the new ones do.
+fn carry_records(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    before: &Project,
+    after: &ProjectFields,
+) -> AppResult<()> {
+    use crate::db::schema::{complaints, rectification_milestones, rectification_plans, visits};
+    let complaint_ids: Vec<i64> = complaints::table
+        .filter(complaints::project_id.eq(before.id))
+        .select(complaints::id)
+        .load(conn)?;
+    diesel::update(complaints::table.filter(complaints::project_id.eq(before.id)))
+        .set((
+            complaints::customer_id.eq(after.customer_id),
+            complaints::branch_id.eq(after.branch_id),
+            complaints::scope_path.eq(&after.scope_path),
+        ))
+        .execute(conn)?;
+    diesel::update(visits::table.filter(visits::project_id.eq(before.id)))
+        .set((
+            visits::customer_id.eq(after.customer_id),
+            visits::branch_id.eq(after.branch_id),
+            visits::scope_path.eq(&after.scope_path),
+        ))
+        .execute(conn)?;
+    let plan_ids: Vec<i64> = rectification_plans::table
+        .filter(rectification_plans::complaint_id.eq_any(&complaint_ids))
+        .select(rectification_plans::id)
+        .load(conn)?;
+    diesel::update(rectification_plans::table.filter(rectification_plans::id.eq_any(&plan_ids)))
+        .set((
+            rectification_plans::branch_id.eq(after.branch_id),
+            rectification_plans::project_department_id.eq(after.project_department_id),
+            rectification_plans::scope_path.eq(&after.scope_path),
+        ))
+        .execute(conn)?;
+    let milestone_ids: Vec<i64> = rectification_milestones::table
+        .filter(rectification_milestones::plan_id.eq_any(&plan_ids))
+        .select(rectification_milestones::id)
+        .load(conn)?;
+    let visit_ids: Vec<i64> = visits::table
+        .filter(visits::project_id.eq(before.id))
+        .select(visits::id)
+        .load(conn)?;
+    // each clock goes to the unit its kind is kept by (as when started)
+    let department = after.project_department_id;
+    deadlines::move_scope(conn, now, "project", &[before.id], department)?;
+    deadlines::move_scope(conn, now, "complaint", &complaint_ids, after.branch_id)?;
+    deadlines::move_scope(conn, now, "rectification_plan", &plan_ids, after.branch_id)?;
+    deadlines::move_scope(
+        conn,
+        now,
+        "rectification_milestone",
+        &milestone_ids,
+        department,
+    )?;
+    deadlines::move_scope(conn, now, "visit", &visit_ids, after.branch_id)?;
+    Ok(())
+}
+
 pub(crate) fn audit<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or_default()
 }
@@ -543,8 +619,8 @@ pub fn update(
         {
             refit_terms(conn, config, now, &before, &fields)?;
         }
-        if department != before.project_department_id {
-            deadlines::move_scope(conn, now, "project", id, department)?;
+        if department != before.project_department_id || customer_id != before.customer_id {
+            carry_records(conn, now, &before, &fields)?;
         }
         if fields.code != before.code || fields.name != before.name {
             for rule in ledger::RULES {

@@ -1,0 +1,2 @@
+DROP INDEX complaints_registered_by;
+DROP INDEX uploads_waiting_by_user;
