@@ -31,7 +31,10 @@ def main() -> int:
          "--overwrite"],
         capture_output=True, text=True)
     print(run.stdout.strip())
-    if run.returncode != 0 or "Warning" in run.stdout or "Error" in run.stdout:
+    # the generator prints its warnings on stderr (e.g. a response whose
+    # content type it cannot read, left out of the client)
+    said = run.stdout + run.stderr
+    if run.returncode != 0 or any(w in said for w in ("Warning", "WARNING", "Error", "ERROR")):
         print(run.stderr, file=sys.stderr)
         print("the generator failed or warned", file=sys.stderr)
         return 1

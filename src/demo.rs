@@ -19,11 +19,12 @@ use crate::models::deadline::{DurationUnit, Rule};
 use crate::services::auth::{acting_as, console_admin};
 use crate::services::customers::{self, GradingInput, NewCustomerInput};
 use crate::services::deadlines::{self, PolicyInput};
-use crate::services::ledger::{self, LedgerDecision, LedgerReview, LedgerSubmission};
+use crate::services::ledger::{self, LedgerSubmission};
 use crate::services::org_units::{self, NewOrgUnitInput};
 use crate::services::projects::{self, NewContactInput, NewProjectInput};
 use crate::services::users::{create as create_user, NewUserInput};
 use crate::services::workflow::Ctx;
+use crate::services::ApprovalDecision;
 
 /// username, display name, role, rank, org unit, customer
 type DemoUser<'a> = (
@@ -714,9 +715,9 @@ fn seed_projects(
             },
         )?;
         let review = match state {
-            "approved" => Some((LedgerDecision::Approve, None)),
+            "approved" => Some((ApprovalDecision::Approve, None)),
             "returned" => Some((
-                LedgerDecision::Return,
+                ApprovalDecision::Return,
                 Some("物业经理电话有误 property manager's phone is wrong".to_string()),
             )),
             _ => None,
@@ -732,7 +733,7 @@ fn seed_projects(
                 as_engineer,
                 project.id,
                 None,
-                &LedgerReview {
+                &crate::services::Approval {
                     decision,
                     comment,
                     late_reason: None,

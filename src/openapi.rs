@@ -24,6 +24,8 @@ use crate::api;
         api::auth::logout,
         api::me::get_me,
         api::me::change_password,
+        api::me::my_projects,
+        api::me::my_complaints,
         api::org_units::list,
         api::org_units::create,
         api::org_units::get,
@@ -113,9 +115,15 @@ use crate::api;
         api::attachments::hide,
         api::attachments::content,
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    components(schemas(
+        crate::error::Problem,
+        crate::error::FieldError,
+        // named only by query parameters, which utoipa does not collect
+        crate::models::event::EventSubject,
+        crate::models::event::EventType,
+    )),
     security(("bearer_auth" = [])),
-    modifiers(&Security, &Idempotency, &StandardErrors, &UniqueOperationIds, &ClientShapes),
+    modifiers(&Security, &Idempotency, &StandardErrors, &UniqueOperationIds, &ClientShapes, &TextShapes),
     tags(
         (name = "auth", description = "Log in, refresh, log out, who am I"),
         (name = "org-units", description = "The group, its branches and project departments"),
@@ -220,6 +228,94 @@ impl Modify for ClientShapes {
                                 .schema_type(utoipa::openapi::Type::String)
                                 .build(),
                         )));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What the server refuses in any text, said in the spec so that a client
+/// (or a fuzzer) sending data valid by the spec is never refused as
+/// unreadable:
+///
+/// - a `cursor` (and every `next_cursor`) is the decimal id of a page's
+///   last row;
+/// - text sent in a request (bodies, query and path parameters) never
+///   holds NUL, which PostgreSQL cannot store.
+struct TextShapes;
+
+/// Text without NUL.
+const NO_NUL: &str = "^[^\\u0000]*$";
+
+impl Modify for TextShapes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::Schema;
+        use utoipa::openapi::Type;
+        fn is_text(object: &utoipa::openapi::schema::Object) -> bool {
+            matches!(
+                &object.schema_type,
+                utoipa::openapi::schema::SchemaType::Type(Type::String)
+            ) || matches!(
+                &object.schema_type,
+                utoipa::openapi::schema::SchemaType::Array(types) if types.contains(&Type::String)
+            )
+        }
+        // plain text: no format (dates, binary), no enum, no pattern of its own
+        fn no_nul(schema: &mut RefOr<Schema>) {
+            match schema {
+                RefOr::T(Schema::Object(object)) => {
+                    if is_text(object)
+                        && object.format.is_none()
+                        && object.enum_values.is_none()
+                        && object.pattern.is_none()
+                    {
+                        object.pattern = Some(NO_NUL.to_string());
+                    }
+                    for property in object.properties.values_mut() {
+                        no_nul(property);
+                    }
+                }
+                RefOr::T(Schema::Array(array)) => {
+                    if let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) =
+                        &mut array.items
+                    {
+                        no_nul(items);
+                    }
+                }
+                RefOr::T(Schema::OneOf(one)) => one.items.iter_mut().for_each(no_nul),
+                RefOr::T(Schema::AllOf(all)) => all.items.iter_mut().for_each(no_nul),
+                _ => {}
+            }
+        }
+        let cursor = |schema: &mut RefOr<Schema>| {
+            if let RefOr::T(Schema::Object(object)) = schema {
+                object.pattern = Some(crate::api::CURSOR_PATTERN.to_string());
+            }
+        };
+        if let Some(components) = openapi.components.as_mut() {
+            for (name, schema) in components.schemas.iter_mut() {
+                if name.starts_with("ListResponse_") {
+                    if let RefOr::T(Schema::Object(object)) = schema {
+                        if let Some(next) = object.properties.get_mut("next_cursor") {
+                            cursor(next);
+                        }
+                    }
+                } else if !is_answer(name) && name != "Problem" && name != "FieldError" {
+                    no_nul(schema);
+                }
+            }
+        }
+        for item in openapi.paths.paths.values_mut() {
+            for op in operations(item) {
+                for parameter in op.parameters.iter_mut().flatten() {
+                    let Some(schema) = parameter.schema.as_mut() else {
+                        continue;
+                    };
+                    if parameter.name == "cursor" {
+                        cursor(schema);
+                    } else if parameter.name != crate::api::IDEMPOTENCY_KEY {
+                        no_nul(schema);
                     }
                 }
             }

@@ -1359,15 +1359,18 @@ async fn overdue_list_shows_the_most_overdue_first_and_pages_by_due_time() {
     assert_eq!(all_pages(&app, &w.east_leader, url, "id").await, expected);
     assert_eq!(all_pages(&app, &w.east_pm, url, "id").await, expected);
     assert!(all_pages(&app, &w.north_leader, url, "id").await.is_empty());
-    // the plain list still pages by id, and its cursors are not the overdue list's
-    let r = app
-        .get(
-            "/api/v1/deadlines?rule=complaint.judge&limit=2",
-            &w.east_leader,
-        )
+    // every cursor is the id of a page's last row: the overdue list goes on
+    // after that row in due order, whichever list named it
+    let r = app.get(url, &w.east_leader).await;
+    let cursor = r.body["next_cursor"].as_str().unwrap().to_string();
+    assert!(cursor.chars().all(|c| c.is_ascii_digit()), "{cursor}");
+    let rest = app
+        .get(&format!("{url}&cursor={cursor}"), &w.east_leader)
         .await;
-    let id_cursor = r.body["next_cursor"].as_str().unwrap().to_string();
-    app.get(&format!("{url}&cursor={id_cursor}"), &w.east_leader)
+    rest.expect(200);
+    assert_eq!(rest.item_ids(), expected[2..4].to_vec());
+    // a text that is no cursor is refused, naming it
+    app.get(&format!("{url}&cursor=abc"), &w.east_leader)
         .await
         .expect_problem(400, "invalid_query_parameter");
 }

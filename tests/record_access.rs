@@ -808,3 +808,123 @@ async fn the_visitor_reads_the_clock_of_their_own_visit_record_under_their_role(
     own.expect(200);
     assert_eq!(own.body["assignee_role"], "project_manager");
 }
+
+// ---- the owner's own view ---------------------------------------------------
+
+#[actix_rt::test]
+async fn the_owner_sees_their_projects_warranty_open_complaints_and_visits_to_confirm() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    let id = d.register(&app).await;
+    let r = app
+        .post(
+            "/api/v1/visits",
+            &d.engineer,
+            visit(d.project, app.clock.now() - Duration::hours(1), json!({})),
+        )
+        .await;
+    let visit_id = id_of(&r.body);
+    let mine = app.get("/api/v1/me/projects", &d.owner).await;
+    mine.expect(200);
+    let items = mine.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    let p = &items[0];
+    assert_eq!(p["project"]["id"], d.project);
+    assert_eq!(p["open_complaint_ids"], json!([id]));
+    assert_eq!(p["visits_awaiting_confirmation"], json!([visit_id]));
+    // completed 2026-02-27: waterproofing (5 years) is under warranty today
+    let waterproofing = p["warranty"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["category"] == "waterproofing")
+        .unwrap();
+    assert_eq!(waterproofing["under_warranty"], true);
+    assert_eq!(waterproofing["ends_on"], "2031-02-27");
+    // the other owner has none of it
+    let other = app.get("/api/v1/me/projects", &d.other_owner).await;
+    assert!(other.body["items"].as_array().unwrap().is_empty());
+    // once confirmed, the visit waits no more
+    app.post(
+        &format!("/api/v1/visits/{visit_id}/confirmation"),
+        &d.owner,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let mine = app.get("/api/v1/me/projects", &d.owner).await;
+    assert_eq!(
+        mine.body["items"][0]["visits_awaiting_confirmation"],
+        json!([])
+    );
+    // staff have their own lists
+    app.get("/api/v1/me/projects", &d.pm)
+        .await
+        .expect_problem(403, "forbidden");
+}
+
+#[actix_rt::test]
+async fn the_owner_sees_each_open_complaint_with_who_has_it_in_hand() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    let id = d.register(&app).await;
+    let handler = |body: &Value| -> (Value, Value, Value) {
+        let c = &body["items"][0];
+        (
+            c["handled_by_role"].clone(),
+            c["handled_by_unit_name"].clone(),
+            c["evaluation_awaited"].clone(),
+        )
+    };
+    let r = app.get("/api/v1/me/complaints", &d.owner).await;
+    r.expect(200);
+    assert_eq!(r.body["items"][0]["complaint"]["id"], id);
+    assert_eq!(
+        handler(&r.body),
+        (json!("branch_engineer"), json!("East Branch"), json!(false))
+    );
+    app.post(
+        &format!("/api/v1/complaints/{id}/judgment"),
+        &d.engineer,
+        json!({"liability": "ours", "severity": "minor", "reasoning": "our waterproofing"}),
+    )
+    .await
+    .expect(200);
+    let r = app.get("/api/v1/me/complaints", &d.owner).await;
+    assert_eq!(
+        handler(&r.body),
+        (json!("project_manager"), json!("East PD 1"), json!(false))
+    );
+    // the judgment's reasoning stays the contractor's
+    assert_eq!(
+        r.body["items"][0]["complaint"]["judgment"]["reasoning"],
+        Value::Null
+    );
+    app.post(
+        &format!("/api/v1/complaints/{id}/resolution"),
+        &d.pm,
+        json!({"summary": "redone"}),
+    )
+    .await
+    .expect(200);
+    let r = app.get("/api/v1/me/complaints", &d.owner).await;
+    assert_eq!(
+        handler(&r.body),
+        (json!("branch_engineer"), json!("East Branch"), json!(true))
+    );
+    app.post(
+        &format!("/api/v1/complaints/{id}/evaluation"),
+        &d.owner,
+        json!({"rating": "very_satisfied"}),
+    )
+    .await
+    .expect(200);
+    // closed: not among the open ones, still in the whole list
+    let r = app.get("/api/v1/me/complaints", &d.owner).await;
+    assert!(r.body["items"].as_array().unwrap().is_empty());
+    let r = app.get("/api/v1/me/complaints?open=false", &d.owner).await;
+    assert_eq!(r.body["items"][0]["handled_by_role"], Value::Null);
+    app.get("/api/v1/me/complaints", &d.engineer)
+        .await
+        .expect_problem(403, "forbidden");
+}

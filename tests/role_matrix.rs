@@ -66,6 +66,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get_customer", "ok ok ok ok ok ok ok"),
     ("get_deadline", "ok ok ok ok ok ok 404"),
     ("get_me", "ok ok ok ok ok ok ok"),
+    ("list_my_projects", "403 403 403 403 403 403 ok"),
+    ("list_my_complaints", "403 403 403 403 403 403 ok"),
     ("get_org_unit", "ok ok ok ok ok ok 403"),
     ("get_project", "ok ok ok ok ok ok ok"),
     ("get_upload", "ok ok ok ok ok ok ok"),
@@ -608,6 +610,8 @@ where
         "healthz" => call("GET", "/healthz".into(), None),
         "readyz" => call("GET", "/readyz".into(), None),
         "get_me" => call("GET", "/api/v1/me".into(), None),
+        "list_my_projects" => call("GET", "/api/v1/me/projects".into(), None),
+        "list_my_complaints" => call("GET", "/api/v1/me/complaints".into(), None),
         "change_password" => call(
             "POST",
             "/api/v1/me/password".into(),

@@ -254,33 +254,30 @@ async fn the_survey_is_weighted_exactly_on_a_worked_example_and_each_factor_is_c
             .await;
         assert_eq!(r.body["survey"]["weighted_score"], total);
     }
-    // a score off the scale, a missing factor, an unknown one: each named
+    // a score off the scale is a rule (422); a missing or unknown factor
+    // is a body that does not fit the form (400): each named
+    let send = |scores: Value| {
+        visit(
+            d.project,
+            now,
+            json!({"survey": {"scores": scores, "rating": "fairly_satisfied"}}),
+        )
+    };
     let mut bad = scores();
     bad["schedule"] = json!(75);
-    bad.as_object_mut().unwrap().remove("safety");
-    bad["price"] = json!(80);
-    let r = app
-        .post(
-            "/api/v1/visits",
-            &d.engineer,
-            visit(
-                d.project,
-                now,
-                json!({"survey": {"scores": bad, "rating": "fairly_satisfied"}}),
-            ),
-        )
-        .await;
+    let r = app.post("/api/v1/visits", &d.engineer, send(bad)).await;
     r.expect(422);
-    let mut fields = r.fields();
-    fields.sort();
-    assert_eq!(
-        fields,
-        vec![
-            "survey.scores.price",
-            "survey.scores.safety",
-            "survey.scores.schedule"
-        ]
-    );
+    assert_eq!(r.fields(), vec!["survey.scores.schedule"]);
+    let mut bad = scores();
+    bad.as_object_mut().unwrap().remove("safety");
+    let r = app.post("/api/v1/visits", &d.engineer, send(bad)).await;
+    r.expect_problem(400, "invalid_field");
+    assert_eq!(r.fields(), vec!["survey.scores.safety"]);
+    let mut bad = scores();
+    bad["price"] = json!(80);
+    let r = app.post("/api/v1/visits", &d.engineer, send(bad)).await;
+    r.expect_problem(400, "invalid_field");
+    assert_eq!(r.fields(), vec!["survey.scores.price"]);
 }
 
 #[actix_rt::test]

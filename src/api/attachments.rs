@@ -129,8 +129,10 @@ impl TryFrom<AttachmentFile> for AttachmentView {
     }
 }
 
-/// The multipart form of an upload: one part named `file`.
+/// The multipart form of an upload: one part named `file` (other parts
+/// are read and ignored).
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)] // documents the form; the handler reads the parts as they stream
 pub struct UploadForm {
     /// The photo or document: JPEG, PNG, WebP, HEIC or PDF.
@@ -782,12 +784,12 @@ pub struct ContentQuery {
         ("If-None-Match" = Option<String>, Header, description = "The `ETag` last received"),
         ("Range" = Option<String>, Header, description = "One byte range, e.g. `bytes=0-1048575`")),
     responses(
-        (status = 200, description = "The file, in its own type (thumbnails and previews are JPEG)",
-            content((FileContent = "image/jpeg"), (FileContent = "image/png"), (FileContent = "image/webp"),
+        (status = 200, description = "The file's bytes, in its own type (thumbnails and previews are JPEG). Generated clients read the answer as bytes (`application/octet-stream`); the `Content-Type` sent is the file's own",
+            content((FileContent = "application/octet-stream"), (FileContent = "image/jpeg"), (FileContent = "image/png"), (FileContent = "image/webp"),
                 (FileContent = "image/heic"), (FileContent = "application/pdf")),
             headers(("ETag" = String), ("Content-Disposition" = String), ("Accept-Ranges" = String))),
         (status = 206, description = "The requested range",
-            content((FileContent = "image/jpeg"), (FileContent = "image/png"), (FileContent = "image/webp"),
+            content((FileContent = "application/octet-stream"), (FileContent = "image/jpeg"), (FileContent = "image/png"), (FileContent = "image/webp"),
                 (FileContent = "image/heic"), (FileContent = "application/pdf")),
             headers(("Content-Range" = String))),
         (status = 304, description = "Unchanged since the `ETag` sent"),

@@ -19,7 +19,7 @@ use crate::models::complaint::{
     Channel, Complaint, ComplaintCategory, ComplaintStatus, Evaluation, EvaluationMethod,
     FilingStatus, Liability, Rating, Reply, ReplyMethod, Resolution, Severity,
 };
-use crate::models::event::Event;
+use crate::models::event::{Event, EventType};
 use crate::models::user::Role;
 use crate::services::complaints::{
     self as service, ComplaintCount, ComplaintFilter, CountBy, EvaluationInput, FilingInput,
@@ -211,43 +211,61 @@ impl TryFrom<Evaluation> for EvaluationView {
     }
 }
 
+crate::listed_text!(
+    /// The workflow action a timeline step took.
+    StepAction,
+    "The action of the complaint's or its plan's table that the step took",
+    crate::models::complaint::ComplaintAction::ALL,
+    crate::models::complaint::PlanAction::ALL,
+);
+
+crate::listed_text!(
+    /// The state a timeline step left its record in.
+    StepState,
+    "The complaint's or its plan's state after the step",
+    crate::models::complaint::ComplaintStatus::ALL,
+    crate::models::complaint::PlanStatus::ALL,
+);
+
 /// One step in a complaint's history.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct StepView {
     pub id: i64,
     pub at: DateTime<Utc>,
     /// What happened, e.g. `complaint.judged`, `rectification_plan.approved`.
-    pub event: String,
+    pub event: EventType,
     /// `complaint` or `rectification_plan`.
     pub subject_type: String,
     pub subject_id: i64,
     pub actor_user_id: Option<i64>,
     /// The workflow action taken, when the step is one.
-    pub action: Option<String>,
+    pub action: Option<StepAction>,
     /// The state after the step.
-    pub state: Option<String>,
+    pub state: Option<StepState>,
     /// The step came after its deadline.
     pub late: Option<bool>,
     /// The reason given with a late step (or a note in time); staff only.
     pub note: Option<String>,
 }
 
-fn step_view(e: Event, staff: bool) -> StepView {
+fn step_view(e: Event, staff: bool) -> AppResult<StepView> {
     let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
     let after = &payload["after"];
     let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
-    StepView {
+    Ok(StepView {
         id: e.id,
         at: utc(e.at),
-        event: e.action,
+        event: EventType::from_db(&e.action)?,
         subject_type: e.subject_type,
         subject_id: e.subject_id,
         actor_user_id: e.actor_user_id,
-        action: text(&after["action"]),
-        state: text(&after["state"]).or_else(|| text(&after["status"])),
+        action: text(&after["action"]).map(StepAction),
+        state: text(&after["state"])
+            .or_else(|| text(&after["status"]))
+            .map(StepState),
         late: after["late"].as_bool(),
         note: if staff { text(&after["note"]) } else { None },
-    }
+    })
 }
 
 /// A complaint with everything that happened to it.
@@ -455,7 +473,11 @@ pub(crate) fn detail_view(actor: &Actor, t: service::Timeline) -> AppResult<Comp
             .into_iter()
             .map(AttachmentView::try_from)
             .collect::<AppResult<_>>()?,
-        events: t.events.into_iter().map(|e| step_view(e, staff)).collect(),
+        events: t
+            .events
+            .into_iter()
+            .map(|e| step_view(e, staff))
+            .collect::<AppResult<_>>()?,
     })
 }
 

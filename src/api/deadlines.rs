@@ -334,9 +334,10 @@ pub async fn list(
     // the overdue list reads most overdue first, and pages by due time
     let (rows, next_cursor, versions) = if q.overdue == Some(true) {
         let limit = page_limit(q.limit)?;
-        let after = cursor_of(q.cursor.as_deref(), decode_due_cursor)?;
+        let after = cursor_of(q.cursor.as_deref(), decode_due_after)?;
         let (rows, next, versions) = state
             .db_as(caller, move |conn, actor| {
+                let after = resolve_due(conn, after)?;
                 let (rows, next) = service::overdue(conn, &actor, now, &filter, limit, after)?;
                 let versions = service::policy_versions_of(conn, &rows)?;
                 Ok((rows, next, versions))
@@ -475,12 +476,40 @@ pub async fn resume(
     .await
 }
 
+/// A due-ordered page's cursor: like every cursor, the id of its last row
+/// (its due time is read back from the row).
 fn encode_due_cursor(c: DueCursor) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
-        "due:{}:{}",
-        c.due_at.and_utc().timestamp_micros(),
-        c.id
-    ))
+    super::encode_cursor(c.id)
+}
+
+/// A due-ordered cursor: the last row's id, or the form earlier versions
+/// sent (base64 of `due:{micros}:{id}`).
+enum DueAfter {
+    Row(i64),
+    At(DueCursor),
+}
+
+fn decode_due_after(text: &str) -> AppResult<DueAfter> {
+    match text.parse::<i64>() {
+        Ok(id) if id >= 0 => Ok(DueAfter::Row(id)),
+        _ => decode_due_cursor(text).map(DueAfter::At),
+    }
+}
+
+/// The due time and id to page on after, read in the request's own
+/// database call; a row that is gone leaves nothing after it.
+fn resolve_due(
+    conn: &mut crate::db::DbConn,
+    after: Option<DueAfter>,
+) -> AppResult<Option<DueCursor>> {
+    Ok(match after {
+        None => None,
+        Some(DueAfter::At(c)) => Some(c),
+        Some(DueAfter::Row(id)) => Some(service::due_cursor_of(conn, id)?.unwrap_or(DueCursor {
+            due_at: chrono::NaiveDateTime::MAX,
+            id,
+        })),
+    })
 }
 
 fn decode_due_cursor(text: &str) -> AppResult<DueCursor> {
@@ -516,10 +545,11 @@ pub async fn tasks(
     query: ValidQuery<TaskQuery>,
 ) -> AppResult<HttpResponse> {
     let limit = page_limit(query.0.limit)?;
-    let after = cursor_of(query.0.cursor.as_deref(), decode_due_cursor)?;
+    let after = cursor_of(query.0.cursor.as_deref(), decode_due_after)?;
     let now = state.clock.now_naive();
     let (tasks, next) = state
         .db_as(caller, move |conn, actor| {
+            let after = resolve_due(conn, after)?;
             service::tasks(conn, &actor, limit, after)
         })
         .await?;

@@ -7,8 +7,8 @@ use validator::Validate;
 use super::extract::ValidQuery;
 use super::{page, utc, ListResponse};
 use crate::auth::Caller;
-use crate::error::AppResult;
-use crate::models::event::Event;
+use crate::error::{AppError, AppResult};
+use crate::models::event::{Event, EventSubject, EventType};
 use crate::services::events::{self as service, EventFilter};
 use crate::AppState;
 
@@ -26,26 +26,27 @@ pub struct EventView {
     /// `null` for changes made by the system itself.
     pub actor_user_id: Option<i64>,
     /// `{subject}.{verb}`, e.g. `user.created`, `org_unit.deactivated`.
-    pub action: String,
+    pub action: EventType,
     pub subject_type: String,
     pub subject_id: i64,
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
 }
 
-impl From<Event> for EventView {
-    fn from(e: Event) -> Self {
-        EventView {
+impl TryFrom<Event> for EventView {
+    type Error = AppError;
+    fn try_from(e: Event) -> AppResult<Self> {
+        Ok(EventView {
             payload: serde_json::from_str(&e.payload)
                 .map(instants_in_one_shape)
                 .unwrap_or(serde_json::Value::Null),
             id: e.id,
             at: utc(e.at),
             actor_user_id: e.actor_user_id,
-            action: e.action,
+            action: EventType::from_db(&e.action)?,
             subject_type: e.subject_type,
             subject_id: e.subject_id,
-        }
+        })
     }
 }
 
@@ -53,14 +54,11 @@ impl From<Event> for EventView {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventListQuery {
-    /// e.g. `user`, `org_unit`
-    #[validate(length(max = 64))]
-    #[param(max_length = 64)]
-    pub subject_type: Option<String>,
+    /// What the events are about.
+    pub subject_type: Option<EventSubject>,
     pub subject_id: Option<i64>,
-    #[validate(length(max = 64))]
-    #[param(max_length = 64)]
-    pub action: Option<String>,
+    /// What happened.
+    pub action: Option<EventType>,
     pub actor_user_id: Option<i64>,
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -82,9 +80,9 @@ pub async fn list(
     let q = query.0;
     let page = page(q.limit, q.cursor.as_deref())?;
     let filter = EventFilter {
-        subject_type: q.subject_type,
+        subject_type: q.subject_type.map(|t| t.as_str().to_string()),
         subject_id: q.subject_id,
-        action: q.action,
+        action: q.action.map(|a| a.as_str().to_string()),
         actor_user_id: q.actor_user_id,
     };
     let paged = state
@@ -92,7 +90,7 @@ pub async fn list(
             service::list(conn, &actor, &filter, page)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, |e| Ok(EventView::from(e)))?))
+    Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, EventView::try_from)?))
 }
 
 /// The instants inside a payload (rows as they were stored, in naive UTC

@@ -2,13 +2,18 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::ValidJson;
+use utoipa::IntoParams;
+use validator::Validate;
+
+use super::extract::{ValidJson, ValidQuery};
 use super::org_units::OrgUnitView;
 use super::users::UserView;
+use super::ListResponse;
 use crate::auth::{password, Caller};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::models::user::Role;
 use crate::services::auth::{self as service, PasswordChange};
+use crate::services::owner_view::{self, OwnComplaint, OwnProject};
 use crate::AppState;
 
 /// The caller: their account and the org unit they belong to.
@@ -84,4 +89,150 @@ pub async fn change_password(
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The owner's projects, for the app's home screen.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OwnProjectView {
+    pub project: super::projects::ProjectView,
+    /// The day the warranty is shown for: today, in the company's time zone.
+    pub on: chrono::NaiveDate,
+    /// Each component's warranty that day.
+    pub warranty: Vec<super::projects::TermStatusView>,
+    /// Complaints about the project not closed yet, newest first
+    /// (`GET /api/v1/me/complaints` says where each stands).
+    pub open_complaint_ids: Vec<i64>,
+    /// Visit records waiting for your confirmation, newest first (confirm at
+    /// `POST /api/v1/visits/{id}/confirmation`).
+    pub visits_awaiting_confirmation: Vec<i64>,
+}
+
+impl TryFrom<OwnProject> for OwnProjectView {
+    type Error = AppError;
+    fn try_from(p: OwnProject) -> AppResult<Self> {
+        Ok(OwnProjectView {
+            project: super::projects::ProjectView::try_from(p.project)?,
+            on: p.today,
+            warranty: p
+                .components
+                .into_iter()
+                .map(|c| super::projects::TermStatusView {
+                    category: c.category,
+                    under_warranty: c.under_warranty,
+                    starts_on: c.starts_on,
+                    ends_on: c.ends_on,
+                })
+                .collect(),
+            open_complaint_ids: p.open_complaint_ids,
+            visits_awaiting_confirmation: p.visits_awaiting_confirmation,
+        })
+    }
+}
+
+/// One of the owner's complaints and who has it in hand.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OwnComplaintView {
+    pub complaint: super::complaints::ComplaintView,
+    /// Who has it now: `branch_engineer` (judging it, or revisiting after
+    /// the work), `project_manager` (the project department writing the
+    /// plan or doing the work); `null` once closed.
+    pub handled_by_role: Option<Role>,
+    /// The branch or project department of that role.
+    pub handled_by_unit_id: Option<i64>,
+    pub handled_by_unit_name: Option<String>,
+    /// The work is reported done: give your evaluation at
+    /// `POST /api/v1/complaints/{id}/evaluation`.
+    pub evaluation_awaited: bool,
+}
+
+impl TryFrom<OwnComplaint> for OwnComplaintView {
+    type Error = AppError;
+    fn try_from(c: OwnComplaint) -> AppResult<Self> {
+        Ok(OwnComplaintView {
+            complaint: super::complaints::ComplaintView::try_from(c.complaint)?,
+            handled_by_role: c.handled_by_role,
+            handled_by_unit_id: c.handled_by_unit_id,
+            handled_by_unit_name: c.handled_by_unit_name,
+            evaluation_awaited: c.evaluation_awaited,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct OwnComplaintsQuery {
+    /// Only those not closed (default true).
+    pub open: Option<bool>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct OwnProjectsQuery {
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// My projects (owner accounts)
+///
+/// The owner's own projects with each component's warranty today, the
+/// complaints still open and the visit records waiting for their
+/// confirmation. Staff accounts get 403 (they use `/projects`).
+#[utoipa::path(get, path = "/api/v1/me/projects", tag = "auth", operation_id = "list_my_projects",
+    params(OwnProjectsQuery),
+    responses(
+        (status = 200, description = "A page of the owner's projects", body = ListResponse<OwnProjectView>),
+        (status = 403, description = "Not an owner's account", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn my_projects(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: ValidQuery<OwnProjectsQuery>,
+) -> AppResult<HttpResponse> {
+    let page = super::page(query.0.limit, query.0.cursor.as_deref())?;
+    let (now, st) = (state.clock.now_naive(), state.clone());
+    let paged = state
+        .db_as(caller, move |conn, actor| {
+            owner_view::projects(conn, &actor, &st.config, now, page)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, OwnProjectView::try_from)?))
+}
+
+/// My complaints (owner accounts)
+///
+/// The owner's own complaints, newest first — by default those not closed
+/// — each with its step and who has it in hand: the branch engineering
+/// department judging it (2 days) or revisiting after the work, the project
+/// department writing the plan or doing the work; and whether the owner's
+/// evaluation is awaited. Staff accounts get 403 (they use `/complaints`).
+#[utoipa::path(get, path = "/api/v1/me/complaints", tag = "auth", operation_id = "list_my_complaints",
+    params(OwnComplaintsQuery),
+    responses(
+        (status = 200, description = "A page of the owner's complaints", body = ListResponse<OwnComplaintView>),
+        (status = 403, description = "Not an owner's account", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn my_complaints(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: ValidQuery<OwnComplaintsQuery>,
+) -> AppResult<HttpResponse> {
+    let q = query.0;
+    let page = super::page(q.limit, q.cursor.as_deref())?;
+    let open = q.open.unwrap_or(true);
+    let paged = state
+        .db_as(caller, move |conn, actor| {
+            owner_view::complaints(conn, &actor, open, page)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, OwnComplaintView::try_from)?))
 }

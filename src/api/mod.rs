@@ -41,6 +41,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/auth/logout").route(web::post().to(auth::logout)))
             .service(web::resource("/me").route(web::get().to(me::get_me)))
             .service(web::resource("/me/password").route(web::post().to(me::change_password)))
+            .service(web::resource("/me/projects").route(web::get().to(me::my_projects)))
+            .service(web::resource("/me/complaints").route(web::get().to(me::my_complaints)))
             .service(web::resource("/me/tasks").route(web::get().to(deadlines::tasks)))
             .service(web::resource("/deadline-policies").route(web::get().to(deadlines::policies)))
             .service(
@@ -310,9 +312,15 @@ pub fn page_limit(limit: Option<i64>) -> AppResult<i64> {
 }
 pub const MAX_LIMIT: i64 = 200;
 
+/// A page's cursor: the last id it holds, in decimal (the spec gives its
+/// pattern, so a client or fuzzer can tell a cursor from any text).
 pub fn encode_cursor(after_id: i64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("after:{after_id}"))
+    after_id.to_string()
 }
+
+/// What a cursor looks like (documented on every `cursor` and
+/// `next_cursor`); empty is the first page.
+pub const CURSOR_PATTERN: &str = "^[0-9]{0,18}$";
 
 /// Reads `limit` (1–200, default 50) and the opaque `cursor` of a list query.
 pub fn page(limit: Option<i64>, cursor: Option<&str>) -> AppResult<Page> {
@@ -320,11 +328,17 @@ pub fn page(limit: Option<i64>, cursor: Option<&str>) -> AppResult<Page> {
     let after_id = match cursor.filter(|c| !c.is_empty()) {
         None => None,
         Some(c) => Some(
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(c)
+            c.parse::<i64>()
                 .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .and_then(|s| s.strip_prefix("after:").and_then(|n| n.parse::<i64>().ok()))
+                .filter(|id| *id >= 0)
+                .or_else(|| {
+                    // the cursors of earlier versions: base64 of `after:{id}`
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .decode(c)
+                        .ok()
+                        .and_then(|bytes| String::from_utf8(bytes).ok())
+                        .and_then(|s| s.strip_prefix("after:").and_then(|n| n.parse::<i64>().ok()))
+                })
                 .ok_or_else(|| {
                     AppError::bad_request(
                         "invalid_query_parameter",
@@ -482,4 +496,36 @@ pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     use chrono::Timelike;
     let t = t.with_nanosecond(0).unwrap_or(t);
     DateTime::from_naive_utc_and_offset(t, Utc)
+}
+
+/// A text field whose values the spec lists from the code's own enums (a
+/// union of several, e.g. the actions of the complaint and the plan tables),
+/// so generated clients get an enum without a second list to keep:
+/// `listed_text!(StepAction, "…", ComplaintAction::ALL, PlanAction::ALL)`.
+#[macro_export]
+macro_rules! listed_text {
+    ($(#[$meta:meta])* $name:ident, $description:expr, $($all:expr),+ $(,)?) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let mut values: Vec<&'static str> = vec![];
+                $(for v in $all.iter() {
+                    if !values.contains(&v.as_str()) {
+                        values.push(v.as_str());
+                    }
+                })+
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::Type::String)
+                    .enum_values(Some(values))
+                    .description(Some($description))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
 }

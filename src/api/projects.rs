@@ -13,12 +13,13 @@ use crate::models::project::{
     ApprovalStatus, Contact, ContactRole, ContactSide, Project, WarrantyCategory, WarrantyTerm,
 };
 use crate::services::idempotency::Answer;
-use crate::services::ledger::{self, LedgerReview, LedgerSubmission};
+use crate::services::ledger::{self, LedgerSubmission};
 use crate::services::projects::{
     self as service, ContactPatch, NewContactInput, NewProjectInput, ProjectFilter, ProjectPatch,
     WarrantyTermInput,
 };
 use crate::services::warranty::{self, Length};
+use crate::services::Approval;
 use crate::AppState;
 
 /// Where the project's ledger stands.
@@ -437,7 +438,7 @@ pub async fn submit_ledger(
 ///
 /// By the branch engineering department: `approve`, or `return` with a
 /// comment saying what to complete.
-#[utoipa::path(post, path = "/api/v1/projects/{id}/ledger/review", tag = "projects", request_body = LedgerReview,
+#[utoipa::path(post, path = "/api/v1/projects/{id}/ledger/review", tag = "projects", request_body = Approval,
     params(("id" = i64, Path, description = "Project id"),
         ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
     responses(
@@ -453,7 +454,7 @@ pub async fn review_ledger(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<i64>,
-    body: ValidJson<LedgerReview>,
+    body: ValidJson<Approval>,
 ) -> AppResult<HttpResponse> {
     super::step(
         state,

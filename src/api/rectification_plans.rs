@@ -14,10 +14,11 @@ use crate::error::{AppError, AppResult, Problem};
 use crate::models::complaint::{Milestone, PlanStatus, PlanVersion, Progress};
 use crate::services::idempotency::Answer;
 use crate::services::rectification::{
-    self as service, MilestoneInput, NewPlan, PlanApproval, PlanDetail, PlanPatch, PlanReview,
-    PlanRevision, PlanSubmission, ProgressInput, Resources,
+    self as service, MilestoneInput, NewPlan, PlanDetail, PlanPatch, PlanReview, PlanRevision,
+    PlanSubmission, ProgressInput, Resources,
 };
 use crate::services::workflow::Ctx;
+use crate::services::Approval;
 use crate::AppState;
 
 /// A dated milestone of the plan; its deadline ends with the date.
@@ -355,7 +356,7 @@ pub async fn review(
 /// By the branch leader within 1 day of the review: `approve` → `approved`,
 /// each open milestone becomes a deadline and the complaint `rectifying`;
 /// `return` with a comment.
-#[utoipa::path(post, path = "/api/v1/rectification-plans/{id}/approval", tag = "rectification plans", operation_id = "approve_rectification_plan", request_body = PlanApproval,
+#[utoipa::path(post, path = "/api/v1/rectification-plans/{id}/approval", tag = "rectification plans", operation_id = "approve_rectification_plan", request_body = Approval,
     params(("id" = i64, Path, description = "Plan id"),
         ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
     responses(
@@ -371,7 +372,7 @@ pub async fn approve(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<i64>,
-    body: ValidJson<PlanApproval>,
+    body: ValidJson<Approval>,
 ) -> AppResult<HttpResponse> {
     step(
         state,

@@ -16,6 +16,7 @@ use crate::models::visit::{
     ApprovalStatus, PlanItem, PlanItemStatus, PlanLevel, VisitKind, VisitMethod, VisitPlan,
 };
 use crate::services::idempotency::Answer;
+use crate::services::plan_rules::PlanRule;
 use crate::services::visit_plans::{
     self as service, ComplianceReport, NewVisitPlan, PlanDetail, PlanItemInput, PlanItemPatch,
     PlanReviewInput, PlanSubmissionInput,
@@ -38,14 +39,28 @@ pub struct PlanItemView {
     pub done_on: Option<NaiveDate>,
     /// The item it replaces (an on-site visit after a failed contact).
     pub replaces_item_id: Option<i64>,
-    /// The rules it serves, e.g. `half_year_onsite H1`, `key_during_rain April–June`.
-    pub serves: Vec<String>,
+    /// The rules it serves, e.g. `half_year_onsite`, `key_during_rain`.
+    pub serves: Vec<PlanRule>,
+    /// Beside each of `serves`, which occurrence it meets, in words:
+    /// `half_year_onsite H1`, `key_during_rain April–June`.
+    pub serves_text: Vec<String>,
 }
 
 impl PlanItemView {
-    fn of(i: PlanItem, serves: Vec<String>) -> AppResult<Self> {
+    fn of(i: PlanItem, serves: Vec<(PlanRule, String)>) -> AppResult<Self> {
+        let serves_text = serves
+            .iter()
+            .map(|(rule, label)| {
+                let code = serde_json::to_value(rule)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                format!("{code} {label}")
+            })
+            .collect();
         Ok(PlanItemView {
-            serves,
+            serves: serves.into_iter().map(|(rule, _)| rule).collect(),
+            serves_text,
             id: i.id,
             project_id: i.project_id,
             kind: VisitKind::from_db(&i.kind)?,

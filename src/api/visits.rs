@@ -13,7 +13,9 @@ use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::complaint::Rating;
 use crate::models::project::WarrantyCategory;
-use crate::models::visit::{IssueLiability, VisitKind, VisitMethod, VisitOutcome, VisitStatus};
+use crate::models::visit::{
+    ConfirmationMethod, IssueLiability, VisitKind, VisitMethod, VisitOutcome, VisitStatus,
+};
 use crate::services::idempotency::Answer;
 use crate::services::visits::{
     self as service, ConfirmationInput, NewVisit, PersonMet, SurveyScores, VisitDetail, VisitFilter,
@@ -50,7 +52,7 @@ pub struct SurveyView {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ConfirmationView {
     /// `app` (the owner's account) or `paper` (a signature recorded by staff).
-    pub method: String,
+    pub method: ConfirmationMethod,
     pub confirmed_at: DateTime<Utc>,
     pub confirmed_by: Option<i64>,
     pub signer_name: Option<String>,
@@ -99,7 +101,7 @@ impl TryFrom<VisitDetail> for VisitView {
         let v = d.visit;
         let confirmation = match (v.confirmation, v.confirmed_at) {
             (Some(method), Some(at)) => Some(ConfirmationView {
-                method,
+                method: ConfirmationMethod::from_db(&method)?,
                 confirmed_at: utc(at),
                 confirmed_by: v.confirmed_by,
                 signer_name: v.signer_name,

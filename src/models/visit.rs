@@ -76,6 +76,16 @@ text_enum! {
 }
 
 text_enum! {
+    /// How the owner confirmed a visit record.
+    ConfirmationMethod {
+        /// the owner's own account, in the app
+        App => "app",
+        /// a signature on the paper record, recorded by staff
+        Paper => "paper",
+    }
+}
+
+text_enum! {
     /// Whose an issue found is (000 §5.4).
     IssueLiability {
         Ours => "ours",

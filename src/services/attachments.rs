@@ -19,6 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::models::attachment::{
     Attachment, MediaType, NewAttachment, NewStoredFile, NewUpload, SubjectType, Upload,
 };
+use crate::models::event::EventType;
 use crate::models::user::Role;
 
 use super::{check_version, concurrent_change, events, projects, IfMatch, Page, Paged};
@@ -431,7 +432,7 @@ pub fn attach(
             conn,
             now,
             actor,
-            "attachment.added",
+            EventType::AttachmentAdded,
             (subject.as_str(), subject_id),
             None,
             Some(audit(&attachment)),
@@ -634,7 +635,7 @@ pub fn update(
             conn,
             now,
             actor,
-            "attachment.changed",
+            EventType::AttachmentChanged,
             (a.subject_type.as_str(), a.subject_id),
             Some(audit(&before)),
             Some(audit(&after)),
@@ -674,7 +675,7 @@ pub fn hide(
             conn,
             now,
             actor,
-            "attachment.hidden",
+            EventType::AttachmentHidden,
             (a.subject_type.as_str(), a.subject_id),
             Some(audit(&before)),
             Some(audit(&after)),

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::db::schema::{login_attempts, org_units, refresh_tokens, users};
 use crate::db::{with_conn, write_tx, DbConn, DbPool};
 use crate::error::{AppError, AppResult};
+use crate::models::event::EventType;
 use crate::models::org_unit::OrgUnit;
 use crate::models::user::{NewUser, Rank, Role, User};
 
@@ -241,7 +242,7 @@ fn open_session(
             conn,
             now_naive,
             Some(user.id),
-            "auth.logged_in",
+            EventType::AuthLoggedIn,
             "user",
             user.id,
             serde_json::json!({ "remote_addr": remote_addr, "session": family }),
@@ -346,7 +347,7 @@ pub fn refresh(
                 conn,
                 now_naive,
                 None,
-                "auth.refresh_token_reused",
+                EventType::AuthRefreshTokenReused,
                 "user",
                 user_id,
                 serde_json::json!({ "session": family }),
@@ -475,7 +476,7 @@ pub fn change_password(
             conn,
             now,
             Some(actor.id),
-            "user.password_changed",
+            EventType::UserPasswordChanged,
             "user",
             actor.id,
             serde_json::json!({ "other_sessions_ended": true }),
@@ -501,7 +502,7 @@ pub fn logout(
             conn,
             now,
             Some(actor.id),
-            "auth.logged_out",
+            EventType::AuthLoggedOut,
             "user",
             actor.id,
             serde_json::json!({ "session": actor.session, "all_sessions": all_sessions }),
@@ -548,7 +549,7 @@ pub fn ensure_admin(
             conn,
             now,
             None,
-            "user.created",
+            EventType::UserCreated,
             "user",
             id,
             serde_json::json!({ "before": null, "after": { "id": id, "username": "admin", "role": "admin" } }),

@@ -16,6 +16,7 @@ use crate::db::schema::calendar_days;
 use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult};
 use crate::models::deadline::{CalendarDay, CalendarDayKind};
+use crate::models::event::EventType;
 
 use super::events;
 
@@ -232,7 +233,7 @@ pub fn put(
             conn,
             now,
             actor,
-            "calendar_day.set",
+            EventType::CalendarDaySet,
             ("calendar_day", i64::from(day.num_days_from_ce())),
             before
                 .as_ref()
@@ -262,7 +263,7 @@ pub fn delete(
             conn,
             now,
             actor,
-            "calendar_day.removed",
+            EventType::CalendarDayRemoved,
             ("calendar_day", i64::from(day.num_days_from_ce())),
             Some(serde_json::to_value(&before).unwrap_or_default()),
             None,

@@ -26,6 +26,7 @@ use crate::models::complaint::{
 };
 use crate::models::deadline::{Deadline, Rule};
 use crate::models::event::Event;
+use crate::models::event::EventType;
 use crate::models::project::Project;
 use crate::models::user::Role;
 use crate::services::IfMatch;
@@ -225,7 +226,7 @@ static TABLE: [Transition<ComplaintStatus, ComplaintAction>; 8] = [
         roles: JUDGE_ROLES,
         settles: &[Rule::ComplaintJudge],
         starts: &[],
-        event: "complaint.judged",
+        event: EventType::ComplaintJudged,
     },
     Transition {
         from: &[ComplaintStatus::Registered],
@@ -234,7 +235,7 @@ static TABLE: [Transition<ComplaintStatus, ComplaintAction>; 8] = [
         roles: JUDGE_ROLES,
         settles: &[Rule::ComplaintJudge],
         starts: &[Rule::ComplaintFile],
-        event: "complaint.judged",
+        event: EventType::ComplaintJudged,
     },
     Transition {
         from: &[ComplaintStatus::Registered],
@@ -243,7 +244,7 @@ static TABLE: [Transition<ComplaintStatus, ComplaintAction>; 8] = [
         roles: JUDGE_ROLES,
         settles: &[Rule::ComplaintJudge],
         starts: &[Rule::ComplaintFile],
-        event: "complaint.judged",
+        event: EventType::ComplaintJudged,
     },
     Transition {
         from: &[ComplaintStatus::AwaitingPlan],
@@ -253,7 +254,7 @@ static TABLE: [Transition<ComplaintStatus, ComplaintAction>; 8] = [
         roles: &[Role::BranchLeader],
         settles: &[],
         starts: &[],
-        event: "complaint.rectification_started",
+        event: EventType::ComplaintRectificationStarted,
     },
     Transition {
         from: &[ComplaintStatus::Handling, ComplaintStatus::Rectifying],
@@ -262,7 +263,7 @@ static TABLE: [Transition<ComplaintStatus, ComplaintAction>; 8] = [
         roles: HANDLERS,
         settles: &[],
         starts: &[Rule::ComplaintRevisit],
-        event: "complaint.resolved",
+        event: EventType::ComplaintResolved,
     },
     Transition {
         from: &[ComplaintStatus::RevisitDue],
@@ -271,7 +272,7 @@ static TABLE: [Transition<ComplaintStatus, ComplaintAction>; 8] = [
         roles: EVALUATORS,
         settles: &[Rule::ComplaintRevisit],
         starts: &[],
-        event: "complaint.evaluated",
+        event: EventType::ComplaintEvaluated,
     },
     Transition {
         from: &[ComplaintStatus::RevisitDue],
@@ -280,7 +281,7 @@ static TABLE: [Transition<ComplaintStatus, ComplaintAction>; 8] = [
         roles: EVALUATORS,
         settles: &[Rule::ComplaintRevisit],
         starts: &[],
-        event: "complaint.evaluated",
+        event: EventType::ComplaintEvaluated,
     },
     Transition {
         from: &[ComplaintStatus::RevisitDue],
@@ -289,7 +290,7 @@ static TABLE: [Transition<ComplaintStatus, ComplaintAction>; 8] = [
         roles: EVALUATORS,
         settles: &[Rule::ComplaintRevisit],
         starts: &[],
-        event: "complaint.evaluated",
+        event: EventType::ComplaintEvaluated,
     },
 ];
 
@@ -345,7 +346,7 @@ static FILING_TABLE: [Transition<FilingStatus, FilingAction>; 1] = [Transition {
     roles: &[Role::GroupEngineer],
     settles: &[Rule::ComplaintFile],
     starts: &[],
-    event: "complaint.filed",
+    event: EventType::ComplaintFiled,
 }];
 
 impl Workflow for FilingFlow {
@@ -953,7 +954,7 @@ fn insert(
         conn,
         now,
         actor,
-        "complaint.registered",
+        EventType::ComplaintRegistered,
         ("complaint", id),
         None,
         Some(serde_json::to_value(&complaint).unwrap_or_default()),

@@ -1,6 +1,7 @@
 //! Customers (owner organisations, property companies, individual owners),
 //! their A/B/C grading with history, and the rank that must visit them.
 
+use crate::models::event::EventType;
 use crate::services::IfMatch;
 use std::collections::HashMap;
 
@@ -454,7 +455,7 @@ pub fn create(
             conn,
             now,
             actor,
-            "customer.created",
+            EventType::CustomerCreated,
             ("customer", id),
             None,
             Some(audit(&row)),
@@ -546,7 +547,7 @@ pub fn update(
                 conn,
                 now,
                 actor,
-                "customer.updated",
+                EventType::CustomerUpdated,
                 ("customer", id),
                 Some(audit(&before)),
                 Some(audit(&after)),
@@ -620,7 +621,7 @@ pub fn grade(
             conn,
             now,
             actor,
-            "customer.graded",
+            EventType::CustomerGraded,
             ("customer", id),
             Some(serde_json::json!({ "grade": before.grade })),
             Some(serde_json::to_value(&grading).unwrap_or_default()),

@@ -3,6 +3,7 @@
 //! its due time needs a `late_reason`; a passed deadline is swept to
 //! `overdue` and escalated, exactly once even with several instances.
 
+use crate::models::event::EventType;
 use crate::services::IfMatch;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -251,7 +252,7 @@ pub fn change_policy(
             conn,
             now,
             actor,
-            "deadline_policy.changed",
+            EventType::DeadlinePolicyChanged,
             ("deadline_policy", id),
             Some(serde_json::to_value(&before).unwrap_or_default()),
             Some(serde_json::to_value(&after).unwrap_or_default()),
@@ -415,7 +416,7 @@ pub fn start(
         conn,
         now,
         None,
-        "deadline.started",
+        EventType::DeadlineStarted,
         "deadline",
         id,
         serde_json::json!({ "rule": new.rule, "policy_version": policy.version, "subject_type": new.subject_type,
@@ -549,9 +550,9 @@ pub fn settle_done_at(
         now,
         Some(actor.id),
         if late {
-            "deadline.met_late"
+            EventType::DeadlineMetLate
         } else {
-            "deadline.met"
+            EventType::DeadlineMet
         },
         "deadline",
         open.id,
@@ -582,7 +583,7 @@ pub fn cancel(
             conn,
             now,
             actor,
-            "deadline.cancelled",
+            EventType::DeadlineCancelled,
             "deadline",
             open.id,
             serde_json::json!({ "rule": rule }),
@@ -659,7 +660,7 @@ fn reschedule(
         conn,
         now,
         None,
-        "deadline.rescheduled",
+        EventType::DeadlineRescheduled,
         "deadline",
         open.id,
         serde_json::json!({ "rule": open.rule, "why": why,
@@ -798,7 +799,7 @@ pub fn pause(
             conn,
             now,
             Some(actor.id),
-            "deadline.paused",
+            EventType::DeadlinePaused,
             "deadline",
             id,
             serde_json::json!({ "rule": d.rule, "reason": reason, "due_at": d.due_at }),
@@ -859,7 +860,7 @@ pub fn resume(
             conn,
             now,
             Some(actor.id),
-            "deadline.resumed",
+            EventType::DeadlineResumed,
             "deadline",
             id,
             serde_json::json!({ "rule": d.rule, "paused_at": paused_at, "paused_secs": paused_for,
@@ -983,7 +984,7 @@ fn mark_due_soon(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<usize> {
                     conn,
                     now,
                     None,
-                    "deadline.due_soon",
+                    EventType::DeadlineDueSoon,
                     "deadline",
                     *id,
                     serde_json::json!({ "rule": rule, "due_at": due_at }),
@@ -1068,7 +1069,7 @@ pub fn sweep(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<SweepReport> {
                     conn,
                     now,
                     None,
-                    "deadline.overdue",
+                    EventType::DeadlineOverdue,
                     "deadline",
                     *id,
                     serde_json::json!({ "rule": rule }),
@@ -1077,7 +1078,7 @@ pub fn sweep(conn: &mut DbConn, now: NaiveDateTime) -> AppResult<SweepReport> {
                     conn,
                     now,
                     None,
-                    "deadline.escalated",
+                    EventType::DeadlineEscalated,
                     "deadline",
                     *id,
                     serde_json::json!({ "rule": rule, "level": level, "roles": roles }),
@@ -1248,6 +1249,16 @@ fn after_due(
             .filter(deadlines::due_at.ge(c.due_at))
             .filter(deadlines::due_at.gt(c.due_at).or(deadlines::id.gt(c.id))),
     }
+}
+
+/// The due time of deadline `id`, to page on after it.
+pub fn due_cursor_of(conn: &mut DbConn, id: i64) -> AppResult<Option<DueCursor>> {
+    Ok(deadlines::table
+        .find(id)
+        .select(deadlines::due_at)
+        .first::<NaiveDateTime>(conn)
+        .optional()?
+        .map(|due_at| DueCursor { due_at, id }))
 }
 
 /// Where a page of a list in due order (tasks, overdue deadlines) starts:

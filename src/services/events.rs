@@ -9,7 +9,7 @@ use crate::auth::Actor;
 use crate::db::schema::events;
 use crate::db::DbConn;
 use crate::error::AppResult;
-use crate::models::event::{Event, NewEvent};
+use crate::models::event::{Event, EventType, NewEvent};
 
 use super::{Page, Paged};
 
@@ -17,7 +17,7 @@ pub fn record(
     conn: &mut DbConn,
     at: NaiveDateTime,
     actor: Option<i64>,
-    action: &str,
+    action: EventType,
     subject_type: &str,
     subject_id: i64,
     payload: Value,
@@ -26,7 +26,7 @@ pub fn record(
         .values(NewEvent {
             at,
             actor_user_id: actor,
-            action,
+            action: action.as_str(),
             subject_type,
             subject_id,
             payload: payload.to_string(),
@@ -40,7 +40,7 @@ pub fn record_change(
     conn: &mut DbConn,
     at: NaiveDateTime,
     actor: &Actor,
-    action: &str,
+    action: EventType,
     (subject_type, subject_id): (&str, i64),
     before: Option<Value>,
     after: Option<Value>,

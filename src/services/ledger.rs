@@ -3,7 +3,8 @@
 //! and submits it; the branch engineering department approves it or returns
 //! it with what is missing. One table, run by the transition kit.
 
-use crate::services::IfMatch;
+use crate::models::event::EventType;
+use crate::services::{Approval, ApprovalDecision, IfMatch};
 use chrono::{Days, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -46,30 +47,6 @@ pub struct LedgerSubmission {
     pub attachment_ids: Vec<i64>,
 }
 
-/// The branch engineering department's verdict on a submitted ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LedgerDecision {
-    Approve,
-    Return,
-}
-
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"decision": "return", "comment": "物业经理电话缺失 property manager's phone is missing"}))]
-pub struct LedgerReview {
-    pub decision: LedgerDecision,
-    /// Required when returning: what must be completed.
-    #[validate(length(min = 1, max = 1000))]
-    #[schema(min_length = 1, max_length = 1000)]
-    pub comment: Option<String>,
-    /// Why the review comes after its due time; required then. Sent in
-    /// time, it is kept as a note.
-    #[validate(length(min = 1, max = 1000))]
-    #[schema(min_length = 1, max_length = 1000)]
-    pub late_reason: Option<String>,
-}
-
 /// The ledger's life cycle.
 pub struct Ledger;
 
@@ -83,7 +60,7 @@ static TABLE: [Transition<ApprovalStatus, LedgerAction>; 3] = [
         roles: &[Role::ProjectManager],
         settles: &[Rule::LedgerFill],
         starts: &[Rule::LedgerReview],
-        event: "project.ledger_submitted",
+        event: EventType::ProjectLedgerSubmitted,
     },
     Transition {
         from: &[ApprovalStatus::Submitted],
@@ -93,7 +70,7 @@ static TABLE: [Transition<ApprovalStatus, LedgerAction>; 3] = [
         settles: &[Rule::LedgerReview],
         // the project's first visit plan is compiled from the approved ledger (004 A.2 step 4.2)
         starts: &[Rule::VisitPlanCompileProject],
-        event: "project.ledger_approved",
+        event: EventType::ProjectLedgerApproved,
     },
     Transition {
         from: &[ApprovalStatus::Submitted],
@@ -103,7 +80,7 @@ static TABLE: [Transition<ApprovalStatus, LedgerAction>; 3] = [
         settles: &[Rule::LedgerReview],
         // the department gets a fresh clock to complete and resubmit
         starts: &[Rule::LedgerFill],
-        event: "project.ledger_returned",
+        event: EventType::ProjectLedgerReturned,
     },
 ];
 
@@ -322,12 +299,12 @@ pub fn review(
     ctx: Ctx<'_>,
     project_id: i64,
     expected_version: Option<IfMatch>,
-    input: &LedgerReview,
+    input: &Approval,
 ) -> AppResult<Project> {
     let comment = trimmed(input.comment.as_deref());
     let action = match input.decision {
-        LedgerDecision::Approve => LedgerAction::Approve,
-        LedgerDecision::Return => LedgerAction::Return,
+        ApprovalDecision::Approve => LedgerAction::Approve,
+        ApprovalDecision::Return => LedgerAction::Return,
     };
     let (now, reviewer) = (ctx.now, ctx.actor.id);
     workflow::run::<Ledger>(

@@ -12,6 +12,7 @@ pub mod events;
 pub mod idempotency;
 pub mod ledger;
 pub mod org_units;
+pub mod owner_view;
 pub mod plan_rules;
 pub mod previews;
 pub mod projects;
@@ -155,13 +156,31 @@ pub fn like_contains(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// An approver's decision on a plan: accept it, or send it back to be
-/// completed (rectification plans and visit plans alike).
+/// An approver's decision: accept, or send back to be completed (the
+/// ledger's review, rectification plans' approval and visit plans alike).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalDecision {
     Approve,
     Return,
+}
+
+/// An approver's verdict and what they said: the ledger's review and a
+/// rectification plan's approval.
+#[derive(Debug, Deserialize, validator::Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"decision": "return", "comment": "物业经理电话缺失 property manager's phone is missing"}))]
+pub struct Approval {
+    pub decision: ApprovalDecision,
+    /// Required when returning: what to complete or change.
+    #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
+    pub comment: Option<String>,
+    /// Why the step comes after its due time; required then. Sent in time,
+    /// it is kept as a note.
+    #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
+    pub late_reason: Option<String>,
 }
 
 /// Calendar dates a person can mean: years 1 to 9999. Beyond them the date

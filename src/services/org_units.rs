@@ -1,6 +1,7 @@
 //! Org units: the group, its branches and their project departments.
 //! Administrators write; everyone else reads their own subtree.
 
+use crate::models::event::EventType;
 use crate::services::IfMatch;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -214,7 +215,7 @@ pub fn create(
             conn,
             now,
             actor,
-            "org_unit.created",
+            EventType::OrgUnitCreated,
             ("org_unit", id),
             None,
             Some(audit(&unit)),
@@ -278,7 +279,7 @@ pub fn update(
             actor,
             now,
             &before,
-            "org_unit.updated",
+            EventType::OrgUnitUpdated,
             name,
             before.active,
         )
@@ -291,7 +292,7 @@ fn save(
     actor: &Actor,
     now: NaiveDateTime,
     before: &OrgUnit,
-    action: &str,
+    action: EventType,
     name: &str,
     active: bool,
 ) -> AppResult<OrgUnit> {
@@ -367,7 +368,7 @@ pub fn deactivate(
             actor,
             now,
             &before,
-            "org_unit.deactivated",
+            EventType::OrgUnitDeactivated,
             &before.name,
             false,
         )
@@ -405,7 +406,7 @@ pub fn activate(
             actor,
             now,
             &before,
-            "org_unit.activated",
+            EventType::OrgUnitActivated,
             &before.name,
             true,
         )

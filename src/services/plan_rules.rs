@@ -21,7 +21,9 @@ pub enum Level {
 }
 
 /// A rule a plan must satisfy for a project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanRule {
     /// a visit by phone (or on site) each quarter (004 A.2 step 4.1)

@@ -24,8 +24,9 @@ use crate::models::complaint::{
     Complaint, ComplaintStatus, Milestone, Plan, PlanAction, PlanStatus, PlanVersion, Progress,
 };
 use crate::models::deadline::Rule;
+use crate::models::event::EventType;
 use crate::models::user::Role;
-use crate::services::{ApprovalDecision, IfMatch};
+use crate::services::{Approval, ApprovalDecision, IfMatch};
 
 use super::attachments::{self, AttachInput};
 use super::calendar;
@@ -149,21 +150,6 @@ pub struct PlanReview {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"decision": "approve"}))]
-pub struct PlanApproval {
-    pub decision: ApprovalDecision,
-    /// Required when returning.
-    #[validate(length(min = 1, max = 2000))]
-    #[schema(min_length = 1, max_length = 2000)]
-    pub comment: Option<String>,
-    /// Why the approval comes after its 1 day; required then.
-    #[validate(length(min = 1, max = 1000))]
-    #[schema(min_length = 1, max_length = 1000)]
-    pub late_reason: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "milestones": [
         {"due_on": "2026-12-01", "description": "拆除原防水层 old waterproofing removed"},
@@ -239,7 +225,7 @@ static TABLE: [Transition<PlanStatus, PlanAction>; 6] = [
         roles: HANDLERS,
         settles: &[],
         starts: &[Rule::RectificationReview],
-        event: "rectification_plan.submitted",
+        event: EventType::RectificationPlanSubmitted,
     },
     Transition {
         from: &[PlanStatus::Submitted],
@@ -249,7 +235,7 @@ static TABLE: [Transition<PlanStatus, PlanAction>; 6] = [
         settles: &[Rule::RectificationReview],
         // the approval clock starts at the review, not the submission
         starts: &[Rule::RectificationApprove],
-        event: "rectification_plan.reviewed",
+        event: EventType::RectificationPlanReviewed,
     },
     Transition {
         from: &[PlanStatus::Submitted],
@@ -258,7 +244,7 @@ static TABLE: [Transition<PlanStatus, PlanAction>; 6] = [
         roles: &[Role::BranchEngineer],
         settles: &[Rule::RectificationReview],
         starts: &[],
-        event: "rectification_plan.returned",
+        event: EventType::RectificationPlanReturned,
     },
     Transition {
         from: &[PlanStatus::Reviewed],
@@ -267,7 +253,7 @@ static TABLE: [Transition<PlanStatus, PlanAction>; 6] = [
         roles: &[Role::BranchLeader],
         settles: &[Rule::RectificationApprove],
         starts: &[],
-        event: "rectification_plan.approved",
+        event: EventType::RectificationPlanApproved,
     },
     Transition {
         from: &[PlanStatus::Reviewed],
@@ -276,7 +262,7 @@ static TABLE: [Transition<PlanStatus, PlanAction>; 6] = [
         roles: &[Role::BranchLeader],
         settles: &[Rule::RectificationApprove],
         starts: &[],
-        event: "rectification_plan.returned",
+        event: EventType::RectificationPlanReturned,
     },
     // for a complaint sent to the group only (004 §5.5.4); on another the
     // revision is recorded and the plan stays approved
@@ -287,7 +273,7 @@ static TABLE: [Transition<PlanStatus, PlanAction>; 6] = [
         roles: HANDLERS,
         settles: &[],
         starts: &[Rule::RectificationReview],
-        event: "rectification_plan.revised",
+        event: EventType::RectificationPlanRevised,
     },
 ];
 
@@ -766,7 +752,7 @@ pub fn create(
             conn,
             now,
             actor,
-            "rectification_plan.created",
+            EventType::RectificationPlanCreated,
             ("rectification_plan", id),
             None,
             Some(serde_json::to_value(&plan).unwrap_or_default()),
@@ -844,7 +830,7 @@ pub fn update(
             conn,
             now,
             actor,
-            "rectification_plan.changed",
+            EventType::RectificationPlanChanged,
             ("rectification_plan", id),
             Some(serde_json::to_value(&plan).unwrap_or_default()),
             Some(serde_json::to_value(&after).unwrap_or_default()),
@@ -954,7 +940,7 @@ pub fn approve(
     ctx: Ctx<'_>,
     id: i64,
     expected_version: Option<IfMatch>,
-    input: &PlanApproval,
+    input: &Approval,
 ) -> AppResult<PlanDetail> {
     let Ctx { actor, config, now } = ctx;
     let action = match input.decision {
@@ -1078,7 +1064,7 @@ pub fn revise(
             conn,
             now,
             actor,
-            "rectification_plan.revised",
+            EventType::RectificationPlanRevised,
             ("rectification_plan", id),
             Some(serde_json::to_value(&plan).unwrap_or_default()),
             Some(serde_json::json!({ "reason": reason, "subject": after, "state": after.status })),
@@ -1209,7 +1195,7 @@ pub fn report_progress(
             conn,
             now,
             Some(actor.id),
-            "rectification_plan.progress",
+            EventType::RectificationPlanProgress,
             "rectification_plan",
             id,
             serde_json::json!({ "percent": input.percent, "reported_on": input.reported_on,

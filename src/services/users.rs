@@ -2,6 +2,7 @@
 //! (never delete: events and records keep pointing at them); everyone else
 //! reads the users within their own scope.
 
+use crate::models::event::EventType;
 use crate::services::IfMatch;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -391,7 +392,7 @@ pub fn create(
             conn,
             now,
             actor,
-            "user.created",
+            EventType::UserCreated,
             ("user", id),
             None,
             Some(audit(&user)),
@@ -515,7 +516,7 @@ pub fn update(
             conn,
             now,
             actor,
-            "user.updated",
+            EventType::UserUpdated,
             ("user", id),
             Some(audit(&before)),
             Some(payload_after),
@@ -604,9 +605,9 @@ fn set_active(
             ..before.clone()
         };
         let action = if active {
-            "user.activated"
+            EventType::UserActivated
         } else {
-            "user.deactivated"
+            EventType::UserDeactivated
         };
         events::record_change(
             conn,

@@ -24,6 +24,7 @@ use crate::db::{write_tx, DbConn, MultiBackend};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::models::customer::Customer;
 use crate::models::deadline::Rule;
+use crate::models::event::EventType;
 use crate::models::org_unit::OrgUnitKind;
 use crate::models::project::Project;
 use crate::models::user::{Rank, Role};
@@ -35,7 +36,7 @@ use crate::services::{ApprovalDecision, IfMatch};
 
 use super::calendar;
 use super::deadlines::{self as clocks, NewDeadline};
-use super::plan_rules::{self, Level, ProjectFacts, Requirement, RequirementStatus};
+use super::plan_rules::{self, Level, PlanRule, ProjectFacts, Requirement, RequirementStatus};
 use super::workflow::{self, Ctx, Request, Transition, Workflow};
 use super::{concurrent_change, customers as customer_profiles, events, Page, Paged};
 
@@ -177,8 +178,8 @@ pub struct PlanDetail {
     pub plan: VisitPlan,
     pub items: Vec<PlanItem>,
     pub report: ComplianceReport,
-    /// The rules each item serves, by item id (`"half_year_onsite H1"`).
-    pub serves: HashMap<i64, Vec<String>>,
+    /// The rules each item serves, with which occurrence (`H1`), by item id.
+    pub serves: HashMap<i64, Vec<(PlanRule, String)>>,
 }
 
 // ---- the workflow ------------------------------------------------------
@@ -196,7 +197,7 @@ static TABLE: [Transition<ApprovalStatus, VisitPlanAction>; 3] = [
         // project plan the first-plan clocks of the projects it visits
         settles: &[Rule::VisitPlanCompile, Rule::VisitPlanCompileProject],
         starts: &[],
-        event: "visit_plan.submitted",
+        event: EventType::VisitPlanSubmitted,
     },
     Transition {
         from: &[ApprovalStatus::Submitted],
@@ -206,7 +207,7 @@ static TABLE: [Transition<ApprovalStatus, VisitPlanAction>; 3] = [
         roles: &[Role::GroupEngineer, Role::BranchEngineer],
         settles: &[],
         starts: &[],
-        event: "visit_plan.approved",
+        event: EventType::VisitPlanApproved,
     },
     Transition {
         from: &[ApprovalStatus::Submitted],
@@ -215,7 +216,7 @@ static TABLE: [Transition<ApprovalStatus, VisitPlanAction>; 3] = [
         roles: &[Role::GroupEngineer, Role::BranchEngineer],
         settles: &[],
         starts: &[],
-        event: "visit_plan.returned",
+        event: EventType::VisitPlanReturned,
     },
 ];
 
@@ -487,19 +488,13 @@ fn detail(
     let mut serves = HashMap::new();
     for item in &items {
         let method = VisitMethod::from_db(&item.method)?;
-        let rules: Vec<String> = report
+        let rules: Vec<(PlanRule, String)> = report
             .projects
             .iter()
             .flat_map(|p| p.requirements.iter())
             .map(|s| &s.requirement)
             .filter(|r| r.met_by(item.project_id, item.planned_on, method))
-            .map(|r| {
-                let rule = serde_json::to_value(r.rule)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
-                format!("{rule} {}", r.label)
-            })
+            .map(|r| (r.rule, r.label.clone()))
             .collect();
         serves.insert(item.id, rules);
     }
@@ -719,7 +714,7 @@ pub fn create(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisitPlan) -> AppResul
             conn,
             now,
             actor,
-            "visit_plan.created",
+            EventType::VisitPlanCreated,
             ("visit_plan", id),
             None,
             Some(serde_json::to_value(&plan).unwrap_or_default()),
@@ -915,7 +910,7 @@ pub fn add_item(
             conn,
             now,
             Some(actor.id),
-            "visit_plan.item_added",
+            EventType::VisitPlanItemAdded,
             "visit_plan",
             plan.id,
             serde_json::json!({ "item_id": id, "project_id": input.project_id,
@@ -968,7 +963,7 @@ pub fn update_item(
             conn,
             now,
             Some(actor.id),
-            "visit_plan.item_changed",
+            EventType::VisitPlanItemChanged,
             "visit_plan",
             plan.id,
             serde_json::json!({ "item_id": item_id, "before": item,
@@ -994,7 +989,7 @@ pub fn remove_item(
             conn,
             now,
             Some(actor.id),
-            "visit_plan.item_removed",
+            EventType::VisitPlanItemRemoved,
             "visit_plan",
             plan.id,
             serde_json::json!({ "item": item }),
@@ -1436,7 +1431,7 @@ pub(crate) fn record_item_visit(
             conn,
             now,
             Some(actor.id),
-            "visit_plan.item_replanned",
+            EventType::VisitPlanItemReplanned,
             "visit_plan",
             plan.id,
             serde_json::json!({ "item_id": item.id, "replacement_id": replacement,

@@ -5,8 +5,6 @@
 //! §5.9.2) and the owner's confirmation (业主签字确认). The confirmation is
 //! one table on the transition kit.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -20,11 +18,12 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::models::attachment::SubjectType;
 use crate::models::complaint::Rating;
 use crate::models::deadline::Rule;
+use crate::models::event::EventType;
 use crate::models::project::WarrantyCategory;
 use crate::models::user::Role;
 use crate::models::visit::{
-    IssueLiability, SurveyFactor, Visit, VisitAction, VisitIssue, VisitKind, VisitMethod,
-    VisitOutcome, VisitStatus, VisitSurvey, SURVEY_SCORES,
+    ConfirmationMethod, IssueLiability, SurveyFactor, Visit, VisitAction, VisitIssue, VisitKind,
+    VisitMethod, VisitOutcome, VisitStatus, VisitSurvey, SURVEY_SCORES,
 };
 use crate::services::IfMatch;
 
@@ -75,15 +74,70 @@ pub struct IssueInput {
     pub advice: Option<String>,
 }
 
-/// The ten factors' scores, keyed `communication`, `construction_quality`,
-/// `attitude`, `problem_handling`, `preparation`, `schedule`, `safety`,
-/// `site_civility`, `environment`, `coordination`; each 100, 80, 60, 30 or 0.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// One factor's mark: 100, 80, 60, 30 or 0 (002's five levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
+pub struct SurveyMark(pub i32);
+
+impl utoipa::PartialSchema for SurveyMark {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::Integer)
+            .enum_values(Some(SURVEY_SCORES))
+            .description(Some("One factor's mark: 100, 80, 60, 30 or 0"))
+            .into()
+    }
+}
+
+impl ToSchema for SurveyMark {}
+
+/// The ten factors' marks (002), each weighted: construction quality 0.20;
+/// problem handling and preparation 0.05; the rest 0.10.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"communication": 80, "construction_quality": 60, "attitude": 80,
     "problem_handling": 30, "preparation": 80, "schedule": 80, "safety": 80, "site_civility": 80,
     "environment": 80, "coordination": 80}))]
-pub struct SurveyScores(pub BTreeMap<String, i32>);
+pub struct SurveyScores {
+    /// 沟通 communication, 0.10
+    pub communication: SurveyMark,
+    /// 工程质量 construction quality, 0.20
+    pub construction_quality: SurveyMark,
+    /// 服务态度 attitude, 0.10
+    pub attitude: SurveyMark,
+    /// 问题处理 problem handling, 0.05
+    pub problem_handling: SurveyMark,
+    /// 前期准备及方案 preparation and plan, 0.05
+    pub preparation: SurveyMark,
+    /// 工期 schedule, 0.10
+    pub schedule: SurveyMark,
+    /// 安全 safety, 0.10
+    pub safety: SurveyMark,
+    /// 文明施工 site civility, 0.10
+    pub site_civility: SurveyMark,
+    /// 环境保护 environment, 0.10
+    pub environment: SurveyMark,
+    /// 与周边协调 coordination with the neighbours, 0.10
+    pub coordination: SurveyMark,
+}
+
+impl SurveyScores {
+    /// The mark of one factor.
+    pub fn of(&self, factor: SurveyFactor) -> i32 {
+        match factor {
+            SurveyFactor::Communication => self.communication.0,
+            SurveyFactor::ConstructionQuality => self.construction_quality.0,
+            SurveyFactor::Attitude => self.attitude.0,
+            SurveyFactor::ProblemHandling => self.problem_handling.0,
+            SurveyFactor::Preparation => self.preparation.0,
+            SurveyFactor::Schedule => self.schedule.0,
+            SurveyFactor::Safety => self.safety.0,
+            SurveyFactor::SiteCivility => self.site_civility.0,
+            SurveyFactor::Environment => self.environment.0,
+            SurveyFactor::Coordination => self.coordination.0,
+        }
+    }
+}
 
 /// The satisfaction survey (002): every one of the ten factors scored 100,
 /// 80, 60, 30 or 0, and the overall rating.
@@ -197,25 +251,18 @@ pub struct VisitDetail {
 
 /// Checks the ten scores and answers the weighted total in tenths (exact:
 /// every weight is a multiple of 0.05 and every score of 10).
-pub fn weighted_score_tenths(scores: &BTreeMap<String, i32>) -> AppResult<i32> {
+pub fn weighted_score_tenths(scores: &SurveyScores) -> AppResult<i32> {
     let mut errors = vec![];
-    for key in scores.keys() {
-        if key.parse::<SurveyFactor>().is_err() {
-            errors.push(FieldError::new(
-                format!("survey.scores.{key}"),
-                "not a factor of the survey",
-            ));
-        }
-    }
     let mut total = 0;
     for factor in SurveyFactor::ALL {
-        let field = format!("survey.scores.{factor}");
-        match scores.get(factor.as_str()) {
-            None => errors.push(FieldError::new(field, "every factor is scored")),
-            Some(s) if !SURVEY_SCORES.contains(s) => {
-                errors.push(FieldError::new(field, "must be 100, 80, 60, 30 or 0"))
-            }
-            Some(s) => total += factor.weight_pct() * s,
+        let mark = scores.of(*factor);
+        if SURVEY_SCORES.contains(&mark) {
+            total += factor.weight_pct() * mark;
+        } else {
+            errors.push(FieldError::new(
+                format!("survey.scores.{factor}"),
+                "must be 100, 80, 60, 30 or 0",
+            ));
         }
     }
     if errors.is_empty() {
@@ -246,7 +293,7 @@ static TABLE: [Transition<VisitStatus, VisitAction>; 2] = [
         roles: &[Role::Customer],
         settles: &[],
         starts: &[],
-        event: "visit.confirmed",
+        event: EventType::VisitConfirmed,
     },
     Transition {
         from: &[VisitStatus::Recorded],
@@ -255,7 +302,7 @@ static TABLE: [Transition<VisitStatus, VisitAction>; 2] = [
         roles: VISITORS,
         settles: &[],
         starts: &[],
-        event: "visit.confirmed",
+        event: EventType::VisitConfirmed,
     },
 ];
 
@@ -603,7 +650,7 @@ pub fn record(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisit) -> AppResult<Vi
     }
     check_record(input)?;
     let tenths = match &input.survey {
-        Some(s) => Some(weighted_score_tenths(&s.scores.0)?),
+        Some(s) => Some(weighted_score_tenths(&s.scores)?),
         None => None,
     };
     write_tx(conn, |conn| {
@@ -814,7 +861,7 @@ pub fn record(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisit) -> AppResult<Vi
             conn,
             now,
             actor,
-            "visit.recorded",
+            EventType::VisitRecorded,
             ("visit", id),
             None,
             Some(serde_json::to_value(&visit).unwrap_or_default()),
@@ -889,12 +936,16 @@ pub fn confirm(
         |conn, before, _| {
             let (how, name, day) = if customer {
                 (
-                    "app",
+                    ConfirmationMethod::App.as_str(),
                     Some(actor.user.display_name.clone()),
                     Some(crate::services::calendar::local_day(now, ctx.config.tz)),
                 )
             } else {
-                ("paper", signer.clone(), input.signed_on)
+                (
+                    ConfirmationMethod::Paper.as_str(),
+                    signer.clone(),
+                    input.signed_on,
+                )
             };
             diesel::update(visits::table.find(before.id))
                 .set((

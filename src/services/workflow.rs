@@ -28,6 +28,7 @@ use crate::config::Config;
 use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult};
 use crate::models::deadline::{Deadline, Rule};
+use crate::models::event::EventType;
 use crate::models::user::Role;
 
 use super::deadlines::{self, NewDeadline};
@@ -47,7 +48,7 @@ pub struct Transition<S: 'static, A: 'static> {
     /// Clocks the step starts.
     pub starts: &'static [Rule],
     /// The event written, e.g. `project.ledger_submitted`.
-    pub event: &'static str,
+    pub event: EventType,
 }
 
 /// A workflow: its table, and how to read and guard-write its subject.

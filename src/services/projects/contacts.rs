@@ -1,6 +1,7 @@
 //! A project's contacts (appendix C of 004): the warranty team, the
 //! subcontractors and the owner's side, each role with a name and a phone.
 
+use crate::models::event::EventType;
 use crate::services::IfMatch;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -135,7 +136,7 @@ pub fn add_contact(
             conn,
             now,
             actor,
-            "project.contact_added",
+            EventType::ProjectContactAdded,
             ("project", project_id),
             None,
             Some(audit(&contact)),
@@ -209,7 +210,7 @@ pub fn update_contact(
             conn,
             now,
             actor,
-            "project.contact_updated",
+            EventType::ProjectContactUpdated,
             ("project", project_id),
             Some(audit(&before)),
             Some(audit(&after)),
@@ -233,7 +234,7 @@ pub fn remove_contact(
             conn,
             now,
             actor,
-            "project.contact_removed",
+            EventType::ProjectContactRemoved,
             ("project", project_id),
             Some(audit(&before)),
             None,

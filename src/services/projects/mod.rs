@@ -2,6 +2,7 @@
 //! projects; their contacts (`contacts`) and warranty terms (`terms`) each
 //! have their own file, and the review workflow is `services::ledger`.
 
+use crate::models::event::EventType;
 use crate::services::IfMatch;
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use diesel::prelude::*;
@@ -522,7 +523,7 @@ pub fn create(
             conn,
             now,
             actor,
-            "project.created",
+            EventType::ProjectCreated,
             ("project", id),
             None,
             Some(audit(&project)),
@@ -644,7 +645,7 @@ pub fn update(
             conn,
             now,
             actor,
-            "project.updated",
+            EventType::ProjectUpdated,
             ("project", id),
             Some(audit(&before)),
             Some(audit(&after)),

@@ -2,6 +2,7 @@
 //! least the statutory minimum, re-fitted when the acceptance date or the
 //! design life changes.
 
+use crate::models::event::EventType;
 use crate::services::IfMatch;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -156,7 +157,7 @@ pub fn set_term(
             conn,
             now,
             actor,
-            "project.warranty_term_set",
+            EventType::ProjectWarrantyTermSet,
             ("project", project_id),
             before.as_ref().map(audit),
             Some(audit(&after)),
