@@ -407,6 +407,21 @@ async fn integral_numbers_written_as_doubles_are_integers_and_fractions_are_refu
         .await;
     r.expect_problem(400, "invalid_field");
     assert_eq!(r.fields(), vec!["operating_score"]);
+    // a large id written as a double is the id (a JavaScript client's
+    // largest safe integer, 2^53 - 1): here no such project, not unreadable
+    let r = app.get("/api/v1/projects/9007199254740991", &admin).await;
+    r.expect(404);
+    let r = app
+        .post(
+            "/api/v1/projects",
+            &admin,
+            json!({"code": "P-1", "name": "P", "address": "1 River Road", "project_department_id": org.east_pd,
+                "customer_id": 9007199254740991.0_f64, "completion_accepted_on": "2026-02-27",
+                "handover_on": "2026-03-01"}),
+        )
+        .await;
+    r.expect_problem(404, "not_found");
+    assert_eq!(r.fields(), vec!["customer_id"]);
 }
 
 #[actix_rt::test]

@@ -928,3 +928,50 @@ async fn the_owner_sees_each_open_complaint_with_who_has_it_in_hand() {
         .await
         .expect_problem(403, "forbidden");
 }
+
+// ---- project codes ------------------------------------------------------------
+
+#[actix_rt::test]
+async fn a_project_code_is_unique_within_its_branch_and_another_branchs_is_no_conflict() {
+    let app = spawn_long().await;
+    let d = desk(&app).await;
+    let north_customer = app.customer(&d.admin, "North owner", d.org.north).await;
+    app.user(
+        &d.admin,
+        "north.pm",
+        "project_manager",
+        Some(d.org.north_pd),
+    )
+    .await;
+    let north_pm = app.token("north.pm", PASSWORD).await;
+    let body = |code: &str, dept: i64, customer: i64| {
+        json!({"code": code, "name": "x", "address": "y", "project_department_id": dept,
+               "customer_id": customer, "completion_accepted_on": "2026-02-27", "handover_on": "2026-03-02"})
+    };
+    // the east project is HD-R-1; the north may number one the same
+    let r = app
+        .post(
+            "/api/v1/projects",
+            &north_pm,
+            body("HD-R-1", d.org.north_pd, north_customer),
+        )
+        .await;
+    r.expect(201);
+    let north_project = id_of(&r.body);
+    // within the east, the code is taken
+    app.post(
+        "/api/v1/projects",
+        &d.pm,
+        body("HD-R-1", d.org.east_pd, d.customer),
+    )
+    .await
+    .expect_problem(409, "code_taken");
+    // moved into the east branch, the north project's code collides
+    app.patch(
+        &format!("/api/v1/projects/{north_project}"),
+        &d.admin,
+        json!({"project_department_id": d.org.east_pd, "customer_id": d.customer}),
+    )
+    .await
+    .expect_problem(409, "code_taken");
+}

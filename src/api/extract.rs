@@ -126,7 +126,8 @@ fn integral_numbers(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Number(n) => {
             if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
-                if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                // every whole double below 2^63 is an exact i64
+                if f.fract() == 0.0 && f.abs() < 9.2e18 {
                     *n = serde_json::Number::from(f as i64);
                 }
             }

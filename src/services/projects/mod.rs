@@ -368,8 +368,17 @@ fn check_dates(
     }
 }
 
-fn ensure_unique_code(conn: &mut DbConn, code: &str, except: Option<i64>) -> AppResult<()> {
+/// A project's code is unique within its branch (each branch numbers its
+/// own projects): another branch's code is no conflict, nor a hint that it
+/// exists.
+fn ensure_unique_code(
+    conn: &mut DbConn,
+    branch_id: i64,
+    code: &str,
+    except: Option<i64>,
+) -> AppResult<()> {
     let mut query = projects::table
+        .filter(projects::branch_id.eq(branch_id))
         .filter(projects::code.eq(code))
         .select(projects::id)
         .into_boxed();
@@ -379,7 +388,7 @@ fn ensure_unique_code(conn: &mut DbConn, code: &str, except: Option<i64>) -> App
     if query.first::<i64>(conn).optional()?.is_some() {
         return Err(AppError::conflict(
             "code_taken",
-            format!("another project already has the code {code:?}"),
+            format!("another project of this branch already has the code {code:?}"),
         ));
     }
     Ok(())
@@ -473,7 +482,7 @@ pub fn create(
     write_tx(conn, |conn| {
         let (branch_id, scope_path) = check_department(conn, actor, input.project_department_id)?;
         check_customer(conn, actor, input.customer_id)?;
-        ensure_unique_code(conn, code, None)?;
+        ensure_unique_code(conn, branch_id, code, None)?;
         let fields = ProjectFields {
             code: code.to_string(),
             name: name.to_string(),
@@ -567,8 +576,8 @@ pub fn update(
             check_customer(conn, actor, customer_id)?;
         }
         let code = text("code", &patch.code, &before.code)?;
-        if code != before.code {
-            ensure_unique_code(conn, &code, Some(id))?;
+        if code != before.code || branch_id != before.branch_id {
+            ensure_unique_code(conn, branch_id, &code, Some(id))?;
         }
         let completion = patch
             .completion_accepted_on
