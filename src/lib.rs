@@ -153,6 +153,13 @@ pub async fn sweep(state: &AppState) -> AppResult<Swept> {
         deadlines,
         ..Default::default()
     };
+    // removals a stopped sweeper left half done: their bytes go now
+    let abandoned = state
+        .db(move |conn| services::attachments::reclaim_abandoned_removals(conn, now, 200))
+        .await?;
+    for (sha256, until) in abandoned {
+        remove_bytes(state, sha256, until).await?;
+    }
     loop {
         let expired = state
             .db(move |conn| services::attachments::expired_uploads(conn, now, 200))
@@ -171,30 +178,36 @@ pub async fn sweep(state: &AppState) -> AppResult<Swept> {
             if !orphaned {
                 continue;
             }
-            let storage = state.storage.clone();
-            let forgotten = state
-                .db(move |conn| {
-                    services::attachments::forget_file(conn, &sha256, || {
-                        storage
-                            .delete_file_blocking(&sha256)
-                            .map_err(|e| AppError::StorageUnavailable(e.to_string()))
-                    })
-                })
-                .await;
-            match forgotten {
-                Ok(true) => swept.files_removed += 1,
-                Ok(false) => {}
-                // PostgreSQL: an upload of the same file came in meanwhile
-                // and its row names the file: it stays
-                Err(AppError::Rule {
-                    code: "invalid_reference",
-                    ..
-                }) => {}
-                Err(e) => return Err(e),
+            // decided and committed in the database first; the store is
+            // touched with no transaction open
+            let sha = sha256.clone();
+            let claim = state
+                .db(move |conn| services::attachments::claim_removal(conn, &sha, now))
+                .await?;
+            if let Some(until) = claim {
+                remove_bytes(state, sha256, until).await?;
+                swept.files_removed += 1;
             }
         }
     }
     Ok(swept)
+}
+
+/// Deletes a claimed file's bytes from the store, then ends the removal. A
+/// failure leaves the claim to run out and the next sweep to try again.
+async fn remove_bytes(
+    state: &AppState,
+    sha256: String,
+    until: chrono::NaiveDateTime,
+) -> AppResult<()> {
+    state
+        .storage
+        .delete_file(&sha256)
+        .await
+        .map_err(|e| AppError::StorageUnavailable(e.to_string()))?;
+    state
+        .db(move |conn| services::attachments::finish_removal(conn, &sha256, until))
+        .await
 }
 
 /// The configured secret, or with SQLite one generated once and kept beside

@@ -58,11 +58,10 @@ impl StorageTarget {
 
 /// The store, and a private folder for spooling uploads while they arrive.
 ///
-/// Every call to the store runs on the store's own small runtime: the
-/// sweeper removes bytes from inside a database transaction (on a blocking
-/// thread, holding SQLite's write lock), and those calls must never wait
-/// for a blocking thread of the request workers, which may all be queued
-/// on that very lock.
+/// Every call to the store runs on the store's own small runtime, with its
+/// own blocking threads for reading spool files: a slow store never takes
+/// a request worker's blocking thread, and no call to it is made while a
+/// database transaction (or SQLite's write lock) is held.
 #[derive(Clone)]
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
@@ -239,19 +238,30 @@ impl Storage {
             if exists(&store, &key).await? {
                 return Ok(());
             }
-            let mut source = std::fs::File::open(&file)?;
+            let mut source = Some(std::fs::File::open(&file)?);
             let mut writer =
                 WriteMultipart::new_with_chunk_size(store.put_multipart(&key).await?, PART);
-            let mut buf = vec![0u8; 256 * 1024];
             loop {
-                // reads of a local spool file: short, and never more than
-                // two parts are buffered before they are sent
-                let n = source.read(&mut buf)?;
-                if n == 0 {
+                // the spool file is read on the store runtime's own blocking
+                // threads, never on the thread that drives the store's I/O;
+                // never more than two parts are buffered before they are sent
+                let mut file = source.take().ok_or_else(|| {
+                    StorageError::Other("the spool file was lost between reads".to_string())
+                })?;
+                let (file, buf) = tokio::task::spawn_blocking(move || {
+                    let mut buf = vec![0u8; 256 * 1024];
+                    let n = file.read(&mut buf)?;
+                    buf.truncate(n);
+                    Ok::<_, std::io::Error>((file, buf))
+                })
+                .await
+                .map_err(|e| StorageError::Other(format!("reading the spool file: {e}")))??;
+                if buf.is_empty() {
                     break;
                 }
+                source = Some(file);
                 writer.wait_for_capacity(2).await?;
-                writer.write(&buf[..n]);
+                writer.write(&buf);
             }
             writer.finish().await?;
             Ok(())
@@ -292,30 +302,22 @@ impl Storage {
             .await
     }
 
-    /// Removes a file's original and whatever was derived from it, waiting
-    /// on this (blocking) thread: for the sweeper, inside the database
-    /// transaction that forgets the file.
-    pub fn delete_file_blocking(&self, sha256: &str) -> Result<(), StorageError> {
+    /// Removes a file's original and whatever was derived from it. The
+    /// sweeper calls it with no database transaction open.
+    pub async fn delete_file(&self, sha256: &str) -> Result<(), StorageError> {
         let (store, sha256) = (self.store.clone(), sha256.to_string());
-        let (done, result) = std::sync::mpsc::channel();
-        self.io.handle()?.spawn(async move {
-            let mut outcome = Ok(());
+        self.run(async move {
             let keys = std::iter::once(Storage::original_key(&sha256))
                 .chain(Derived::ALL.map(|size| Storage::derived_key(&sha256, size)));
             for key in keys {
                 match store.delete(&key).await {
                     Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                    Err(e) => {
-                        outcome = Err(StorageError::from(e));
-                        break;
-                    }
+                    Err(e) => return Err(StorageError::from(e)),
                 }
             }
-            let _ = done.send(outcome);
-        });
-        result.recv().map_err(|_| {
-            StorageError::Other("the storage task ended without an answer".to_string())
-        })?
+            Ok(())
+        })
+        .await
     }
 }
 

@@ -876,3 +876,101 @@ async fn a_form_part_other_than_the_file_holds_at_most_64_kib() {
         .await
         .expect_problem(413, "payload_too_large");
 }
+
+/// The sweeper's removal as three steps, each run here by hand: the
+/// decision committed in the database, the bytes deleted with no
+/// transaction open, the removal ended.
+#[actix_rt::test]
+async fn a_sweep_stopped_between_its_decision_and_the_store_leaves_bytes_the_next_sweep_removes() {
+    use aftercare::services::attachments as files;
+    let app = spawn_with(|c| c.access_token_ttl_secs = 86_400).await;
+    let desk = east_desk(&app).await;
+    let photo = phone_photo(40, 40);
+    let up = app.upload(&desk.pm, "a.jpg", &photo).await;
+    let sha = up.body["sha256"].as_str().unwrap().to_string();
+    let key = Storage::original_key(&sha);
+    app.clock.advance(Duration::hours(24));
+    let now = app.clock.now_naive();
+    {
+        let mut conn = app.state.pool.get().unwrap();
+        let id = up.body["id"].as_i64().unwrap();
+        assert_eq!(
+            files::remove_upload(&mut conn, id, now).unwrap(),
+            Some(true)
+        );
+        // decided and committed; then the process stops
+        assert!(files::claim_removal(&mut conn, &sha, now)
+            .unwrap()
+            .is_some());
+    }
+    // no row names the bytes, which are still in the store: never the reverse
+    assert!(app.state.storage.exists(&key).await.unwrap());
+    // a sweep within the lease leaves the claim to its holder
+    aftercare::sweep(&app.state).await.unwrap();
+    assert!(app.state.storage.exists(&key).await.unwrap());
+    // once the lease has run out, the next sweep finishes the removal
+    app.clock
+        .advance(Duration::minutes(files::REMOVAL_LEASE_MINUTES) + Duration::seconds(1));
+    aftercare::sweep(&app.state).await.unwrap();
+    assert!(!app.state.storage.exists(&key).await.unwrap());
+    let mut conn = app.state.pool.get().unwrap();
+    let left =
+        files::reclaim_abandoned_removals(&mut conn, app.clock.now_naive() + Duration::days(1), 10)
+            .unwrap();
+    assert!(left.is_empty(), "the removal ended: {left:?}");
+}
+
+#[actix_rt::test]
+async fn an_upload_of_bytes_a_sweep_is_removing_waits_and_an_abandoned_removal_is_taken_over() {
+    use aftercare::services::attachments as files;
+    let app = spawn_with(|c| c.access_token_ttl_secs = 86_400).await;
+    let desk = east_desk(&app).await;
+    let photo = phone_photo(44, 44);
+    let up = app.upload(&desk.pm, "a.jpg", &photo).await;
+    let sha = up.body["sha256"].as_str().unwrap().to_string();
+    let key = Storage::original_key(&sha);
+    app.clock.advance(Duration::hours(24));
+    let now = app.clock.now_naive();
+    let until = {
+        let mut conn = app.state.pool.get().unwrap();
+        files::remove_upload(&mut conn, up.body["id"].as_i64().unwrap(), now).unwrap();
+        files::claim_removal(&mut conn, &sha, now).unwrap().unwrap()
+    };
+    // a sweeper holds a live lease: the same file uploaded now waits, then
+    // is told to come back (the store may lose the bytes any moment)
+    let pm = app.token("east.pm", PASSWORD).await;
+    app.upload(&pm, "again.jpg", &photo)
+        .await
+        .expect_problem(503, "storage_unavailable");
+    // the sweeper ends: the bytes are gone, and the next upload brings them back
+    app.state.storage.delete_file(&sha).await.unwrap();
+    {
+        let mut conn = app.state.pool.get().unwrap();
+        files::finish_removal(&mut conn, &sha, until).unwrap();
+    }
+    let back = app.upload(&pm, "again.jpg", &photo).await;
+    back.expect(201);
+    assert!(app.state.storage.exists(&key).await.unwrap());
+
+    // a removal abandoned (its lease run out) is taken over by an upload,
+    // which puts the bytes back; no later sweep removes them
+    app.clock.advance(Duration::hours(24));
+    let now = app.clock.now_naive();
+    {
+        let mut conn = app.state.pool.get().unwrap();
+        files::remove_upload(&mut conn, back.body["id"].as_i64().unwrap(), now).unwrap();
+        files::claim_removal(&mut conn, &sha, now).unwrap().unwrap();
+    }
+    app.state.storage.delete_file(&sha).await.unwrap();
+    app.clock
+        .advance(Duration::minutes(files::REMOVAL_LEASE_MINUTES) + Duration::seconds(1));
+    let pm = app.token("east.pm", PASSWORD).await;
+    let revived = app.upload(&pm, "revived.jpg", &photo).await;
+    revived.expect(201);
+    aftercare::sweep(&app.state).await.unwrap();
+    assert!(app.state.storage.exists(&key).await.unwrap());
+    let id = revived.body["id"].as_i64().unwrap();
+    app.get(&format!("/api/v1/uploads/{id}"), &pm)
+        .await
+        .expect(200);
+}

@@ -422,6 +422,27 @@ async fn integral_numbers_written_as_doubles_are_integers_and_fractions_are_refu
         .await;
     r.expect_problem(404, "not_found");
     assert_eq!(r.fields(), vec!["customer_id"]);
+    // read exactly: a double that a fast parser would take for …763.25
+    let r = app
+        .post(
+            "/api/v1/projects",
+            &admin,
+            json!({"code": "P-1", "name": "P", "address": "1 River Road", "project_department_id": org.east_pd,
+                "customer_id": 2169999441992763.0_f64, "completion_accepted_on": "2026-02-27",
+                "handover_on": "2026-03-01"}),
+        )
+        .await;
+    r.expect_problem(404, "not_found");
+    // and in a query string: `7.0` is the number 7; `7.5` is no id
+    let r = app
+        .get(&format!("/api/v1/projects?customer_id={c}.0"), &admin)
+        .await;
+    r.expect(200);
+    let r = app
+        .get(&format!("/api/v1/projects?customer_id={c}.5"), &admin)
+        .await;
+    r.expect_problem(400, "invalid_query_parameter");
+    assert_eq!(r.fields(), vec!["customer_id"]);
 }
 
 #[actix_rt::test]

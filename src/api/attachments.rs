@@ -351,18 +351,36 @@ pub async fn upload(
         "{}:{}",
         received.sha256, received.file_name
     )));
-    let (now, st, file) = (state.clock.now_naive(), state.clone(), received.clone());
-    let response = once(&state, &req, caller, move |conn, actor| {
-        let upload = service::record_upload(conn, &actor, &st.config, now, &file)?;
-        let location = format!("/api/v1/uploads/{}", upload.id);
-        answer(
-            StatusCode::CREATED,
-            None,
-            Some(location),
-            UploadView::try_from(upload)?,
-        )
-    })
-    .await?;
+    // a sweep removing these very bytes holds them for milliseconds: wait
+    // for it to finish (then the bytes are put back below), up to 2 s
+    let mut waited = 0;
+    let response = loop {
+        let (now, st, file) = (state.clock.now_naive(), state.clone(), received.clone());
+        let recorded = once(&state, &req, caller.clone(), move |conn, actor| {
+            let upload = service::record_upload(conn, &actor, &st.config, now, &file)?;
+            let location = format!("/api/v1/uploads/{}", upload.id);
+            answer(
+                StatusCode::CREATED,
+                None,
+                Some(location),
+                UploadView::try_from(upload)?,
+            )
+        })
+        .await;
+        match recorded {
+            Err(AppError::Conflict { code, .. }) if code == service::FILE_BEING_REMOVED => {
+                if waited >= 20 {
+                    return Err(AppError::StorageUnavailable(format!(
+                        "a sweep is still removing the bytes of {}",
+                        received.sha256
+                    )));
+                }
+                waited += 1;
+                actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            other => break other?,
+        }
+    };
     // an older upload of the same file may have been swept, bytes and all,
     // between the first check and our row: put them back (our row now
     // keeps any later sweep away)

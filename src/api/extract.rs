@@ -248,15 +248,55 @@ pub fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, App
     {
         return Err(AppError::rule("invalid_field", &key, message));
     }
-    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-    let value: T = serde_path_to_error::deserialize(de).map_err(|err| {
-        let path = err.path().to_string();
-        let message = err.into_inner().to_string();
-        let field = field_name(&path, &message);
-        AppError::bad_request("invalid_query_parameter", &field, message)
-    })?;
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    // a whole number written with a fraction of zeros (`7.0`) is the number
+    // (JSON Schema's integers include it): read as such where a number
+    // failed to parse, never where text was expected
+    let mut retried = vec![];
+    let value: T = loop {
+        let encoded = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&pairs)
+            .finish();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
+        match serde_path_to_error::deserialize::<_, T>(de) {
+            Ok(value) => break value,
+            Err(err) => {
+                let path = err.path().to_string();
+                let message = err.into_inner().to_string();
+                let field = field_name(&path, &message);
+                let whole = pairs.iter_mut().find(|(k, v)| {
+                    *k == field && !retried.contains(k) && integral_text(v).is_some()
+                });
+                match whole {
+                    Some((k, v)) => {
+                        *v = integral_text(v).unwrap_or_default();
+                        retried.push(k.clone());
+                    }
+                    None => {
+                        return Err(AppError::bad_request(
+                            "invalid_query_parameter",
+                            &field,
+                            message,
+                        ))
+                    }
+                }
+            }
+        }
+    };
     value.validate().map_err(validation_error)?;
     Ok(value)
+}
+
+/// `7.0`, `-12.00` → `7`, `-12`; anything else → `None`.
+fn integral_text(text: &str) -> Option<String> {
+    let (whole, fraction) = text.split_once('.')?;
+    let digits = whole.strip_prefix('-').unwrap_or(whole);
+    (!digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b == b'0'))
+    .then(|| whole.to_string())
 }
 
 /// serde reports a missing or unknown field at the parent's path, with the

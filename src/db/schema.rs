@@ -504,6 +504,13 @@ diesel::table! {
 
 diesel::joinable!(users -> org_units (org_unit_id));
 diesel::table! {
+    file_removals (sha256) {
+        sha256 -> Text,
+        claimed_until -> Timestamp,
+    }
+}
+
+diesel::table! {
     stored_files (sha256) {
         sha256 -> Text,
         size_bytes -> BigInt,
@@ -596,6 +603,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     deadlines,
     deadline_escalations,
     stored_files,
+    file_removals,
     uploads,
     attachments,
     visits,

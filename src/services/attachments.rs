@@ -13,7 +13,7 @@ use validator::Validate;
 
 use crate::auth::Actor;
 use crate::config::Config;
-use crate::db::schema::{attachments, stored_files, uploads};
+use crate::db::schema::{attachments, file_removals, stored_files, uploads};
 use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult};
 use crate::models::attachment::{
@@ -228,6 +228,12 @@ pub fn record_upload(
     for attempt in 0..2 {
         let result = write_tx(conn, |conn| {
             check_quota(conn, actor, config, now, file.size_bytes)?;
+            if removal_in_progress(conn, &file.sha256, now)? {
+                return Err(AppError::conflict(
+                    FILE_BEING_REMOVED,
+                    "a sweep is removing this file's bytes from the store; send it again",
+                ));
+            }
             let known: i64 = stored_files::table
                 .filter(stored_files::sha256.eq(&file.sha256))
                 .count()
@@ -761,29 +767,113 @@ pub fn remove_upload(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> AppResul
     })
 }
 
-/// Removes a file's row, and with it (inside the same transaction, through
-/// `remove_bytes`) its bytes, if still no upload names it. An upload of the
-/// same file arriving meanwhile either waits for this to finish and then
-/// stores the bytes anew, or makes this fail and keeps them.
-pub fn forget_file(
+/// The code of an upload that met a sweep removing the same bytes: the
+/// handler waits a moment and tries again.
+pub const FILE_BEING_REMOVED: &str = "file_being_removed";
+
+/// How long a sweeper holds a file it is removing: far beyond what the
+/// store's delete takes; past it, the removal is taken as abandoned.
+pub const REMOVAL_LEASE_MINUTES: i64 = 10;
+
+/// The first step of removing a file's bytes, decided and committed in the
+/// database before the store is touched: when no upload names the file,
+/// its row goes and a removal is claimed until the lease ends. Answers the
+/// claim (`None`: the file stays, or another sweeper removes it).
+pub fn claim_removal(
     conn: &mut DbConn,
     sha256: &str,
-    remove_bytes: impl FnOnce() -> AppResult<()>,
-) -> AppResult<bool> {
+    now: NaiveDateTime,
+) -> AppResult<Option<NaiveDateTime>> {
+    let until = now + Duration::minutes(REMOVAL_LEASE_MINUTES);
     write_tx(conn, |conn| {
         let named: i64 = uploads::table
             .filter(uploads::sha256.eq(sha256))
             .count()
             .get_result(conn)?;
         if named > 0 {
-            return Ok(false);
+            return Ok(None);
         }
         let removed = diesel::delete(stored_files::table.filter(stored_files::sha256.eq(sha256)))
             .execute(conn)?;
         if removed == 0 {
-            return Ok(false);
+            return Ok(None);
         }
-        remove_bytes()?;
-        Ok(true)
+        diesel::insert_into(file_removals::table)
+            .values((
+                file_removals::sha256.eq(sha256),
+                file_removals::claimed_until.eq(until),
+            ))
+            .execute(conn)?;
+        Ok(Some(until))
     })
+}
+
+/// Removals whose sweeper stopped before the end (their lease ran out),
+/// claimed again by this sweep: (file, new lease end).
+pub fn reclaim_abandoned_removals(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    batch: i64,
+) -> AppResult<Vec<(String, NaiveDateTime)>> {
+    let until = now + Duration::minutes(REMOVAL_LEASE_MINUTES);
+    let stale: Vec<(String, NaiveDateTime)> = file_removals::table
+        .filter(file_removals::claimed_until.le(now))
+        .order(file_removals::claimed_until)
+        .limit(batch)
+        .select((file_removals::sha256, file_removals::claimed_until))
+        .load(conn)?;
+    let mut claimed = vec![];
+    for (sha, was) in stale {
+        // guarded by the old lease: one claimant wins
+        let won = diesel::update(
+            file_removals::table
+                .filter(file_removals::sha256.eq(&sha))
+                .filter(file_removals::claimed_until.eq(was)),
+        )
+        .set(file_removals::claimed_until.eq(until))
+        .execute(conn)?;
+        if won == 1 {
+            claimed.push((sha, until));
+        }
+    }
+    Ok(claimed)
+}
+
+/// The last step: the bytes are gone; the removal is over (if still ours).
+pub fn finish_removal(
+    conn: &mut DbConn,
+    sha256: &str,
+    claimed_until: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::delete(
+        file_removals::table
+            .filter(file_removals::sha256.eq(sha256))
+            .filter(file_removals::claimed_until.eq(claimed_until)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Whether an upload of `sha256` must wait: a sweeper holds a live lease on
+/// removing its bytes. An abandoned removal is taken over (its row
+/// removed): the upload then puts the bytes back and keeps them.
+fn removal_in_progress(conn: &mut DbConn, sha256: &str, now: NaiveDateTime) -> AppResult<bool> {
+    let lease: Option<NaiveDateTime> = file_removals::table
+        .find(sha256)
+        .select(file_removals::claimed_until)
+        .first(conn)
+        .optional()?;
+    match lease {
+        None => Ok(false),
+        Some(until) if until > now => Ok(true),
+        Some(until) => {
+            diesel::delete(
+                file_removals::table
+                    .filter(file_removals::sha256.eq(sha256))
+                    .filter(file_removals::claimed_until.eq(until)),
+            )
+            .execute(conn)?;
+            Ok(false)
+        }
+    }
 }
