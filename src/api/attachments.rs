@@ -129,8 +129,7 @@ impl TryFrom<AttachmentFile> for AttachmentView {
     }
 }
 
-/// The multipart form of an upload: one part named `file` (other parts
-/// are read and ignored).
+/// The multipart form of an upload: one part named `file`, and no other.
 #[derive(ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)] // documents the form; the handler reads the parts as they stream
@@ -203,34 +202,29 @@ const SNIFF_BYTES: usize = 4096;
 
 /// Reads the part `file` into a private spool file while hashing it; the
 /// type is decided from the first bytes, before the rest is read.
-/// The most a form part other than `file` may hold.
-const FORM_FIELD_BYTES: u64 = 64 * 1024;
-
 async fn receive(
     state: &AppState,
     mut payload: Multipart,
 ) -> AppResult<(Received, tempfile::NamedTempFile)> {
     let max = state.config.max_upload_bytes;
     let mut found = None;
-    // the whole body, counted as it streams (a chunked body declares no
-    // length): the file and the form's other parts together
-    let mut total: u64 = 0;
     while let Some(part) = payload.next().await {
         let mut part = part.map_err(multipart_failed)?;
         if part.name() != Some("file") {
-            // other form fields carry nothing we use; read, never kept,
-            // each at most a small form field's size
-            let mut field: u64 = 0;
-            while let Some(chunk) = part.try_next().await.map_err(multipart_failed)? {
-                field += chunk.len() as u64;
-                total += chunk.len() as u64;
-                if field > FORM_FIELD_BYTES || total > max + FORM_FIELD_BYTES {
-                    return Err(AppError::PayloadTooLarge {
-                        limit: usize::try_from(FORM_FIELD_BYTES).unwrap_or(usize::MAX),
-                    });
-                }
-            }
-            continue;
+            // the form has one part (the spec says so): another is refused
+            // before a byte of it is read
+            let name: String = part
+                .name()
+                .unwrap_or("")
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(64)
+                .collect();
+            return Err(AppError::bad_request(
+                "invalid_field",
+                &name,
+                "the upload form has one part, named `file`",
+            ));
         }
         if found.is_some() {
             return Err(AppError::bad_request(
@@ -250,9 +244,9 @@ async fn receive(
         let mut head: Vec<u8> = Vec::with_capacity(SNIFF_BYTES);
         let mut media_type = None;
         while let Some(chunk) = part.try_next().await.map_err(multipart_failed)? {
+            // counted as it streams: a chunked body declares no length
             size += chunk.len() as u64;
-            total += chunk.len() as u64;
-            if size > max || total > max + FORM_FIELD_BYTES {
+            if size > max {
                 return Err(too_large(max));
             }
             if media_type.is_none() {
@@ -308,8 +302,8 @@ fn detect(head: &[u8]) -> AppResult<MediaType> {
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Stored", body = UploadView, headers(("Location" = String))),
-        (status = 400, description = "Not a readable multipart body, or more than one file", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Larger than the limit (20 MiB by default), or a form part other than `file` over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not a readable multipart body, more than one file, or a part other than `file`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Larger than the limit (20 MiB by default)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Your uploads not yet attached would pass your quota (`upload_quota_exceeded`, 500 MiB by default); `Retry-After` says when the oldest expires", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not multipart, or the content is not an accepted type (the detail names it)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No part named `file`, or an empty file", body = Problem, content_type = "application/problem+json"),
@@ -467,218 +461,128 @@ async fn add_to(
     .await
 }
 
-/// A project's documents
-///
-/// Attachments of the ledger (warranty certificate, handover documents,
-/// photos), oldest first. Customer accounts do not see `internal` ones;
-/// hidden ones are listed for administrators with `include_hidden=true`.
-#[utoipa::path(get, path = "/api/v1/projects/{id}/attachments", tag = "attachments", operation_id = "list_project_attachments",
-    params(("id" = i64, Path, description = "Project id"), AttachmentListQuery),
-    responses(
-        (status = 200, description = "A page of attachments", body = ListResponse<AttachmentView>),
-        (status = 403, description = "`include_hidden` by someone not an administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such project in your scope", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn list_for_project(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<i64>,
-    query: ValidQuery<AttachmentListQuery>,
-) -> AppResult<HttpResponse> {
-    list_of(
-        state,
-        caller,
-        (SubjectType::Project, id.into_inner()),
-        query.0,
-    )
-    .await
+/// The two attachment operations of one kind of record — list and attach —
+/// made the same way for every subject: its path, operation ids and texts
+/// vary, the handlers are the one pair `list_of` and `add_to`. Who may see,
+/// add to and change each kind's attachments is declared in
+/// `services::attachments`, once.
+macro_rules! attachment_operations {
+    (
+        $subject:expr, $path:tt, $id_text:tt, $missing:tt,
+        list: $list:ident, $list_id:tt, [$($list_doc:tt),+],
+        add: $add:ident, $add_id:tt, [$($add_doc:tt),+], $add_403:tt $(,)?
+    ) => {
+        $(#[doc = $list_doc])+
+        #[utoipa::path(get, path = $path, tag = "attachments", operation_id = $list_id,
+            params(("id" = i64, Path, description = $id_text), AttachmentListQuery),
+            responses(
+                (status = 200, description = "A page of attachments", body = ListResponse<AttachmentView>),
+                (status = 403, description = "`include_hidden` by someone not an administrator", body = Problem, content_type = "application/problem+json"),
+                (status = 404, description = $missing, body = Problem, content_type = "application/problem+json"),
+            ))]
+        pub async fn $list(
+            state: web::Data<AppState>,
+            caller: Caller,
+            id: web::Path<i64>,
+            query: ValidQuery<AttachmentListQuery>,
+        ) -> AppResult<HttpResponse> {
+            list_of(state, caller, ($subject, id.into_inner()), query.0).await
+        }
+
+        $(#[doc = $add_doc])+
+        #[utoipa::path(post, path = $path, tag = "attachments", operation_id = $add_id, request_body = AttachInput,
+            params(("id" = i64, Path, description = $id_text)),
+            responses(
+                (status = 201, description = "Attached", body = AttachmentView, headers(("Location" = String), ("ETag" = String))),
+                (status = 403, description = $add_403, body = Problem, content_type = "application/problem+json"),
+                (status = 404, description = $missing, body = Problem, content_type = "application/problem+json"),
+                (status = 422, description = "Not an upload of yours that waits to be attached, or too many attachments", body = Problem, content_type = "application/problem+json"),
+            ))]
+        pub async fn $add(
+            state: web::Data<AppState>,
+            caller: Caller,
+            req: HttpRequest,
+            id: web::Path<i64>,
+            body: ValidJson<AttachInput>,
+        ) -> AppResult<HttpResponse> {
+            add_to(state, caller, req, ($subject, id.into_inner()), body.0).await
+        }
+    };
 }
 
-/// Attach an upload to a project
-///
-/// For those who keep the ledger (the project department, branch and
-/// group engineering, administrators). The upload must be yours, not
-/// attached yet, and not expired (`422 upload_unavailable`); a project keeps
-/// at most 50 shown attachments (`422 too_many_attachments`).
-#[utoipa::path(post, path = "/api/v1/projects/{id}/attachments", tag = "attachments", operation_id = "add_project_attachment", request_body = AttachInput,
-    params(("id" = i64, Path, description = "Project id")),
-    responses(
-        (status = 201, description = "Attached", body = AttachmentView, headers(("Location" = String), ("ETag" = String))),
-        (status = 403, description = "Your role does not keep the ledger", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such project in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not an upload of yours that waits to be attached, or too many attachments", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn add_to_project(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<AttachInput>,
-) -> AppResult<HttpResponse> {
-    add_to(
-        state,
-        caller,
-        req,
-        (SubjectType::Project, id.into_inner()),
-        body.0,
-    )
-    .await
-}
+attachment_operations!(
+    SubjectType::Project, "/api/v1/projects/{id}/attachments", "Project id",
+    "No such project in your scope",
+    list: list_for_project, "list_project_attachments", [
+        " A project's documents",
+        "",
+        " Attachments of the ledger (warranty certificate, handover documents,",
+        " photos), oldest first. Customer accounts do not see `internal` ones;",
+        " hidden ones are listed for administrators with `include_hidden=true`."
+    ],
+    add: add_to_project, "add_project_attachment", [
+        " Attach an upload to a project",
+        "",
+        " For those who keep the ledger (the project department, branch and",
+        " group engineering, administrators). The upload must be yours, not",
+        " attached yet, and not expired (`422 upload_unavailable`); a project keeps",
+        " at most 50 shown attachments (`422 too_many_attachments`)."
+    ],
+    "Your role does not keep the ledger",
+);
 
-/// A complaint's photos and documents
-///
-/// Oldest first. Customer accounts see their own complaint's, without
-/// `internal` ones; hidden ones are listed for administrators with
-/// `include_hidden=true`.
-#[utoipa::path(get, path = "/api/v1/complaints/{id}/attachments", tag = "attachments", operation_id = "list_complaint_attachments",
-    params(("id" = i64, Path, description = "Complaint id"), AttachmentListQuery),
-    responses(
-        (status = 200, description = "A page of attachments", body = ListResponse<AttachmentView>),
-        (status = 403, description = "`include_hidden` by someone not an administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such complaint in your scope", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn list_for_complaint(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<i64>,
-    query: ValidQuery<AttachmentListQuery>,
-) -> AppResult<HttpResponse> {
-    list_of(
-        state,
-        caller,
-        (SubjectType::Complaint, id.into_inner()),
-        query.0,
-    )
-    .await
-}
+attachment_operations!(
+    SubjectType::Complaint, "/api/v1/complaints/{id}/attachments", "Complaint id",
+    "No such complaint in your scope",
+    list: list_for_complaint, "list_complaint_attachments", [
+        " A complaint's photos and documents",
+        "",
+        " Oldest first. Customer accounts see their own complaint's, without",
+        " `internal` ones (nor any step of them in the timeline); hidden ones are",
+        " listed for administrators with `include_hidden=true`."
+    ],
+    add: add_to_complaint, "add_complaint_attachment", [
+        " Attach an upload to a complaint",
+        "",
+        " By staff who see the complaint, and by the customer to their own (the",
+        " photos of what they complain about). Only staff mark one `internal`",
+        " (e.g. a liability photo); a customer never changes or hides what the",
+        " company attached."
+    ],
+    "A customer account marking one internal",
+);
 
-/// Attach an upload to a complaint
-///
-/// By anyone who sees the complaint (the customer to their own; only staff
-/// mark one `internal`, e.g. a liability photo).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/attachments", tag = "attachments", operation_id = "add_complaint_attachment", request_body = AttachInput,
-    params(("id" = i64, Path, description = "Complaint id")),
-    responses(
-        (status = 201, description = "Attached", body = AttachmentView, headers(("Location" = String), ("ETag" = String))),
-        (status = 403, description = "A customer account marking one internal", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such complaint in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not an upload of yours that waits to be attached, or too many attachments", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn add_to_complaint(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<AttachInput>,
-) -> AppResult<HttpResponse> {
-    add_to(
-        state,
-        caller,
-        req,
-        (SubjectType::Complaint, id.into_inner()),
-        body.0,
-    )
-    .await
-}
+attachment_operations!(
+    SubjectType::RectificationPlan, "/api/v1/rectification-plans/{id}/attachments", "Plan id",
+    "No such plan in your scope",
+    list: list_for_plan, "list_rectification_plan_attachments", [
+        " A rectification plan's documents",
+        "",
+        " Drawings, schedules, progress photos, oldest first; staff only."
+    ],
+    add: add_to_plan, "add_rectification_plan_attachment", [
+        " Attach an upload to a rectification plan",
+        "",
+        " By staff who see the plan."
+    ],
+    "A customer account",
+);
 
-/// A rectification plan's documents
-///
-/// Drawings, schedules, progress photos, oldest first; staff only.
-#[utoipa::path(get, path = "/api/v1/rectification-plans/{id}/attachments", tag = "attachments", operation_id = "list_rectification_plan_attachments",
-    params(("id" = i64, Path, description = "Plan id"), AttachmentListQuery),
-    responses(
-        (status = 200, description = "A page of attachments", body = ListResponse<AttachmentView>),
-        (status = 403, description = "`include_hidden` by someone not an administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn list_for_plan(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<i64>,
-    query: ValidQuery<AttachmentListQuery>,
-) -> AppResult<HttpResponse> {
-    list_of(
-        state,
-        caller,
-        (SubjectType::RectificationPlan, id.into_inner()),
-        query.0,
-    )
-    .await
-}
-
-/// Attach an upload to a rectification plan
-#[utoipa::path(post, path = "/api/v1/rectification-plans/{id}/attachments", tag = "attachments", operation_id = "add_rectification_plan_attachment", request_body = AttachInput,
-    params(("id" = i64, Path, description = "Plan id")),
-    responses(
-        (status = 201, description = "Attached", body = AttachmentView, headers(("Location" = String), ("ETag" = String))),
-        (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not an upload of yours that waits to be attached, or too many attachments", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn add_to_plan(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<AttachInput>,
-) -> AppResult<HttpResponse> {
-    add_to(
-        state,
-        caller,
-        req,
-        (SubjectType::RectificationPlan, id.into_inner()),
-        body.0,
-    )
-    .await
-}
-
-/// A visit's photos and documents
-#[utoipa::path(get, path = "/api/v1/visits/{id}/attachments", tag = "attachments", operation_id = "list_visit_attachments",
-    params(("id" = i64, Path, description = "Visit id"), AttachmentListQuery),
-    responses(
-        (status = 200, description = "A page of attachments", body = ListResponse<AttachmentView>),
-        (status = 403, description = "`include_hidden` by someone not an administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such visit in your scope", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn list_for_visit(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<i64>,
-    query: ValidQuery<AttachmentListQuery>,
-) -> AppResult<HttpResponse> {
-    list_of(
-        state,
-        caller,
-        (SubjectType::Visit, id.into_inner()),
-        query.0,
-    )
-    .await
-}
-
-/// Attach an upload to a visit
-#[utoipa::path(post, path = "/api/v1/visits/{id}/attachments", tag = "attachments", operation_id = "add_visit_attachment", request_body = AttachInput,
-    params(("id" = i64, Path, description = "Visit id")),
-    responses(
-        (status = 201, description = "Attached", body = AttachmentView, headers(("Location" = String), ("ETag" = String))),
-        (status = 403, description = "A customer account marking one internal", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such visit in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not an upload of yours that waits to be attached, or too many attachments", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn add_to_visit(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<AttachInput>,
-) -> AppResult<HttpResponse> {
-    add_to(
-        state,
-        caller,
-        req,
-        (SubjectType::Visit, id.into_inner()),
-        body.0,
-    )
-    .await
-}
+attachment_operations!(
+    SubjectType::Visit, "/api/v1/visits/{id}/attachments", "Visit id",
+    "No such visit in your scope",
+    list: list_for_visit, "list_visit_attachments", [
+        " A visit's photos and documents",
+        "",
+        " Oldest first. The owner reads their visit's, without `internal` ones."
+    ],
+    add: add_to_visit, "add_visit_attachment", [
+        " Attach an upload to a visit",
+        "",
+        " By staff who see the visit record; the owner reads but adds none."
+    ],
+    "A customer account (the record is the company's)",
+);
 
 /// An attachment
 #[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "attachments", operation_id = "get_attachment",

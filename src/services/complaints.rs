@@ -33,7 +33,7 @@ use crate::services::IfMatch;
 
 use super::attachments::{self, AttachInput, CLOCK_SKEW_MINUTES};
 use super::deadlines::{self as clocks, NewDeadline};
-use super::workflow::{self, Ctx, Outcome, Request, Transition, Workflow};
+use super::workflow::{self, Ctx, Outcome, Request, Transition};
 use super::{events as audit, projects, Page, Paged};
 
 /// A repeat complaint (二次投诉, 004 §5.8.2) is one about a matter that is
@@ -294,45 +294,15 @@ static TABLE: [Transition<ComplaintStatus, ComplaintAction>; 8] = [
     },
 ];
 
-impl Workflow for ComplaintFlow {
-    type State = ComplaintStatus;
-    type Action = ComplaintAction;
-    type Subject = Complaint;
-    const NAME: &'static str = "complaint";
-    const SUBJECT_TYPE: &'static str = "complaint";
-
-    fn table() -> &'static [Transition<ComplaintStatus, ComplaintAction>] {
-        &TABLE
-    }
-    fn states() -> &'static [ComplaintStatus] {
-        ComplaintStatus::ALL
-    }
-    fn actions() -> &'static [ComplaintAction] {
-        ComplaintAction::ALL
-    }
-    fn load(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Complaint> {
-        load(conn, actor, id)
-    }
-    fn id(c: &Complaint) -> i64 {
-        c.id
-    }
-    fn state(c: &Complaint) -> AppResult<ComplaintStatus> {
-        ComplaintStatus::from_db(&c.status)
-    }
-    fn version(c: &Complaint) -> i32 {
-        c.version
-    }
-    fn advance(
-        conn: &mut DbConn,
-        c: &Complaint,
-        from: ComplaintStatus,
-        to: ComplaintStatus,
-        now: NaiveDateTime,
-    ) -> AppResult<usize> {
-        crate::advance!(conn, complaints, status, c, from, to, now)
-    }
-    fn clock(c: &Complaint, rule: Rule, now: NaiveDateTime) -> NewDeadline {
-        clock(c, rule, now)
+crate::workflow! {
+    ComplaintFlow {
+        name: "complaint",
+        subject: Complaint as "complaint",
+        state: ComplaintStatus = complaints.status,
+        action: ComplaintAction,
+        table: TABLE,
+        load: |conn, actor, id| load(conn, actor, id),
+        clock: |c, rule, now| clock(c, rule, now),
     }
 }
 
@@ -349,45 +319,15 @@ static FILING_TABLE: [Transition<FilingStatus, FilingAction>; 1] = [Transition {
     event: EventType::ComplaintFiled,
 }];
 
-impl Workflow for FilingFlow {
-    type State = FilingStatus;
-    type Action = FilingAction;
-    type Subject = Complaint;
-    const NAME: &'static str = "complaint filing";
-    const SUBJECT_TYPE: &'static str = "complaint";
-
-    fn table() -> &'static [Transition<FilingStatus, FilingAction>] {
-        &FILING_TABLE
-    }
-    fn states() -> &'static [FilingStatus] {
-        FilingStatus::ALL
-    }
-    fn actions() -> &'static [FilingAction] {
-        FilingAction::ALL
-    }
-    fn load(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Complaint> {
-        load(conn, actor, id)
-    }
-    fn id(c: &Complaint) -> i64 {
-        c.id
-    }
-    fn state(c: &Complaint) -> AppResult<FilingStatus> {
-        FilingStatus::from_db(&c.filing_status)
-    }
-    fn version(c: &Complaint) -> i32 {
-        c.version
-    }
-    fn advance(
-        conn: &mut DbConn,
-        c: &Complaint,
-        from: FilingStatus,
-        to: FilingStatus,
-        now: NaiveDateTime,
-    ) -> AppResult<usize> {
-        crate::advance!(conn, complaints, filing_status, c, from, to, now)
-    }
-    fn clock(c: &Complaint, rule: Rule, now: NaiveDateTime) -> NewDeadline {
-        clock(c, rule, now)
+crate::workflow! {
+    FilingFlow {
+        name: "complaint filing",
+        subject: Complaint as "complaint",
+        state: FilingStatus = complaints.filing_status,
+        action: FilingAction,
+        table: FILING_TABLE,
+        load: |conn, actor, id| load(conn, actor, id),
+        clock: |c, rule, now| clock(c, rule, now),
     }
 }
 

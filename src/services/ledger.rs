@@ -11,7 +11,6 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::auth::Actor;
 use crate::config::Config;
 use crate::db::schema::{project_contacts, projects, warranty_terms};
 use crate::db::DbConn;
@@ -84,57 +83,32 @@ static TABLE: [Transition<ApprovalStatus, LedgerAction>; 3] = [
     },
 ];
 
-impl Workflow for Ledger {
-    type State = ApprovalStatus;
-    type Action = LedgerAction;
-    type Subject = Project;
-    const NAME: &'static str = "ledger";
-    const SUBJECT_TYPE: &'static str = "project";
+crate::workflow! {
+    Ledger {
+        name: "ledger",
+        subject: Project as "project",
+        state: ApprovalStatus = projects.ledger_status,
+        action: LedgerAction,
+        table: TABLE,
+        load: |conn, actor, id| super::projects::get(conn, actor, id),
+        clock: |p, rule, now| ledger_clock(p, rule, now),
+    }
+}
 
-    fn table() -> &'static [Transition<ApprovalStatus, LedgerAction>] {
-        &TABLE
-    }
-    fn states() -> &'static [ApprovalStatus] {
-        ApprovalStatus::ALL
-    }
-    fn actions() -> &'static [LedgerAction] {
-        LedgerAction::ALL
-    }
-    fn load(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Project> {
-        super::projects::get(conn, actor, id)
-    }
-    fn id(p: &Project) -> i64 {
-        p.id
-    }
-    fn state(p: &Project) -> AppResult<ApprovalStatus> {
-        ApprovalStatus::from_db(&p.ledger_status)
-    }
-    fn version(p: &Project) -> i32 {
-        p.version
-    }
-    fn advance(
-        conn: &mut DbConn,
-        p: &Project,
-        from: ApprovalStatus,
-        to: ApprovalStatus,
-        now: NaiveDateTime,
-    ) -> AppResult<usize> {
-        crate::advance!(conn, projects, ledger_status, p, from, to, now)
-    }
-    fn clock(p: &Project, rule: Rule, now: NaiveDateTime) -> NewDeadline {
-        NewDeadline {
-            rule,
-            subject_type: "project",
-            subject_id: p.id,
-            title: clock_title(rule, &p.code, &p.name),
-            link: format!("/api/v1/projects/{}", p.id),
-            started_at: now,
-            assignee_user_id: None,
-            scope_org_unit_id: p.project_department_id,
-            assignee_role: None,
-            target: None,
-            due_at: None,
-        }
+/// The clocks of a ledger.
+fn ledger_clock(p: &Project, rule: Rule, now: NaiveDateTime) -> NewDeadline {
+    NewDeadline {
+        rule,
+        subject_type: "project",
+        subject_id: p.id,
+        title: clock_title(rule, &p.code, &p.name),
+        link: format!("/api/v1/projects/{}", p.id),
+        started_at: now,
+        assignee_user_id: None,
+        scope_org_unit_id: p.project_department_id,
+        assignee_role: None,
+        target: None,
+        due_at: None,
     }
 }
 

@@ -32,7 +32,7 @@ use super::attachments::{self, AttachInput};
 use super::calendar;
 use super::complaints;
 use super::deadlines::{self as clocks, NewDeadline};
-use super::workflow::{self, Ctx, Request, Transition, Workflow};
+use super::workflow::{self, Ctx, Request, Transition};
 use super::{concurrent_change, events};
 
 // ---- requests ----------------------------------------------------------
@@ -277,65 +277,37 @@ static TABLE: [Transition<PlanStatus, PlanAction>; 6] = [
     },
 ];
 
-impl Workflow for PlanFlow {
-    type State = PlanStatus;
-    type Action = PlanAction;
-    type Subject = Plan;
-    const NAME: &'static str = "rectification plan";
-    const SUBJECT_TYPE: &'static str = "rectification_plan";
-
-    fn table() -> &'static [Transition<PlanStatus, PlanAction>] {
-        &TABLE
-    }
-    fn states() -> &'static [PlanStatus] {
-        PlanStatus::ALL
-    }
-    fn actions() -> &'static [PlanAction] {
-        PlanAction::ALL
-    }
-    fn load(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Plan> {
-        load(conn, actor, id)
-    }
-    fn id(p: &Plan) -> i64 {
-        p.id
-    }
-    fn state(p: &Plan) -> AppResult<PlanStatus> {
-        PlanStatus::from_db(&p.status)
-    }
-    fn version(p: &Plan) -> i32 {
-        p.version
-    }
-    fn advance(
-        conn: &mut DbConn,
-        p: &Plan,
-        from: PlanStatus,
-        to: PlanStatus,
-        now: NaiveDateTime,
-    ) -> AppResult<usize> {
-        crate::advance!(conn, rectification_plans, status, p, from, to, now)
-    }
-    fn clock(p: &Plan, rule: Rule, now: NaiveDateTime) -> NewDeadline {
+crate::workflow! {
+    PlanFlow {
+        name: "rectification plan",
+        subject: Plan as "rectification_plan",
+        state: PlanStatus = rectification_plans.status,
+        action: PlanAction,
+        table: TABLE,
+        load: |conn, actor, id| load(conn, actor, id),
+        clock: |p, rule, now| {
         let what = if rule == Rule::RectificationApprove {
-            "Approve"
-        } else {
-            "Review"
-        };
-        NewDeadline {
-            rule,
-            subject_type: "rectification_plan",
-            subject_id: p.id,
-            title: format!(
-                "{what} the rectification plan of complaint #{}",
-                p.complaint_id
-            ),
-            link: format!("/api/v1/rectification-plans/{}", p.id),
-            started_at: now,
-            assignee_user_id: None,
-            scope_org_unit_id: p.branch_id,
-            assignee_role: None,
-            target: None,
-            due_at: None,
-        }
+                    "Approve"
+                } else {
+                    "Review"
+                };
+                NewDeadline {
+                    rule,
+                    subject_type: "rectification_plan",
+                    subject_id: p.id,
+                    title: format!(
+                        "{what} the rectification plan of complaint #{}",
+                        p.complaint_id
+                    ),
+                    link: format!("/api/v1/rectification-plans/{}", p.id),
+                    started_at: now,
+                    assignee_user_id: None,
+                    scope_org_unit_id: p.branch_id,
+                    assignee_role: None,
+                    target: None,
+                    due_at: None,
+                }
+            },
     }
 }
 

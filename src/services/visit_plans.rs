@@ -37,7 +37,7 @@ use crate::services::{ApprovalDecision, IfMatch};
 use super::calendar;
 use super::deadlines::{self as clocks, NewDeadline};
 use super::plan_rules::{self, Level, PlanRule, ProjectFacts, Requirement, RequirementStatus};
-use super::workflow::{self, Ctx, Request, Transition, Workflow};
+use super::workflow::{self, Ctx, Request, Transition};
 use super::{concurrent_change, customers as customer_profiles, events, Page, Paged};
 
 // ---- requests ----------------------------------------------------------
@@ -220,86 +220,65 @@ static TABLE: [Transition<ApprovalStatus, VisitPlanAction>; 3] = [
     },
 ];
 
-impl Workflow for VisitPlanFlow {
-    type State = ApprovalStatus;
-    type Action = VisitPlanAction;
-    type Subject = VisitPlan;
-    const NAME: &'static str = "visit plan";
-    const SUBJECT_TYPE: &'static str = "visit_plan";
+crate::workflow! {
+    VisitPlanFlow {
+        name: "visit plan",
+        subject: VisitPlan as "visit_plan",
+        state: ApprovalStatus = visit_plans.status,
+        action: VisitPlanAction,
+        table: TABLE,
+        load: |conn, actor, id| load(conn, actor, id),
+        clock: |p, rule, now| visit_plan_clock(p, rule, now),
+        settled_subjects: |conn, config, p, rule| visit_plan_settled_subjects(conn, config, p, rule),
+    }
+}
 
-    fn table() -> &'static [Transition<ApprovalStatus, VisitPlanAction>] {
-        &TABLE
+/// The clocks of a visit plan.
+fn visit_plan_clock(p: &VisitPlan, rule: Rule, now: NaiveDateTime) -> NewDeadline {
+    NewDeadline {
+        rule,
+        subject_type: "visit_plan",
+        subject_id: p.id,
+        title: format!("Visit plan #{}", p.id),
+        link: format!("/api/v1/visit-plans/{}", p.id),
+        started_at: now,
+        assignee_user_id: None,
+        scope_org_unit_id: p.org_unit_id,
+        assignee_role: None,
+        target: None,
+        due_at: None,
     }
-    fn states() -> &'static [ApprovalStatus] {
-        ApprovalStatus::ALL
-    }
-    fn actions() -> &'static [VisitPlanAction] {
-        VisitPlanAction::ALL
-    }
-    fn load(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<VisitPlan> {
-        load(conn, actor, id)
-    }
-    fn id(p: &VisitPlan) -> i64 {
-        p.id
-    }
-    fn state(p: &VisitPlan) -> AppResult<ApprovalStatus> {
-        ApprovalStatus::from_db(&p.status)
-    }
-    fn version(p: &VisitPlan) -> i32 {
-        p.version
-    }
-    fn advance(
-        conn: &mut DbConn,
-        p: &VisitPlan,
-        from: ApprovalStatus,
-        to: ApprovalStatus,
-        now: NaiveDateTime,
-    ) -> AppResult<usize> {
-        crate::advance!(conn, visit_plans, status, p, from, to, now)
-    }
-    fn clock(p: &VisitPlan, rule: Rule, now: NaiveDateTime) -> NewDeadline {
-        NewDeadline {
-            rule,
-            subject_type: "visit_plan",
-            subject_id: p.id,
-            title: format!("Visit plan #{}", p.id),
-            link: format!("/api/v1/visit-plans/{}", p.id),
-            started_at: now,
-            assignee_user_id: None,
-            scope_org_unit_id: p.org_unit_id,
-            assignee_role: None,
-            target: None,
-            due_at: None,
+}
+
+/// The records whose clocks a visit plan step settles: the compile clocks it
+/// meets (its branch's for the year, or its projects' first plan).
+fn visit_plan_settled_subjects(
+    conn: &mut DbConn,
+    config: &Config,
+    p: &VisitPlan,
+    rule: Rule,
+) -> AppResult<Vec<(&'static str, i64)>> {
+    let subject = rule.subject().as_str();
+    match (rule, level_of(p)?) {
+        // only the clock of the plan's own year: next year's plan,
+        // compiled early, leaves this year's clock alone
+        (Rule::VisitPlanCompile, PlanLevel::Branch) => {
+            let open = clocks::open_for(conn, rule, subject, p.org_unit_id)?;
+            Ok(open
+                .filter(|d| d.started_at == year_start(config, p.year))
+                .map(|_| (subject, p.org_unit_id))
+                .into_iter()
+                .collect())
         }
-    }
-    fn settled_subjects(
-        conn: &mut DbConn,
-        config: &Config,
-        p: &VisitPlan,
-        rule: Rule,
-    ) -> AppResult<Vec<(&'static str, i64)>> {
-        let subject = rule.subject().as_str();
-        match (rule, level_of(p)?) {
-            // only the clock of the plan's own year: next year's plan,
-            // compiled early, leaves this year's clock alone
-            (Rule::VisitPlanCompile, PlanLevel::Branch) => {
-                let open = clocks::open_for(conn, rule, subject, p.org_unit_id)?;
-                Ok(open
-                    .filter(|d| d.started_at == year_start(config, p.year))
-                    .map(|_| (subject, p.org_unit_id))
-                    .into_iter()
-                    .collect())
-            }
-            (Rule::VisitPlanCompileProject, PlanLevel::Project) => {
-                let visited: Vec<i64> = visit_plan_items::table
-                    .filter(visit_plan_items::plan_id.eq(p.id))
-                    .select(visit_plan_items::project_id)
-                    .distinct()
-                    .load(conn)?;
-                Ok(visited.into_iter().map(|id| (subject, id)).collect())
-            }
-            _ => Ok(vec![]),
+        (Rule::VisitPlanCompileProject, PlanLevel::Project) => {
+            let visited: Vec<i64> = visit_plan_items::table
+                .filter(visit_plan_items::plan_id.eq(p.id))
+                .select(visit_plan_items::project_id)
+                .distinct()
+                .load(conn)?;
+            Ok(visited.into_iter().map(|id| (subject, id)).collect())
         }
+        _ => Ok(vec![]),
     }
 }
 

@@ -30,7 +30,7 @@ use crate::services::IfMatch;
 use super::attachments::{self, AttachInput, CLOCK_SKEW_MINUTES};
 use super::complaints::{self, FromVisit};
 use super::deadlines::{self as clocks, NewDeadline};
-use super::workflow::{self, Ctx, Request, Transition, Workflow};
+use super::workflow::{self, Ctx, Request, Transition};
 use super::{events, projects, Page, Paged};
 
 // ---- requests ----------------------------------------------------------
@@ -306,45 +306,15 @@ static TABLE: [Transition<VisitStatus, VisitAction>; 2] = [
     },
 ];
 
-impl Workflow for VisitFlow {
-    type State = VisitStatus;
-    type Action = VisitAction;
-    type Subject = Visit;
-    const NAME: &'static str = "visit record";
-    const SUBJECT_TYPE: &'static str = "visit";
-
-    fn table() -> &'static [Transition<VisitStatus, VisitAction>] {
-        &TABLE
-    }
-    fn states() -> &'static [VisitStatus] {
-        VisitStatus::ALL
-    }
-    fn actions() -> &'static [VisitAction] {
-        VisitAction::ALL
-    }
-    fn load(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Visit> {
-        load(conn, actor, id)
-    }
-    fn id(v: &Visit) -> i64 {
-        v.id
-    }
-    fn state(v: &Visit) -> AppResult<VisitStatus> {
-        VisitStatus::from_db(&v.status)
-    }
-    fn version(v: &Visit) -> i32 {
-        v.version
-    }
-    fn advance(
-        conn: &mut DbConn,
-        v: &Visit,
-        from: VisitStatus,
-        to: VisitStatus,
-        now: NaiveDateTime,
-    ) -> AppResult<usize> {
-        crate::advance!(conn, visits, status, v, from, to, now)
-    }
-    fn clock(v: &Visit, rule: Rule, now: NaiveDateTime) -> NewDeadline {
-        record_clock(v, rule, now, v.recorded_by)
+crate::workflow! {
+    VisitFlow {
+        name: "visit record",
+        subject: Visit as "visit",
+        state: VisitStatus = visits.status,
+        action: VisitAction,
+        table: TABLE,
+        load: |conn, actor, id| load(conn, actor, id),
+        clock: |v, rule, now| record_clock(v, rule, now, v.recorded_by),
     }
 }
 

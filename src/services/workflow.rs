@@ -342,3 +342,100 @@ pub fn markdown<W: Workflow>() -> String {
     }
     out
 }
+
+/// Declares a workflow once — its name, subject, state column, table, how
+/// it loads its subject in the caller's scope and how its clocks are made
+/// — and generates the [`Workflow`] impl:
+///
+/// ```text
+/// crate::workflow! {
+///     ComplaintFlow {
+///         name: "complaint",
+///         subject: Complaint as "complaint",
+///         state: ComplaintStatus = complaints.status,
+///         action: ComplaintAction,
+///         table: TABLE,
+///         load: |conn, actor, id| load(conn, actor, id),
+///         clock: |c, rule, now| clock(c, rule, now),
+///     }
+/// }
+/// ```
+///
+/// `settled_subjects: |conn, config, subject, rule| …` names the records
+/// whose clocks a step settles when they are not the subject's own.
+#[macro_export]
+macro_rules! workflow {
+    (
+        $flow:ty {
+            name: $name:expr,
+            subject: $subject:ty as $subject_type:expr,
+            state: $state:ty = $table:ident . $column:ident,
+            action: $action:ty,
+            table: $rows:expr,
+            load: |$conn:ident, $actor:ident, $id:ident| $load:expr,
+            clock: |$s:ident, $rule:ident, $now:ident| $clock:expr
+            $(, settled_subjects: |$sconn:ident, $sconfig:ident, $ss:ident, $srule:ident| $settled:expr)?
+            $(,)?
+        }
+    ) => {
+        impl $crate::services::workflow::Workflow for $flow {
+            type State = $state;
+            type Action = $action;
+            type Subject = $subject;
+            const NAME: &'static str = $name;
+            const SUBJECT_TYPE: &'static str = $subject_type;
+
+            fn table() -> &'static [$crate::services::workflow::Transition<$state, $action>] {
+                &$rows
+            }
+            fn states() -> &'static [$state] {
+                <$state>::ALL
+            }
+            fn actions() -> &'static [$action] {
+                <$action>::ALL
+            }
+            fn load(
+                $conn: &mut $crate::db::DbConn,
+                $actor: &$crate::auth::Actor,
+                $id: i64,
+            ) -> $crate::error::AppResult<$subject> {
+                $load
+            }
+            fn id(s: &$subject) -> i64 {
+                s.id
+            }
+            fn state(s: &$subject) -> $crate::error::AppResult<$state> {
+                <$state>::from_db(&s.$column)
+            }
+            fn version(s: &$subject) -> i32 {
+                s.version
+            }
+            fn advance(
+                conn: &mut $crate::db::DbConn,
+                s: &$subject,
+                from: $state,
+                to: $state,
+                now: chrono::NaiveDateTime,
+            ) -> $crate::error::AppResult<usize> {
+                $crate::advance!(conn, $table, $column, s, from, to, now)
+            }
+            fn clock(
+                $s: &$subject,
+                $rule: $crate::models::deadline::Rule,
+                $now: chrono::NaiveDateTime,
+            ) -> $crate::services::deadlines::NewDeadline {
+                $clock
+            }
+            $(
+                fn settled_subjects(
+                    $sconn: &mut $crate::db::DbConn,
+                    $sconfig: &$crate::config::Config,
+                    $ss: &$subject,
+                    $srule: $crate::models::deadline::Rule,
+                ) -> $crate::error::AppResult<Vec<(&'static str, i64)>> {
+                    $settled
+                }
+            )?
+        }
+    };
+}
