@@ -51,7 +51,7 @@ const WRITERS: &[Role] = &[
     "design_service_life_years": 50
 }))]
 pub struct NewProjectInput {
-    /// Unique project code.
+    /// The project's code, unique within its branch (each branch numbers its own).
     #[validate(length(min = 1, max = 64))]
     #[schema(min_length = 1, max_length = 64)]
     pub code: String,
