@@ -10,14 +10,17 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod jobs;
 pub mod logging;
 pub mod models;
 pub mod openapi;
 pub mod season;
 pub mod services;
+pub mod state;
 pub mod storage;
 
-use std::sync::Arc;
+pub use jobs::{sweep, Swept};
+pub use state::{AppState, Startup};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -27,221 +30,7 @@ use actix_web::{web, App, HttpRequest, HttpResponse, ResponseError};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::jwt::JwtKeys;
-use crate::auth::{Actor, Caller};
-use crate::clock::Clock;
-use crate::config::Config;
-use crate::db::{DbConn, DbPool, DbTarget};
-use crate::error::{AppError, AppResult};
-
-/// What every request handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: DbPool,
-    pub clock: Clock,
-    pub config: Arc<Config>,
-    pub jwt: JwtKeys,
-    /// Where the bytes of uploaded files live.
-    pub storage: storage::Storage,
-}
-
-/// What start-up did that the operator should know.
-pub struct Startup {
-    pub state: AppState,
-    pub migrations_applied: Vec<String>,
-    /// Set once, on the first start of an empty database without
-    /// `AFTERCARE_ADMIN_PASSWORD`: print it, it is not stored anywhere.
-    pub generated_admin_password: Option<String>,
-}
-
-impl AppState {
-    /// Opens the database, applies migrations, loads the JWT secret and
-    /// creates the first administrator on an empty database.
-    pub fn init(config: Config, clock: Clock) -> Result<Startup, String> {
-        let pool = db::connect(&config.database, config.db_pool_size)?;
-        let mut conn = pool.get().map_err(|e| format!("cannot connect: {e}"))?;
-        let migrations_applied = db::run_migrations(&mut conn)?;
-        let secret = jwt_secret(&config)?;
-        let generated_admin_password = services::auth::ensure_admin(
-            &mut conn,
-            clock.now_naive(),
-            config.admin_password.as_deref(),
-        )
-        .map_err(|e| format!("cannot create the admin user: {e}"))?;
-        drop(conn);
-        let storage = storage::Storage::open(&config.storage, &config.spool_dir)?;
-        Ok(Startup {
-            state: AppState {
-                pool,
-                clock,
-                storage,
-                jwt: JwtKeys::new(secret.as_bytes()),
-                config: Arc::new(config),
-            },
-            migrations_applied,
-            generated_admin_password,
-        })
-    }
-
-    /// Runs database work on the blocking thread pool with a pooled connection.
-    pub async fn db<T, F>(&self, f: F) -> AppResult<T>
-    where
-        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        let pool = self.pool.clone();
-        web::block(move || db::with_conn(&pool, f)).await?
-    }
-
-    /// Runs a caller's database work: checks first, on the same connection,
-    /// that their account is active and their session alive, then hands the
-    /// work the [`Actor`] it read.
-    pub async fn db_as<T, F>(&self, caller: Caller, f: F) -> AppResult<T>
-    where
-        F: FnOnce(&mut DbConn, Actor) -> AppResult<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        self.db(move |conn| {
-            let actor = services::auth::session_user(conn, caller.user_id, &caller.session)?;
-            f(conn, actor)
-        })
-        .await
-    }
-
-    /// Runs slow work that needs no database (password hashing) on the
-    /// blocking thread pool, holding no connection meanwhile.
-    pub async fn blocking<T, F>(&self, f: F) -> AppResult<T>
-    where
-        F: FnOnce() -> AppResult<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        web::block(f).await?
-    }
-}
-
-/// What one sweep did.
-#[derive(Debug, Default)]
-pub struct Swept {
-    /// Branches' yearly visit-plan clocks started (the year turned).
-    pub compile_clocks: usize,
-    pub deadlines: services::deadlines::SweepReport,
-    /// Unattached uploads past their time, removed.
-    pub uploads_removed: usize,
-    /// Files no upload named any more, removed from the store.
-    pub files_removed: usize,
-}
-
-/// One sweep, as the built-in sweeper and `aftercare sweep` run it: once a
-/// year has begun, each branch's clock to compile its yearly visit plan
-/// starts; passed deadlines become overdue and are escalated; unattached uploads past
-/// their 24 hours are removed, and with them the bytes no other upload
-/// shares. Safe beside other instances.
-pub async fn sweep(state: &AppState) -> AppResult<Swept> {
-    let now = state.clock.now_naive();
-    let config = state.config.clone();
-    let (compile_clocks, deadlines) = state
-        .db(move |conn| {
-            // before the pass below, so a clock already past due escalates at once
-            let started = services::visit_plans::start_yearly_compile_clocks(conn, &config, now)?;
-            let report = services::deadlines::sweep(conn, now)?;
-            db::optimize(conn)?;
-            Ok((started, report))
-        })
-        .await?;
-    let mut swept = Swept {
-        compile_clocks,
-        deadlines,
-        ..Default::default()
-    };
-    // removals a stopped sweeper left half done: their bytes go now
-    let abandoned = state
-        .db(move |conn| services::attachments::reclaim_abandoned_removals(conn, now, 200))
-        .await?;
-    for (sha256, until) in abandoned {
-        remove_bytes(state, sha256, until).await?;
-    }
-    loop {
-        let expired = state
-            .db(move |conn| services::attachments::expired_uploads(conn, now, 200))
-            .await?;
-        if expired.is_empty() {
-            break;
-        }
-        for (id, sha256) in expired {
-            let removed = state
-                .db(move |conn| services::attachments::remove_upload(conn, id, now))
-                .await?;
-            let Some(orphaned) = removed else {
-                continue;
-            };
-            swept.uploads_removed += 1;
-            if !orphaned {
-                continue;
-            }
-            // decided and committed in the database first; the store is
-            // touched with no transaction open
-            let sha = sha256.clone();
-            let claim = state
-                .db(move |conn| services::attachments::claim_removal(conn, &sha, now))
-                .await?;
-            if let Some(until) = claim {
-                remove_bytes(state, sha256, until).await?;
-                swept.files_removed += 1;
-            }
-        }
-    }
-    Ok(swept)
-}
-
-/// Deletes a claimed file's bytes from the store, then ends the removal. A
-/// failure leaves the claim to run out and the next sweep to try again.
-async fn remove_bytes(
-    state: &AppState,
-    sha256: String,
-    until: chrono::NaiveDateTime,
-) -> AppResult<()> {
-    state
-        .storage
-        .delete_file(&sha256)
-        .await
-        .map_err(|e| AppError::StorageUnavailable(e.to_string()))?;
-    state
-        .db(move |conn| services::attachments::finish_removal(conn, &sha256, until))
-        .await
-}
-
-/// The configured secret, or with SQLite one generated once and kept beside
-/// the database file (mode 0600), so tokens survive restarts.
-fn jwt_secret(config: &Config) -> Result<String, String> {
-    if let Some(secret) = &config.jwt_secret {
-        return Ok(secret.clone());
-    }
-    let DbTarget::Sqlite(db_path) = &config.database else {
-        return Err("AFTERCARE_JWT_SECRET must be set when DATABASE_URL is PostgreSQL".to_string());
-    };
-    let path = db_path.with_file_name("jwt_secret");
-    match std::fs::read_to_string(&path) {
-        Ok(s) if s.trim().len() >= 32 => Ok(s.trim().to_string()),
-        _ => {
-            let secret = auth::jwt::random_token(48);
-            write_private(&path, &secret)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            Ok(secret)
-        }
-    }
-}
-
-fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(content.as_bytes())
-}
+use crate::error::AppError;
 
 /// `/` and `/swagger-ui` (without the slash) lead to Swagger UI.
 async fn to_swagger_ui() -> HttpResponse {
