@@ -593,6 +593,29 @@ async fn minor_complaint_is_handled_filed_revisited_and_closed_satisfied() {
             "complaint.evaluated"
         ]
     );
+    // every step's action and state is one the spec lists (a generated
+    // client's enums must read them all, the filing's `filed` included)
+    use utoipa::OpenApi;
+    let spec = serde_json::to_value(aftercare::openapi::ApiDoc::openapi()).unwrap();
+    for (field, schema) in [("action", "StepAction"), ("state", "StepState")] {
+        let listed = spec["components"]["schemas"][schema]["enum"]
+            .as_array()
+            .unwrap();
+        for step in t.body["events"].as_array().unwrap() {
+            if !step[field].is_null() {
+                assert!(
+                    listed.contains(&step[field]),
+                    "{field} {} not in {schema}",
+                    step[field]
+                );
+            }
+        }
+    }
+    assert!(t.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["state"] == "filed"));
 }
 
 #[actix_rt::test]
