@@ -18,8 +18,8 @@ use crate::models::visit::{
 use crate::services::idempotency::Answer;
 use crate::services::plan_rules::PlanRule;
 use crate::services::visit_plans::{
-    self as service, ComplianceReport, NewVisitPlan, PlanDetail, PlanItemInput, PlanItemPatch,
-    PlanReviewInput, PlanSubmissionInput,
+    self as service, ComplianceReport, NewVisitPlan, PlanItemInput, PlanItemPatch, PlanReviewInput,
+    PlanSubmissionInput, VisitPlanDetail,
 };
 use crate::services::workflow::Ctx;
 use crate::AppState;
@@ -127,9 +127,9 @@ impl TryFrom<VisitPlan> for VisitPlanSummary {
     }
 }
 
-impl TryFrom<PlanDetail> for VisitPlanView {
+impl TryFrom<VisitPlanDetail> for VisitPlanView {
     type Error = AppError;
-    fn try_from(d: PlanDetail) -> AppResult<Self> {
+    fn try_from(d: VisitPlanDetail) -> AppResult<Self> {
         let p = d.plan;
         Ok(VisitPlanView {
             id: p.id,
@@ -172,7 +172,7 @@ pub struct VisitPlanListQuery {
     pub cursor: Option<String>,
 }
 
-fn answer_of(status: StatusCode, plan: PlanDetail) -> AppResult<Answer> {
+fn answer_of(status: StatusCode, plan: VisitPlanDetail) -> AppResult<Answer> {
     let (id, version) = (plan.plan.id, plan.plan.version);
     let location = (status == StatusCode::CREATED).then(|| format!("/api/v1/visit-plans/{id}"));
     answer(
@@ -183,7 +183,7 @@ fn answer_of(status: StatusCode, plan: PlanDetail) -> AppResult<Answer> {
     )
 }
 
-fn respond(plan: PlanDetail) -> AppResult<HttpResponse> {
+fn respond(plan: VisitPlanDetail) -> AppResult<HttpResponse> {
     let view = VisitPlanView::try_from(plan)?;
     Ok(versioned(StatusCode::OK, view.version, view))
 }

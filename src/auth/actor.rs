@@ -174,7 +174,7 @@ impl Actor {
 
     /// 403 unless the caller may act as one of `roles` ([`Actor::acts_as`]).
     pub fn require(&self, roles: &[Role]) -> AppResult<()> {
-        if roles == DEPARTMENT && self.role == Role::Staff && !self.in_project_department() {
+        if roles.contains(&self.role) && !self.acts_as(roles) {
             return Err(AppError::Forbidden(
                 "only the project department may do this: its project manager or staff of a project department; your unit is not one".to_string(),
             ));

@@ -103,6 +103,8 @@ enum Need {
 struct AttachmentPolicy {
     /// Roles (in scope) that may change the record itself.
     stewards: &'static [Role],
+    /// The project department (`auth::DEPARTMENT`) is a steward too.
+    department_stewards: bool,
     /// Customer accounts may add to their own record of this kind.
     customer_adds: bool,
 }
@@ -114,28 +116,26 @@ fn policy(subject: SubjectType) -> AttachmentPolicy {
         // the ledger's writers (checked by the project's own rule below)
         SubjectType::Project => AttachmentPolicy {
             stewards: &[],
+            department_stewards: false,
             customer_adds: false,
         },
         // the complaint is judged and kept by engineering; the department
         // handles it but does not own its evidence (a liability photo)
         SubjectType::Complaint => AttachmentPolicy {
             stewards: ENGINEERING,
+            department_stewards: false,
             customer_adds: true,
         },
         // a plan is the department's document, reviewed by engineering
         SubjectType::RectificationPlan => AttachmentPolicy {
-            stewards: &[
-                Role::Admin,
-                Role::GroupEngineer,
-                Role::BranchEngineer,
-                Role::ProjectManager,
-                Role::Staff,
-            ],
+            stewards: ENGINEERING,
+            department_stewards: true,
             customer_adds: false,
         },
         // the branch organises the visits (001: the branch revisits)
         SubjectType::Visit => AttachmentPolicy {
             stewards: ENGINEERING,
+            department_stewards: false,
             customer_adds: false,
         },
     }
@@ -175,9 +175,8 @@ fn check_subject(
         Need::Add if actor.role == Role::Customer => policy.customer_adds,
         Need::Add => true,
         Need::Steward => {
-            let department = policy.stewards.contains(&Role::ProjectManager);
             policy.stewards.contains(&actor.role)
-                && !(department && actor.role == Role::Staff && !actor.in_project_department())
+                || (policy.department_stewards && actor.acts_as(crate::auth::DEPARTMENT))
         }
     };
     if allowed {
@@ -187,14 +186,13 @@ fn check_subject(
             "customer accounts cannot add files to a {subject}"
         )))
     } else {
+        let mut stewards: Vec<&str> = policy.stewards.iter().map(|r| r.as_str()).collect();
+        if policy.department_stewards {
+            stewards.push("the project department");
+        }
         Err(AppError::Forbidden(format!(
             "only whoever attached it, or {} of this {subject}, may change it",
-            policy
-                .stewards
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(" or ")
+            stewards.join(" or ")
         )))
     }
 }

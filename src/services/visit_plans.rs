@@ -174,7 +174,7 @@ impl ComplianceReport {
 
 /// A plan, its items and its compliance report.
 #[derive(Debug)]
-pub struct PlanDetail {
+pub struct VisitPlanDetail {
     pub plan: VisitPlan,
     pub items: Vec<PlanItem>,
     pub report: ComplianceReport,
@@ -461,7 +461,7 @@ fn detail(
     conn: &mut DbConn,
     config: &crate::config::Config,
     plan: VisitPlan,
-) -> AppResult<PlanDetail> {
+) -> AppResult<VisitPlanDetail> {
     let items = items_of(conn, plan.id)?;
     let report = report_of(conn, config, &plan, &items)?;
     let mut serves = HashMap::new();
@@ -477,7 +477,7 @@ fn detail(
             .collect();
         serves.insert(item.id, rules);
     }
-    Ok(PlanDetail {
+    Ok(VisitPlanDetail {
         plan,
         items,
         report,
@@ -485,7 +485,7 @@ fn detail(
     })
 }
 
-pub fn get(conn: &mut DbConn, ctx: Ctx<'_>, id: i64) -> AppResult<PlanDetail> {
+pub fn get(conn: &mut DbConn, ctx: Ctx<'_>, id: i64) -> AppResult<VisitPlanDetail> {
     let plan = load(conn, ctx.actor, id)?;
     detail(conn, ctx.config, plan)
 }
@@ -608,7 +608,7 @@ fn check_visitor(
 
 /// Creates a draft plan; with `generate`, filled with the fewest visits
 /// that meet every rule, each given an eligible visitor, spread evenly.
-pub fn create(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisitPlan) -> AppResult<PlanDetail> {
+pub fn create(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisitPlan) -> AppResult<VisitPlanDetail> {
     let Ctx { actor, config, now } = ctx;
     let (needed_role, kind) = match input.level {
         PlanLevel::Branch => (Role::BranchEngineer, OrgUnitKind::Branch),
@@ -862,7 +862,7 @@ pub fn add_item(
     plan_id: i64,
     expected: Option<IfMatch>,
     input: &PlanItemInput,
-) -> AppResult<PlanDetail> {
+) -> AppResult<VisitPlanDetail> {
     let Ctx { actor, config, now } = ctx;
     write_tx(conn, |conn| {
         let plan = editable(conn, actor, plan_id, expected, now)?;
@@ -916,7 +916,7 @@ pub fn update_item(
     (plan_id, item_id): (i64, i64),
     expected: Option<IfMatch>,
     patch: &PlanItemPatch,
-) -> AppResult<PlanDetail> {
+) -> AppResult<VisitPlanDetail> {
     let Ctx { actor, config, now } = ctx;
     write_tx(conn, |conn| {
         let plan = editable(conn, actor, plan_id, expected, now)?;
@@ -958,7 +958,7 @@ pub fn remove_item(
     ctx: Ctx<'_>,
     (plan_id, item_id): (i64, i64),
     expected: Option<IfMatch>,
-) -> AppResult<PlanDetail> {
+) -> AppResult<VisitPlanDetail> {
     let Ctx { actor, config, now } = ctx;
     write_tx(conn, |conn| {
         let plan = editable(conn, actor, plan_id, expected, now)?;
@@ -986,7 +986,7 @@ pub fn submit(
     id: i64,
     expected: Option<IfMatch>,
     input: &PlanSubmissionInput,
-) -> AppResult<PlanDetail> {
+) -> AppResult<VisitPlanDetail> {
     let (actor, now) = (ctx.actor, ctx.now);
     let plan = workflow::run::<VisitPlanFlow>(
         conn,
@@ -1101,7 +1101,7 @@ pub fn review(
     id: i64,
     expected: Option<IfMatch>,
     input: &PlanReviewInput,
-) -> AppResult<PlanDetail> {
+) -> AppResult<VisitPlanDetail> {
     let Ctx { actor, config, now } = ctx;
     let action = match input.decision {
         ApprovalDecision::Approve => VisitPlanAction::Approve,
