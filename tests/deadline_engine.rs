@@ -63,6 +63,7 @@ where
                         field: "target_working_days",
                     }),
                     due_at: None,
+                    due_end_of_day: None,
                 },
             )
         })
@@ -540,6 +541,7 @@ async fn a_fixed_due_time_is_kept_whatever_the_policy_and_a_pause_moves_it_on() 
                     assignee_role: None,
                     target: None,
                     due_at: Some(due),
+                    due_end_of_day: None,
                 },
             )
         })

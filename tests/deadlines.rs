@@ -915,6 +915,7 @@ where
                         assignee_role: None,
                         target: None,
                         due_at: None,
+                        due_end_of_day: None,
                     },
                 )?;
             }
@@ -1157,6 +1158,7 @@ async fn a_deadline_assigned_by_name_is_on_that_persons_list_only() {
                     assignee_role: None,
                     target: None,
                     due_at: None,
+                    due_end_of_day: None,
                 },
             )
         })
@@ -1270,6 +1272,7 @@ where
                         assignee_role,
                         target: None,
                         due_at: None,
+                        due_end_of_day: None,
                     },
                 )?;
                 out.push(d.id);

@@ -954,31 +954,6 @@ async fn ledger_steps_honour_if_match_and_answer_the_new_etag() {
     );
 }
 
-#[test]
-fn readme_shows_the_ledger_table_as_the_code_runs_it() {
-    use aftercare::services::{ledger::Ledger, workflow};
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let table = workflow::markdown::<Ledger>();
-    assert!(
-        readme.contains(&table),
-        "README.md must show the ledger's transition table as the code has it:\n{table}"
-    );
-    // and the code's table allows exactly the pairs tested above
-    for state in aftercare::models::project::ApprovalStatus::ALL {
-        let allowed: Vec<String> = workflow::allowed_actions::<Ledger>(*state)
-            .iter()
-            .map(|a| a.to_string())
-            .collect();
-        let expected: Vec<String> = LEDGER_PAIRS
-            .iter()
-            .filter(|(from, _, _)| *from == state.as_str())
-            .map(|(_, a, _)| a.to_string())
-            .collect();
-        assert_eq!(allowed, expected, "from {state}");
-    }
-}
-
 #[actix_rt::test]
 async fn a_patch_keeps_the_field_limits_of_a_create() {
     let app = spawn().await;

@@ -574,15 +574,6 @@ async fn visit_plan_transition_table_every_state_and_action_pair() {
     }
 }
 
-#[test]
-fn readme_shows_the_visit_plan_table_as_the_code_runs_it() {
-    use aftercare::services::{visit_plans::VisitPlanFlow, workflow};
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let table = workflow::markdown::<VisitPlanFlow>();
-    assert!(readme.contains(&table), "README.md must show:\n{table}");
-}
-
 #[actix_rt::test]
 async fn a_visit_for_a_plan_item_completes_it_and_a_failed_contact_replans_it_on_site() {
     let app = spawn_long().await;

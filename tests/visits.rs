@@ -427,15 +427,6 @@ async fn visit_transition_table_every_state_and_action_pair() {
     }
 }
 
-#[test]
-fn readme_shows_the_visit_table_as_the_code_runs_it() {
-    use aftercare::services::{visits::VisitFlow, workflow};
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let table = workflow::markdown::<VisitFlow>();
-    assert!(readme.contains(&table), "README.md must show:\n{table}");
-}
-
 #[actix_rt::test]
 async fn a_visit_recorded_twice_with_the_same_key_is_kept_once() {
     let app = spawn_long().await;

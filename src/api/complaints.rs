@@ -214,19 +214,21 @@ impl TryFrom<Evaluation> for EvaluationView {
 crate::listed_text!(
     /// The workflow action a timeline step took.
     StepAction,
-    "The action of the complaint's, its filing's or its plan's table that the step took",
+    "The action of the complaint's, its filing's, its plan's or a milestone's table that the step took",
     crate::models::complaint::ComplaintAction::ALL,
     crate::models::complaint::FilingAction::ALL,
     crate::models::complaint::PlanAction::ALL,
+    crate::models::complaint::MilestoneAction::ALL,
 );
 
 crate::listed_text!(
     /// The state a timeline step left its record in.
     StepState,
-    "The complaint's, its filing's or its plan's state after the step",
+    "The complaint's, its filing's, its plan's or a milestone's state after the step",
     crate::models::complaint::ComplaintStatus::ALL,
     crate::models::complaint::FilingStatus::ALL,
     crate::models::complaint::PlanStatus::ALL,
+    crate::models::complaint::MilestoneStatus::ALL,
 );
 
 /// One step in a complaint's history.

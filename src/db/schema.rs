@@ -237,6 +237,9 @@ diesel::table! {
         description -> Text,
         done_on -> Nullable<Date>,
         current -> Bool,
+        status -> Text,
+        version -> Integer,
+        updated_at -> Nullable<Timestamp>,
     }
 }
 

@@ -69,6 +69,8 @@ text_enum! {
 text_enum! {
     /// The step of the filing track.
     FilingAction {
+        /// the judgment found it ours: the group is to file it
+        Require => "require",
         /// the group engineering department files it
         File => "file",
     }
@@ -319,6 +321,35 @@ pub struct PlanVersion {
     pub changed_at: NaiveDateTime,
 }
 
+text_enum! {
+    /// Where a milestone of a rectification plan stands.
+    MilestoneStatus {
+        /// to be done by its date (a deadline once the plan is approved)
+        Open => "open",
+        /// reported done in a progress report
+        Done => "done",
+        /// a revision of the plan replaced it
+        Replaced => "replaced",
+        /// the complaint closed satisfied before it was reported
+        Cancelled => "cancelled",
+    }
+}
+
+text_enum! {
+    /// The steps of a milestone, each taken inside a step of its plan or
+    /// complaint.
+    MilestoneAction {
+        /// the plan in force: its deadline starts
+        Schedule => "schedule",
+        /// reported done
+        ReportDone => "report_done",
+        /// a revision replaced it
+        Replace => "replace",
+        /// its complaint closed satisfied
+        Abandon => "abandon",
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
 #[diesel(table_name = rectification_milestones)]
 pub struct Milestone {
@@ -330,6 +361,8 @@ pub struct Milestone {
     pub description: String,
     pub done_on: Option<NaiveDate>,
     pub current: bool,
+    pub status: String,
+    pub version: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]

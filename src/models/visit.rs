@@ -251,6 +251,18 @@ pub struct VisitPlan {
     pub updated_at: NaiveDateTime,
 }
 
+text_enum! {
+    /// The steps of a plan item.
+    PlanItemAction {
+        /// the plan is approved: the item is its visitor's task
+        Schedule => "schedule",
+        /// a visit record carried it out
+        Complete => "complete",
+        /// the visit found nobody: an on-site item replaces it
+        ContactFailed => "contact_failed",
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
 #[diesel(table_name = visit_plan_items)]
 pub struct PlanItem {

@@ -26,15 +26,16 @@ use crate::models::complaint::{
 };
 use crate::models::deadline::{Deadline, Rule};
 use crate::models::event::Event;
-use crate::models::event::EventType;
 use crate::models::project::Project;
 use crate::models::user::Role;
 use crate::services::IfMatch;
 
 use super::attachments::{self, AttachInput, CLOCK_SKEW_MINUTES};
 use super::deadlines::{self as clocks, NewDeadline};
-use super::workflow::{self, Ctx, Outcome, Request, Transition};
-use super::{events as audit, projects, Page, Paged};
+use super::workflow::{
+    self, CreateRequest, Creation, Ctx, Does, Effect, Outcome, Request, Transition,
+};
+use super::{projects, Page, Paged};
 
 /// A repeat complaint (二次投诉, 004 §5.8.2) is one about a matter that is
 /// still open, or that was closed satisfied less than this many months ago.
@@ -218,81 +219,55 @@ const JUDGE_ROLES: &[Role] = &[Role::BranchEngineer];
 const HANDLERS: &[Role] = crate::auth::DEPARTMENT;
 const EVALUATORS: &[Role] = &[Role::BranchEngineer, Role::Customer];
 
-static TABLE: [Transition<ComplaintStatus, ComplaintAction>; 8] = [
-    Transition {
-        from: &[ComplaintStatus::Registered],
-        action: ComplaintAction::JudgeNotOurs,
-        to: ComplaintStatus::ClosedNotOurs,
-        roles: JUDGE_ROLES,
-        settles: &[Rule::ComplaintJudge],
-        starts: &[],
-        event: EventType::ComplaintJudged,
-    },
-    Transition {
-        from: &[ComplaintStatus::Registered],
-        action: ComplaintAction::JudgeSerious,
-        to: ComplaintStatus::AwaitingPlan,
-        roles: JUDGE_ROLES,
-        settles: &[Rule::ComplaintJudge],
-        starts: &[Rule::ComplaintFile],
-        event: EventType::ComplaintJudged,
-    },
-    Transition {
-        from: &[ComplaintStatus::Registered],
-        action: ComplaintAction::JudgeMinor,
-        to: ComplaintStatus::Handling,
-        roles: JUDGE_ROLES,
-        settles: &[Rule::ComplaintJudge],
-        starts: &[Rule::ComplaintFile],
-        event: EventType::ComplaintJudged,
-    },
-    Transition {
-        from: &[ComplaintStatus::AwaitingPlan],
-        action: ComplaintAction::StartRectification,
-        to: ComplaintStatus::Rectifying,
-        // taken by the plan's approval, in its transaction
-        roles: &[Role::BranchLeader],
-        settles: &[],
-        starts: &[],
-        event: EventType::ComplaintRectificationStarted,
-    },
-    Transition {
-        from: &[ComplaintStatus::Handling, ComplaintStatus::Rectifying],
-        action: ComplaintAction::Resolve,
-        to: ComplaintStatus::RevisitDue,
-        roles: HANDLERS,
-        settles: &[],
-        starts: &[Rule::ComplaintRevisit],
-        event: EventType::ComplaintResolved,
-    },
-    Transition {
-        from: &[ComplaintStatus::RevisitDue],
-        action: ComplaintAction::CloseSatisfied,
-        to: ComplaintStatus::ClosedSatisfied,
-        roles: EVALUATORS,
-        settles: &[Rule::ComplaintRevisit],
-        starts: &[],
-        event: EventType::ComplaintEvaluated,
-    },
-    Transition {
-        from: &[ComplaintStatus::RevisitDue],
-        action: ComplaintAction::ReopenMinor,
-        to: ComplaintStatus::Handling,
-        roles: EVALUATORS,
-        settles: &[Rule::ComplaintRevisit],
-        starts: &[],
-        event: EventType::ComplaintEvaluated,
-    },
-    Transition {
-        from: &[ComplaintStatus::RevisitDue],
-        action: ComplaintAction::ReopenSerious,
-        to: ComplaintStatus::Rectifying,
-        roles: EVALUATORS,
-        settles: &[Rule::ComplaintRevisit],
-        starts: &[],
-        event: EventType::ComplaintEvaluated,
-    },
+static TABLE: &[Transition<ComplaintStatus, ComplaintAction>] = crate::transitions![ComplaintStatus, ComplaintAction;
+    [Registered] JudgeNotOurs => ClosedNotOurs, by JUDGE_ROLES,
+        settles [ComplaintJudge], event ComplaintJudged;
+    [Registered] JudgeSerious => AwaitingPlan, by JUDGE_ROLES,
+        settles [ComplaintJudge], effects [FILING_REQUIRED], event ComplaintJudged;
+    [Registered] JudgeMinor => Handling, by JUDGE_ROLES,
+        settles [ComplaintJudge], effects [FILING_REQUIRED], event ComplaintJudged;
+    // taken by the plan's approval, in its transaction
+    [AwaitingPlan] StartRectification => Rectifying, by &[Role::BranchLeader],
+        event ComplaintRectificationStarted;
+    [Handling, Rectifying] Resolve => RevisitDue, by HANDLERS,
+        starts [ComplaintRevisit], event ComplaintResolved;
+    // milestones never reported no longer wait for anyone
+    [RevisitDue] CloseSatisfied => ClosedSatisfied, by EVALUATORS,
+        settles [ComplaintRevisit], effects [super::rectification::MILESTONES_ABANDONED],
+        event ComplaintEvaluated;
+    [RevisitDue] ReopenMinor => Handling, by EVALUATORS,
+        settles [ComplaintRevisit], event ComplaintEvaluated;
+    [RevisitDue] ReopenSerious => Rectifying, by EVALUATORS,
+        settles [ComplaintRevisit], event ComplaintEvaluated;
 ];
+
+/// Registered by staff or the owner's account; opened by a return visit
+/// whose survey says `dissatisfied` (the visitor's record, in its
+/// transaction). The 2 days run from the receipt.
+static CREATIONS: &[Creation<ComplaintStatus>] = crate::creations![ComplaintStatus;
+    "register" => Registered, by REGISTRARS, starts [ComplaintJudge], event ComplaintRegistered;
+    "open_from_visit" => Registered, by super::visits::VISITORS, starts [ComplaintJudge],
+        event ComplaintRegistered;
+];
+
+/// A complaint judged ours is filed with the group, beside its handling.
+const FILING_REQUIRED: Effect = Effect {
+    on: "filing",
+    when: &["not_required"],
+    does: Does::Step("require", require_filing),
+};
+
+fn require_filing(conn: &mut DbConn, ctx: Ctx<'_>, id: i64, _: Option<&str>) -> AppResult<()> {
+    workflow::run::<FilingFlow>(
+        conn,
+        ctx,
+        id,
+        Request::new(FilingAction::Require, None, None),
+        |_, _| Ok(()),
+        |_, _, _| Ok(()),
+    )?;
+    Ok(())
+}
 
 crate::workflow! {
     ComplaintFlow {
@@ -301,23 +276,26 @@ crate::workflow! {
         state: ComplaintStatus = complaints.status,
         action: ComplaintAction,
         table: TABLE,
+        creations: CREATIONS,
         load: |conn, actor, id| load(conn, actor, id),
         clock: |c, rule, now| clock(c, rule, now),
+        linked: |conn, c, on| match on {
+            "filing" => Ok(vec![(c.id, c.filing_status.clone())]),
+            _ => super::rectification::milestones_of_complaint(conn, c.id),
+        },
     }
 }
 
 /// The group's filing of a complaint judged ours, beside its handling.
 pub struct FilingFlow;
 
-static FILING_TABLE: [Transition<FilingStatus, FilingAction>; 1] = [Transition {
-    from: &[FilingStatus::Pending],
-    action: FilingAction::File,
-    to: FilingStatus::Filed,
-    roles: &[Role::GroupEngineer],
-    settles: &[Rule::ComplaintFile],
-    starts: &[],
-    event: EventType::ComplaintFiled,
-}];
+static FILING_TABLE: &[Transition<FilingStatus, FilingAction>] = crate::transitions![FilingStatus, FilingAction;
+    // entered by the judgment (ours), in its transaction
+    [NotRequired] Require => Pending, by JUDGE_ROLES,
+        starts [ComplaintFile], event ComplaintFilingRequired;
+    [Pending] File => Filed, by &[Role::GroupEngineer],
+        settles [ComplaintFile], event ComplaintFiled;
+];
 
 crate::workflow! {
     FilingFlow {
@@ -326,6 +304,8 @@ crate::workflow! {
         state: FilingStatus = complaints.filing_status,
         action: FilingAction,
         table: FILING_TABLE,
+        // the filing is born with its complaint
+        creations: &[],
         load: |conn, actor, id| load(conn, actor, id),
         clock: |c, rule, now| clock(c, rule, now),
     }
@@ -341,20 +321,16 @@ fn clock(c: &Complaint, rule: Rule, now: NaiveDateTime) -> NewDeadline {
         _ => "Revisit the customer of",
     };
     let summary: String = c.description.chars().take(40).collect();
-    NewDeadline {
+    NewDeadline::new(
         rule,
-        subject_type: "complaint",
-        subject_id: c.id,
-        title: format!("{what} complaint #{}: {summary}", c.id),
-        link: format!("/api/v1/complaints/{}", c.id),
-        started_at: now,
-        assignee_user_id: None,
-        // set on every complaint at registration
-        scope_org_unit_id: c.branch_id.unwrap_or_default(),
-        assignee_role: None,
-        target: None,
-        due_at: None,
-    }
+        ("complaint", c.id),
+        c.branch_id.unwrap_or_default(),
+        now,
+        (
+            format!("{what} complaint #{}: {summary}", c.id),
+            format!("/api/v1/complaints/{}", c.id),
+        ),
+    )
 }
 
 // ---- reading -----------------------------------------------------------
@@ -762,7 +738,7 @@ fn check_daily_limit(
 /// `received_at`, for the branch engineering department of the project.
 pub fn register(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewComplaint) -> AppResult<Complaint> {
     let Ctx { actor, config, now } = ctx;
-    actor.require(REGISTRARS)?;
+    let birth = workflow::creation::<ComplaintFlow>(actor, "register")?;
     let received_at = not_in_future(input.received_at, now, "received_at")?;
     write_tx(conn, |conn| {
         let project = projects::get(conn, actor, input.project_id).map_err(|_| {
@@ -807,9 +783,8 @@ pub fn register(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewComplaint) -> AppRes
         )?;
         let complaint = insert(
             conn,
-            config,
-            now,
-            actor,
+            ctx,
+            birth,
             &project,
             NewRow {
                 received_at,
@@ -848,56 +823,51 @@ struct NewRow<'a> {
     visit_id: Option<i64>,
 }
 
-/// Writes the complaint, its judgment clock and its event.
+/// Writes the complaint by its creation row: the kit starts its judgment
+/// clock from the receipt and writes its event.
 fn insert(
     conn: &mut DbConn,
-    config: &Config,
-    now: NaiveDateTime,
-    actor: &Actor,
+    ctx: Ctx<'_>,
+    birth: &'static Creation<ComplaintStatus>,
     project: &Project,
     row: NewRow<'_>,
 ) -> AppResult<Complaint> {
-    let id: i64 = diesel::insert_into(complaints::table)
-        .values((
-            complaints::project_id.eq(project.id),
-            complaints::customer_id.eq(project.customer_id),
-            complaints::branch_id.eq(project.branch_id),
-            complaints::scope_path.eq(&project.scope_path),
-            complaints::received_at.eq(row.received_at),
-            complaints::status.eq(ComplaintStatus::Registered.as_str()),
-            complaints::category.eq(row.category.as_str()),
-            complaints::channel.eq(row.channel.as_str()),
-            complaints::complainant_name.eq(row.complainant_name),
-            complaints::complainant_phone.eq(row.complainant_phone),
-            complaints::description.eq(row.description),
-            complaints::sent_to_group.eq(row.sent_to_group),
-            complaints::registered_by.eq(actor.id),
-            complaints::repeat_of.eq(row.repeat_of),
-            complaints::is_repeat.eq(row.repeat_of.is_some()),
-            complaints::visit_id.eq(row.visit_id),
-            complaints::created_at.eq(now),
-            complaints::updated_at.eq(now),
-        ))
-        .returning(complaints::id)
-        .get_result(conn)?;
-    let complaint: Complaint = complaints::table
-        .find(id)
-        .select(Complaint::as_select())
-        .first(conn)?;
-    clocks::start(
+    let Ctx { actor, now, .. } = ctx;
+    let request = CreateRequest {
+        starts_at: Some(row.received_at),
+        ..CreateRequest::default()
+    };
+    let (complaint, _) = workflow::create::<ComplaintFlow>(
         conn,
-        config,
-        now,
-        clock(&complaint, Rule::ComplaintJudge, complaint.received_at),
-    )?;
-    audit::record_change(
-        conn,
-        now,
-        actor,
-        EventType::ComplaintRegistered,
-        ("complaint", id),
-        None,
-        Some(serde_json::to_value(&complaint).unwrap_or_default()),
+        ctx,
+        birth,
+        request,
+        |conn, state| {
+            Ok(diesel::insert_into(complaints::table)
+                .values((
+                    complaints::project_id.eq(project.id),
+                    complaints::customer_id.eq(project.customer_id),
+                    complaints::branch_id.eq(project.branch_id),
+                    complaints::scope_path.eq(&project.scope_path),
+                    complaints::received_at.eq(row.received_at),
+                    complaints::status.eq(state.as_str()),
+                    complaints::category.eq(row.category.as_str()),
+                    complaints::channel.eq(row.channel.as_str()),
+                    complaints::complainant_name.eq(row.complainant_name),
+                    complaints::complainant_phone.eq(row.complainant_phone),
+                    complaints::description.eq(row.description),
+                    complaints::sent_to_group.eq(row.sent_to_group),
+                    complaints::registered_by.eq(actor.id),
+                    complaints::repeat_of.eq(row.repeat_of),
+                    complaints::is_repeat.eq(row.repeat_of.is_some()),
+                    complaints::visit_id.eq(row.visit_id),
+                    complaints::created_at.eq(now),
+                    complaints::updated_at.eq(now),
+                ))
+                .returning(complaints::id)
+                .get_result(conn)?)
+        },
+        |_, _, _| Ok(()),
     )?;
     Ok(complaint)
 }
@@ -920,11 +890,11 @@ pub fn open_from_visit(
     ctx: Ctx<'_>,
     visit: &FromVisit<'_>,
 ) -> AppResult<Complaint> {
-    let Ctx { actor, config, now } = ctx;
-    let project = projects::get(conn, actor, visit.project_id)?;
+    let birth = workflow::creation::<ComplaintFlow>(ctx.actor, "open_from_visit")?;
+    let project = projects::get(conn, ctx.actor, visit.project_id)?;
     let repeat_of = repeated(
         conn,
-        actor,
+        ctx.actor,
         &project,
         ComplaintCategory::Warranty,
         visit.visited_at,
@@ -932,9 +902,8 @@ pub fn open_from_visit(
     )?;
     insert(
         conn,
-        config,
-        now,
-        actor,
+        ctx,
+        birth,
         &project,
         NewRow {
             received_at: visit.visited_at,
@@ -976,11 +945,7 @@ pub fn judge(
         conn,
         ctx,
         id,
-        Request {
-            action,
-            expected_version,
-            late_reason: input.late_reason.as_deref(),
-        },
+        Request::new(action, expected_version, input.late_reason.as_deref()),
         |_, _| {
             let mut errors = vec![];
             match input.liability {
@@ -1031,11 +996,6 @@ pub fn judge(
                     complaints::reasoning.eq(&reasoning),
                     complaints::judged_at.eq(now),
                     complaints::judged_by.eq(actor.id),
-                    complaints::filing_status.eq(if ours {
-                        FilingStatus::Pending.as_str()
-                    } else {
-                        FilingStatus::NotRequired.as_str()
-                    }),
                     complaints::closed_at.eq((!ours).then_some(now)),
                 ))
                 .execute(conn)?;
@@ -1081,11 +1041,11 @@ pub fn file(
         conn,
         ctx,
         id,
-        Request {
-            action: FilingAction::File,
+        Request::new(
+            FilingAction::File,
             expected_version,
-            late_reason: input.late_reason.as_deref(),
-        },
+            input.late_reason.as_deref(),
+        ),
         |_, _| Ok(()),
         |conn, before, _| {
             diesel::update(complaints::table.find(before.id))
@@ -1117,11 +1077,7 @@ pub fn resolve(
         conn,
         ctx,
         id,
-        Request {
-            action: ComplaintAction::Resolve,
-            expected_version,
-            late_reason: None,
-        },
+        Request::new(ComplaintAction::Resolve, expected_version, None),
         |_, _| {
             if summary.is_empty() {
                 return Err(AppError::invalid("summary", "say what was done"));
@@ -1204,11 +1160,7 @@ pub fn evaluate(
         conn,
         ctx,
         id,
-        Request {
-            action,
-            expected_version,
-            late_reason,
-        },
+        Request::new(action, expected_version, late_reason),
         |_, c| {
             // the complaint changed between the read above and the step
             if c.version != current.version {
@@ -1236,9 +1188,6 @@ pub fn evaluate(
                     complaints::closed_at.eq(satisfied.then_some(now)),
                 ))
                 .execute(conn)?;
-            if satisfied {
-                super::rectification::cancel_open_milestones(conn, now, actor, before.id)?;
-            }
             Ok(())
         },
     )
@@ -1252,32 +1201,15 @@ pub(crate) fn start_rectification(
     conn: &mut DbConn,
     ctx: Ctx<'_>,
     complaint_id: i64,
+    _: Option<&str>,
 ) -> AppResult<()> {
-    let c = load(conn, ctx.actor, complaint_id)?;
-    if c.status != ComplaintStatus::AwaitingPlan.as_str() {
-        return Ok(());
-    }
     workflow::run::<ComplaintFlow>(
         conn,
         ctx,
         complaint_id,
-        Request {
-            action: ComplaintAction::StartRectification,
-            expected_version: None,
-            late_reason: None,
-        },
+        Request::new(ComplaintAction::StartRectification, None, None),
         |_, _| Ok(()),
         |_, _, _| Ok(()),
     )?;
     Ok(())
-}
-
-/// The milestone clocks of a complaint's plan escalate to the group too
-/// when the complaint went to the group.
-pub(crate) fn milestone_rule(c: &Complaint) -> Rule {
-    if c.sent_to_group {
-        Rule::RectificationMilestoneGroup
-    } else {
-        Rule::RectificationMilestone
-    }
 }

@@ -60,6 +60,52 @@ pub struct NewDeadline {
     /// date): the policy then says who acts, who hears and when it shows
     /// due soon, not how long it runs.
     pub due_at: Option<NaiveDateTime>,
+    /// The same, given as the day whose end (company time zone) it is due.
+    pub due_end_of_day: Option<chrono::NaiveDate>,
+}
+
+impl NewDeadline {
+    /// A clock of `rule` on the subject, kept by the unit `scope`, from
+    /// `started_at`, shown as `title` linking to `link`; held by whoever has
+    /// the policy's role there, due when the policy says.
+    pub fn new(
+        rule: Rule,
+        (subject_type, subject_id): (&'static str, i64),
+        scope_org_unit_id: i64,
+        started_at: NaiveDateTime,
+        (title, link): (String, String),
+    ) -> NewDeadline {
+        NewDeadline {
+            rule,
+            subject_type,
+            subject_id,
+            title,
+            link,
+            started_at,
+            assignee_user_id: None,
+            scope_org_unit_id,
+            assignee_role: None,
+            target: None,
+            due_at: None,
+            due_end_of_day: None,
+        }
+    }
+
+    /// Held by one person.
+    pub fn held_by(self, user_id: i64) -> NewDeadline {
+        NewDeadline {
+            assignee_user_id: Some(user_id),
+            ..self
+        }
+    }
+
+    /// Due when `day` ends in the company's time zone.
+    pub fn due_end_of(self, day: chrono::NaiveDate) -> NewDeadline {
+        NewDeadline {
+            due_end_of_day: Some(day),
+            ..self
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -364,7 +410,10 @@ pub fn start(
             t.duration
         }
     };
-    let (base, due) = match new.due_at {
+    let fixed_due = new.due_at.or(new
+        .due_end_of_day
+        .map(|day| calendar::local_midnight(day + chrono::Days::new(1), config.tz)));
+    let (base, due) = match fixed_due {
         Some(fixed) => (fixed, fixed),
         None => due_times(conn, config, unit, duration, new.started_at, 0)?,
     };
@@ -407,7 +456,7 @@ pub fn start(
             deadlines::updated_at.eq(now),
             deadlines::duration.eq(duration),
             deadlines::warn_at.eq(warn_time(new.started_at, base, due, policy.warn_percent)),
-            deadlines::fixed_due_at.eq(new.due_at),
+            deadlines::fixed_due_at.eq(fixed_due),
         ))
         .returning(deadlines::id)
         .get_result(conn)?;

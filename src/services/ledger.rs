@@ -3,7 +3,6 @@
 //! and submits it; the branch engineering department approves it or returns
 //! it with what is missing. One table, run by the transition kit.
 
-use crate::models::event::EventType;
 use crate::services::{Approval, ApprovalDecision, IfMatch};
 use chrono::{Days, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -25,7 +24,7 @@ use crate::models::user::Role;
 use super::attachments::{self, AttachInput};
 use super::calendar;
 use super::deadlines::NewDeadline;
-use super::workflow::{self, Ctx, Outcome, Request, Transition, Workflow};
+use super::workflow::{self, Creation, Ctx, Outcome, Request, Transition};
 
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -49,38 +48,21 @@ pub struct LedgerSubmission {
 /// The ledger's life cycle.
 pub struct Ledger;
 
-const SUBMIT_FROM: &[ApprovalStatus] = &[ApprovalStatus::Draft, ApprovalStatus::Returned];
+static TABLE: &[Transition<ApprovalStatus, LedgerAction>] = crate::transitions![ApprovalStatus, LedgerAction;
+    [Draft, Returned] Submit => Submitted, by &[Role::ProjectManager],
+        settles [LedgerFill], starts [LedgerReview], event ProjectLedgerSubmitted;
+    // the project's first visit plan is compiled from the approved ledger (004 A.2 step 4.2)
+    [Submitted] Approve => Approved, by &[Role::BranchEngineer],
+        settles [LedgerReview], starts [VisitPlanCompileProject], event ProjectLedgerApproved;
+    // the department gets a fresh clock to complete and resubmit
+    [Submitted] Return => Returned, by &[Role::BranchEngineer],
+        settles [LedgerReview], starts [LedgerFill], event ProjectLedgerReturned;
+];
 
-static TABLE: [Transition<ApprovalStatus, LedgerAction>; 3] = [
-    Transition {
-        from: SUBMIT_FROM,
-        action: LedgerAction::Submit,
-        to: ApprovalStatus::Submitted,
-        roles: &[Role::ProjectManager],
-        settles: &[Rule::LedgerFill],
-        starts: &[Rule::LedgerReview],
-        event: EventType::ProjectLedgerSubmitted,
-    },
-    Transition {
-        from: &[ApprovalStatus::Submitted],
-        action: LedgerAction::Approve,
-        to: ApprovalStatus::Approved,
-        roles: &[Role::BranchEngineer],
-        settles: &[Rule::LedgerReview],
-        // the project's first visit plan is compiled from the approved ledger (004 A.2 step 4.2)
-        starts: &[Rule::VisitPlanCompileProject],
-        event: EventType::ProjectLedgerApproved,
-    },
-    Transition {
-        from: &[ApprovalStatus::Submitted],
-        action: LedgerAction::Return,
-        to: ApprovalStatus::Returned,
-        roles: &[Role::BranchEngineer],
-        settles: &[Rule::LedgerReview],
-        // the department gets a fresh clock to complete and resubmit
-        starts: &[Rule::LedgerFill],
-        event: EventType::ProjectLedgerReturned,
-    },
+/// A project is entered with its ledger in draft, the fill clock running
+/// from the end of the handover day.
+static CREATIONS: &[Creation<ApprovalStatus>] = crate::creations![ApprovalStatus;
+    "enter" => Draft, by super::projects::WRITERS, starts [LedgerFill], event ProjectCreated;
 ];
 
 crate::workflow! {
@@ -90,6 +72,7 @@ crate::workflow! {
         state: ApprovalStatus = projects.ledger_status,
         action: LedgerAction,
         table: TABLE,
+        creations: CREATIONS,
         load: |conn, actor, id| super::projects::get(conn, actor, id),
         clock: |p, rule, now| ledger_clock(p, rule, now),
     }
@@ -97,19 +80,16 @@ crate::workflow! {
 
 /// The clocks of a ledger.
 fn ledger_clock(p: &Project, rule: Rule, now: NaiveDateTime) -> NewDeadline {
-    NewDeadline {
+    NewDeadline::new(
         rule,
-        subject_type: "project",
-        subject_id: p.id,
-        title: clock_title(rule, &p.code, &p.name),
-        link: format!("/api/v1/projects/{}", p.id),
-        started_at: now,
-        assignee_user_id: None,
-        scope_org_unit_id: p.project_department_id,
-        assignee_role: None,
-        target: None,
-        due_at: None,
-    }
+        ("project", p.id),
+        p.project_department_id,
+        now,
+        (
+            clock_title(rule, &p.code, &p.name),
+            format!("/api/v1/projects/{}", p.id),
+        ),
+    )
 }
 
 /// The ledger clock (`ledger.fill`) starts when the handover day ends, in
@@ -133,14 +113,6 @@ pub fn clock_title(rule: Rule, code: &str, name: &str) -> String {
         Rule::LedgerReview => format!("Review the ledger of {code} {name}"),
         Rule::VisitPlanCompileProject => format!("Compile the first visit plan of {code} {name}"),
         _ => format!("Fill the ledger of {code} {name}"),
-    }
-}
-
-/// The first fill clock of a new project, from the end of its handover day.
-pub fn fill_clock(project: &Project, started_at: NaiveDateTime) -> NewDeadline {
-    NewDeadline {
-        started_at,
-        ..Ledger::clock(project, Rule::LedgerFill, started_at)
     }
 }
 
@@ -224,11 +196,11 @@ pub fn submit(
         conn,
         ctx,
         project_id,
-        Request {
-            action: LedgerAction::Submit,
+        Request::new(
+            LedgerAction::Submit,
             expected_version,
-            late_reason: input.late_reason.as_deref(),
-        },
+            input.late_reason.as_deref(),
+        ),
         |conn, project| {
             let gaps = gaps(conn, project)?;
             if gaps.is_empty() {
@@ -285,11 +257,7 @@ pub fn review(
         conn,
         ctx,
         project_id,
-        Request {
-            action,
-            expected_version,
-            late_reason: input.late_reason.as_deref(),
-        },
+        Request::new(action, expected_version, input.late_reason.as_deref()),
         |_, _| {
             if action == LedgerAction::Return && comment.is_none() {
                 return Err(AppError::invalid(

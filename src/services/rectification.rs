@@ -5,7 +5,7 @@
 //! within 1 day, then carried out against its milestones, each a deadline
 //! (control C04). One table on the transition kit.
 
-use chrono::{Days, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,14 +14,15 @@ use validator::Validate;
 use crate::auth::{Actor, Scope};
 use crate::config::Config;
 use crate::db::schema::{
-    rectification_milestones, rectification_plan_versions, rectification_plans,
-    rectification_progress,
+    complaints as complaint_rows, rectification_milestones, rectification_plan_versions,
+    rectification_plans, rectification_progress,
 };
 use crate::db::{write_tx, DbConn, MultiBackend};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::models::attachment::SubjectType;
 use crate::models::complaint::{
-    Complaint, ComplaintStatus, Milestone, Plan, PlanAction, PlanStatus, PlanVersion, Progress,
+    ComplaintStatus, Milestone, MilestoneAction, MilestoneStatus, Plan, PlanAction, PlanStatus,
+    PlanVersion, Progress,
 };
 use crate::models::deadline::Rule;
 use crate::models::event::EventType;
@@ -31,8 +32,8 @@ use crate::services::{Approval, ApprovalDecision, IfMatch};
 use super::attachments::{self, AttachInput};
 use super::calendar;
 use super::complaints;
-use super::deadlines::{self as clocks, NewDeadline};
-use super::workflow::{self, Ctx, Request, Transition};
+use super::deadlines::NewDeadline;
+use super::workflow::{self, CreateRequest, Creation, Ctx, Does, Effect, Request, Transition};
 use super::{concurrent_change, events};
 
 // ---- requests ----------------------------------------------------------
@@ -217,65 +218,215 @@ const HANDLERS: &[Role] = crate::auth::DEPARTMENT;
 
 pub struct PlanFlow;
 
-static TABLE: [Transition<PlanStatus, PlanAction>; 6] = [
-    Transition {
-        from: &[PlanStatus::Draft, PlanStatus::Returned],
-        action: PlanAction::Submit,
-        to: PlanStatus::Submitted,
-        roles: HANDLERS,
-        settles: &[],
-        starts: &[Rule::RectificationReview],
-        event: EventType::RectificationPlanSubmitted,
-    },
-    Transition {
-        from: &[PlanStatus::Submitted],
-        action: PlanAction::Pass,
-        to: PlanStatus::Reviewed,
-        roles: &[Role::BranchEngineer],
-        settles: &[Rule::RectificationReview],
-        // the approval clock starts at the review, not the submission
-        starts: &[Rule::RectificationApprove],
-        event: EventType::RectificationPlanReviewed,
-    },
-    Transition {
-        from: &[PlanStatus::Submitted],
-        action: PlanAction::ReturnReview,
-        to: PlanStatus::Returned,
-        roles: &[Role::BranchEngineer],
-        settles: &[Rule::RectificationReview],
-        starts: &[],
-        event: EventType::RectificationPlanReturned,
-    },
-    Transition {
-        from: &[PlanStatus::Reviewed],
-        action: PlanAction::Approve,
-        to: PlanStatus::Approved,
-        roles: &[Role::BranchLeader],
-        settles: &[Rule::RectificationApprove],
-        starts: &[],
-        event: EventType::RectificationPlanApproved,
-    },
-    Transition {
-        from: &[PlanStatus::Reviewed],
-        action: PlanAction::ReturnApproval,
-        to: PlanStatus::Returned,
-        roles: &[Role::BranchLeader],
-        settles: &[Rule::RectificationApprove],
-        starts: &[],
-        event: EventType::RectificationPlanReturned,
-    },
+static TABLE: &[Transition<PlanStatus, PlanAction>] = crate::transitions![PlanStatus, PlanAction;
+    [Draft, Returned] Submit => Submitted, by HANDLERS,
+        starts [RectificationReview], event RectificationPlanSubmitted;
+    // the approval clock starts at the review, not the submission
+    [Submitted] Pass => Reviewed, by &[Role::BranchEngineer],
+        settles [RectificationReview], starts [RectificationApprove], event RectificationPlanReviewed;
+    [Submitted] ReturnReview => Returned, by &[Role::BranchEngineer],
+        settles [RectificationReview], event RectificationPlanReturned;
+    // the plan in force: its milestones become deadlines, its complaint rectifying
+    [Reviewed] Approve => Approved, by &[Role::BranchLeader],
+        settles [RectificationApprove], effects [COMPLAINT_RECTIFYING, MILESTONES_SCHEDULED],
+        event RectificationPlanApproved;
+    [Reviewed] ReturnApproval => Returned, by &[Role::BranchLeader],
+        settles [RectificationApprove], event RectificationPlanReturned;
     // for a complaint sent to the group only (004 §5.5.4); on another the
     // revision is recorded and the plan stays approved
-    Transition {
-        from: &[PlanStatus::Approved],
-        action: PlanAction::Revise,
-        to: PlanStatus::Submitted,
-        roles: HANDLERS,
-        settles: &[],
-        starts: &[Rule::RectificationReview],
-        event: EventType::RectificationPlanRevised,
-    },
+    [Approved] Revise => Submitted, by HANDLERS,
+        starts [RectificationReview], event RectificationPlanRevised;
 ];
+
+/// The project department writes the plan of a complaint awaiting one.
+static CREATIONS: &[Creation<PlanStatus>] = crate::creations![PlanStatus;
+    "write" => Draft, by HANDLERS, event RectificationPlanCreated;
+];
+
+/// The plan's approval moves its complaint on (a plan approved again after
+/// a revision finds it rectifying already).
+const COMPLAINT_RECTIFYING: Effect = Effect {
+    on: "complaint",
+    when: &["awaiting_plan"],
+    does: Does::Step("start_rectification", complaints::start_rectification),
+};
+
+/// The plan in force: every open milestone gets its deadline.
+const MILESTONES_SCHEDULED: Effect = Effect {
+    on: "rectification_milestone",
+    when: &["open"],
+    does: Does::Step("schedule", schedule_milestone),
+};
+
+/// The complaint closed satisfied: milestones never reported no longer
+/// wait for anyone.
+pub(crate) const MILESTONES_ABANDONED: Effect = Effect {
+    on: "rectification_milestone",
+    when: &["open"],
+    does: Does::Step("abandon", abandon_milestone),
+};
+
+fn schedule_milestone(conn: &mut DbConn, ctx: Ctx<'_>, id: i64, _: Option<&str>) -> AppResult<()> {
+    milestone_step(conn, ctx, id, MilestoneAction::Schedule, None)
+}
+
+fn abandon_milestone(conn: &mut DbConn, ctx: Ctx<'_>, id: i64, _: Option<&str>) -> AppResult<()> {
+    milestone_step(conn, ctx, id, MilestoneAction::Abandon, None)
+}
+
+fn milestone_step(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    id: i64,
+    action: MilestoneAction,
+    late_reason: Option<&str>,
+) -> AppResult<()> {
+    workflow::run_linked::<MilestoneFlow>(conn, ctx, id, Request::new(action, None, late_reason))?;
+    Ok(())
+}
+
+/// The current milestones of the complaint's plan, with their states.
+pub(crate) fn milestones_of_complaint(
+    conn: &mut DbConn,
+    complaint_id: i64,
+) -> AppResult<Vec<(i64, String)>> {
+    Ok(rectification_milestones::table
+        .inner_join(rectification_plans::table)
+        .filter(rectification_plans::complaint_id.eq(complaint_id))
+        .filter(rectification_milestones::current.eq(true))
+        .order(rectification_milestones::id.asc())
+        .select((
+            rectification_milestones::id,
+            rectification_milestones::status,
+        ))
+        .load(conn)?)
+}
+
+/// A milestone of a plan, with what its deadline needs to know: the plan,
+/// the department that carries it out and whether the complaint went to
+/// the group (its deadline then escalates to the group too).
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanMilestone {
+    #[serde(skip)]
+    pub id: i64,
+    #[serde(skip)]
+    pub version: i32,
+    #[serde(skip)]
+    pub status: String,
+    #[serde(flatten)]
+    pub milestone: Milestone,
+    pub complaint_id: i64,
+    #[serde(skip)]
+    pub department_id: i64,
+    #[serde(skip)]
+    pub sent_to_group: bool,
+}
+
+fn plan_milestone(
+    conn: &mut DbConn,
+    plan: &Plan,
+    milestone: Milestone,
+) -> AppResult<PlanMilestone> {
+    let sent_to_group: bool = complaint_rows::table
+        .find(plan.complaint_id)
+        .select(complaint_rows::sent_to_group)
+        .first(conn)?;
+    Ok(PlanMilestone {
+        id: milestone.id,
+        version: milestone.version,
+        status: milestone.status.clone(),
+        complaint_id: plan.complaint_id,
+        department_id: plan.project_department_id,
+        sent_to_group,
+        milestone,
+    })
+}
+
+fn find_milestone(conn: &mut DbConn, actor: Option<&Actor>, id: i64) -> AppResult<PlanMilestone> {
+    let milestone: Milestone = rectification_milestones::table
+        .find(id)
+        .select(Milestone::as_select())
+        .first(conn)?;
+    let plan = match actor {
+        Some(actor) => load(conn, actor, milestone.plan_id)?,
+        None => rectification_plans::table
+            .find(milestone.plan_id)
+            .select(Plan::as_select())
+            .first(conn)?,
+    };
+    plan_milestone(conn, &plan, milestone)
+}
+
+/// A milestone's small life cycle, each step taken inside a step of its
+/// plan (written, scheduled when the plan is in force, reported done,
+/// replaced by a revision) or of its complaint (abandoned on a satisfied
+/// close).
+pub struct MilestoneFlow;
+
+/// Both milestone rules: a complaint sent to the group runs the group's.
+static MILESTONE_TABLE: &[Transition<MilestoneStatus, MilestoneAction>] = crate::transitions![MilestoneStatus, MilestoneAction;
+    // by the approval, or at once by a revision of a plan that stays in force
+    [Open] Schedule => Open, by &[Role::BranchLeader, Role::ProjectManager, Role::Staff],
+        starts [RectificationMilestone], event RectificationPlanMilestoneScheduled;
+    [Open] ReportDone => Done, by HANDLERS,
+        settles [RectificationMilestone, RectificationMilestoneGroup],
+        event RectificationPlanMilestoneDone;
+    [Open] Replace => Replaced, by HANDLERS,
+        cancels [RectificationMilestone, RectificationMilestoneGroup],
+        event RectificationPlanMilestoneReplaced;
+    [Open] Abandon => Cancelled, by &[Role::BranchEngineer, Role::Customer],
+        cancels [RectificationMilestone, RectificationMilestoneGroup],
+        event RectificationPlanMilestoneCancelled;
+];
+
+/// Milestones are written with the plan's content; one already done stays
+/// done in the next revision when its date and text are unchanged.
+static MILESTONE_CREATIONS: &[Creation<MilestoneStatus>] = crate::creations![MilestoneStatus;
+    "write" => Open, by HANDLERS, event RectificationPlanMilestoneWritten;
+    "carry_done" => Done, by HANDLERS, event RectificationPlanMilestoneWritten;
+];
+
+crate::workflow! {
+    MilestoneFlow {
+        name: "milestone",
+        subject: PlanMilestone as "rectification_milestone",
+        state: MilestoneStatus = rectification_milestones.status,
+        action: MilestoneAction,
+        table: MILESTONE_TABLE,
+        creations: MILESTONE_CREATIONS,
+        load: |conn, actor, id| find_milestone(conn, Some(actor), id),
+        clock: |m, rule, now| milestone_clock(m, rule, now),
+        find: |conn, id| find_milestone(conn, None, id),
+        event_subject: |m| ("rectification_plan", m.milestone.plan_id),
+    }
+}
+
+/// A milestone's deadline: due when its date ends in the company's time
+/// zone, for the project department, escalating to the branch (and the
+/// group for a group complaint).
+fn milestone_clock(m: &PlanMilestone, rule: Rule, now: NaiveDateTime) -> NewDeadline {
+    let rule = if m.sent_to_group && rule == Rule::RectificationMilestone {
+        Rule::RectificationMilestoneGroup
+    } else {
+        rule
+    };
+    let summary: String = m.milestone.description.chars().take(40).collect();
+    NewDeadline::new(
+        rule,
+        ("rectification_milestone", m.id),
+        m.department_id,
+        now,
+        (
+            format!(
+                "Milestone {} of the plan for complaint #{}: {summary}",
+                m.milestone.position + 1,
+                m.complaint_id
+            ),
+            format!("/api/v1/rectification-plans/{}", m.milestone.plan_id),
+        ),
+    )
+    .due_end_of(m.milestone.due_on)
+}
 
 crate::workflow! {
     PlanFlow {
@@ -284,6 +435,7 @@ crate::workflow! {
         state: PlanStatus = rectification_plans.status,
         action: PlanAction,
         table: TABLE,
+        creations: CREATIONS,
         load: |conn, actor, id| load(conn, actor, id),
         clock: |p, rule, now| {
         let what = if rule == Rule::RectificationApprove {
@@ -291,23 +443,24 @@ crate::workflow! {
                 } else {
                     "Review"
                 };
-                NewDeadline {
+                NewDeadline::new(
                     rule,
-                    subject_type: "rectification_plan",
-                    subject_id: p.id,
-                    title: format!(
+                    ("rectification_plan", p.id),
+                    p.branch_id,
+                    now,
+                    (format!(
                         "{what} the rectification plan of complaint #{}",
                         p.complaint_id
-                    ),
-                    link: format!("/api/v1/rectification-plans/{}", p.id),
-                    started_at: now,
-                    assignee_user_id: None,
-                    scope_org_unit_id: p.branch_id,
-                    assignee_role: None,
-                    target: None,
-                    due_at: None,
-                }
+                    ), format!("/api/v1/rectification-plans/{}", p.id)),
+                )
             },
+        linked: |conn, p, on| match on {
+            "complaint" => Ok(complaint_rows::table
+                .find(p.complaint_id)
+                .select((complaint_rows::id, complaint_rows::status))
+                .load(conn)?),
+            _ => milestones_of_complaint(conn, p.complaint_id),
+        },
     }
 }
 
@@ -433,6 +586,7 @@ fn json<T: Serialize>(value: &T) -> AppResult<String> {
 fn write_revision(
     conn: &mut DbConn,
     actor: &Actor,
+    config: &Config,
     now: NaiveDateTime,
     plan_id: i64,
     revision: i32,
@@ -441,6 +595,7 @@ fn write_revision(
     expected_result: &str,
     reason: Option<&str>,
 ) -> AppResult<()> {
+    let ctx = Ctx { actor, config, now };
     let previous: Vec<Milestone> = rectification_milestones::table
         .filter(rectification_milestones::plan_id.eq(plan_id))
         .filter(rectification_milestones::current.eq(true))
@@ -453,23 +608,50 @@ fn write_revision(
     )
     .set(rectification_milestones::current.eq(false))
     .execute(conn)?;
+    // the replaced ones no longer run (done ones stay done)
+    for old in previous
+        .iter()
+        .filter(|m| m.status == MilestoneStatus::Open.as_str())
+    {
+        milestone_step(conn, ctx, old.id, MilestoneAction::Replace, None)?;
+    }
     for (position, m) in milestones.iter().enumerate() {
         let description = m.description.trim();
         let done_on = previous
             .iter()
             .find(|p| p.due_on == m.due_on && p.description == description)
             .and_then(|p| p.done_on);
-        diesel::insert_into(rectification_milestones::table)
-            .values((
-                rectification_milestones::plan_id.eq(plan_id),
-                rectification_milestones::revision.eq(revision),
-                rectification_milestones::position.eq(i32::try_from(position).unwrap_or(0)),
-                rectification_milestones::due_on.eq(m.due_on),
-                rectification_milestones::description.eq(description),
-                rectification_milestones::done_on.eq(done_on),
-                rectification_milestones::current.eq(true),
-            ))
-            .execute(conn)?;
+        let birth = workflow::creation::<MilestoneFlow>(
+            actor,
+            if done_on.is_some() {
+                "carry_done"
+            } else {
+                "write"
+            },
+        )?;
+        workflow::create::<MilestoneFlow>(
+            conn,
+            ctx,
+            birth,
+            CreateRequest::default(),
+            |conn, state| {
+                Ok(diesel::insert_into(rectification_milestones::table)
+                    .values((
+                        rectification_milestones::plan_id.eq(plan_id),
+                        rectification_milestones::revision.eq(revision),
+                        rectification_milestones::position.eq(i32::try_from(position).unwrap_or(0)),
+                        rectification_milestones::due_on.eq(m.due_on),
+                        rectification_milestones::description.eq(description),
+                        rectification_milestones::done_on.eq(done_on),
+                        rectification_milestones::current.eq(true),
+                        rectification_milestones::status.eq(state.as_str()),
+                        rectification_milestones::updated_at.eq(now),
+                    ))
+                    .returning(rectification_milestones::id)
+                    .get_result(conn)?)
+            },
+            |_, _, _| Ok(()),
+        )?;
     }
     let trimmed: Vec<MilestoneInput> = milestones
         .iter()
@@ -509,117 +691,6 @@ fn current_milestones(conn: &mut DbConn, plan_id: i64) -> AppResult<Vec<Mileston
         .collect())
 }
 
-/// Starts the deadline of every current milestone not yet done: due when
-/// its date ends in the company's time zone, for the project department,
-/// escalating to the branch (and the group for a group complaint).
-fn start_milestone_clocks(
-    conn: &mut DbConn,
-    config: &Config,
-    now: NaiveDateTime,
-    plan: &Plan,
-    complaint: &Complaint,
-) -> AppResult<()> {
-    let rule = complaints::milestone_rule(complaint);
-    let open: Vec<Milestone> = rectification_milestones::table
-        .filter(rectification_milestones::plan_id.eq(plan.id))
-        .filter(rectification_milestones::current.eq(true))
-        .filter(rectification_milestones::done_on.is_null())
-        .order(rectification_milestones::position.asc())
-        .select(Milestone::as_select())
-        .load(conn)?;
-    for m in open {
-        if clocks::open_for(conn, rule, "rectification_milestone", m.id)?.is_some() {
-            continue;
-        }
-        let summary: String = m.description.chars().take(40).collect();
-        clocks::start(
-            conn,
-            config,
-            now,
-            NewDeadline {
-                rule,
-                subject_type: "rectification_milestone",
-                subject_id: m.id,
-                title: format!(
-                    "Milestone {} of the plan for complaint #{}: {summary}",
-                    m.position + 1,
-                    plan.complaint_id
-                ),
-                link: format!("/api/v1/rectification-plans/{}", plan.id),
-                started_at: now,
-                assignee_user_id: None,
-                scope_org_unit_id: plan.project_department_id,
-                assignee_role: None,
-                target: None,
-                due_at: Some(calendar::local_midnight(m.due_on + Days::new(1), config.tz)),
-            },
-        )?;
-    }
-    Ok(())
-}
-
-/// Cancels the open deadlines of milestones a revision replaced.
-fn cancel_replaced_clocks(
-    conn: &mut DbConn,
-    now: NaiveDateTime,
-    actor: &Actor,
-    plan_id: i64,
-) -> AppResult<()> {
-    let replaced: Vec<i64> = rectification_milestones::table
-        .filter(rectification_milestones::plan_id.eq(plan_id))
-        .filter(rectification_milestones::current.eq(false))
-        .select(rectification_milestones::id)
-        .load(conn)?;
-    for id in replaced {
-        for rule in [
-            Rule::RectificationMilestone,
-            Rule::RectificationMilestoneGroup,
-        ] {
-            clocks::cancel(
-                conn,
-                now,
-                Some(actor.id),
-                rule,
-                "rectification_milestone",
-                id,
-            )?;
-        }
-    }
-    Ok(())
-}
-
-/// The complaint closed satisfied: milestones never reported done no
-/// longer wait for anyone, their clocks are cancelled (not swept overdue).
-pub(crate) fn cancel_open_milestones(
-    conn: &mut DbConn,
-    now: NaiveDateTime,
-    actor: &Actor,
-    complaint_id: i64,
-) -> AppResult<()> {
-    let open: Vec<i64> = rectification_milestones::table
-        .inner_join(rectification_plans::table)
-        .filter(rectification_plans::complaint_id.eq(complaint_id))
-        .filter(rectification_milestones::done_on.is_null())
-        .select(rectification_milestones::id)
-        .load(conn)?;
-    for id in open {
-        for rule in [
-            Rule::RectificationMilestone,
-            Rule::RectificationMilestoneGroup,
-        ] {
-            clocks::cancel(
-                conn,
-                now,
-                Some(actor.id),
-                rule,
-                "rectification_milestone",
-                id,
-            )?;
-        }
-    }
-    Ok(())
-}
-
 fn documents(ids: &[i64]) -> Vec<AttachInput> {
     ids.iter()
         .map(|&upload_id| AttachInput {
@@ -648,7 +719,7 @@ pub fn create(
     input: &NewPlan,
 ) -> AppResult<PlanDetail> {
     let Ctx { actor, config, now } = ctx;
-    actor.require(HANDLERS)?;
+    let birth = workflow::creation::<PlanFlow>(actor, "write")?;
     check_milestones(&input.milestones)?;
     check_resources(&input.resources)?;
     let expected = input.expected_result.trim();
@@ -683,25 +754,37 @@ pub fn create(
         }
         let project = super::projects::get(conn, actor, complaint.project_id)?;
         let resources = json(&input.resources)?;
-        let id: i64 = diesel::insert_into(rectification_plans::table)
-            .values((
-                rectification_plans::complaint_id.eq(complaint_id),
-                rectification_plans::branch_id.eq(project.branch_id),
-                rectification_plans::project_department_id.eq(project.project_department_id),
-                rectification_plans::scope_path.eq(&complaint.scope_path),
-                rectification_plans::status.eq(PlanStatus::Draft.as_str()),
-                rectification_plans::revision.eq(1),
-                rectification_plans::resources.eq(&resources),
-                rectification_plans::expected_result.eq(expected),
-                rectification_plans::created_by.eq(actor.id),
-                rectification_plans::created_at.eq(now),
-                rectification_plans::updated_at.eq(now),
-            ))
-            .returning(rectification_plans::id)
-            .get_result(conn)?;
+        let (plan, _) = workflow::create::<PlanFlow>(
+            conn,
+            ctx,
+            birth,
+            CreateRequest::default(),
+            |conn, state| {
+                Ok(diesel::insert_into(rectification_plans::table)
+                    .values((
+                        rectification_plans::complaint_id.eq(complaint_id),
+                        rectification_plans::branch_id.eq(project.branch_id),
+                        rectification_plans::project_department_id
+                            .eq(project.project_department_id),
+                        rectification_plans::scope_path.eq(&complaint.scope_path),
+                        rectification_plans::status.eq(state.as_str()),
+                        rectification_plans::revision.eq(1),
+                        rectification_plans::resources.eq(&resources),
+                        rectification_plans::expected_result.eq(expected),
+                        rectification_plans::created_by.eq(actor.id),
+                        rectification_plans::created_at.eq(now),
+                        rectification_plans::updated_at.eq(now),
+                    ))
+                    .returning(rectification_plans::id)
+                    .get_result(conn)?)
+            },
+            |_, _, _| Ok(()),
+        )?;
+        let id = plan.id;
         write_revision(
             conn,
             actor,
+            config,
             now,
             id,
             1,
@@ -720,15 +803,6 @@ pub fn create(
             "attachment_ids",
         )?;
         let plan = load(conn, actor, id)?;
-        events::record_change(
-            conn,
-            now,
-            actor,
-            EventType::RectificationPlanCreated,
-            ("rectification_plan", id),
-            None,
-            Some(serde_json::to_value(&plan).unwrap_or_default()),
-        )?;
         detail(conn, plan)
     })
 }
@@ -741,7 +815,7 @@ pub fn update(
     expected_version: Option<IfMatch>,
     patch: &PlanPatch,
 ) -> AppResult<PlanDetail> {
-    let Ctx { actor, now, .. } = ctx;
+    let Ctx { actor, config, now } = ctx;
     if let Some(m) = &patch.milestones {
         check_milestones(m)?;
     }
@@ -789,6 +863,7 @@ pub fn update(
         write_revision(
             conn,
             actor,
+            config,
             now,
             id,
             revision,
@@ -825,11 +900,7 @@ pub fn submit(
         conn,
         ctx,
         id,
-        Request {
-            action: PlanAction::Submit,
-            expected_version,
-            late_reason: None,
-        },
+        Request::new(PlanAction::Submit, expected_version, None),
         |_, _| Ok(()),
         |conn, before, _| {
             diesel::update(rectification_plans::table.find(before.id))
@@ -869,11 +940,7 @@ pub fn review(
         conn,
         ctx,
         id,
-        Request {
-            action,
-            expected_version,
-            late_reason: input.late_reason.as_deref(),
-        },
+        Request::new(action, expected_version, input.late_reason.as_deref()),
         |_, _| {
             if action == PlanAction::Pass && !input.covers_all_points {
                 return Err(AppError::rule(
@@ -914,7 +981,7 @@ pub fn approve(
     expected_version: Option<IfMatch>,
     input: &Approval,
 ) -> AppResult<PlanDetail> {
-    let Ctx { actor, config, now } = ctx;
+    let Ctx { actor, now, .. } = ctx;
     let action = match input.decision {
         ApprovalDecision::Approve => PlanAction::Approve,
         ApprovalDecision::Return => PlanAction::ReturnApproval,
@@ -924,11 +991,7 @@ pub fn approve(
         conn,
         ctx,
         id,
-        Request {
-            action,
-            expected_version,
-            late_reason: input.late_reason.as_deref(),
-        },
+        Request::new(action, expected_version, input.late_reason.as_deref()),
         |_, _| {
             if action == PlanAction::ReturnApproval && comment.is_none() {
                 return Err(AppError::invalid(
@@ -946,11 +1009,6 @@ pub fn approve(
                     rectification_plans::approval_comment.eq(&comment),
                 ))
                 .execute(conn)?;
-            if action == PlanAction::Approve {
-                let complaint = complaints::load(conn, actor, before.complaint_id)?;
-                start_milestone_clocks(conn, config, now, before, &complaint)?;
-                complaints::start_rectification(conn, ctx, before.complaint_id)?;
-            }
             Ok(())
         },
     )?;
@@ -982,6 +1040,7 @@ pub fn revise(
         write_revision(
             conn,
             actor,
+            config,
             now,
             plan.id,
             revision,
@@ -989,8 +1048,7 @@ pub fn revise(
             &plan.resources,
             &plan.expected_result,
             Some(&reason),
-        )?;
-        cancel_replaced_clocks(conn, now, actor, plan.id)
+        )
     };
     let plan = write_tx(conn, |conn| {
         let plan = load(conn, actor, id)?;
@@ -1000,11 +1058,7 @@ pub fn revise(
                 conn,
                 ctx,
                 id,
-                Request {
-                    action: PlanAction::Revise,
-                    expected_version,
-                    late_reason: None,
-                },
+                Request::new(PlanAction::Revise, expected_version, None),
                 |_, _| Ok(()),
                 |conn, before, _| new_revision(conn, before),
             );
@@ -1031,7 +1085,12 @@ pub fn revise(
         }
         new_revision(conn, &plan)?;
         let after = load(conn, actor, id)?;
-        start_milestone_clocks(conn, config, now, &after, &complaint)?;
+        // the plan stays in force: its new milestones run at once
+        for (milestone, state) in milestones_of_complaint(conn, after.complaint_id)? {
+            if state == MilestoneStatus::Open.as_str() {
+                milestone_step(conn, ctx, milestone, MilestoneAction::Schedule, None)?;
+            }
+        }
         events::record_change(
             conn,
             now,
@@ -1113,15 +1172,12 @@ pub fn report_progress(
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
-        let rule = complaints::milestone_rule(&complaint);
         for mid in &input.milestones_done {
-            clocks::settle(
+            milestone_step(
                 conn,
-                now,
-                actor,
-                rule,
-                "rectification_milestone",
+                ctx,
                 *mid,
+                MilestoneAction::ReportDone,
                 input.late_reason.as_deref(),
             )?;
             diesel::update(rectification_milestones::table.find(*mid))

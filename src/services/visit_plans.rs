@@ -29,15 +29,15 @@ use crate::models::org_unit::OrgUnitKind;
 use crate::models::project::Project;
 use crate::models::user::{Rank, Role};
 use crate::models::visit::{
-    ApprovalStatus, PlanItem, PlanItemStatus, PlanLevel, VisitKind, VisitMethod, VisitPlan,
-    VisitPlanAction,
+    ApprovalStatus, PlanItem, PlanItemAction, PlanItemStatus, PlanLevel, VisitKind, VisitMethod,
+    VisitPlan, VisitPlanAction,
 };
 use crate::services::{ApprovalDecision, IfMatch};
 
 use super::calendar;
 use super::deadlines::{self as clocks, NewDeadline};
 use super::plan_rules::{self, Level, PlanRule, ProjectFacts, Requirement, RequirementStatus};
-use super::workflow::{self, Ctx, Request, Transition};
+use super::workflow::{self, CreateRequest, Creation, Ctx, Does, Effect, Request, Transition};
 use super::{concurrent_change, customers as customer_profiles, events, Page, Paged};
 
 // ---- requests ----------------------------------------------------------
@@ -186,38 +186,24 @@ pub struct VisitPlanDetail {
 
 pub struct VisitPlanFlow;
 
-static TABLE: [Transition<ApprovalStatus, VisitPlanAction>; 3] = [
-    Transition {
-        from: &[ApprovalStatus::Draft, ApprovalStatus::Returned],
-        action: VisitPlanAction::Submit,
-        to: ApprovalStatus::Submitted,
-        // the branch's plan by its engineering department, a project's by its manager
-        roles: &[Role::BranchEngineer, Role::ProjectManager],
-        // submitting is compiling: a branch plan meets its year's clock, a
-        // project plan the first-plan clocks of the projects it visits
-        settles: &[Rule::VisitPlanCompile, Rule::VisitPlanCompileProject],
-        starts: &[],
-        event: EventType::VisitPlanSubmitted,
-    },
-    Transition {
-        from: &[ApprovalStatus::Submitted],
-        action: VisitPlanAction::Approve,
-        to: ApprovalStatus::Approved,
-        // the group approves a branch's plan, the branch a project's
-        roles: &[Role::GroupEngineer, Role::BranchEngineer],
-        settles: &[],
-        starts: &[],
-        event: EventType::VisitPlanApproved,
-    },
-    Transition {
-        from: &[ApprovalStatus::Submitted],
-        action: VisitPlanAction::Return,
-        to: ApprovalStatus::Returned,
-        roles: &[Role::GroupEngineer, Role::BranchEngineer],
-        settles: &[],
-        starts: &[],
-        event: EventType::VisitPlanReturned,
-    },
+static TABLE: &[Transition<ApprovalStatus, VisitPlanAction>] = crate::transitions![ApprovalStatus, VisitPlanAction;
+    // the branch's plan by its engineering department, a project's by its
+    // manager; submitting is compiling: a branch plan meets its year's
+    // clock, a project plan the first-plan clocks of the projects it visits
+    [Draft, Returned] Submit => Submitted, by &[Role::BranchEngineer, Role::ProjectManager],
+        settles [VisitPlanCompile, VisitPlanCompileProject], event VisitPlanSubmitted;
+    // the group approves a branch's plan, the branch a project's
+    [Submitted] Approve => Approved, by &[Role::GroupEngineer, Role::BranchEngineer],
+        effects [ITEMS_SCHEDULED], event VisitPlanApproved;
+    [Submitted] Return => Returned, by &[Role::GroupEngineer, Role::BranchEngineer],
+        event VisitPlanReturned;
+];
+
+/// A branch's yearly plan is compiled by its engineering department, a
+/// project department's monthly plan by its manager (004 A.4).
+static CREATIONS: &[Creation<ApprovalStatus>] = crate::creations![ApprovalStatus;
+    "compile_branch" => Draft, by &[Role::BranchEngineer], event VisitPlanCreated;
+    "compile_project" => Draft, by &[Role::ProjectManager], event VisitPlanCreated;
 ];
 
 crate::workflow! {
@@ -227,27 +213,30 @@ crate::workflow! {
         state: ApprovalStatus = visit_plans.status,
         action: VisitPlanAction,
         table: TABLE,
+        creations: CREATIONS,
         load: |conn, actor, id| load(conn, actor, id),
         clock: |p, rule, now| visit_plan_clock(p, rule, now),
         settled_subjects: |conn, config, p, rule| visit_plan_settled_subjects(conn, config, p, rule),
+        linked: |conn, p, _on| Ok(visit_plan_items::table
+            .filter(visit_plan_items::plan_id.eq(p.id))
+            .order(visit_plan_items::id.asc())
+            .select((visit_plan_items::id, visit_plan_items::status))
+            .load(conn)?),
     }
 }
 
 /// The clocks of a visit plan.
 fn visit_plan_clock(p: &VisitPlan, rule: Rule, now: NaiveDateTime) -> NewDeadline {
-    NewDeadline {
+    NewDeadline::new(
         rule,
-        subject_type: "visit_plan",
-        subject_id: p.id,
-        title: format!("Visit plan #{}", p.id),
-        link: format!("/api/v1/visit-plans/{}", p.id),
-        started_at: now,
-        assignee_user_id: None,
-        scope_org_unit_id: p.org_unit_id,
-        assignee_role: None,
-        target: None,
-        due_at: None,
-    }
+        ("visit_plan", p.id),
+        p.org_unit_id,
+        now,
+        (
+            format!("Visit plan #{}", p.id),
+            format!("/api/v1/visit-plans/{}", p.id),
+        ),
+    )
 }
 
 /// The records whose clocks a visit plan step settles: the compile clocks it
@@ -303,6 +292,120 @@ fn check_level_role(actor: &Actor, level: PlanLevel, action: VisitPlanAction) ->
             actor.role
         )))
     }
+}
+
+/// The plan's approval makes every planned item its visitor's task.
+const ITEMS_SCHEDULED: Effect = Effect {
+    on: "visit_plan_item",
+    when: &["planned"],
+    does: Does::Step("schedule", schedule_item),
+};
+
+fn schedule_item(conn: &mut DbConn, ctx: Ctx<'_>, id: i64, _: Option<&str>) -> AppResult<()> {
+    let request = Request::new(PlanItemAction::Schedule, None, None);
+    workflow::run_linked::<PlanItemFlow>(conn, ctx, id, request)?;
+    Ok(())
+}
+
+/// A plan item, with what its task needs to know: the plan's level and unit.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemOfPlan {
+    #[serde(skip)]
+    pub id: i64,
+    #[serde(skip)]
+    pub version: i32,
+    #[serde(skip)]
+    pub status: String,
+    #[serde(flatten)]
+    pub item: PlanItem,
+    #[serde(skip)]
+    pub branch_level: bool,
+    #[serde(skip)]
+    pub org_unit_id: i64,
+}
+
+fn find_item(conn: &mut DbConn, actor: Option<&Actor>, id: i64) -> AppResult<ItemOfPlan> {
+    let item: PlanItem = visit_plan_items::table
+        .find(id)
+        .select(PlanItem::as_select())
+        .first(conn)?;
+    let plan = match actor {
+        Some(actor) => load(conn, actor, item.plan_id)?,
+        None => visit_plans::table
+            .find(item.plan_id)
+            .select(VisitPlan::as_select())
+            .first(conn)?,
+    };
+    Ok(ItemOfPlan {
+        id: item.id,
+        version: item.version,
+        status: item.status.clone(),
+        branch_level: level_of(&plan)? == PlanLevel::Branch,
+        org_unit_id: plan.org_unit_id,
+        item,
+    })
+}
+
+/// A plan item's small life cycle: planned (added to a draft, or re-planned
+/// on site after a failed contact), its visitor's task once the plan is
+/// approved, then carried out by a visit, or re-planned when the owner
+/// could not be reached.
+pub struct PlanItemFlow;
+
+static ITEM_TABLE: &[Transition<PlanItemStatus, PlanItemAction>] = crate::transitions![PlanItemStatus, PlanItemAction;
+    [Planned] Schedule => Planned, by &[Role::GroupEngineer, Role::BranchEngineer],
+        starts [VisitPerform], event VisitPlanItemScheduled;
+    // judged on the visit's own day, not when it is written down
+    [Planned] Complete => Done, by super::visits::VISITORS,
+        settles [VisitPerform, VisitPerformBranch], event VisitPlanItemDone;
+    [Planned] ContactFailed => Replanned, by super::visits::VISITORS,
+        settles [VisitPerform, VisitPerformBranch], event VisitPlanItemReplanned;
+];
+
+static ITEM_CREATIONS: &[Creation<PlanItemStatus>] = crate::creations![PlanItemStatus;
+    "plan" => Planned, by &[Role::BranchEngineer, Role::ProjectManager], event VisitPlanItemAdded;
+    // on site, within the period, a new task of the same visitor (004 C03/C04)
+    "replan" => Planned, by super::visits::VISITORS, starts [VisitPerform], event VisitPlanItemAdded;
+];
+
+crate::workflow! {
+    PlanItemFlow {
+        name: "visit plan item",
+        subject: ItemOfPlan as "visit_plan_item",
+        state: PlanItemStatus = visit_plan_items.status,
+        action: PlanItemAction,
+        table: ITEM_TABLE,
+        creations: ITEM_CREATIONS,
+        load: |conn, actor, id| find_item(conn, Some(actor), id),
+        clock: |i, rule, now| item_clock(i, rule, now),
+        find: |conn, id| find_item(conn, None, id),
+        event_subject: |i| ("visit_plan", i.item.plan_id),
+    }
+}
+
+/// The item's task: due when its planned day ends (company time zone),
+/// for its visitor, escalating to the level that approved the plan.
+fn item_clock(i: &ItemOfPlan, rule: Rule, now: NaiveDateTime) -> NewDeadline {
+    let rule = if i.branch_level && rule == Rule::VisitPerform {
+        Rule::VisitPerformBranch
+    } else {
+        rule
+    };
+    NewDeadline::new(
+        rule,
+        ("visit_plan_item", i.id),
+        i.org_unit_id,
+        now,
+        (
+            format!(
+                "{} {} visit, plan #{}",
+                i.item.kind, i.item.method, i.item.plan_id
+            ),
+            format!("/api/v1/visit-plans/{}", i.item.plan_id),
+        ),
+    )
+    .held_by(i.item.visitor_id)
+    .due_end_of(i.item.planned_on)
 }
 
 // ---- reading -----------------------------------------------------------
@@ -610,16 +713,11 @@ fn check_visitor(
 /// that meet every rule, each given an eligible visitor, spread evenly.
 pub fn create(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisitPlan) -> AppResult<VisitPlanDetail> {
     let Ctx { actor, config, now } = ctx;
-    let (needed_role, kind) = match input.level {
-        PlanLevel::Branch => (Role::BranchEngineer, OrgUnitKind::Branch),
-        PlanLevel::Project => (Role::ProjectManager, OrgUnitKind::ProjectDepartment),
+    let (creation, kind) = match input.level {
+        PlanLevel::Branch => ("compile_branch", OrgUnitKind::Branch),
+        PlanLevel::Project => ("compile_project", OrgUnitKind::ProjectDepartment),
     };
-    if actor.role != needed_role {
-        return Err(AppError::Forbidden(format!(
-            "a {} plan is compiled by the {needed_role}; you are {}",
-            input.level, actor.role
-        )));
-    }
+    let birth = workflow::creation::<VisitPlanFlow>(actor, creation)?;
     let month = match (input.level, input.month) {
         (PlanLevel::Project, Some(m)) => m,
         (PlanLevel::Project, None) => {
@@ -669,35 +767,35 @@ pub fn create(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisitPlan) -> AppResul
                 "this unit has its plan for this period already",
             ));
         }
-        let id: i64 = diesel::insert_into(visit_plans::table)
-            .values((
-                visit_plans::level.eq(input.level.as_str()),
-                visit_plans::org_unit_id.eq(input.org_unit_id),
-                visit_plans::scope_path.eq(&path),
-                visit_plans::year.eq(input.year),
-                visit_plans::month.eq(month),
-                visit_plans::period_start.eq(start),
-                visit_plans::period_end.eq(end),
-                visit_plans::status.eq(ApprovalStatus::Draft.as_str()),
-                visit_plans::created_by.eq(actor.id),
-                visit_plans::created_at.eq(now),
-                visit_plans::updated_at.eq(now),
-            ))
-            .returning(visit_plans::id)
-            .get_result(conn)?;
-        let plan = load(conn, actor, id)?;
+        let (plan, _) = workflow::create::<VisitPlanFlow>(
+            conn,
+            ctx,
+            birth,
+            CreateRequest::default(),
+            |conn, state| {
+                Ok(diesel::insert_into(visit_plans::table)
+                    .values((
+                        visit_plans::level.eq(input.level.as_str()),
+                        visit_plans::org_unit_id.eq(input.org_unit_id),
+                        visit_plans::scope_path.eq(&path),
+                        visit_plans::year.eq(input.year),
+                        visit_plans::month.eq(month),
+                        visit_plans::period_start.eq(start),
+                        visit_plans::period_end.eq(end),
+                        visit_plans::status.eq(state.as_str()),
+                        visit_plans::created_by.eq(actor.id),
+                        visit_plans::created_at.eq(now),
+                        visit_plans::updated_at.eq(now),
+                    ))
+                    .returning(visit_plans::id)
+                    .get_result(conn)?)
+            },
+            |_, _, _| Ok(()),
+        )?;
         if input.generate {
             generate(conn, ctx, &plan)?;
         }
-        events::record_change(
-            conn,
-            now,
-            actor,
-            EventType::VisitPlanCreated,
-            ("visit_plan", id),
-            None,
-            Some(serde_json::to_value(&plan).unwrap_or_default()),
-        )?;
+        let plan = load(conn, actor, plan.id)?;
         detail(conn, config, plan)
     })
 }
@@ -738,14 +836,17 @@ fn generate(conn: &mut DbConn, ctx: Ctx<'_>, plan: &VisitPlan) -> AppResult<()> 
         *load.entry(*visitor).or_default() += 1;
         insert_item(
             conn,
-            now,
-            plan.id,
-            v.project_id,
-            v.kind,
-            v.method,
-            v.planned_on,
-            *visitor,
-            None,
+            ctx,
+            "plan",
+            NewItem {
+                plan_id: plan.id,
+                project_id: v.project_id,
+                kind: v.kind,
+                method: v.method,
+                planned_on: v.planned_on,
+                visitor: *visitor,
+                replaces: None,
+            },
         )?;
     }
     if !missing.is_empty() {
@@ -758,10 +859,9 @@ fn generate(conn: &mut DbConn, ctx: Ctx<'_>, plan: &VisitPlan) -> AppResult<()> 
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn insert_item(
-    conn: &mut DbConn,
-    now: NaiveDateTime,
+/// What a new plan item is: its project, kind, method, day and visitor,
+/// and the item it replaces when re-planned.
+struct NewItem {
     plan_id: i64,
     project_id: i64,
     kind: VisitKind,
@@ -769,22 +869,38 @@ fn insert_item(
     planned_on: NaiveDate,
     visitor: i64,
     replaces: Option<i64>,
-) -> AppResult<i64> {
-    Ok(diesel::insert_into(visit_plan_items::table)
-        .values((
-            visit_plan_items::plan_id.eq(plan_id),
-            visit_plan_items::project_id.eq(project_id),
-            visit_plan_items::kind.eq(kind.as_str()),
-            visit_plan_items::method.eq(method.as_str()),
-            visit_plan_items::planned_on.eq(planned_on),
-            visit_plan_items::visitor_id.eq(visitor),
-            visit_plan_items::status.eq(PlanItemStatus::Planned.as_str()),
-            visit_plan_items::replaces_item_id.eq(replaces),
-            visit_plan_items::created_at.eq(now),
-            visit_plan_items::updated_at.eq(now),
-        ))
-        .returning(visit_plan_items::id)
-        .get_result(conn)?)
+}
+
+/// Writes a plan item by its creation row (`plan` into a draft, `replan`
+/// after a failed contact, whose task starts at once).
+fn insert_item(conn: &mut DbConn, ctx: Ctx<'_>, creation: &str, new: NewItem) -> AppResult<i64> {
+    let birth = workflow::creation::<PlanItemFlow>(ctx.actor, creation)?;
+    let now = ctx.now;
+    let (item, _) = workflow::create::<PlanItemFlow>(
+        conn,
+        ctx,
+        birth,
+        CreateRequest::default(),
+        |conn, state| {
+            Ok(diesel::insert_into(visit_plan_items::table)
+                .values((
+                    visit_plan_items::plan_id.eq(new.plan_id),
+                    visit_plan_items::project_id.eq(new.project_id),
+                    visit_plan_items::kind.eq(new.kind.as_str()),
+                    visit_plan_items::method.eq(new.method.as_str()),
+                    visit_plan_items::planned_on.eq(new.planned_on),
+                    visit_plan_items::visitor_id.eq(new.visitor),
+                    visit_plan_items::status.eq(state.as_str()),
+                    visit_plan_items::replaces_item_id.eq(new.replaces),
+                    visit_plan_items::created_at.eq(now),
+                    visit_plan_items::updated_at.eq(now),
+                ))
+                .returning(visit_plan_items::id)
+                .get_result(conn)?)
+        },
+        |_, _, _| Ok(()),
+    )?;
+    Ok(item.id)
 }
 
 /// A plan whose items may change: draft or returned, the compiler's role,
@@ -874,26 +990,19 @@ pub fn add_item(
             input.planned_on,
             input.visitor_id,
         )?;
-        let id = insert_item(
+        insert_item(
             conn,
-            now,
-            plan.id,
-            input.project_id,
-            input.kind,
-            input.method,
-            input.planned_on,
-            input.visitor_id,
-            None,
-        )?;
-        events::record(
-            conn,
-            now,
-            Some(actor.id),
-            EventType::VisitPlanItemAdded,
-            "visit_plan",
-            plan.id,
-            serde_json::json!({ "item_id": id, "project_id": input.project_id,
-                "planned_on": input.planned_on, "visitor_id": input.visitor_id }),
+            ctx,
+            "plan",
+            NewItem {
+                plan_id: plan.id,
+                project_id: input.project_id,
+                kind: input.kind,
+                method: input.method,
+                planned_on: input.planned_on,
+                visitor: input.visitor_id,
+                replaces: None,
+            },
         )?;
         let plan = load(conn, actor, plan_id)?;
         detail(conn, config, plan)
@@ -992,11 +1101,11 @@ pub fn submit(
         conn,
         ctx,
         id,
-        Request {
-            action: VisitPlanAction::Submit,
-            expected_version: expected,
-            late_reason: input.late_reason.as_deref(),
-        },
+        Request::new(
+            VisitPlanAction::Submit,
+            expected,
+            input.late_reason.as_deref(),
+        ),
         |conn, plan| {
             check_level_role(actor, level_of(plan)?, VisitPlanAction::Submit)?;
             let items = items_of(conn, plan.id)?;
@@ -1067,27 +1176,19 @@ pub fn start_yearly_compile_clocks(
         if started.contains(&branch) || compiled.contains(&branch) {
             continue;
         }
-        let clock = NewDeadline {
-            rule: Rule::VisitPlanCompile,
-            subject_type: "org_unit",
-            subject_id: branch,
-            title: format!("Compile the {year} visit plan of {name}"),
-            link: format!("/api/v1/org-units/{branch}"),
-            started_at: start,
-            assignee_user_id: None,
-            scope_org_unit_id: branch,
-            assignee_role: None,
-            target: None,
-            due_at: None,
-        };
-        match write_tx(conn, |conn| clocks::start(conn, config, now, clock)) {
-            Ok(_) => count += 1,
-            // another instance's sweep started it a moment ago
-            Err(AppError::Conflict {
-                code: "already_exists",
-                ..
-            }) => {}
-            Err(e) => return Err(e),
+        let clock = NewDeadline::new(
+            Rule::VisitPlanCompile,
+            ("org_unit", branch),
+            branch,
+            start,
+            (
+                format!("Compile the {year} visit plan of {name}"),
+                format!("/api/v1/org-units/{branch}"),
+            ),
+        );
+        // another instance's sweep may have started it a moment ago
+        if workflow::calendar_clock(conn, config, now, clock)? {
+            count += 1;
         }
     }
     Ok(count)
@@ -1117,11 +1218,7 @@ pub fn review(
         conn,
         ctx,
         id,
-        Request {
-            action,
-            expected_version: expected,
-            late_reason: None,
-        },
+        Request::new(action, expected, None),
         |conn, plan| {
             check_level_role(actor, level_of(plan)?, action)?;
             if action == VisitPlanAction::Return {
@@ -1174,51 +1271,10 @@ pub fn review(
                     visit_plans::review_comment.eq(&comment),
                 ))
                 .execute(conn)?;
-            if action == VisitPlanAction::Approve {
-                for item in items_of(conn, before.id)? {
-                    start_item_clock(conn, ctx, before, &item)?;
-                }
-            }
             Ok(())
         },
     )?;
     detail(conn, config, plan)
-}
-
-/// The item's task: due when its planned day ends (company time zone),
-/// for its visitor, escalating to the level that approved the plan.
-fn start_item_clock(
-    conn: &mut DbConn,
-    ctx: Ctx<'_>,
-    plan: &VisitPlan,
-    item: &PlanItem,
-) -> AppResult<()> {
-    let rule = match level_of(plan)? {
-        PlanLevel::Branch => Rule::VisitPerformBranch,
-        PlanLevel::Project => Rule::VisitPerform,
-    };
-    clocks::start(
-        conn,
-        ctx.config,
-        ctx.now,
-        NewDeadline {
-            rule,
-            subject_type: "visit_plan_item",
-            subject_id: item.id,
-            title: format!("{} {} visit, plan #{}", item.kind, item.method, plan.id),
-            link: format!("/api/v1/visit-plans/{}", plan.id),
-            started_at: ctx.now,
-            assignee_user_id: Some(item.visitor_id),
-            scope_org_unit_id: plan.org_unit_id,
-            assignee_role: None,
-            target: None,
-            due_at: Some(calendar::local_midnight(
-                item.planned_on + Days::new(1),
-                ctx.config.tz,
-            )),
-        },
-    )?;
-    Ok(())
 }
 
 /// A visit recorded for a plan item (in the visit's transaction): the item
@@ -1319,7 +1375,7 @@ pub(crate) fn record_item_visit(
     visit: &ItemVisit<'_>,
     late_reason: Option<&str>,
 ) -> AppResult<()> {
-    let Ctx { actor, config, now } = ctx;
+    let Ctx { actor, config, .. } = ctx;
     let (visit_id, project_id, contact_failed) =
         (visit.visit_id, visit.project.id, visit.contact_failed);
     let item: PlanItem = visit_plan_items::table
@@ -1352,34 +1408,22 @@ pub(crate) fn record_item_visit(
         ));
     }
     check_item_visit(conn, ctx, &plan, &item, visit)?;
-    let rule = match level_of(&plan)? {
-        PlanLevel::Branch => Rule::VisitPerformBranch,
-        PlanLevel::Project => Rule::VisitPerform,
+    let visited_on = calendar::local_day(visit.visited_at, config.tz);
+    let action = if contact_failed {
+        PlanItemAction::ContactFailed
+    } else {
+        PlanItemAction::Complete
     };
     // judged on the visit's own day, not when it is written down
-    clocks::settle_done_at(
-        conn,
-        now,
-        visit.visited_at,
-        actor,
-        rule,
-        "visit_plan_item",
-        item.id,
-        late_reason,
-    )?;
-    let visited_on = calendar::local_day(visit.visited_at, config.tz);
-    let status = if contact_failed {
-        PlanItemStatus::Replanned
-    } else {
-        PlanItemStatus::Done
+    let request = Request {
+        done_at: Some(visit.visited_at),
+        ..Request::new(action, None, late_reason)
     };
+    workflow::run_linked::<PlanItemFlow>(conn, ctx, item.id, request)?;
     diesel::update(visit_plan_items::table.find(item.id))
         .set((
-            visit_plan_items::status.eq(status.as_str()),
             visit_plan_items::visit_id.eq(visit_id),
             visit_plan_items::done_on.eq(visited_on),
-            visit_plan_items::version.eq(item.version + 1),
-            visit_plan_items::updated_at.eq(now),
         ))
         .execute(conn)?;
     if contact_failed {
@@ -1390,31 +1434,19 @@ pub(crate) fn record_item_visit(
             day = day + Days::new(1);
         }
         let day = day.min(plan.period_end).max(plan.period_start);
-        let replacement = insert_item(
+        insert_item(
             conn,
-            now,
-            plan.id,
-            item.project_id,
-            VisitKind::from_db(&item.kind)?,
-            VisitMethod::Onsite,
-            day,
-            item.visitor_id,
-            Some(item.id),
-        )?;
-        let new_item: PlanItem = visit_plan_items::table
-            .find(replacement)
-            .select(PlanItem::as_select())
-            .first(conn)?;
-        start_item_clock(conn, ctx, &plan, &new_item)?;
-        events::record(
-            conn,
-            now,
-            Some(actor.id),
-            EventType::VisitPlanItemReplanned,
-            "visit_plan",
-            plan.id,
-            serde_json::json!({ "item_id": item.id, "replacement_id": replacement,
-                "planned_on": day, "method": "onsite" }),
+            ctx,
+            "replan",
+            NewItem {
+                plan_id: plan.id,
+                project_id: item.project_id,
+                kind: VisitKind::from_db(&item.kind)?,
+                method: VisitMethod::Onsite,
+                planned_on: day,
+                visitor: item.visitor_id,
+                replaces: Some(item.id),
+            },
         )?;
     }
     Ok(())

@@ -18,7 +18,6 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::models::attachment::SubjectType;
 use crate::models::complaint::Rating;
 use crate::models::deadline::Rule;
-use crate::models::event::EventType;
 use crate::models::project::WarrantyCategory;
 use crate::models::user::Role;
 use crate::models::visit::{
@@ -29,9 +28,9 @@ use crate::services::IfMatch;
 
 use super::attachments::{self, AttachInput, CLOCK_SKEW_MINUTES};
 use super::complaints::{self, FromVisit};
-use super::deadlines::{self as clocks, NewDeadline};
-use super::workflow::{self, Ctx, Request, Transition};
-use super::{events, projects, Page, Paged};
+use super::deadlines::NewDeadline;
+use super::workflow::{self, CreateRequest, Creation, Ctx, Does, Effect, Request, Transition};
+use super::{projects, Page, Paged};
 
 // ---- requests ----------------------------------------------------------
 
@@ -275,7 +274,7 @@ pub fn weighted_score_tenths(scores: &SurveyScores) -> AppResult<i32> {
 // ---- the confirmation workflow ----------------------------------------
 
 /// Staff who may record a paper signature: those who visit.
-const VISITORS: &[Role] = &[
+pub(crate) const VISITORS: &[Role] = &[
     Role::GroupEngineer,
     Role::BranchEngineer,
     Role::BranchLeader,
@@ -285,26 +284,28 @@ const VISITORS: &[Role] = &[
 
 pub struct VisitFlow;
 
-static TABLE: [Transition<VisitStatus, VisitAction>; 2] = [
-    Transition {
-        from: &[VisitStatus::Recorded],
-        action: VisitAction::Confirm,
-        to: VisitStatus::Confirmed,
-        roles: &[Role::Customer],
-        settles: &[],
-        starts: &[],
-        event: EventType::VisitConfirmed,
-    },
-    Transition {
-        from: &[VisitStatus::Recorded],
-        action: VisitAction::RecordSignature,
-        to: VisitStatus::Confirmed,
-        roles: VISITORS,
-        settles: &[],
-        starts: &[],
-        event: EventType::VisitConfirmed,
-    },
+static TABLE: &[Transition<VisitStatus, VisitAction>] = crate::transitions![VisitStatus, VisitAction;
+    [Recorded] Confirm => Confirmed, by &[Role::Customer], event VisitConfirmed;
+    [Recorded] RecordSignature => Confirmed, by VISITORS, event VisitConfirmed;
 ];
+
+/// A visit is recorded by those who made it. The 24-hour rule on the
+/// engine: the clock runs from the visit and is met by this record (late
+/// without a reason: nothing is kept).
+static CREATIONS: &[Creation<VisitStatus>] = crate::creations![VisitStatus;
+    "record" => Recorded, by VISITORS, starts [VisitRecord], settles [VisitRecord],
+        effects [REVISIT_MET], event VisitRecorded;
+];
+
+/// The revisit a resolved complaint waits for (001: the branch revisits
+/// within 3 days): met by a complaint visit recorded by the role its clock
+/// names, while the complaint waits for it. Any other complaint visit is
+/// kept as a record and meets no clock.
+const REVISIT_MET: Effect = Effect {
+    on: "complaint",
+    when: &["revisit_due"],
+    does: Does::SettleHeld(Rule::ComplaintRevisit),
+};
 
 crate::workflow! {
     VisitFlow {
@@ -313,26 +314,35 @@ crate::workflow! {
         state: VisitStatus = visits.status,
         action: VisitAction,
         table: TABLE,
+        creations: CREATIONS,
         load: |conn, actor, id| load(conn, actor, id),
         clock: |v, rule, now| record_clock(v, rule, now, v.recorded_by),
+        linked: |conn, v, _on| match v.complaint_id {
+            Some(id) => Ok(crate::db::schema::complaints::table
+                .find(id)
+                .select((
+                    crate::db::schema::complaints::id,
+                    crate::db::schema::complaints::status,
+                ))
+                .load(conn)?),
+            None => Ok(vec![]),
+        },
     }
 }
 
 /// The 24-hour clock of a record (000 §5.5), from the visit, for the visitor.
 fn record_clock(v: &Visit, rule: Rule, started_at: NaiveDateTime, visitor: i64) -> NewDeadline {
-    NewDeadline {
+    NewDeadline::new(
         rule,
-        subject_type: "visit",
-        subject_id: v.id,
-        title: format!("Record the {} visit #{}", v.kind, v.id),
-        link: format!("/api/v1/visits/{}", v.id),
+        ("visit", v.id),
+        v.branch_id,
         started_at,
-        assignee_user_id: Some(visitor),
-        scope_org_unit_id: v.branch_id,
-        assignee_role: None,
-        target: None,
-        due_at: None,
-    }
+        (
+            format!("Record the {} visit #{}", v.kind, v.id),
+            format!("/api/v1/visits/{}", v.id),
+        ),
+    )
+    .held_by(visitor)
 }
 
 // ---- reading -----------------------------------------------------------
@@ -613,7 +623,7 @@ fn visitors(
 /// complaint's revisit clock.
 pub fn record(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisit) -> AppResult<VisitDetail> {
     let Ctx { actor, config, now } = ctx;
-    actor.require(VISITORS)?;
+    let birth = workflow::creation::<VisitFlow>(actor, "record")?;
     let visited_at = input.visited_at.naive_utc();
     if visited_at > now + chrono::Duration::minutes(CLOCK_SKEW_MINUTES) {
         return Err(AppError::invalid("visited_at", "must not be in the future"));
@@ -630,7 +640,6 @@ pub fn record(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisit) -> AppResult<Vi
                 format!("project {} not found", input.project_id),
             )
         })?;
-        let mut revisited = None;
         if let Some(cid) = input.complaint_id {
             let c = complaints::load(conn, actor, cid).map_err(|_| {
                 AppError::missing_reference("complaint_id", format!("complaint {cid} not found"))
@@ -642,199 +651,168 @@ pub fn record(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisit) -> AppResult<Vi
                     format!("complaint {cid} is about another project"),
                 ));
             }
-            revisited = Some(c);
         }
         let visitor_ids = visitors(conn, actor, input, &project.scope_path)?;
         let people = serde_json::to_string(&input.people_met).map_err(AppError::internal)?;
-        let id: i64 = diesel::insert_into(visits::table)
-            .values((
-                visits::project_id.eq(project.id),
-                visits::customer_id.eq(project.customer_id),
-                visits::branch_id.eq(project.branch_id),
-                visits::scope_path.eq(&project.scope_path),
-                visits::status.eq(VisitStatus::Recorded.as_str()),
-                visits::kind.eq(input.kind.as_str()),
-                visits::method.eq(input.method.as_str()),
-                visits::visited_at.eq(visited_at),
-                visits::outcome.eq(input.outcome.as_str()),
-                visits::contact_failed_reason.eq(trimmed(input.contact_failed_reason.as_deref())),
-                visits::people_met.eq(people),
-                visits::findings.eq(input.findings.trim()),
-                visits::owner_opinion.eq(trimmed(input.owner_opinion.as_deref())),
-                visits::owner_phone.eq(trimmed(input.owner_phone.as_deref())),
-                visits::complaint_id.eq(input.complaint_id),
-                visits::recorded_by.eq(actor.id),
-                visits::recorded_late.eq(false),
-                visits::created_at.eq(now),
-                visits::updated_at.eq(now),
-            ))
-            .returning(visits::id)
-            .get_result(conn)?;
-        let mut visit: Visit = visits::table
-            .find(id)
-            .select(Visit::as_select())
-            .first(conn)?;
-        // the 24-hour rule on the engine: the clock runs from the visit and
-        // is settled by this record (late without a reason: nothing is kept)
-        clocks::start(
+        let ctx = Ctx { actor, config, now };
+        let request = CreateRequest {
+            starts_at: Some(visited_at),
+            done_at: None,
+            late_reason: input.late_reason.as_deref(),
+        };
+        let (visit, _) = workflow::create::<VisitFlow>(
             conn,
-            config,
-            now,
-            record_clock(&visit, Rule::VisitRecord, visited_at, actor.id),
-        )?;
-        let settled = clocks::settle(
-            conn,
-            now,
-            actor,
-            Rule::VisitRecord,
-            "visit",
-            id,
-            input.late_reason.as_deref(),
-        )?;
-        let late = settled.is_some_and(|d| d.late_reason.is_some());
-        for user in &visitor_ids {
-            diesel::insert_into(visit_visitors::table)
-                .values((
-                    visit_visitors::visit_id.eq(id),
-                    visit_visitors::user_id.eq(user),
-                ))
-                .execute(conn)?;
-        }
-        let day = crate::services::calendar::local_day(visited_at, config.tz);
-        for (i, issue) in input.issues.iter().enumerate() {
-            let covered = issue.liability == IssueLiability::Ours
-                && projects::warranty_status(conn, actor, project.id, day, Some(issue.component))?
-                    .under_warranty_until
-                    .is_some();
-            diesel::insert_into(visit_issues::table)
-                .values((
-                    visit_issues::visit_id.eq(id),
-                    visit_issues::position.eq(i32::try_from(i).unwrap_or(0)),
-                    visit_issues::description.eq(issue.description.trim()),
-                    visit_issues::component.eq(issue.component.as_str()),
-                    visit_issues::location.eq(issue.location.trim()),
-                    visit_issues::liability.eq(issue.liability.as_str()),
-                    visit_issues::explanation.eq(trimmed(issue.explanation.as_deref())),
-                    visit_issues::advice.eq(trimmed(issue.advice.as_deref())),
-                    visit_issues::repair_needed.eq(covered),
-                ))
-                .execute(conn)?;
-        }
-        if let (Some(survey), Some(tenths)) = (&input.survey, tenths) {
-            diesel::insert_into(visit_surveys::table)
-                .values((
-                    visit_surveys::visit_id.eq(id),
-                    visit_surveys::scores
-                        .eq(serde_json::to_string(&survey.scores).map_err(AppError::internal)?),
-                    visit_surveys::weighted_score_tenths.eq(tenths),
-                    visit_surveys::rating.eq(survey.rating.as_str()),
-                ))
-                .execute(conn)?;
-            if survey.rating == Rating::Dissatisfied {
-                let met = input
-                    .people_met
-                    .first()
-                    .map(|p| p.name.clone())
-                    .unwrap_or_else(|| "业主 the owner".to_string());
-                let description = format!(
-                    "回访满意度调查：不满意 (visit #{id}). {}",
-                    trimmed(input.owner_opinion.as_deref())
-                        .unwrap_or_else(|| input.findings.trim().to_string())
-                );
-                let opened = complaints::open_from_visit(
+            ctx,
+            birth,
+            request,
+            |conn, state| {
+                Ok(diesel::insert_into(visits::table)
+                    .values((
+                        visits::project_id.eq(project.id),
+                        visits::customer_id.eq(project.customer_id),
+                        visits::branch_id.eq(project.branch_id),
+                        visits::scope_path.eq(&project.scope_path),
+                        visits::status.eq(state.as_str()),
+                        visits::kind.eq(input.kind.as_str()),
+                        visits::method.eq(input.method.as_str()),
+                        visits::visited_at.eq(visited_at),
+                        visits::outcome.eq(input.outcome.as_str()),
+                        visits::contact_failed_reason
+                            .eq(trimmed(input.contact_failed_reason.as_deref())),
+                        visits::people_met.eq(people),
+                        visits::findings.eq(input.findings.trim()),
+                        visits::owner_opinion.eq(trimmed(input.owner_opinion.as_deref())),
+                        visits::owner_phone.eq(trimmed(input.owner_phone.as_deref())),
+                        visits::complaint_id.eq(input.complaint_id),
+                        visits::recorded_by.eq(actor.id),
+                        visits::recorded_late.eq(false),
+                        visits::created_at.eq(now),
+                        visits::updated_at.eq(now),
+                    ))
+                    .returning(visits::id)
+                    .get_result(conn)?)
+            },
+            |conn, visit, outcome| {
+                let id = visit.id;
+                // the 24-hour rule: met by this record, late only with a reason
+                let late = outcome.late;
+                for user in &visitor_ids {
+                    diesel::insert_into(visit_visitors::table)
+                        .values((
+                            visit_visitors::visit_id.eq(id),
+                            visit_visitors::user_id.eq(user),
+                        ))
+                        .execute(conn)?;
+                }
+                let day = crate::services::calendar::local_day(visited_at, config.tz);
+                for (i, issue) in input.issues.iter().enumerate() {
+                    let covered = issue.liability == IssueLiability::Ours
+                        && projects::warranty_status(
+                            conn,
+                            actor,
+                            project.id,
+                            day,
+                            Some(issue.component),
+                        )?
+                        .under_warranty_until
+                        .is_some();
+                    diesel::insert_into(visit_issues::table)
+                        .values((
+                            visit_issues::visit_id.eq(id),
+                            visit_issues::position.eq(i32::try_from(i).unwrap_or(0)),
+                            visit_issues::description.eq(issue.description.trim()),
+                            visit_issues::component.eq(issue.component.as_str()),
+                            visit_issues::location.eq(issue.location.trim()),
+                            visit_issues::liability.eq(issue.liability.as_str()),
+                            visit_issues::explanation.eq(trimmed(issue.explanation.as_deref())),
+                            visit_issues::advice.eq(trimmed(issue.advice.as_deref())),
+                            visit_issues::repair_needed.eq(covered),
+                        ))
+                        .execute(conn)?;
+                }
+                if let (Some(survey), Some(tenths)) = (&input.survey, tenths) {
+                    diesel::insert_into(visit_surveys::table)
+                        .values((
+                            visit_surveys::visit_id.eq(id),
+                            visit_surveys::scores.eq(serde_json::to_string(&survey.scores)
+                                .map_err(AppError::internal)?),
+                            visit_surveys::weighted_score_tenths.eq(tenths),
+                            visit_surveys::rating.eq(survey.rating.as_str()),
+                        ))
+                        .execute(conn)?;
+                    if survey.rating == Rating::Dissatisfied {
+                        let met = input
+                            .people_met
+                            .first()
+                            .map(|p| p.name.clone())
+                            .unwrap_or_else(|| "业主 the owner".to_string());
+                        let description = format!(
+                            "回访满意度调查：不满意 (visit #{id}). {}",
+                            trimmed(input.owner_opinion.as_deref())
+                                .unwrap_or_else(|| input.findings.trim().to_string())
+                        );
+                        let opened = complaints::open_from_visit(
+                            conn,
+                            ctx,
+                            &FromVisit {
+                                visit_id: id,
+                                project_id: project.id,
+                                visited_at,
+                                complainant_name: &met,
+                                complainant_phone: input.owner_phone.as_deref().unwrap_or(""),
+                                description: &description,
+                            },
+                        )?;
+                        diesel::update(visits::table.find(id))
+                            .set(visits::opened_complaint_id.eq(opened.id))
+                            .execute(conn)?;
+                    }
+                }
+                if late {
+                    diesel::update(visits::table.find(id))
+                        .set(visits::recorded_late.eq(true))
+                        .execute(conn)?;
+                }
+                if let Some(item) = input.plan_item_id {
+                    super::visit_plans::record_item_visit(
+                        conn,
+                        ctx,
+                        item,
+                        &super::visit_plans::ItemVisit {
+                            visit_id: id,
+                            project: &project,
+                            kind: input.kind,
+                            method: input.method,
+                            visited_at,
+                            contact_failed: input.outcome == VisitOutcome::ContactFailed,
+                            visitor_ids: &visitor_ids,
+                        },
+                        input.late_reason.as_deref(),
+                    )?;
+                    diesel::update(visits::table.find(id))
+                        .set(visits::plan_item_id.eq(item))
+                        .execute(conn)?;
+                }
+                attachments::attach(
                     conn,
-                    ctx,
-                    &FromVisit {
-                        visit_id: id,
-                        project_id: project.id,
-                        visited_at,
-                        complainant_name: &met,
-                        complainant_phone: input.owner_phone.as_deref().unwrap_or(""),
-                        description: &description,
-                    },
-                )?;
-                diesel::update(visits::table.find(id))
-                    .set(visits::opened_complaint_id.eq(opened.id))
-                    .execute(conn)?;
-            }
-        }
-        if let Some(c) = revisited {
-            // the revisit a resolved complaint waits for (001: the branch
-            // revisits within 3 days): met by a visit recorded by the role
-            // its clock names, while the complaint waits for it. Any other
-            // complaint visit is kept as a record and meets no clock.
-            let waiting =
-                c.status == crate::models::complaint::ComplaintStatus::RevisitDue.as_str();
-            let clock = clocks::open_for(conn, Rule::ComplaintRevisit, "complaint", c.id)?;
-            if waiting
-                && clock.is_some_and(|d| d.assignee_role.as_deref() == Some(actor.role.as_str()))
-            {
-                clocks::settle(
-                    conn,
-                    now,
                     actor,
-                    Rule::ComplaintRevisit,
-                    "complaint",
-                    c.id,
-                    input.late_reason.as_deref(),
+                    config,
+                    now,
+                    (SubjectType::Visit, id),
+                    &input
+                        .attachment_ids
+                        .iter()
+                        .map(|&upload_id| AttachInput {
+                            upload_id,
+                            caption: None,
+                            taken_at: None,
+                            internal: false,
+                        })
+                        .collect::<Vec<_>>(),
+                    "attachment_ids",
                 )?;
-            }
-        }
-        if late {
-            diesel::update(visits::table.find(id))
-                .set(visits::recorded_late.eq(true))
-                .execute(conn)?;
-        }
-        if let Some(item) = input.plan_item_id {
-            super::visit_plans::record_item_visit(
-                conn,
-                ctx,
-                item,
-                &super::visit_plans::ItemVisit {
-                    visit_id: id,
-                    project: &project,
-                    kind: input.kind,
-                    method: input.method,
-                    visited_at,
-                    contact_failed: input.outcome == VisitOutcome::ContactFailed,
-                    visitor_ids: &visitor_ids,
-                },
-                input.late_reason.as_deref(),
-            )?;
-            diesel::update(visits::table.find(id))
-                .set(visits::plan_item_id.eq(item))
-                .execute(conn)?;
-        }
-        attachments::attach(
-            conn,
-            actor,
-            config,
-            now,
-            (SubjectType::Visit, id),
-            &input
-                .attachment_ids
-                .iter()
-                .map(|&upload_id| AttachInput {
-                    upload_id,
-                    caption: None,
-                    taken_at: None,
-                    internal: false,
-                })
-                .collect::<Vec<_>>(),
-            "attachment_ids",
-        )?;
-        visit = visits::table
-            .find(id)
-            .select(Visit::as_select())
-            .first(conn)?;
-        events::record_change(
-            conn,
-            now,
-            actor,
-            EventType::VisitRecorded,
-            ("visit", id),
-            None,
-            Some(serde_json::to_value(&visit).unwrap_or_default()),
+                Ok(())
+            },
         )?;
         detail(conn, visit)
     })
@@ -862,11 +840,7 @@ pub fn confirm(
         conn,
         ctx,
         id,
-        Request {
-            action,
-            expected_version,
-            late_reason: None,
-        },
+        Request::new(action, expected_version, None),
         |_, visit: &Visit| {
             let mut errors = vec![];
             let visit_day = crate::services::calendar::local_day(visit.visited_at, ctx.config.tz);

@@ -15,7 +15,12 @@
 //! 7. settle the table's deadlines (late without `late_reason`: 422 and the
 //!    whole step rolls back), then start the table's next deadlines;
 //! 8. the step's own writes (who reviewed, what was said);
-//! 9. one event with the subject before and after.
+//! 9. one event with the subject before and after;
+//! 10. the row's effects on other records (a clock met, or a step of that
+//!     record's own table, with its own event).
+//!
+//! A record's creation runs the same way from its creation row
+//! ([`create`]): its first state, its first clocks, its event, its effects.
 
 use crate::services::IfMatch;
 use std::fmt::{Debug, Display};
@@ -47,9 +52,55 @@ pub struct Transition<S: 'static, A: 'static> {
     pub settles: &'static [Rule],
     /// Clocks the step starts.
     pub starts: &'static [Rule],
+    /// Clocks the step cancels (nobody waits for them any more).
+    pub cancels: &'static [Rule],
+    /// What the step does to other records (see [`Effect`]).
+    pub effects: &'static [Effect],
     /// The event written, e.g. `project.ledger_submitted`.
     pub event: EventType,
 }
+
+/// How a record comes to be: the state it is born in, who may make it,
+/// the clocks it starts and those it meets at once (a record written after
+/// the fact, like a visit, runs its clock from the visit and is its own
+/// end), what it does to other records, and the event.
+#[derive(Debug)]
+pub struct Creation<S: 'static> {
+    /// What people call it, e.g. `register`.
+    pub name: &'static str,
+    pub to: S,
+    pub roles: &'static [Role],
+    pub starts: &'static [Rule],
+    pub settles: &'static [Rule],
+    pub effects: &'static [Effect],
+    pub event: EventType,
+}
+
+/// A step's effect on another record: the record of kind `on` that the
+/// subject names ([`Workflow::linked`]), when it is in one of the states
+/// `when` (as stored; empty: whatever its state), is acted on as `does`
+/// says, in the step's transaction.
+#[derive(Debug)]
+pub struct Effect {
+    pub on: &'static str,
+    pub when: &'static [&'static str],
+    pub does: Does,
+}
+
+/// What an [`Effect`] does to the other record.
+#[derive(Debug)]
+pub enum Does {
+    /// Its clock of the rule is met, when the actor holds the role the
+    /// clock names (the branch's revisit is met by the branch's visit, not
+    /// by whoever else records one); anyone else's step meets nothing.
+    SettleHeld(Rule),
+    /// It takes the named step of its own table (a child's small life
+    /// cycle: a milestone abandoned when its complaint closes).
+    Step(&'static str, StepFn),
+}
+
+/// Runs one step of another record's table on record `id`.
+pub type StepFn = fn(&mut DbConn, Ctx<'_>, i64, Option<&str>) -> AppResult<()>;
 
 /// A workflow: its table, and how to read and guard-write its subject.
 pub trait Workflow {
@@ -63,12 +114,17 @@ pub trait Workflow {
     const SUBJECT_TYPE: &'static str;
 
     fn table() -> &'static [Transition<Self::State, Self::Action>];
+    /// The ways the record comes to be.
+    fn creations() -> &'static [Creation<Self::State>];
     /// Every state and action, for the README and the pair-walking tests.
     fn states() -> &'static [Self::State];
     fn actions() -> &'static [Self::Action];
 
     /// The subject as the caller may see it; 404 outside their scope.
     fn load(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Self::Subject>;
+    /// The record as written, whoever asks: a creation reads back the row
+    /// it has just made (the maker may not read all of it).
+    fn find(conn: &mut DbConn, id: i64) -> AppResult<Self::Subject>;
     fn id(subject: &Self::Subject) -> i64;
     fn state(subject: &Self::Subject) -> AppResult<Self::State>;
     fn version(subject: &Self::Subject) -> i32;
@@ -93,6 +149,23 @@ pub trait Workflow {
         _rule: Rule,
     ) -> AppResult<Vec<(&'static str, i64)>> {
         Ok(vec![(Self::SUBJECT_TYPE, Self::id(subject))])
+    }
+    /// The record its events are written on: itself, or for a child (a
+    /// milestone, a plan item) the record it belongs to.
+    fn event_subject(subject: &Self::Subject) -> (&'static str, i64) {
+        (Self::SUBJECT_TYPE, Self::id(subject))
+    }
+    /// The records of kind `on` the subject names, each with its state as
+    /// stored, for the table's [`Effect`]s.
+    fn linked(
+        _conn: &mut DbConn,
+        _subject: &Self::Subject,
+        on: &'static str,
+    ) -> AppResult<Vec<(i64, String)>> {
+        Err(AppError::internal(format!(
+            "the {} names no {on} record",
+            Self::NAME
+        )))
     }
 }
 
@@ -136,6 +209,21 @@ pub struct Request<'a, A> {
     pub expected_version: Option<IfMatch>,
     /// Why the step comes late; sent on time it is kept as the step's note.
     pub late_reason: Option<&'a str>,
+    /// When the work the step reports was done, when not now (a visit is
+    /// judged on its own day, not when it is written down).
+    pub done_at: Option<NaiveDateTime>,
+}
+
+impl<'a, A> Request<'a, A> {
+    /// The action, with the client's `If-Match` and late reason.
+    pub fn new(action: A, expected_version: Option<IfMatch>, late_reason: Option<&'a str>) -> Self {
+        Request {
+            action,
+            expected_version,
+            late_reason,
+            done_at: None,
+        }
+    }
 }
 
 /// What a step did, for its own writes.
@@ -239,9 +327,52 @@ pub fn run<W: Workflow>(
     check: impl FnOnce(&mut DbConn, &W::Subject) -> AppResult<()>,
     apply: impl FnOnce(&mut DbConn, &W::Subject, &Outcome<W::State>) -> AppResult<()>,
 ) -> AppResult<W::Subject> {
-    let Ctx { actor, config, now } = ctx;
+    step::<W>(conn, ctx, id, request, Reach::Scope, check, apply)
+}
+
+/// Takes a step of a record that another record's step acts on (an
+/// [`Effect`]): that record was read in the caller's scope, and this one,
+/// named by it, is read as written (the owner closing their complaint
+/// abandons milestones of a plan they may not read).
+pub fn run_linked<W: Workflow>(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    id: i64,
+    request: Request<'_, W::Action>,
+) -> AppResult<W::Subject> {
+    step::<W>(
+        conn,
+        ctx,
+        id,
+        request,
+        Reach::Linked,
+        |_, _| Ok(()),
+        |_, _, _| Ok(()),
+    )
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    Scope,
+    Linked,
+}
+
+fn step<W: Workflow>(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    id: i64,
+    request: Request<'_, W::Action>,
+    reach: Reach,
+    check: impl FnOnce(&mut DbConn, &W::Subject) -> AppResult<()>,
+    apply: impl FnOnce(&mut DbConn, &W::Subject, &Outcome<W::State>) -> AppResult<()>,
+) -> AppResult<W::Subject> {
+    let Ctx { actor, now, .. } = ctx;
+    let read = |conn: &mut DbConn| match reach {
+        Reach::Scope => W::load(conn, actor, id),
+        Reach::Linked => W::find(conn, id),
+    };
     write_tx(conn, |conn| {
-        let before = W::load(conn, actor, id)?;
+        let before = read(conn)?;
         let from = W::state(&before)?;
         let row = transition_for::<W>(actor, from, request.action)?;
         check_version(request.expected_version, W::version(&before))?;
@@ -249,17 +380,167 @@ pub fn run<W: Workflow>(
         if W::advance(conn, &before, from, row.to, now)? == 0 {
             return Err(concurrent_change());
         }
+        let clocks = Clocks {
+            settles: row.settles,
+            starts: row.starts,
+            cancels: row.cancels,
+            effects: row.effects,
+        };
+        let outcome = clocks.run::<W>(conn, ctx, &before, (from, row.to), now, &request)?;
+        apply(conn, &before, &outcome)?;
+        let after = read(conn)?;
+        events::record_change(
+            conn,
+            now,
+            actor,
+            row.event,
+            W::event_subject(&before),
+            Some(audit(&before)),
+            Some(serde_json::json!({
+                "action": request.action.to_string(),
+                "state": outcome.to.to_string(),
+                "late": outcome.late,
+                "note": outcome.note,
+                "subject": audit(&after),
+            })),
+        )?;
+        if clocks.effects.is_empty() {
+            return Ok(after);
+        }
+        clocks.effects::<W>(conn, ctx, &before, &request)?;
+        read(conn)
+    })
+}
+
+/// The creation row `name` of the workflow, when the actor may take it
+/// (403 otherwise). Services ask first, before they read the body's
+/// references, so that a role that may not create is told so.
+pub fn creation<W: Workflow>(actor: &Actor, name: &str) -> AppResult<&'static Creation<W::State>> {
+    let row = W::creations()
+        .iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| AppError::internal(format!("a {} has no creation {name}", W::NAME)))?;
+    if !row.roles.contains(&actor.role) {
+        let names: Vec<&str> = row.roles.iter().map(|r| r.as_str()).collect();
+        return Err(AppError::Forbidden(format!(
+            "only {} may {name} a {}; you are {}",
+            names.join(" or "),
+            W::NAME,
+            actor.role
+        )));
+    }
+    if !actor.acts_as(row.roles) {
+        return Err(AppError::Forbidden(format!(
+            "only the project department may {name} a {}: its project manager, or staff of a project department; your unit is not one",
+            W::NAME
+        )));
+    }
+    Ok(row)
+}
+
+/// Makes a record by its creation row, inside the caller's transaction:
+/// `insert` writes the row in the state the table gives and answers its
+/// id; then the row's clocks start (and those it meets at once are met,
+/// judged at `request.done_at`, late only with `request.late_reason`), its
+/// effects run, `apply` makes the creation's own writes that need them,
+/// and its event is written. Answers the record and what happened to its
+/// clocks.
+pub fn create<W: Workflow>(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    row: &'static Creation<W::State>,
+    request: CreateRequest<'_>,
+    insert: impl FnOnce(&mut DbConn, W::State) -> AppResult<i64>,
+    apply: impl FnOnce(&mut DbConn, &W::Subject, &Outcome<W::State>) -> AppResult<()>,
+) -> AppResult<(W::Subject, Outcome<W::State>)> {
+    let Ctx { actor, now, .. } = ctx;
+    write_tx(conn, |conn| {
+        let id = insert(conn, row.to)?;
+        let subject = W::find(conn, id)?;
+        let clocks = Clocks {
+            // a record made after the fact meets the clock it has just started
+            starts: row.starts,
+            settles: row.settles,
+            cancels: &[],
+            effects: row.effects,
+        };
+        let step = Request {
+            action: row.name,
+            expected_version: None,
+            late_reason: request.late_reason,
+            done_at: request.done_at,
+        };
+        let starts_at = request.starts_at.unwrap_or(now);
+        let outcome = clocks.run::<W>(conn, ctx, &subject, (row.to, row.to), starts_at, &step)?;
+        apply(conn, &subject, &outcome)?;
+        let subject = W::find(conn, id)?;
+        events::record_change(
+            conn,
+            now,
+            actor,
+            row.event,
+            W::event_subject(&subject),
+            None,
+            Some(audit(&subject)),
+        )?;
+        if clocks.effects.is_empty() {
+            return Ok((subject, outcome));
+        }
+        clocks.effects::<W>(conn, ctx, &subject, &step)?;
+        Ok((W::find(conn, id)?, outcome))
+    })
+}
+
+/// What a creation is told beside its row: when its clocks run from (a
+/// complaint's from its receipt, a ledger's from the end of the handover
+/// day, a visit record's from the visit), when the work it records was
+/// done, and why it comes late.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CreateRequest<'a> {
+    pub starts_at: Option<NaiveDateTime>,
+    pub done_at: Option<NaiveDateTime>,
+    pub late_reason: Option<&'a str>,
+}
+
+/// The clocks and effects of one row, in the kit's order: start, settle,
+/// cancel, then the effects on other records.
+struct Clocks {
+    settles: &'static [Rule],
+    starts: &'static [Rule],
+    cancels: &'static [Rule],
+    effects: &'static [Effect],
+}
+
+impl Clocks {
+    fn run<W: Workflow>(
+        &self,
+        conn: &mut DbConn,
+        ctx: Ctx<'_>,
+        subject: &W::Subject,
+        (from, to): (W::State, W::State),
+        starts_at: NaiveDateTime,
+        request: &Request<'_, impl Copy>,
+    ) -> AppResult<Outcome<W::State>> {
+        let Ctx { actor, config, now } = ctx;
         let note = request
             .late_reason
             .map(str::trim)
             .filter(|r| !r.is_empty())
             .map(str::to_string);
+        let done_at = request.done_at.unwrap_or(now);
+        let mut started = vec![];
+        for rule in self.starts {
+            let clock = W::clock(subject, *rule, starts_at);
+            // a clock of a record made after the fact is met by it at once
+            started.push(deadlines::start(conn, config, now, clock)?);
+        }
         let mut settled = vec![];
-        for rule in row.settles {
-            for (subject_type, subject_id) in W::settled_subjects(conn, config, &before, *rule)? {
-                if let Some(d) = deadlines::settle(
+        for rule in self.settles {
+            for (subject_type, subject_id) in W::settled_subjects(conn, config, subject, *rule)? {
+                if let Some(d) = deadlines::settle_done_at(
                     conn,
                     now,
+                    done_at,
                     actor,
                     *rule,
                     subject_type,
@@ -270,52 +551,111 @@ pub fn run<W: Workflow>(
                 }
             }
         }
-        let mut started = vec![];
-        for rule in row.starts {
-            started.push(deadlines::start(
+        for rule in self.cancels {
+            deadlines::cancel(
                 conn,
-                config,
                 now,
-                W::clock(&before, *rule, now),
-            )?);
+                Some(actor.id),
+                *rule,
+                W::SUBJECT_TYPE,
+                W::id(subject),
+            )?;
         }
-        let outcome = Outcome {
+        Ok(Outcome {
             from,
-            to: row.to,
+            to,
             late: settled
                 .iter()
                 .any(|d| d.status == crate::models::deadline::DeadlineStatus::MetLate.as_str()),
             note,
             settled,
             started,
-        };
-        apply(conn, &before, &outcome)?;
-        let after = W::load(conn, actor, id)?;
-        events::record_change(
-            conn,
-            now,
-            actor,
-            row.event,
-            (W::SUBJECT_TYPE, id),
-            Some(audit(&before)),
-            Some(serde_json::json!({
-                "action": request.action.to_string(),
-                "state": outcome.to.to_string(),
-                "late": outcome.late,
-                "note": outcome.note,
-                "subject": audit(&after),
-            })),
-        )?;
-        Ok(after)
-    })
+        })
+    }
+    /// The effects on other records, after the step's own event: each
+    /// record's step is told after the step that caused it.
+    fn effects<W: Workflow>(
+        &self,
+        conn: &mut DbConn,
+        ctx: Ctx<'_>,
+        subject: &W::Subject,
+        request: &Request<'_, impl Copy>,
+    ) -> AppResult<()> {
+        let Ctx { actor, now, .. } = ctx;
+        let note = request.late_reason.map(str::trim).filter(|r| !r.is_empty());
+        let done_at = request.done_at.unwrap_or(now);
+        for effect in self.effects {
+            for (other, state) in W::linked(conn, subject, effect.on)? {
+                if !effect.when.is_empty() && !effect.when.contains(&state.as_str()) {
+                    continue;
+                }
+                match &effect.does {
+                    Does::SettleHeld(rule) => {
+                        let held =
+                            deadlines::open_for(conn, *rule, effect.on, other)?.is_some_and(|d| {
+                                d.assignee_role.as_deref() == Some(actor.role.as_str())
+                            });
+                        if held {
+                            deadlines::settle_done_at(
+                                conn, now, done_at, actor, *rule, effect.on, other, note,
+                            )?;
+                        }
+                    }
+                    Does::Step(_, step) => step(conn, ctx, other, request.late_reason)?,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Starts a clock that no record's step starts: one the calendar opens (a
+/// branch's yearly visit plan is due from 1 January). Answers whether it
+/// was started here; another instance's sweep may have been first.
+pub fn calendar_clock(
+    conn: &mut DbConn,
+    config: &Config,
+    now: NaiveDateTime,
+    clock: NewDeadline,
+) -> AppResult<bool> {
+    match write_tx(conn, |conn| deadlines::start(conn, config, now, clock)) {
+        Ok(_) => Ok(true),
+        Err(AppError::Conflict {
+            code: "already_exists",
+            ..
+        }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Moves the open `rule` clock of a record to run from `started_at` (the
+/// date it runs from was corrected, e.g. a draft ledger's handover day).
+pub fn retime<W: Workflow>(
+    conn: &mut DbConn,
+    config: &Config,
+    now: NaiveDateTime,
+    subject: &W::Subject,
+    rule: Rule,
+    started_at: NaiveDateTime,
+) -> AppResult<Option<Deadline>> {
+    deadlines::restart(
+        conn,
+        config,
+        now,
+        rule,
+        W::SUBJECT_TYPE,
+        W::id(subject),
+        started_at,
+    )
 }
 
 fn audit<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or_default()
 }
 
-/// The table as Markdown, one line per `(state, action)` pair it allows:
-/// what the README shows mobile developers.
+/// The table as Markdown, its creation rows first (from `—`), then one line
+/// per `(state, action)` pair it allows: what the README shows mobile
+/// developers.
 pub fn markdown<W: Workflow>() -> String {
     let list = |items: Vec<String>| {
         if items.is_empty() {
@@ -324,18 +664,35 @@ pub fn markdown<W: Workflow>() -> String {
             items.join(", ")
         }
     };
+    let rules = |rules: &[Rule]| list(rules.iter().map(|r| format!("`{r}`")).collect());
+    let roles = |roles: &[Role]| list(roles.iter().map(|r| format!("`{r}`")).collect());
+    let effects = |effects: &[Effect]| list(effects.iter().map(Effect::describe).collect());
     let mut out = String::from(
-        "| state | action | next state | roles | settles | starts | event |\n|---|---|---|---|---|---|---|\n",
+        "| state | action | next state | roles | settles | starts | cancels | other records | event |\n|---|---|---|---|---|---|---|---|---|\n",
     );
+    for c in W::creations() {
+        out.push_str(&format!(
+            "| — | `{}` | `{}` | {} | {} | {} | — | {} | `{}` |\n",
+            c.name,
+            c.to,
+            roles(c.roles),
+            rules(c.settles),
+            rules(c.starts),
+            effects(c.effects),
+            c.event
+        ));
+    }
     for state in W::states() {
         for t in W::table().iter().filter(|t| t.from.contains(state)) {
             out.push_str(&format!(
-                "| `{state}` | `{}` | `{}` | {} | {} | {} | `{}` |\n",
+                "| `{state}` | `{}` | `{}` | {} | {} | {} | {} | {} | `{}` |\n",
                 t.action,
                 t.to,
-                list(t.roles.iter().map(|r| format!("`{r}`")).collect()),
-                list(t.settles.iter().map(|r| format!("`{r}`")).collect()),
-                list(t.starts.iter().map(|r| format!("`{r}`")).collect()),
+                roles(t.roles),
+                rules(t.settles),
+                rules(t.starts),
+                rules(t.cancels),
+                effects(t.effects),
                 t.event
             ));
         }
@@ -343,9 +700,28 @@ pub fn markdown<W: Workflow>() -> String {
     out
 }
 
+impl Effect {
+    /// The effect as the README says it.
+    pub fn describe(&self) -> String {
+        let when = if self.when.is_empty() {
+            String::new()
+        } else {
+            let states: Vec<String> = self.when.iter().map(|s| format!("`{s}`")).collect();
+            format!(" in {}", states.join(" or "))
+        };
+        match &self.does {
+            Does::SettleHeld(rule) => format!(
+                "settles `{rule}` of its `{}`{when}, when the clock is the actor's role",
+                self.on
+            ),
+            Does::Step(action, _) => format!("its `{}`s{when}: `{action}`", self.on),
+        }
+    }
+}
+
 /// Declares a workflow once — its name, subject, state column, table, how
-/// it loads its subject in the caller's scope and how its clocks are made
-/// — and generates the [`Workflow`] impl:
+/// it is created, how it loads its subject in the caller's scope and how
+/// its clocks are made — and generates the [`Workflow`] impl:
 ///
 /// ```text
 /// crate::workflow! {
@@ -355,14 +731,19 @@ pub fn markdown<W: Workflow>() -> String {
 ///         state: ComplaintStatus = complaints.status,
 ///         action: ComplaintAction,
 ///         table: TABLE,
+///         creations: CREATIONS,
 ///         load: |conn, actor, id| load(conn, actor, id),
 ///         clock: |c, rule, now| clock(c, rule, now),
 ///     }
 /// }
 /// ```
 ///
-/// `settled_subjects: |conn, config, subject, rule| …` names the records
-/// whose clocks a step settles when they are not the subject's own.
+/// Optional, after `clock`: `find: |conn, id| …` (the row read back
+/// whoever asks; by default the table's row by id), `settled_subjects:
+/// |conn, config, subject, rule| …` (the records whose clocks a step
+/// settles when they are not the subject's own), `linked: |conn, subject,
+/// on| …` (the records the table's effects act on) and `event_subject:
+/// |subject| …` (a child's events are its parent's).
 #[macro_export]
 macro_rules! workflow {
     (
@@ -372,9 +753,13 @@ macro_rules! workflow {
             state: $state:ty = $table:ident . $column:ident,
             action: $action:ty,
             table: $rows:expr,
+            creations: $creations:expr,
             load: |$conn:ident, $actor:ident, $id:ident| $load:expr,
             clock: |$s:ident, $rule:ident, $now:ident| $clock:expr
+            $(, find: |$fconn:ident, $fid:ident| $find:expr)?
             $(, settled_subjects: |$sconn:ident, $sconfig:ident, $ss:ident, $srule:ident| $settled:expr)?
+            $(, linked: |$lconn:ident, $ls:ident, $lon:ident| $linked:expr)?
+            $(, event_subject: |$es:ident| $event_subject:expr)?
             $(,)?
         }
     ) => {
@@ -386,7 +771,10 @@ macro_rules! workflow {
             const SUBJECT_TYPE: &'static str = $subject_type;
 
             fn table() -> &'static [$crate::services::workflow::Transition<$state, $action>] {
-                &$rows
+                $rows
+            }
+            fn creations() -> &'static [$crate::services::workflow::Creation<$state>] {
+                $creations
             }
             fn states() -> &'static [$state] {
                 <$state>::ALL
@@ -401,6 +789,7 @@ macro_rules! workflow {
             ) -> $crate::error::AppResult<$subject> {
                 $load
             }
+            $crate::workflow!(@find $subject, $table $(, |$fconn, $fid| $find)?);
             fn id(s: &$subject) -> i64 {
                 s.id
             }
@@ -436,6 +825,104 @@ macro_rules! workflow {
                     $settled
                 }
             )?
+            $(
+                fn linked(
+                    $lconn: &mut $crate::db::DbConn,
+                    $ls: &$subject,
+                    $lon: &'static str,
+                ) -> $crate::error::AppResult<Vec<(i64, String)>> {
+                    $linked
+                }
+            )?
+            $(
+                fn event_subject($es: &$subject) -> (&'static str, i64) {
+                    $event_subject
+                }
+            )?
         }
+    };
+    (@find $subject:ty, $table:ident) => {
+        fn find(
+            conn: &mut $crate::db::DbConn,
+            id: i64,
+        ) -> $crate::error::AppResult<$subject> {
+            use diesel::prelude::*;
+            Ok($table::table
+                .find(id)
+                .select(<$subject>::as_select())
+                .first(conn)?)
+        }
+    };
+    (@find $subject:ty, $table:ident, |$fconn:ident, $fid:ident| $find:expr) => {
+        fn find(
+            $fconn: &mut $crate::db::DbConn,
+            $fid: i64,
+        ) -> $crate::error::AppResult<$subject> {
+            $find
+        }
+    };
+}
+
+/// A workflow's table, one row a line:
+///
+/// ```text
+/// crate::transitions![ComplaintStatus, ComplaintAction;
+///     [Registered] JudgeMinor => Handling, by JUDGE_ROLES,
+///         settles [ComplaintJudge], starts [ComplaintFile], event ComplaintJudged;
+/// ]
+/// ```
+///
+/// `settles`, `starts`, `cancels` (rules) and `effects` (consts of
+/// [`Effect`]) are optional, in that order.
+#[macro_export]
+macro_rules! transitions {
+    ($state:ident, $action:ident; $(
+        [$($from:ident),+] $act:ident => $to:ident, by $roles:expr
+        $(, settles [$($settles:ident),*])?
+        $(, starts [$($starts:ident),*])?
+        $(, cancels [$($cancels:ident),*])?
+        $(, effects [$($effects:expr),*])?
+        , event $event:ident;
+    )*) => {
+        &[$($crate::services::workflow::Transition {
+            from: &[$($state::$from),+],
+            action: $action::$act,
+            to: $state::$to,
+            roles: $roles,
+            settles: &[$($($crate::models::deadline::Rule::$settles),*)?],
+            starts: &[$($($crate::models::deadline::Rule::$starts),*)?],
+            cancels: &[$($($crate::models::deadline::Rule::$cancels),*)?],
+            effects: &[$($($effects),*)?],
+            event: $crate::models::event::EventType::$event,
+        }),*]
+    };
+}
+
+/// A workflow's creation rows, one a line:
+///
+/// ```text
+/// crate::creations![VisitStatus;
+///     "record" => Recorded, by VISITORS, starts [VisitRecord], settles [VisitRecord],
+///         effects [REVISIT_MET], event VisitRecorded;
+/// ]
+/// ```
+#[macro_export]
+macro_rules! creations {
+    ($state:ident; $(
+        $name:literal => $to:ident, by $roles:expr
+        $(, starts [$($starts:ident),*])?
+        $(, settles [$($settles:ident),*])?
+        $(, effects [$($effects:expr),*])?
+        , event $event:ident;
+    )*) => {
+        &[$($crate::services::workflow::Creation {
+            name: $name,
+            to: $state::$to,
+            roles: $roles,
+            starts: &[$($($crate::models::deadline::Rule::$starts),*)?],
+            settles: &[$($($crate::models::deadline::Rule::$settles),*)?],
+            effects: &[$($($effects),*)?],
+            event: $crate::models::event::EventType::$event,
+        }),*]
     };
 }

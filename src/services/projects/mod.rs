@@ -23,6 +23,7 @@ use crate::models::user::Role;
 use super::deadlines;
 use super::ledger;
 use super::warranty;
+use super::workflow::{self, CreateRequest, Ctx};
 use super::{check_version, concurrent_change, double_option, events, like_contains, Page, Paged};
 
 mod contacts;
@@ -33,7 +34,7 @@ pub use terms::*;
 
 /// Who keeps the ledger: the project department, the branch engineering
 /// department, the group engineering department, administrators.
-const WRITERS: &[Role] = &[
+pub(crate) const WRITERS: &[Role] = &[
     Role::Admin,
     Role::GroupEngineer,
     Role::BranchEngineer,
@@ -471,7 +472,7 @@ pub fn create(
     now: NaiveDateTime,
     input: &NewProjectInput,
 ) -> AppResult<Project> {
-    actor.require(WRITERS)?;
+    let birth = workflow::creation::<ledger::Ledger>(actor, "enter")?;
     let (code, name, address) = (input.code.trim(), input.name.trim(), input.address.trim());
     for (field, value) in [("code", code), ("name", name), ("address", address)] {
         if value.is_empty() {
@@ -503,40 +504,48 @@ pub fn create(
             ledger_due_at: ledger::clock_start(input.handover_on, config),
             scope_path,
         };
-        let id: i64 = diesel::insert_into(projects::table)
-            .values((
-                &fields,
-                projects::ledger_status.eq(ApprovalStatus::Draft.as_str()),
-                projects::version.eq(1),
-                projects::created_at.eq(now),
-                projects::updated_at.eq(now),
-            ))
-            .returning(projects::id)
-            .get_result(conn)?;
-        // the statutory minimum terms, from the day after completion acceptance
-        let starts_on = warranty::starts_on(fields.completion_accepted_on);
-        for category in WarrantyCategory::ALL {
-            let Some(length) =
-                warranty::statutory_minimum(*category, fields.design_service_life_years)
-            else {
-                continue;
-            };
-            insert_term(conn, config, now, id, *category, length, starts_on, None)?;
-        }
-        let mut project = get(conn, actor, id)?;
-        let clock = ledger::fill_clock(&project, ledger::clock_start(project.handover_on, config));
-        let d = deadlines::start(conn, config, now, clock)?;
-        ledger::set_due(conn, id, d.due_at)?;
-        project.ledger_due_at = d.due_at;
-        events::record_change(
+        let ctx = Ctx { actor, config, now };
+        let starts_at = Some(fields.ledger_due_at);
+        let (project, _) = workflow::create::<ledger::Ledger>(
             conn,
-            now,
-            actor,
-            EventType::ProjectCreated,
-            ("project", id),
-            None,
-            Some(audit(&project)),
+            ctx,
+            birth,
+            CreateRequest {
+                starts_at,
+                ..CreateRequest::default()
+            },
+            |conn, state| {
+                let id: i64 = diesel::insert_into(projects::table)
+                    .values((
+                        &fields,
+                        projects::ledger_status.eq(state.as_str()),
+                        projects::version.eq(1),
+                        projects::created_at.eq(now),
+                        projects::updated_at.eq(now),
+                    ))
+                    .returning(projects::id)
+                    .get_result(conn)?;
+                // the statutory minimum terms, from the day after completion acceptance
+                let starts_on = warranty::starts_on(fields.completion_accepted_on);
+                for category in WarrantyCategory::ALL {
+                    let Some(length) =
+                        warranty::statutory_minimum(*category, fields.design_service_life_years)
+                    else {
+                        continue;
+                    };
+                    insert_term(conn, config, now, id, *category, length, starts_on, None)?;
+                }
+                Ok(id)
+            },
+            |conn, project, outcome| {
+                // the project mirrors its fill clock's due time
+                for d in &outcome.started {
+                    ledger::set_due(conn, project.id, d.due_at)?;
+                }
+                Ok(())
+            },
         )?;
+        let project = get(conn, actor, project.id)?;
         Ok(project)
     })
 }
@@ -643,9 +652,14 @@ pub fn update(
         if handover != before.handover_on && before.ledger_status == ApprovalStatus::Draft.as_str()
         {
             let start = ledger::clock_start(handover, config);
-            if let Some(d) =
-                deadlines::restart(conn, config, now, Rule::LedgerFill, "project", id, start)?
-            {
+            if let Some(d) = workflow::retime::<ledger::Ledger>(
+                conn,
+                config,
+                now,
+                &before,
+                Rule::LedgerFill,
+                start,
+            )? {
                 ledger::set_due(conn, id, d.due_at)?;
             }
         }
