@@ -60,6 +60,19 @@ pub struct AttachInput {
     pub internal: bool,
 }
 
+/// Uploads named by id in a step's body, attached as they are (no
+/// caption, not internal).
+pub fn documents(ids: &[i64]) -> Vec<AttachInput> {
+    ids.iter()
+        .map(|&upload_id| AttachInput {
+            upload_id,
+            caption: None,
+            taken_at: None,
+            internal: false,
+        })
+        .collect()
+}
+
 /// Changes to an attachment's caption or who may see it.
 #[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]

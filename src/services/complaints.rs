@@ -30,8 +30,10 @@ use crate::models::project::Project;
 use crate::models::user::Role;
 use crate::services::IfMatch;
 
-use super::attachments::{self, AttachInput, CLOCK_SKEW_MINUTES};
+use super::attachments::documents;
+use super::attachments::{self, CLOCK_SKEW_MINUTES};
 use super::deadlines::{self as clocks, NewDeadline};
+use super::trimmed;
 use super::workflow::{
     self, CreateRequest, Creation, Ctx, Does, Effect, Outcome, Request, Transition,
 };
@@ -40,25 +42,6 @@ use super::{projects, Page, Paged};
 /// A repeat complaint (二次投诉, 004 §5.8.2) is one about a matter that is
 /// still open, or that was closed satisfied less than this many months ago.
 pub const REPEAT_WINDOW_MONTHS: u32 = 12;
-
-/// Uploads named in a step, attached to the complaint in its transaction.
-fn documents(ids: &[i64]) -> Vec<AttachInput> {
-    ids.iter()
-        .map(|&upload_id| AttachInput {
-            upload_id,
-            caption: None,
-            taken_at: None,
-            internal: false,
-        })
-        .collect()
-}
-
-fn trimmed(value: Option<&str>) -> Option<String> {
-    value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-}
 
 fn not_in_future(at: DateTime<Utc>, now: NaiveDateTime, field: &str) -> AppResult<NaiveDateTime> {
     let at = at.naive_utc();

@@ -21,6 +21,7 @@ use crate::models::org_unit::{OrgUnit, OrgUnitKind};
 use crate::models::user::{Rank, Role};
 use crate::services::users::clean_phone_field;
 
+use super::trimmed;
 use super::{check_version, concurrent_change, double_option, events, like_contains, Page, Paged};
 
 /// Roles that keep the customer register (the branch engineering side and above).
@@ -409,13 +410,6 @@ fn check_branch(conn: &mut DbConn, actor: &Actor, branch_id: i64) -> AppResult<S
             format!("branch {branch_id} does not exist or is outside your scope"),
         )),
     }
-}
-
-fn trimmed(value: Option<&str>) -> Option<String> {
-    value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
 }
 
 pub fn create(

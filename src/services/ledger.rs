@@ -21,9 +21,10 @@ use crate::models::project::{
 };
 use crate::models::user::Role;
 
-use super::attachments::{self, AttachInput};
+use super::attachments;
 use super::calendar;
 use super::deadlines::NewDeadline;
+use super::trimmed;
 use super::workflow::{self, Creation, Ctx, Outcome, Request, Transition};
 
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
@@ -165,13 +166,6 @@ pub fn gaps(conn: &mut DbConn, project: &Project) -> AppResult<Vec<FieldError>> 
     Ok(gaps)
 }
 
-fn trimmed(value: Option<&str>) -> Option<String> {
-    value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-}
-
 /// The project department submits the filled ledger for review. Refused
 /// while a required contact or warranty term is missing.
 pub fn submit(
@@ -182,16 +176,7 @@ pub fn submit(
     input: &LedgerSubmission,
 ) -> AppResult<Project> {
     let (now, actor, config) = (ctx.now, ctx.actor, ctx.config);
-    let documents: Vec<AttachInput> = input
-        .attachment_ids
-        .iter()
-        .map(|&upload_id| AttachInput {
-            upload_id,
-            caption: None,
-            taken_at: None,
-            internal: false,
-        })
-        .collect();
+    let documents = attachments::documents(&input.attachment_ids);
     workflow::run::<Ledger>(
         conn,
         ctx,

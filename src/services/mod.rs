@@ -57,6 +57,14 @@ impl<T> Paged<T> {
     }
 }
 
+/// Text a person typed, without its outer white space; blank is none.
+pub(crate) fn trimmed(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
 /// For PATCH bodies: tells "absent" (`None`) from "set to null" (`Some(None)`).
 pub fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
 where

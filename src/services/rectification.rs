@@ -29,10 +29,12 @@ use crate::models::event::EventType;
 use crate::models::user::Role;
 use crate::services::{Approval, ApprovalDecision, IfMatch};
 
-use super::attachments::{self, AttachInput};
+use super::attachments;
+use super::attachments::documents;
 use super::calendar;
 use super::complaints;
 use super::deadlines::NewDeadline;
+use super::trimmed;
 use super::workflow::{self, CreateRequest, Creation, Ctx, Does, Effect, Request, Transition};
 use super::{concurrent_change, events};
 
@@ -689,24 +691,6 @@ fn current_milestones(conn: &mut DbConn, plan_id: i64) -> AppResult<Vec<Mileston
             description: m.description,
         })
         .collect())
-}
-
-fn documents(ids: &[i64]) -> Vec<AttachInput> {
-    ids.iter()
-        .map(|&upload_id| AttachInput {
-            upload_id,
-            caption: None,
-            taken_at: None,
-            internal: false,
-        })
-        .collect()
-}
-
-fn trimmed(value: Option<&str>) -> Option<String> {
-    value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
 }
 
 // ---- commands ----------------------------------------------------------

@@ -26,9 +26,10 @@ use crate::models::visit::{
 };
 use crate::services::IfMatch;
 
-use super::attachments::{self, AttachInput, CLOCK_SKEW_MINUTES};
+use super::attachments::{self, CLOCK_SKEW_MINUTES};
 use super::complaints::{self, FromVisit};
 use super::deadlines::NewDeadline;
+use super::trimmed;
 use super::workflow::{self, CreateRequest, Creation, Ctx, Does, Effect, Request, Transition};
 use super::{projects, Page, Paged};
 
@@ -493,13 +494,6 @@ pub fn list(
 
 // ---- recording ---------------------------------------------------------
 
-fn trimmed(value: Option<&str>) -> Option<String> {
-    value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-}
-
 /// The checks of a record that need no database.
 fn check_record(input: &NewVisit) -> AppResult<()> {
     let mut errors = vec![];
@@ -799,16 +793,7 @@ pub fn record(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisit) -> AppResult<Vi
                     config,
                     now,
                     (SubjectType::Visit, id),
-                    &input
-                        .attachment_ids
-                        .iter()
-                        .map(|&upload_id| AttachInput {
-                            upload_id,
-                            caption: None,
-                            taken_at: None,
-                            internal: false,
-                        })
-                        .collect::<Vec<_>>(),
+                    &attachments::documents(&input.attachment_ids),
                     "attachment_ids",
                 )?;
                 Ok(())

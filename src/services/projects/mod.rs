@@ -163,12 +163,7 @@ pub(crate) fn not_found(id: i64) -> AppError {
     AppError::NotFound(format!("project {id} not found"))
 }
 
-pub(crate) fn trimmed(value: Option<&str>) -> Option<String> {
-    value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-}
+pub(crate) use super::trimmed;
 
 /// Projects the caller may see: by the department that built them, or the
 /// customer user's own.
