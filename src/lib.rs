@@ -101,8 +101,6 @@ pub fn app(
         })
         .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed))
         .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
-        .service(web::resource("/healthz").get(api::health::healthz))
-        .service(web::resource("/readyz").get(api::health::readyz))
         .route("/", web::get().to(to_swagger_ui))
         .route("/swagger-ui", web::get().to(to_swagger_ui))
         .configure(api::configure)

@@ -1,9 +1,12 @@
 //! The OpenAPI document, generated from the handlers' annotations. The
 //! committed `openapi/openapi.json` must equal it (a test checks).
 
+use std::sync::OnceLock;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+use actix_web::http::Method;
 use utoipa::{Modify, OpenApi};
 
 use crate::api;
@@ -16,105 +19,6 @@ use crate::api;
         version = "1.0.0"
     ),
     servers((url = "/", description = "The server that serves this document")),
-    paths(
-        api::health::healthz,
-        api::health::readyz,
-        api::auth::login,
-        api::auth::refresh,
-        api::auth::logout,
-        api::me::get_me,
-        api::me::change_password,
-        api::me::my_projects,
-        api::me::my_complaints,
-        api::org_units::list,
-        api::org_units::create,
-        api::org_units::get,
-        api::org_units::update,
-        api::org_units::deactivate,
-        api::org_units::activate,
-        api::users::list,
-        api::users::create,
-        api::users::get,
-        api::users::update,
-        api::users::deactivate,
-        api::users::activate,
-        api::events::list,
-        api::customers::list,
-        api::customers::create,
-        api::customers::get,
-        api::customers::update,
-        api::customers::grade,
-        api::customers::gradings,
-        api::projects::list,
-        api::projects::create,
-        api::projects::get,
-        api::projects::update,
-        api::projects::submit_ledger,
-        api::projects::review_ledger,
-        api::projects::contacts,
-        api::projects::add_contact,
-        api::projects::update_contact,
-        api::projects::remove_contact,
-        api::projects::terms,
-        api::projects::set_term,
-        api::projects::warranty_status,
-        api::deadlines::tasks,
-        api::deadlines::policies,
-        api::deadlines::policy_versions,
-        api::deadlines::change_policy,
-        api::deadlines::list,
-        api::deadlines::get,
-        api::deadlines::pause,
-        api::deadlines::resume,
-        api::deadlines::calendar_days,
-        api::deadlines::calendar_day,
-        api::deadlines::put_calendar_day,
-        api::deadlines::delete_calendar_day,
-        api::attachments::upload,
-        api::attachments::get_upload,
-        api::attachments::list_for_project,
-        api::attachments::add_to_project,
-        api::attachments::list_for_complaint,
-        api::attachments::add_to_complaint,
-        api::attachments::list_for_plan,
-        api::attachments::add_to_plan,
-        api::complaints::register,
-        api::complaints::list,
-        api::complaints::counts,
-        api::complaints::get,
-        api::complaints::judge,
-        api::complaints::file,
-        api::complaints::resolve,
-        api::complaints::evaluate,
-        api::rectification_plans::create,
-        api::rectification_plans::get,
-        api::rectification_plans::update,
-        api::rectification_plans::submit,
-        api::rectification_plans::review,
-        api::rectification_plans::approve,
-        api::rectification_plans::revise,
-        api::rectification_plans::progress,
-        api::rectification_plans::versions,
-        api::visit_plans::create,
-        api::visit_plans::list,
-        api::visit_plans::get,
-        api::visit_plans::compliance,
-        api::visit_plans::add_item,
-        api::visit_plans::update_item,
-        api::visit_plans::remove_item,
-        api::visit_plans::submit,
-        api::visit_plans::review,
-        api::visits::record,
-        api::visits::list,
-        api::visits::get,
-        api::visits::confirm,
-        api::attachments::list_for_visit,
-        api::attachments::add_to_visit,
-        api::attachments::get,
-        api::attachments::update,
-        api::attachments::hide,
-        api::attachments::content,
-    ),
     components(schemas(
         crate::error::Problem,
         crate::error::FieldError,
@@ -123,7 +27,7 @@ use crate::api;
         crate::models::event::EventType,
     )),
     security(("bearer_auth" = [])),
-    modifiers(&Security, &Idempotency, &StandardErrors, &UniqueOperationIds, &ClientShapes, &TextShapes),
+    modifiers(&Operations, &Security, &Idempotency, &StandardErrors, &UniqueOperationIds, &ClientShapes, &TextShapes),
     tags(
         (name = "auth", description = "Log in, refresh, log out, who am I"),
         (name = "org-units", description = "The group, its branches and project departments"),
@@ -141,6 +45,172 @@ use crate::api;
     )
 )]
 pub struct ApiDoc;
+
+/// Every operation of the API, listed once: the spec's paths and the
+/// server's routes are both made from this list, so a route cannot exist
+/// without its documentation, nor the reverse.
+macro_rules! operations {
+    ($($($segment:ident)::+),* $(,)?) => {
+        /// The spec's paths (and the schemas they name), from the list.
+        #[derive(OpenApi)]
+        #[openapi(paths($($($segment)::+),*))]
+        struct Paths;
+
+        /// Every operation as `(path, method, route)`, in the list's order
+        /// (a fixed path such as `/complaints/counts` before the
+        /// `/complaints/{id}` that would take it).
+        pub fn routes() -> Vec<(String, Method, actix_web::Route)> {
+            // where each handler sits, read once from its own annotation
+            static PLACES: OnceLock<Vec<Vec<(String, Method)>>> = OnceLock::new();
+            let places = PLACES.get_or_init(|| vec![$({
+                #[derive(OpenApi)]
+                #[openapi(paths($($segment)::+))]
+                struct One;
+                endpoints(One::openapi())
+            }),*]);
+            let makers: Vec<fn(Method) -> actix_web::Route> =
+                vec![$(|method| actix_web::web::route().method(method).to($($segment)::+)),*];
+            places
+                .iter()
+                .zip(makers)
+                .flat_map(|(place, make)| {
+                    place
+                        .iter()
+                        .map(move |(path, method)| (path.clone(), method.clone(), make(method.clone())))
+                })
+                .collect()
+        }
+    };
+}
+
+operations!(
+    api::health::healthz,
+    api::health::readyz,
+    api::auth::login,
+    api::auth::refresh,
+    api::auth::logout,
+    api::me::get_me,
+    api::me::change_password,
+    api::me::my_projects,
+    api::me::my_complaints,
+    api::org_units::list,
+    api::org_units::create,
+    api::org_units::get,
+    api::org_units::update,
+    api::org_units::deactivate,
+    api::org_units::activate,
+    api::users::list,
+    api::users::create,
+    api::users::get,
+    api::users::update,
+    api::users::deactivate,
+    api::users::activate,
+    api::events::list,
+    api::customers::list,
+    api::customers::create,
+    api::customers::get,
+    api::customers::update,
+    api::customers::grade,
+    api::customers::gradings,
+    api::projects::list,
+    api::projects::create,
+    api::projects::get,
+    api::projects::update,
+    api::projects::submit_ledger,
+    api::projects::review_ledger,
+    api::projects::contacts,
+    api::projects::add_contact,
+    api::projects::update_contact,
+    api::projects::remove_contact,
+    api::projects::terms,
+    api::projects::set_term,
+    api::projects::warranty_status,
+    api::deadlines::tasks,
+    api::deadlines::policies,
+    api::deadlines::policy_versions,
+    api::deadlines::change_policy,
+    api::deadlines::list,
+    api::deadlines::get,
+    api::deadlines::pause,
+    api::deadlines::resume,
+    api::deadlines::calendar_days,
+    api::deadlines::calendar_day,
+    api::deadlines::put_calendar_day,
+    api::deadlines::delete_calendar_day,
+    api::attachments::upload,
+    api::attachments::get_upload,
+    api::attachments::list_for_project,
+    api::attachments::add_to_project,
+    api::attachments::list_for_complaint,
+    api::attachments::add_to_complaint,
+    api::attachments::list_for_plan,
+    api::attachments::add_to_plan,
+    api::complaints::register,
+    api::complaints::list,
+    api::complaints::counts,
+    api::complaints::get,
+    api::complaints::judge,
+    api::complaints::file,
+    api::complaints::resolve,
+    api::complaints::evaluate,
+    api::rectification_plans::create,
+    api::rectification_plans::get,
+    api::rectification_plans::update,
+    api::rectification_plans::submit,
+    api::rectification_plans::review,
+    api::rectification_plans::approve,
+    api::rectification_plans::revise,
+    api::rectification_plans::progress,
+    api::rectification_plans::versions,
+    api::visit_plans::create,
+    api::visit_plans::list,
+    api::visit_plans::get,
+    api::visit_plans::compliance,
+    api::visit_plans::add_item,
+    api::visit_plans::update_item,
+    api::visit_plans::remove_item,
+    api::visit_plans::submit,
+    api::visit_plans::review,
+    api::visits::record,
+    api::visits::list,
+    api::visits::get,
+    api::visits::confirm,
+    api::attachments::list_for_visit,
+    api::attachments::add_to_visit,
+    api::attachments::get,
+    api::attachments::update,
+    api::attachments::hide,
+    api::attachments::content,
+);
+
+/// The methods and paths an operation's annotation gives.
+fn endpoints(doc: utoipa::openapi::OpenApi) -> Vec<(String, Method)> {
+    let mut out = vec![];
+    for (path, item) in doc.paths.paths {
+        for (method, operation) in [
+            (Method::GET, &item.get),
+            (Method::POST, &item.post),
+            (Method::PUT, &item.put),
+            (Method::PATCH, &item.patch),
+            (Method::DELETE, &item.delete),
+        ] {
+            if operation.is_some() {
+                out.push((path.clone(), method));
+            }
+        }
+    }
+    out
+}
+
+/// Puts the listed operations' paths into the spec, before the modifiers
+/// that shape them.
+struct Operations;
+
+impl Modify for Operations {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi.merge(Paths::openapi());
+    }
+}
 
 struct Security;
 
