@@ -2,7 +2,7 @@
 //! complaint workflow (judgment, filing, resolution, evaluation).
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,9 +10,9 @@ use validator::Validate;
 
 use super::attachments::AttachmentView;
 use super::deadlines::{deadline_view, DeadlineView};
-use super::extract::{ValidJson, ValidQuery};
+use super::extract::ValidQuery;
 use super::rectification_plans::PlanView;
-use super::{answer, once, page, step, utc, versioned, ListResponse};
+use super::{answer, page, utc, versioned, ListResponse};
 use crate::auth::{Actor, Caller};
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::complaint::{
@@ -26,7 +26,6 @@ use crate::services::complaints::{
     JudgmentInput, NewComplaint, ResolutionInput,
 };
 use crate::services::idempotency::Answer;
-use crate::services::workflow::Ctx;
 use crate::AppState;
 
 /// The liability judgment.
@@ -350,38 +349,24 @@ fn answer_of(status: StatusCode, complaint: Complaint) -> AppResult<Answer> {
     )
 }
 
-/// Register a complaint
-///
-/// By the group or branch engineering department (any channel), or by a
-/// customer account for its own project (channel `app`). Starts the 2-day
-/// `complaint.judge` clock from `received_at` for the branch engineering
-/// department. An earlier complaint on the same project and category that
-/// is still open, or was closed satisfied less than 12 months before, makes
-/// it a repeat complaint (`is_repeat`, `repeat_of`). Send an
-/// `Idempotency-Key`: a retried registration never creates a second one.
-#[utoipa::path(post, path = "/api/v1/complaints", tag = "complaints", operation_id = "register_complaint", request_body = NewComplaint,
-    responses(
-        (status = 201, description = "Registered", body = ComplaintView, headers(("Location" = String), ("ETag" = String))),
-        (status = 403, description = "Your role does not register complaints", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_id` or `repeat_of` names nothing in your scope (the field is named)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields (`received_at` in the future; a customer's channel other than `app`), `repeat_of_other_project`, or an upload that cannot be attached (`upload_unavailable`)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn register(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    body: ValidJson<NewComplaint>,
-) -> AppResult<HttpResponse> {
-    let (now, st) = (state.clock.now_naive(), state.clone());
-    once(&state, &req, caller, move |conn, actor| {
-        let ctx = Ctx {
-            actor: &actor,
-            config: &st.config,
-            now,
-        };
-        answer_of(StatusCode::CREATED, service::register(conn, ctx, &body.0)?)
-    })
-    .await
+crate::create_handler! {
+    /// Register a complaint
+    ///
+    /// By the group or branch engineering department (any channel), or by a
+    /// customer account for its own project (channel `app`). Starts the 2-day
+    /// `complaint.judge` clock from `received_at` for the branch engineering
+    /// department. An earlier complaint on the same project and category that
+    /// is still open, or was closed satisfied less than 12 months before, makes
+    /// it a repeat complaint (`is_repeat`, `repeat_of`). Send an
+    /// `Idempotency-Key`: a retried registration never creates a second one.
+    #[utoipa::path(post, path = "/api/v1/complaints", tag = "complaints", operation_id = "register_complaint", request_body = NewComplaint,
+        responses(
+            (status = 201, description = "Registered", body = ComplaintView, headers(("Location" = String), ("ETag" = String))),
+            (status = 403, description = "Your role does not register complaints", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "`project_id` or `repeat_of` names nothing in your scope (the field is named)", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "Invalid fields (`received_at` in the future; a customer's channel other than `app`), `repeat_of_other_project`, or an upload that cannot be attached (`upload_unavailable`)", body = Problem, content_type = "application/problem+json"),
+        ))]
+    register(NewComplaint) => service::register, answer_of
 }
 
 /// List complaints
@@ -512,145 +497,85 @@ pub async fn get(
     Ok(versioned(StatusCode::OK, view.complaint.version, view))
 }
 
-/// Judge liability
-///
-/// By the branch engineering department, within 2 days of receipt
-/// (`complaint.judge`; after that only with a `late_reason`, `422
-/// deadline_passed` without). `not_ours` needs the `reply` and closes the
-/// complaint (`closed_not_ours`); `ours` needs the `severity`: `serious` →
-/// `awaiting_plan`, `minor` → `handling`, and the group's filing is due.
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/judgment", tag = "complaints", operation_id = "judge_complaint", request_body = JudgmentInput,
-    params(("id" = i64, Path, description = "Complaint id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "Judged", body = ComplaintView, headers(("ETag" = String))),
-        (status = 403, description = "Only the branch engineering department judges", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such complaint in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Judged already (`invalid_transition`), or changed at the same time (`concurrent_change`)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`severity` or `reply` missing or out of place, or late without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn judge(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<JudgmentInput>,
-) -> AppResult<HttpResponse> {
-    step(
-        state,
-        req,
-        caller,
-        id.into_inner(),
-        body.0,
-        service::judge,
-        answer_of,
-    )
-    .await
+crate::step_handler! {
+    /// Judge liability
+    ///
+    /// By the branch engineering department, within 2 days of receipt
+    /// (`complaint.judge`; after that only with a `late_reason`, `422
+    /// deadline_passed` without). `not_ours` needs the `reply` and closes the
+    /// complaint (`closed_not_ours`); `ours` needs the `severity`: `serious` →
+    /// `awaiting_plan`, `minor` → `handling`, and the group's filing is due.
+    #[utoipa::path(post, path = "/api/v1/complaints/{id}/judgment", tag = "complaints", operation_id = "judge_complaint", request_body = JudgmentInput,
+        params(("id" = i64, Path, description = "Complaint id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "Judged", body = ComplaintView, headers(("ETag" = String))),
+            (status = 403, description = "Only the branch engineering department judges", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such complaint in your scope", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "Judged already (`invalid_transition`), or changed at the same time (`concurrent_change`)", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "`severity` or `reply` missing or out of place, or late without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
+        ))]
+    judge(JudgmentInput) => service::judge, answer_of
 }
 
-/// File a complaint with the group
-///
-/// By the group engineering department (备案), for every complaint judged
-/// ours; it runs beside the handling and never blocks it.
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/filing", tag = "complaints", operation_id = "file_complaint", request_body = FilingInput,
-    params(("id" = i64, Path, description = "Complaint id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "Filed", body = ComplaintView, headers(("ETag" = String))),
-        (status = 403, description = "Only the group engineering department files", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such complaint in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not judged ours, or filed already (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Late without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn file(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<FilingInput>,
-) -> AppResult<HttpResponse> {
-    step(
-        state,
-        req,
-        caller,
-        id.into_inner(),
-        body.0,
-        service::file,
-        answer_of,
-    )
-    .await
+crate::step_handler! {
+    /// File a complaint with the group
+    ///
+    /// By the group engineering department (备案), for every complaint judged
+    /// ours; it runs beside the handling and never blocks it.
+    #[utoipa::path(post, path = "/api/v1/complaints/{id}/filing", tag = "complaints", operation_id = "file_complaint", request_body = FilingInput,
+        params(("id" = i64, Path, description = "Complaint id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "Filed", body = ComplaintView, headers(("ETag" = String))),
+            (status = 403, description = "Only the group engineering department files", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such complaint in your scope", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "Not judged ours, or filed already (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "Late without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
+        ))]
+    file(FilingInput) => service::file, answer_of
 }
 
-/// Report the complaint resolved
-///
-/// By the project department, when a minor complaint is handled or a
-/// serious one's rectification is done: `revisit_due`, and the branch
-/// revisits the customer within 3 days (`complaint.revisit`).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/resolution", tag = "complaints", operation_id = "resolve_complaint", request_body = ResolutionInput,
-    params(("id" = i64, Path, description = "Complaint id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "Resolved", body = ComplaintView, headers(("ETag" = String))),
-        (status = 403, description = "Only the project department resolves", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such complaint in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not being handled or rectified (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields or an upload that cannot be attached", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn resolve(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<ResolutionInput>,
-) -> AppResult<HttpResponse> {
-    step(
-        state,
-        req,
-        caller,
-        id.into_inner(),
-        body.0,
-        service::resolve,
-        answer_of,
-    )
-    .await
+crate::step_handler! {
+    /// Report the complaint resolved
+    ///
+    /// By the project department, when a minor complaint is handled or a
+    /// serious one's rectification is done: `revisit_due`, and the branch
+    /// revisits the customer within 3 days (`complaint.revisit`).
+    #[utoipa::path(post, path = "/api/v1/complaints/{id}/resolution", tag = "complaints", operation_id = "resolve_complaint", request_body = ResolutionInput,
+        params(("id" = i64, Path, description = "Complaint id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "Resolved", body = ComplaintView, headers(("ETag" = String))),
+            (status = 403, description = "Only the project department resolves", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such complaint in your scope", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "Not being handled or rectified (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "Invalid fields or an upload that cannot be attached", body = Problem, content_type = "application/problem+json"),
+        ))]
+    resolve(ResolutionInput) => service::resolve, answer_of
 }
 
-/// Record the customer's evaluation
-///
-/// By the branch engineering department (method `visit`, `phone` or
-/// `acceptance`) or the customer account (method `app`). `basically_satisfied`
-/// or better closes the complaint (`closed_satisfied`); worse sends it back
-/// to `handling` (minor) or `rectifying` (serious) for another round.
-/// Settles `complaint.revisit`: staff need a `late_reason` after its 3 days.
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/evaluation", tag = "complaints", operation_id = "evaluate_complaint", request_body = EvaluationInput,
-    params(("id" = i64, Path, description = "Complaint id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "Evaluated", body = ComplaintView, headers(("ETag" = String))),
-        (status = 403, description = "Only the branch engineering department or the customer evaluates", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such complaint in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not resolved (`invalid_transition`), or changed at the same time", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A method the caller cannot use, or late without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn evaluate(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<EvaluationInput>,
-) -> AppResult<HttpResponse> {
-    step(
-        state,
-        req,
-        caller,
-        id.into_inner(),
-        body.0,
-        service::evaluate,
-        answer_of,
-    )
-    .await
+crate::step_handler! {
+    /// Record the customer's evaluation
+    ///
+    /// By the branch engineering department (method `visit`, `phone` or
+    /// `acceptance`) or the customer account (method `app`). `basically_satisfied`
+    /// or better closes the complaint (`closed_satisfied`); worse sends it back
+    /// to `handling` (minor) or `rectifying` (serious) for another round.
+    /// Settles `complaint.revisit`: staff need a `late_reason` after its 3 days.
+    #[utoipa::path(post, path = "/api/v1/complaints/{id}/evaluation", tag = "complaints", operation_id = "evaluate_complaint", request_body = EvaluationInput,
+        params(("id" = i64, Path, description = "Complaint id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "Evaluated", body = ComplaintView, headers(("ETag" = String))),
+            (status = 403, description = "Only the branch engineering department or the customer evaluates", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such complaint in your scope", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "Not resolved (`invalid_transition`), or changed at the same time", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "A method the caller cannot use, or late without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
+        ))]
+    evaluate(EvaluationInput) => service::evaluate, answer_of
 }

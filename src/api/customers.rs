@@ -206,27 +206,16 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, CustomerView::try_from)?))
 }
 
-/// Register a customer
-///
-/// By the branch engineering department (or leader), the group, or an admin.
-#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = NewCustomerInput,
-    responses((status = 201, description = "Created", body = CustomerView,
-        headers(("Location" = String), ("ETag" = String))),
-        (status = 404, description = "A record named in the body (`branch_id`) does not exist or is outside your scope; the field is named", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn create(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    body: ValidJson<NewCustomerInput>,
-) -> AppResult<HttpResponse> {
-    let now = state.clock.now_naive();
-    let st = state.clone();
-    once(&state, &req, caller, move |conn, actor| {
-        let profile = service::create(conn, &actor, &st.config, now, &body.0)?;
-        answer_of(StatusCode::CREATED, profile)
-    })
-    .await
+crate::create_handler! {
+    /// Register a customer
+    ///
+    /// By the branch engineering department (or leader), the group, or an admin.
+    #[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = NewCustomerInput,
+        responses((status = 201, description = "Created", body = CustomerView,
+            headers(("Location" = String), ("ETag" = String))),
+            (status = 404, description = "A record named in the body (`branch_id`) does not exist or is outside your scope; the field is named", body = Problem, content_type = "application/problem+json"),
+        ))]
+    create(NewCustomerInput) => |conn, ctx, body| service::create(conn, ctx.actor, ctx.config, ctx.now, body), answer_of
 }
 
 /// Get a customer

@@ -238,6 +238,49 @@ where
     Ok(reply(answer, replayed))
 }
 
+/// Runs a write with the caller's [`Ctx`] (actor, configuration, the
+/// clock's now), once per `Idempotency-Key`: the body of [`create`] and [`step`].
+async fn in_ctx<F>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    write: F,
+) -> AppResult<HttpResponse>
+where
+    F: FnOnce(&mut DbConn, Ctx<'_>) -> AppResult<Answer> + Send + 'static,
+{
+    let (now, st) = (state.clock.now_naive(), state.clone());
+    once(&state, &req, caller, move |conn, actor| {
+        let ctx = Ctx {
+            actor: &actor,
+            config: &st.config,
+            now,
+        };
+        write(conn, ctx)
+    })
+    .await
+}
+
+/// Creates a record (its service function), once per `Idempotency-Key`,
+/// answering `201` with the record as `view` shapes it.
+pub async fn create<B, T>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    body: B,
+    run: fn(&mut DbConn, Ctx<'_>, &B) -> AppResult<T>,
+    view: fn(StatusCode, T) -> AppResult<Answer>,
+) -> AppResult<HttpResponse>
+where
+    B: Send + 'static,
+    T: 'static,
+{
+    in_ctx(state, req, caller, move |conn, ctx| {
+        view(StatusCode::CREATED, run(conn, ctx, &body)?)
+    })
+    .await
+}
+
 /// Runs one workflow step on record `id` (its service function), once per
 /// `Idempotency-Key`, answering the record as `view` shapes it.
 pub async fn step<B, T>(
@@ -253,16 +296,51 @@ where
     B: Send + 'static,
     T: 'static,
 {
-    let (expected, now, st) = (if_match(&req)?, state.clock.now_naive(), state.clone());
-    once(&state, &req, caller, move |conn, actor| {
-        let ctx = Ctx {
-            actor: &actor,
-            config: &st.config,
-            now,
-        };
+    let expected = if_match(&req)?;
+    in_ctx(state, req, caller, move |conn, ctx| {
         view(StatusCode::OK, run(conn, ctx, id, expected, &body)?)
     })
     .await
+}
+
+/// A workflow step's handler, `POST …/{id}/<step>` with a JSON body, run by
+/// [`step`] (`If-Match`, `Idempotency-Key`, one transaction) and answered as
+/// the view function shapes it. Its annotation (docs and `#[utoipa::path]`)
+/// comes first:
+/// `step_handler! { /// … #[utoipa::path(…)] judge(JudgmentInput) => service::judge, answer_of }`.
+#[macro_export]
+macro_rules! step_handler {
+    ($(#[$attr:meta])* $name:ident($body:ty) => $run:path, $view:path) => {
+        $(#[$attr])*
+        pub async fn $name(
+            state: actix_web::web::Data<$crate::AppState>,
+            caller: $crate::auth::Caller,
+            req: actix_web::HttpRequest,
+            id: actix_web::web::Path<i64>,
+            body: $crate::api::extract::ValidJson<$body>,
+        ) -> $crate::error::AppResult<actix_web::HttpResponse> {
+            $crate::api::step(state, req, caller, id.into_inner(), body.0, $run, $view).await
+        }
+    };
+}
+
+/// A creation's handler, `POST /<records>` with a JSON body, run by
+/// [`create`] (`Idempotency-Key`, one transaction) and answered `201` as the
+/// view function shapes it; its annotation comes first, as for
+/// [`step_handler!`](crate::step_handler).
+#[macro_export]
+macro_rules! create_handler {
+    ($(#[$attr:meta])* $name:ident($body:ty) => $run:expr, $view:path) => {
+        $(#[$attr])*
+        pub async fn $name(
+            state: actix_web::web::Data<$crate::AppState>,
+            caller: $crate::auth::Caller,
+            req: actix_web::HttpRequest,
+            body: $crate::api::extract::ValidJson<$body>,
+        ) -> $crate::error::AppResult<actix_web::HttpResponse> {
+            $crate::api::create(state, req, caller, body.0, $run, $view).await
+        }
+    };
 }
 
 /// Every instant the API sends has one shape, whole seconds in UTC

@@ -110,30 +110,18 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, OrgUnitView::try_from)?))
 }
 
-/// Create an org unit (admin)
-///
-/// The group first (no parent), then branches under it, then project
-/// departments under a branch.
-#[utoipa::path(post, path = "/api/v1/org-units", tag = "org-units", request_body = NewOrgUnitInput,
-    responses(
-        (status = 201, description = "Created", body = OrgUnitView,
-            headers(("Location" = String, description = "URL of the new unit"), ("ETag" = String))),
-        (status = 409, description = "The group exists already, or the name is taken under this parent", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn create(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    body: ValidJson<NewOrgUnitInput>,
-) -> AppResult<HttpResponse> {
-    let now = state.clock.now_naive();
-    once(&state, &req, caller, move |conn, actor| {
-        answer_of(
-            StatusCode::CREATED,
-            service::create(conn, &actor, now, &body.0)?,
-        )
-    })
-    .await
+crate::create_handler! {
+    /// Create an org unit (admin)
+    ///
+    /// The group first (no parent), then branches under it, then project
+    /// departments under a branch.
+    #[utoipa::path(post, path = "/api/v1/org-units", tag = "org-units", request_body = NewOrgUnitInput,
+        responses(
+            (status = 201, description = "Created", body = OrgUnitView,
+                headers(("Location" = String, description = "URL of the new unit"), ("ETag" = String))),
+            (status = 409, description = "The group exists already, or the name is taken under this parent", body = Problem, content_type = "application/problem+json"),
+        ))]
+    create(NewOrgUnitInput) => |conn, ctx, body| service::create(conn, ctx.actor, ctx.now, body), answer_of
 }
 
 /// Get an org unit

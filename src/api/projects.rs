@@ -322,28 +322,18 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, ProjectView::try_from)?))
 }
 
-/// Enter a completed project
-///
-/// Creates the ledger entry (status `draft`, due 3 days after handover) and
-/// the statutory warranty terms, starting the day after completion acceptance.
-#[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = NewProjectInput,
-    responses(
-        (status = 201, description = "Created", body = ProjectView, headers(("Location" = String), ("ETag" = String))),
-        (status = 409, description = "The code is taken (`code_taken`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "A record named in the body (`project_department_id`, `customer_id`) does not exist or is outside your scope; the field is named", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn create(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    body: ValidJson<NewProjectInput>,
-) -> AppResult<HttpResponse> {
-    let (now, st) = (state.clock.now_naive(), state.clone());
-    once(&state, &req, caller, move |conn, actor| {
-        let project = service::create(conn, &actor, &st.config, now, &body.0)?;
-        answer_of(StatusCode::CREATED, project)
-    })
-    .await
+crate::create_handler! {
+    /// Enter a completed project
+    ///
+    /// Creates the ledger entry (status `draft`, due 3 days after handover) and
+    /// the statutory warranty terms, starting the day after completion acceptance.
+    #[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = NewProjectInput,
+        responses(
+            (status = 201, description = "Created", body = ProjectView, headers(("Location" = String), ("ETag" = String))),
+            (status = 409, description = "The code is taken (`code_taken`)", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "A record named in the body (`project_department_id`, `customer_id`) does not exist or is outside your scope; the field is named", body = Problem, content_type = "application/problem+json"),
+        ))]
+    create(NewProjectInput) => |conn, ctx, body| service::create(conn, ctx.actor, ctx.config, ctx.now, body), answer_of
 }
 
 /// Get a project
@@ -397,75 +387,45 @@ pub async fn update(
     respond(StatusCode::OK, project)
 }
 
-/// Submit the ledger for review
-///
-/// By the project manager. Refused (`ledger_incomplete`, each gap in
-/// `errors`) while the warranty lead, the project manager or an owner-side
-/// contact is missing. After the due time (the `ledger.fill` deadline) it is
-/// accepted only with a `late_reason` (`422 deadline_passed` without), and
-/// flagged late.
-#[utoipa::path(post, path = "/api/v1/projects/{id}/ledger/submission", tag = "projects", request_body = LedgerSubmission,
-    params(("id" = i64, Path, description = "Project id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "Submitted", body = ProjectView, headers(("ETag" = String))),
-        (status = 403, description = "Only a project manager submits", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such project in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not in a state that can be submitted (`invalid_transition`), or changed at the same time (`concurrent_change`)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Incomplete (`ledger_incomplete`) or late without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn submit_ledger(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<LedgerSubmission>,
-) -> AppResult<HttpResponse> {
-    super::step(
-        state,
-        req,
-        caller,
-        id.into_inner(),
-        body.0,
-        ledger::submit,
-        answer_of,
-    )
-    .await
+crate::step_handler! {
+    /// Submit the ledger for review
+    ///
+    /// By the project manager. Refused (`ledger_incomplete`, each gap in
+    /// `errors`) while the warranty lead, the project manager or an owner-side
+    /// contact is missing. After the due time (the `ledger.fill` deadline) it is
+    /// accepted only with a `late_reason` (`422 deadline_passed` without), and
+    /// flagged late.
+    #[utoipa::path(post, path = "/api/v1/projects/{id}/ledger/submission", tag = "projects", request_body = LedgerSubmission,
+        params(("id" = i64, Path, description = "Project id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "Submitted", body = ProjectView, headers(("ETag" = String))),
+            (status = 403, description = "Only a project manager submits", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such project in your scope", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "Not in a state that can be submitted (`invalid_transition`), or changed at the same time (`concurrent_change`)", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "Incomplete (`ledger_incomplete`) or late without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
+        ))]
+    submit_ledger(LedgerSubmission) => ledger::submit, answer_of
 }
 
-/// Review the ledger
-///
-/// By the branch engineering department: `approve`, or `return` with a
-/// comment saying what to complete.
-#[utoipa::path(post, path = "/api/v1/projects/{id}/ledger/review", tag = "projects", request_body = Approval,
-    params(("id" = i64, Path, description = "Project id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "Reviewed", body = ProjectView, headers(("ETag" = String))),
-        (status = 403, description = "Only the branch engineering department reviews", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such project in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not submitted (`invalid_transition`), or changed at the same time (`concurrent_change`)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Returned without a comment, or late without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn review_ledger(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<Approval>,
-) -> AppResult<HttpResponse> {
-    super::step(
-        state,
-        req,
-        caller,
-        id.into_inner(),
-        body.0,
-        ledger::review,
-        answer_of,
-    )
-    .await
+crate::step_handler! {
+    /// Review the ledger
+    ///
+    /// By the branch engineering department: `approve`, or `return` with a
+    /// comment saying what to complete.
+    #[utoipa::path(post, path = "/api/v1/projects/{id}/ledger/review", tag = "projects", request_body = Approval,
+        params(("id" = i64, Path, description = "Project id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "Reviewed", body = ProjectView, headers(("ETag" = String))),
+            (status = 403, description = "Only the branch engineering department reviews", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such project in your scope", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "Not submitted (`invalid_transition`), or changed at the same time (`concurrent_change`)", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "Returned without a comment, or late without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
+        ))]
+    review_ledger(Approval) => ledger::review, answer_of
 }
 
 /// List the project's contacts

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::ValidJson;
-use super::{answer, if_match, once, step, utc, versioned};
+use super::{answer, if_match, utc, versioned};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::complaint::{Milestone, PlanStatus, PlanVersion, Progress};
@@ -207,18 +207,15 @@ pub async fn create(
     id: web::Path<i64>,
     body: ValidJson<NewPlan>,
 ) -> AppResult<HttpResponse> {
-    let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
-    once(&state, &req, caller, move |conn, actor| {
-        let ctx = Ctx {
-            actor: &actor,
-            config: &st.config,
-            now,
-        };
-        answer_of(
-            StatusCode::CREATED,
-            service::create(conn, ctx, id, &body.0)?,
-        )
-    })
+    let under = (id.into_inner(), body.0);
+    super::create(
+        state,
+        req,
+        caller,
+        under,
+        |conn, ctx, (id, plan)| service::create(conn, ctx, *id, plan),
+        answer_of,
+    )
     .await
 }
 
@@ -282,179 +279,104 @@ pub async fn update(
     Ok(versioned(StatusCode::OK, view.version, view))
 }
 
-/// Submit the plan for review
-///
-/// By the project department: `submitted`, and the branch engineering
-/// department reviews within 1 day (`rectification.review`).
-#[utoipa::path(post, path = "/api/v1/rectification-plans/{id}/submission", tag = "rectification plans", operation_id = "submit_rectification_plan", request_body = PlanSubmission,
-    params(("id" = i64, Path, description = "Plan id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "Submitted", body = PlanView, headers(("ETag" = String))),
-        (status = 403, description = "Only the project department submits", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not draft or returned (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An upload that cannot be attached", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn submit(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<PlanSubmission>,
-) -> AppResult<HttpResponse> {
-    step(
-        state,
-        req,
-        caller,
-        id.into_inner(),
-        body.0,
-        service::submit,
-        answer_of,
-    )
-    .await
+crate::step_handler! {
+    /// Submit the plan for review
+    ///
+    /// By the project department: `submitted`, and the branch engineering
+    /// department reviews within 1 day (`rectification.review`).
+    #[utoipa::path(post, path = "/api/v1/rectification-plans/{id}/submission", tag = "rectification plans", operation_id = "submit_rectification_plan", request_body = PlanSubmission,
+        params(("id" = i64, Path, description = "Plan id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "Submitted", body = PlanView, headers(("ETag" = String))),
+            (status = 403, description = "Only the project department submits", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "Not draft or returned (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "An upload that cannot be attached", body = Problem, content_type = "application/problem+json"),
+        ))]
+    submit(PlanSubmission) => service::submit, answer_of
 }
 
-/// Review the plan
-///
-/// By the branch engineering department within 1 day of submission:
-/// `pass` (only with `covers_all_points: true`) → `reviewed`, and the branch
-/// leader's 1-day approval clock starts now; `return` with a comment.
-#[utoipa::path(post, path = "/api/v1/rectification-plans/{id}/review", tag = "rectification plans", operation_id = "review_rectification_plan", request_body = PlanReview,
-    params(("id" = i64, Path, description = "Plan id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "Reviewed", body = PlanView, headers(("ETag" = String))),
-        (status = 403, description = "Only the branch engineering department reviews", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not submitted (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A pass of a plan that misses points (`plan_incomplete`), a return without a comment, or late without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn review(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<PlanReview>,
-) -> AppResult<HttpResponse> {
-    step(
-        state,
-        req,
-        caller,
-        id.into_inner(),
-        body.0,
-        service::review,
-        answer_of,
-    )
-    .await
+crate::step_handler! {
+    /// Review the plan
+    ///
+    /// By the branch engineering department within 1 day of submission:
+    /// `pass` (only with `covers_all_points: true`) → `reviewed`, and the branch
+    /// leader's 1-day approval clock starts now; `return` with a comment.
+    #[utoipa::path(post, path = "/api/v1/rectification-plans/{id}/review", tag = "rectification plans", operation_id = "review_rectification_plan", request_body = PlanReview,
+        params(("id" = i64, Path, description = "Plan id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "Reviewed", body = PlanView, headers(("ETag" = String))),
+            (status = 403, description = "Only the branch engineering department reviews", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "Not submitted (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "A pass of a plan that misses points (`plan_incomplete`), a return without a comment, or late without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
+        ))]
+    review(PlanReview) => service::review, answer_of
 }
 
-/// Approve the plan
-///
-/// By the branch leader within 1 day of the review: `approve` → `approved`,
-/// each open milestone becomes a deadline and the complaint `rectifying`;
-/// `return` with a comment.
-#[utoipa::path(post, path = "/api/v1/rectification-plans/{id}/approval", tag = "rectification plans", operation_id = "approve_rectification_plan", request_body = Approval,
-    params(("id" = i64, Path, description = "Plan id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "Decided", body = PlanView, headers(("ETag" = String))),
-        (status = 403, description = "Only the branch leader approves", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not reviewed (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A return without a comment, or late without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn approve(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<Approval>,
-) -> AppResult<HttpResponse> {
-    step(
-        state,
-        req,
-        caller,
-        id.into_inner(),
-        body.0,
-        service::approve,
-        answer_of,
-    )
-    .await
+crate::step_handler! {
+    /// Approve the plan
+    ///
+    /// By the branch leader within 1 day of the review: `approve` → `approved`,
+    /// each open milestone becomes a deadline and the complaint `rectifying`;
+    /// `return` with a comment.
+    #[utoipa::path(post, path = "/api/v1/rectification-plans/{id}/approval", tag = "rectification plans", operation_id = "approve_rectification_plan", request_body = Approval,
+        params(("id" = i64, Path, description = "Plan id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "Decided", body = PlanView, headers(("ETag" = String))),
+            (status = 403, description = "Only the branch leader approves", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "Not reviewed (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "A return without a comment, or late without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
+        ))]
+    approve(Approval) => service::approve, answer_of
 }
 
-/// Change the milestones of an approved plan
-///
-/// By the project department, with the reason. For a complaint sent to the
-/// group the plan goes back to `submitted` and is reviewed and approved
-/// again; otherwise the revision is recorded, the plan stays `approved` and
-/// the new milestones' clocks start at once. Every version is kept.
-#[utoipa::path(post, path = "/api/v1/rectification-plans/{id}/revision", tag = "rectification plans", operation_id = "revise_rectification_plan", request_body = PlanRevision,
-    params(("id" = i64, Path, description = "Plan id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "Revised", body = PlanView, headers(("ETag" = String))),
-        (status = 403, description = "Only the project department revises", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not approved (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn revise(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<PlanRevision>,
-) -> AppResult<HttpResponse> {
-    step(
-        state,
-        req,
-        caller,
-        id.into_inner(),
-        body.0,
-        service::revise,
-        answer_of,
-    )
-    .await
+crate::step_handler! {
+    /// Change the milestones of an approved plan
+    ///
+    /// By the project department, with the reason. For a complaint sent to the
+    /// group the plan goes back to `submitted` and is reviewed and approved
+    /// again; otherwise the revision is recorded, the plan stays `approved` and
+    /// the new milestones' clocks start at once. Every version is kept.
+    #[utoipa::path(post, path = "/api/v1/rectification-plans/{id}/revision", tag = "rectification plans", operation_id = "revise_rectification_plan", request_body = PlanRevision,
+        params(("id" = i64, Path, description = "Plan id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "Revised", body = PlanView, headers(("ETag" = String))),
+            (status = 403, description = "Only the project department revises", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "Not approved (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+        ))]
+    revise(PlanRevision) => service::revise, answer_of
 }
 
-/// Report progress
-///
-/// By the project department, against an approved plan: per cent done,
-/// what happened, whether the resources are in place, and the milestones
-/// done now (each settles its deadline; after its date only with a
-/// `late_reason`).
-#[utoipa::path(post, path = "/api/v1/rectification-plans/{id}/progress", tag = "rectification plans", operation_id = "report_rectification_progress", request_body = ProgressInput,
-    params(("id" = i64, Path, description = "Plan id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "Recorded", body = PlanView, headers(("ETag" = String))),
-        (status = 403, description = "Only the project department reports", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan is not approved now (`plan_not_approved`: never approved, or under re-review after a revision) or its complaint is closed (`complaint_closed`)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown or done milestones, a future date, or a late milestone without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn progress(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<ProgressInput>,
-) -> AppResult<HttpResponse> {
-    step(
-        state,
-        req,
-        caller,
-        id.into_inner(),
-        body.0,
-        service::report_progress,
-        answer_of,
-    )
-    .await
+crate::step_handler! {
+    /// Report progress
+    ///
+    /// By the project department, against an approved plan: per cent done,
+    /// what happened, whether the resources are in place, and the milestones
+    /// done now (each settles its deadline; after its date only with a
+    /// `late_reason`).
+    #[utoipa::path(post, path = "/api/v1/rectification-plans/{id}/progress", tag = "rectification plans", operation_id = "report_rectification_progress", request_body = ProgressInput,
+        params(("id" = i64, Path, description = "Plan id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "Recorded", body = PlanView, headers(("ETag" = String))),
+            (status = 403, description = "Only the project department reports", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "The plan is not approved now (`plan_not_approved`: never approved, or under re-review after a revision) or its complaint is closed (`complaint_closed`)", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "Unknown or done milestones, a future date, or a late milestone without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
+        ))]
+    progress(ProgressInput) => service::report_progress, answer_of
 }
 
 /// Every version of a plan

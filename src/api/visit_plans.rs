@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
-use super::{answer, if_match, once, page, step, utc, versioned, ListResponse};
+use super::{answer, if_match, page, utc, versioned, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::visit::{
@@ -188,38 +188,24 @@ fn respond(plan: VisitPlanDetail) -> AppResult<HttpResponse> {
     Ok(versioned(StatusCode::OK, view.version, view))
 }
 
-/// Compile a visit plan
-///
-/// A branch plan (`level: branch`, a branch, a year) by the branch
-/// engineering department; a project plan (`level: project`, a project
-/// department, a year and month) by the project manager. With
-/// `generate: true` the draft already holds the fewest visits that satisfy
-/// every frequency and season rule for every project under warranty in
-/// scope, each with a visitor of the rank the customer needs, spread evenly.
-#[utoipa::path(post, path = "/api/v1/visit-plans", tag = "visit plans", operation_id = "create_visit_plan", request_body = NewVisitPlan,
-    responses(
-        (status = 201, description = "Compiled", body = VisitPlanView, headers(("Location" = String), ("ETag" = String))),
-        (status = 403, description = "Not the role that compiles this level", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`org_unit_id` names no unit in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The unit has its plan for the period (`plan_exists`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, or no visitor senior enough for a customer (`no_eligible_visitor`)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn create(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    body: ValidJson<NewVisitPlan>,
-) -> AppResult<HttpResponse> {
-    let (now, st) = (state.clock.now_naive(), state.clone());
-    once(&state, &req, caller, move |conn, actor| {
-        let ctx = Ctx {
-            actor: &actor,
-            config: &st.config,
-            now,
-        };
-        answer_of(StatusCode::CREATED, service::create(conn, ctx, &body.0)?)
-    })
-    .await
+crate::create_handler! {
+    /// Compile a visit plan
+    ///
+    /// A branch plan (`level: branch`, a branch, a year) by the branch
+    /// engineering department; a project plan (`level: project`, a project
+    /// department, a year and month) by the project manager. With
+    /// `generate: true` the draft already holds the fewest visits that satisfy
+    /// every frequency and season rule for every project under warranty in
+    /// scope, each with a visitor of the rank the customer needs, spread evenly.
+    #[utoipa::path(post, path = "/api/v1/visit-plans", tag = "visit plans", operation_id = "create_visit_plan", request_body = NewVisitPlan,
+        responses(
+            (status = 201, description = "Compiled", body = VisitPlanView, headers(("Location" = String), ("ETag" = String))),
+            (status = 403, description = "Not the role that compiles this level", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "`org_unit_id` names no unit in your scope", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "The unit has its plan for the period (`plan_exists`)", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "Invalid fields, or no visitor senior enough for a customer (`no_eligible_visitor`)", body = Problem, content_type = "application/problem+json"),
+        ))]
+    create(NewVisitPlan) => service::create, answer_of
 }
 
 /// List visit plans
@@ -294,39 +280,24 @@ pub async fn compliance(
     Ok(HttpResponse::Ok().json(report))
 }
 
-/// Add a visit to a plan
-///
-/// While the plan is `draft` or `returned`, by its compiler. The visitor
-/// must be of the plan's unit and of the rank the customer needs (`422
-/// visitor_rank_too_low` names the tier and the rank).
-#[utoipa::path(post, path = "/api/v1/visit-plans/{id}/items", tag = "visit plans", operation_id = "add_visit_plan_item", request_body = PlanItemInput,
-    params(("id" = i64, Path, description = "Plan id"),
-        ("If-Match" = Option<String>, Header, description = "The plan's `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "The plan with the item", body = VisitPlanView, headers(("ETag" = String))),
-        (status = 403, description = "Not the plan's compiler", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such plan, or a project not under warranty in it", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not draft or returned (`plan_not_editable`)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A day outside the period or an ineligible visitor", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn add_item(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<PlanItemInput>,
-) -> AppResult<HttpResponse> {
-    step(
-        state,
-        req,
-        caller,
-        id.into_inner(),
-        body.0,
-        service::add_item,
-        answer_of,
-    )
-    .await
+crate::step_handler! {
+    /// Add a visit to a plan
+    ///
+    /// While the plan is `draft` or `returned`, by its compiler. The visitor
+    /// must be of the plan's unit and of the rank the customer needs (`422
+    /// visitor_rank_too_low` names the tier and the rank).
+    #[utoipa::path(post, path = "/api/v1/visit-plans/{id}/items", tag = "visit plans", operation_id = "add_visit_plan_item", request_body = PlanItemInput,
+        params(("id" = i64, Path, description = "Plan id"),
+            ("If-Match" = Option<String>, Header, description = "The plan's `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "The plan with the item", body = VisitPlanView, headers(("ETag" = String))),
+            (status = 403, description = "Not the plan's compiler", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such plan, or a project not under warranty in it", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "Not draft or returned (`plan_not_editable`)", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "A day outside the period or an ineligible visitor", body = Problem, content_type = "application/problem+json"),
+        ))]
+    add_item(PlanItemInput) => service::add_item, answer_of
 }
 
 /// Move, reassign or change a visit of a plan
@@ -403,72 +374,42 @@ pub async fn remove_item(
     respond(plan)
 }
 
-/// Submit a plan for approval
-///
-/// By its compiler. Refused (`422 plan_not_compliant`, every gap named)
-/// while a project under warranty misses a rule.
-#[utoipa::path(post, path = "/api/v1/visit-plans/{id}/submission", tag = "visit plans", operation_id = "submit_visit_plan", request_body = PlanSubmissionInput,
-    params(("id" = i64, Path, description = "Plan id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "Submitted; the report", body = VisitPlanView, headers(("ETag" = String))),
-        (status = 403, description = "Not the role that compiles this level", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not draft or returned (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A rule or a project is missed (`plan_not_compliant`)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn submit(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<PlanSubmissionInput>,
-) -> AppResult<HttpResponse> {
-    step(
-        state,
-        req,
-        caller,
-        id.into_inner(),
-        body.0,
-        service::submit,
-        answer_of,
-    )
-    .await
+crate::step_handler! {
+    /// Submit a plan for approval
+    ///
+    /// By its compiler. Refused (`422 plan_not_compliant`, every gap named)
+    /// while a project under warranty misses a rule.
+    #[utoipa::path(post, path = "/api/v1/visit-plans/{id}/submission", tag = "visit plans", operation_id = "submit_visit_plan", request_body = PlanSubmissionInput,
+        params(("id" = i64, Path, description = "Plan id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "Submitted; the report", body = VisitPlanView, headers(("ETag" = String))),
+            (status = 403, description = "Not the role that compiles this level", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "Not draft or returned (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "A rule or a project is missed (`plan_not_compliant`)", body = Problem, content_type = "application/problem+json"),
+        ))]
+    submit(PlanSubmissionInput) => service::submit, answer_of
 }
 
-/// Approve or return a plan
-///
-/// A branch plan by the group engineering department, a project plan by
-/// the branch engineering department. Approval checks the rules again
-/// (`422 plan_not_compliant`) and makes each item its visitor's task, due
-/// when its day ends.
-#[utoipa::path(post, path = "/api/v1/visit-plans/{id}/review", tag = "visit plans", operation_id = "review_visit_plan", request_body = PlanReviewInput,
-    params(("id" = i64, Path, description = "Plan id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "Decided; the report", body = VisitPlanView, headers(("ETag" = String))),
-        (status = 403, description = "Not the approving level", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not submitted (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A rule is missed (`plan_not_compliant`), or a return without a comment", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn review(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<PlanReviewInput>,
-) -> AppResult<HttpResponse> {
-    step(
-        state,
-        req,
-        caller,
-        id.into_inner(),
-        body.0,
-        service::review,
-        answer_of,
-    )
-    .await
+crate::step_handler! {
+    /// Approve or return a plan
+    ///
+    /// A branch plan by the group engineering department, a project plan by
+    /// the branch engineering department. Approval checks the rules again
+    /// (`422 plan_not_compliant`) and makes each item its visitor's task, due
+    /// when its day ends.
+    #[utoipa::path(post, path = "/api/v1/visit-plans/{id}/review", tag = "visit plans", operation_id = "review_visit_plan", request_body = PlanReviewInput,
+        params(("id" = i64, Path, description = "Plan id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "Decided; the report", body = VisitPlanView, headers(("ETag" = String))),
+            (status = 403, description = "Not the approving level", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "Not submitted (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "A rule is missed (`plan_not_compliant`), or a return without a comment", body = Problem, content_type = "application/problem+json"),
+        ))]
+    review(PlanReviewInput) => service::review, answer_of
 }

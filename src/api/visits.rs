@@ -1,14 +1,14 @@
 //! `/visits`: return-visit records, their survey and the owner's confirmation.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::extract::{ValidJson, ValidQuery};
-use super::{answer, once, page, step, utc, versioned, ListResponse};
+use super::extract::ValidQuery;
+use super::{answer, page, utc, versioned, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::complaint::Rating;
@@ -20,7 +20,6 @@ use crate::services::idempotency::Answer;
 use crate::services::visits::{
     self as service, ConfirmationInput, NewVisit, PersonMet, SurveyScores, VisitDetail, VisitFilter,
 };
-use crate::services::workflow::Ctx;
 use crate::AppState;
 
 /// An issue found at a visit.
@@ -193,40 +192,26 @@ fn answer_of(status: StatusCode, visit: VisitDetail) -> AppResult<Answer> {
     answer(status, Some(version), location, VisitView::try_from(visit)?)
 }
 
-/// Record a visit
-///
-/// By the staff who visited (the branch engineering department, the project
-/// department). Due 24 hours after `visited_at` (`visit.record`): later only
-/// with a `late_reason` (`422 deadline_passed` without), kept and flagged
-/// `recorded_late`. `contact_failed` needs the reason; a completed phone
-/// visit the owner's number. Issues that are ours and under warranty on the
-/// visit day are marked `repair_needed`; a not-ours issue needs the
-/// explanation and advice. The survey's weighted score is computed; a
-/// `dissatisfied` rating opens a complaint linked to the visit. A
-/// `complaint` visit settles that complaint's revisit clock.
-#[utoipa::path(post, path = "/api/v1/visits", tag = "visits", operation_id = "record_visit", request_body = NewVisit,
-    responses(
-        (status = 201, description = "Recorded", body = VisitView, headers(("Location" = String), ("ETag" = String))),
-        (status = 403, description = "Your role does not visit", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_id` or `complaint_id` names nothing in your scope (the field is named)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields (each named), late without a reason (`deadline_passed`), or an upload that cannot be attached", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn record(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    body: ValidJson<NewVisit>,
-) -> AppResult<HttpResponse> {
-    let (now, st) = (state.clock.now_naive(), state.clone());
-    once(&state, &req, caller, move |conn, actor| {
-        let ctx = Ctx {
-            actor: &actor,
-            config: &st.config,
-            now,
-        };
-        answer_of(StatusCode::CREATED, service::record(conn, ctx, &body.0)?)
-    })
-    .await
+crate::create_handler! {
+    /// Record a visit
+    ///
+    /// By the staff who visited (the branch engineering department, the project
+    /// department). Due 24 hours after `visited_at` (`visit.record`): later only
+    /// with a `late_reason` (`422 deadline_passed` without), kept and flagged
+    /// `recorded_late`. `contact_failed` needs the reason; a completed phone
+    /// visit the owner's number. Issues that are ours and under warranty on the
+    /// visit day are marked `repair_needed`; a not-ours issue needs the
+    /// explanation and advice. The survey's weighted score is computed; a
+    /// `dissatisfied` rating opens a complaint linked to the visit. A
+    /// `complaint` visit settles that complaint's revisit clock.
+    #[utoipa::path(post, path = "/api/v1/visits", tag = "visits", operation_id = "record_visit", request_body = NewVisit,
+        responses(
+            (status = 201, description = "Recorded", body = VisitView, headers(("Location" = String), ("ETag" = String))),
+            (status = 403, description = "Your role does not visit", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "`project_id` or `complaint_id` names nothing in your scope (the field is named)", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "Invalid fields (each named), late without a reason (`deadline_passed`), or an upload that cannot be attached", body = Problem, content_type = "application/problem+json"),
+        ))]
+    record(NewVisit) => service::record, answer_of
 }
 
 /// List visits
@@ -281,36 +266,21 @@ pub async fn get(
     Ok(versioned(StatusCode::OK, view.version, view))
 }
 
-/// Confirm the record (业主签字确认)
-///
-/// By the project's own customer account (an empty body), or by staff
-/// recording the owner's paper signature (`signer_name`, `signed_on`).
-#[utoipa::path(post, path = "/api/v1/visits/{id}/confirmation", tag = "visits", operation_id = "confirm_visit", request_body = ConfirmationInput,
-    params(("id" = i64, Path, description = "Visit id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "Confirmed", body = VisitView, headers(("ETag" = String))),
-        (status = 403, description = "An administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such visit in your scope (another customer's)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Confirmed already (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Staff without the signer and date", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn confirm(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<ConfirmationInput>,
-) -> AppResult<HttpResponse> {
-    step(
-        state,
-        req,
-        caller,
-        id.into_inner(),
-        body.0,
-        service::confirm,
-        answer_of,
-    )
-    .await
+crate::step_handler! {
+    /// Confirm the record (业主签字确认)
+    ///
+    /// By the project's own customer account (an empty body), or by staff
+    /// recording the owner's paper signature (`signer_name`, `signed_on`).
+    #[utoipa::path(post, path = "/api/v1/visits/{id}/confirmation", tag = "visits", operation_id = "confirm_visit", request_body = ConfirmationInput,
+        params(("id" = i64, Path, description = "Visit id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "Confirmed", body = VisitView, headers(("ETag" = String))),
+            (status = 403, description = "An administrator", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such visit in your scope (another customer's)", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "Confirmed already (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "Staff without the signer and date", body = Problem, content_type = "application/problem+json"),
+        ))]
+    confirm(ConfirmationInput) => service::confirm, answer_of
 }
