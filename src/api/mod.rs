@@ -310,7 +310,7 @@ where
 /// `step_handler! { /// … #[utoipa::path(…)] judge(JudgmentInput) => service::judge, answer_of }`.
 #[macro_export]
 macro_rules! step_handler {
-    ($(#[$attr:meta])* $name:ident($body:ty) => $run:path, $view:path) => {
+    ($(#[$attr:meta])* $name:ident($body:ty) => $run:expr, $view:path) => {
         $(#[$attr])*
         pub async fn $name(
             state: actix_web::web::Data<$crate::AppState>,
@@ -320,6 +320,18 @@ macro_rules! step_handler {
             body: $crate::api::extract::ValidJson<$body>,
         ) -> $crate::error::AppResult<actix_web::HttpResponse> {
             $crate::api::step(state, req, caller, id.into_inner(), body.0, $run, $view).await
+        }
+    };
+    // a step without a body (`…/activation`)
+    ($(#[$attr:meta])* $name:ident => $run:expr, $view:path) => {
+        $(#[$attr])*
+        pub async fn $name(
+            state: actix_web::web::Data<$crate::AppState>,
+            caller: $crate::auth::Caller,
+            req: actix_web::HttpRequest,
+            id: actix_web::web::Path<i64>,
+        ) -> $crate::error::AppResult<actix_web::HttpResponse> {
+            $crate::api::step(state, req, caller, id.into_inner(), (), $run, $view).await
         }
     };
 }

@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
-use super::{answer, if_match, once, page, reply, utc, ListResponse};
+use super::{answer, if_match, page, reply, utc, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::org_unit::{OrgUnit, OrgUnitKind};
@@ -165,54 +165,34 @@ pub async fn update(
     respond(StatusCode::OK, unit)
 }
 
-/// Deactivate an org unit (admin)
-///
-/// Refused while active sub-units or active users remain. Repeating it is harmless.
-#[utoipa::path(post, path = "/api/v1/org-units/{id}/deactivation", tag = "org-units",
-    params(("id" = i64, Path, description = "Org unit id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "The deactivated unit", body = OrgUnitView, headers(("ETag" = String))),
-        (status = 409, description = "The unit still has active sub-units or users", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn deactivate(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-) -> AppResult<HttpResponse> {
-    let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
-    once(&state, &req, caller, move |conn, actor| {
-        answer_of(
-            StatusCode::OK,
-            service::deactivate(conn, &actor, now, id, expected)?,
-        )
-    })
-    .await
+crate::step_handler! {
+    /// Deactivate an org unit (admin)
+    ///
+    /// Refused while active sub-units or active users remain. Repeating it is harmless.
+    #[utoipa::path(post, path = "/api/v1/org-units/{id}/deactivation", tag = "org-units",
+        params(("id" = i64, Path, description = "Org unit id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "The deactivated unit", body = OrgUnitView, headers(("ETag" = String))),
+            (status = 409, description = "The unit still has active sub-units or users", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+        ))]
+    deactivate => |conn, ctx, id, expected, _| {
+        service::set_active(conn, ctx.actor, ctx.now, id, expected, false)
+    }, answer_of
 }
 
-/// Reactivate an org unit (admin)
-#[utoipa::path(post, path = "/api/v1/org-units/{id}/activation", tag = "org-units",
-    params(("id" = i64, Path, description = "Org unit id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "The active unit", body = OrgUnitView, headers(("ETag" = String))),
-        (status = 409, description = "The parent unit is deactivated", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn activate(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-) -> AppResult<HttpResponse> {
-    let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
-    once(&state, &req, caller, move |conn, actor| {
-        answer_of(
-            StatusCode::OK,
-            service::activate(conn, &actor, now, id, expected)?,
-        )
-    })
-    .await
+crate::step_handler! {
+    /// Reactivate an org unit (admin)
+    #[utoipa::path(post, path = "/api/v1/org-units/{id}/activation", tag = "org-units",
+        params(("id" = i64, Path, description = "Org unit id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "The active unit", body = OrgUnitView, headers(("ETag" = String))),
+            (status = 409, description = "The parent unit is deactivated", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+        ))]
+    activate => |conn, ctx, id, expected, _| {
+        service::set_active(conn, ctx.actor, ctx.now, id, expected, true)
+    }, answer_of
 }

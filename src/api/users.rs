@@ -193,54 +193,34 @@ pub async fn update(
     respond(StatusCode::OK, user)
 }
 
-/// Deactivate a user (admin)
-///
-/// The account can no longer log in and its sessions end at once. Users are
-/// never deleted: their records and history stay. Repeating it is harmless.
-#[utoipa::path(post, path = "/api/v1/users/{id}/deactivation", tag = "users",
-    params(("id" = i64, Path, description = "User id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "The deactivated user", body = UserView, headers(("ETag" = String))),
-        (status = 409, description = "Admins cannot deactivate themselves", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn deactivate(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-) -> AppResult<HttpResponse> {
-    let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
-    once(&state, &req, caller, move |conn, actor| {
-        answer_of(
-            StatusCode::OK,
-            service::deactivate(conn, &actor, now, id, expected)?,
-        )
-    })
-    .await
+crate::step_handler! {
+    /// Deactivate a user (admin)
+    ///
+    /// The account can no longer log in and its sessions end at once. Users are
+    /// never deleted: their records and history stay. Repeating it is harmless.
+    #[utoipa::path(post, path = "/api/v1/users/{id}/deactivation", tag = "users",
+        params(("id" = i64, Path, description = "User id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "The deactivated user", body = UserView, headers(("ETag" = String))),
+            (status = 409, description = "Admins cannot deactivate themselves", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+        ))]
+    deactivate => |conn, ctx, id, expected, _| {
+        service::set_active(conn, ctx.actor, ctx.now, id, expected, false)
+    }, answer_of
 }
 
-/// Reactivate a user (admin)
-#[utoipa::path(post, path = "/api/v1/users/{id}/activation", tag = "users",
-    params(("id" = i64, Path, description = "User id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "The active user", body = UserView, headers(("ETag" = String))),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn activate(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-) -> AppResult<HttpResponse> {
-    let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
-    once(&state, &req, caller, move |conn, actor| {
-        answer_of(
-            StatusCode::OK,
-            service::activate(conn, &actor, now, id, expected)?,
-        )
-    })
-    .await
+crate::step_handler! {
+    /// Reactivate a user (admin)
+    #[utoipa::path(post, path = "/api/v1/users/{id}/activation", tag = "users",
+        params(("id" = i64, Path, description = "User id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "The active user", body = UserView, headers(("ETag" = String))),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+        ))]
+    activate => |conn, ctx, id, expected, _| {
+        service::set_active(conn, ctx.actor, ctx.now, id, expected, true)
+    }, answer_of
 }

@@ -330,85 +330,70 @@ fn save(
     Ok(after)
 }
 
-/// Deactivates a unit that no longer has active sub-units or active users.
-pub fn deactivate(
+/// Deactivates a unit that no longer has active sub-units or active users,
+/// or reactivates one whose parent is active. Repeating either is harmless.
+pub fn set_active(
     conn: &mut DbConn,
     actor: &Actor,
     now: NaiveDateTime,
     id: i64,
     expected_version: Option<IfMatch>,
+    active: bool,
 ) -> AppResult<OrgUnit> {
     actor.require_admin()?;
     write_tx(conn, |conn| {
         let before = get(conn, actor, id)?;
         check_version(expected_version, before.version)?;
-        if !before.active {
+        if before.active == active {
             return Ok(before);
         }
-        let children: i64 = org_units::table
-            .filter(org_units::parent_id.eq(id))
-            .filter(org_units::active.eq(true))
-            .count()
-            .get_result(conn)?;
-        let members: i64 = users::table
-            .filter(users::org_unit_id.eq(id))
-            .filter(users::active.eq(true))
-            .count()
-            .get_result(conn)?;
-        if children > 0 || members > 0 {
-            return Err(AppError::conflict(
-                "org_unit_in_use",
-                format!(
-                    "org unit {id} still has {children} active sub-unit(s) and {members} active user(s); deactivate or move them first"
-                ),
-            ));
-        }
-        save(
-            conn,
-            actor,
-            now,
-            &before,
-            EventType::OrgUnitDeactivated,
-            &before.name,
-            false,
-        )
+        let event = if active {
+            check_parent_active(conn, &before)?;
+            EventType::OrgUnitActivated
+        } else {
+            check_unused(conn, id)?;
+            EventType::OrgUnitDeactivated
+        };
+        save(conn, actor, now, &before, event, &before.name, active)
     })
 }
 
-pub fn activate(
-    conn: &mut DbConn,
-    actor: &Actor,
-    now: NaiveDateTime,
-    id: i64,
-    expected_version: Option<IfMatch>,
-) -> AppResult<OrgUnit> {
-    actor.require_admin()?;
-    write_tx(conn, |conn| {
-        let before = get(conn, actor, id)?;
-        check_version(expected_version, before.version)?;
-        if before.active {
-            return Ok(before);
+/// A unit is closed only once nothing active is left in it.
+fn check_unused(conn: &mut DbConn, id: i64) -> AppResult<()> {
+    let children: i64 = org_units::table
+        .filter(org_units::parent_id.eq(id))
+        .filter(org_units::active.eq(true))
+        .count()
+        .get_result(conn)?;
+    let members: i64 = users::table
+        .filter(users::org_unit_id.eq(id))
+        .filter(users::active.eq(true))
+        .count()
+        .get_result(conn)?;
+    if children > 0 || members > 0 {
+        return Err(AppError::conflict(
+            "org_unit_in_use",
+            format!(
+                "org unit {id} still has {children} active sub-unit(s) and {members} active user(s); deactivate or move them first"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A unit opens again only under an open parent.
+fn check_parent_active(conn: &mut DbConn, unit: &OrgUnit) -> AppResult<()> {
+    if let Some(parent_id) = unit.parent_id {
+        let parent_active: bool = org_units::table
+            .find(parent_id)
+            .select(org_units::active)
+            .first(conn)?;
+        if !parent_active {
+            return Err(AppError::conflict(
+                "inactive_parent",
+                format!("the parent unit {parent_id} is deactivated; activate it first"),
+            ));
         }
-        if let Some(parent_id) = before.parent_id {
-            let parent_active: bool = org_units::table
-                .find(parent_id)
-                .select(org_units::active)
-                .first(conn)?;
-            if !parent_active {
-                return Err(AppError::conflict(
-                    "inactive_parent",
-                    format!("the parent unit {parent_id} is deactivated; activate it first"),
-                ));
-            }
-        }
-        save(
-            conn,
-            actor,
-            now,
-            &before,
-            EventType::OrgUnitActivated,
-            &before.name,
-            true,
-        )
-    })
+    }
+    Ok(())
 }

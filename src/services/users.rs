@@ -525,37 +525,9 @@ pub fn update(
     })
 }
 
-/// Deactivates a user and ends all their sessions. Idempotent.
-pub fn deactivate(
-    conn: &mut DbConn,
-    actor: &Actor,
-    now: NaiveDateTime,
-    id: i64,
-    expected_version: Option<IfMatch>,
-) -> AppResult<User> {
-    actor.require_admin()?;
-    if id == actor.id {
-        return Err(AppError::conflict(
-            "cannot_deactivate_self",
-            "you cannot deactivate your own account; ask another administrator",
-        ));
-    }
-    set_active(conn, actor, now, id, expected_version, false)
-}
-
-/// Reactivates a user (who must log in again). Idempotent.
-pub fn activate(
-    conn: &mut DbConn,
-    actor: &Actor,
-    now: NaiveDateTime,
-    id: i64,
-    expected_version: Option<IfMatch>,
-) -> AppResult<User> {
-    actor.require_admin()?;
-    set_active(conn, actor, now, id, expected_version, true)
-}
-
-fn set_active(
+/// Deactivates a user and ends all their sessions, or reactivates one (who
+/// must log in again). Idempotent.
+pub fn set_active(
     conn: &mut DbConn,
     actor: &Actor,
     now: NaiveDateTime,
@@ -563,6 +535,13 @@ fn set_active(
     expected_version: Option<IfMatch>,
     active: bool,
 ) -> AppResult<User> {
+    actor.require_admin()?;
+    if !active && id == actor.id {
+        return Err(AppError::conflict(
+            "cannot_deactivate_self",
+            "you cannot deactivate your own account; ask another administrator",
+        ));
+    }
     write_tx(conn, |conn| {
         let before = get(conn, actor, id)?;
         check_version(expected_version, before.version)?;
