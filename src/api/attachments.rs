@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
-use super::{answer, if_match, once, page, utc, versioned, BodyDigest, ListResponse};
+use super::{answer, once, page, utc, BodyDigest, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::attachment::{MediaType, SubjectType, Upload};
@@ -584,55 +584,49 @@ attachment_operations!(
     "A customer account (the record is the company's)",
 );
 
-/// An attachment
-#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "attachments", operation_id = "get_attachment",
-    params(("id" = i64, Path, description = "Attachment id")),
-    responses(
-        (status = 200, description = "The attachment", body = AttachmentView, headers(("ETag" = String))),
-        (status = 404, description = "No such attachment you may see", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn get(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<i64>,
-) -> AppResult<HttpResponse> {
-    let id = id.into_inner();
-    let found = state
-        .db_as(caller, move |conn, actor| service::get(conn, &actor, id))
-        .await?;
-    let view = AttachmentView::try_from(found)?;
-    Ok(versioned(StatusCode::OK, view.version, view))
+crate::read_handler! {
+    /// An attachment
+    #[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "attachments", operation_id = "get_attachment",
+        params(("id" = i64, Path, description = "Attachment id")),
+        responses(
+            (status = 200, description = "The attachment", body = AttachmentView, headers(("ETag" = String))),
+            (status = 404, description = "No such attachment you may see", body = Problem, content_type = "application/problem+json"),
+        ))]
+    get => |conn, ctx, id| service::get(conn, ctx.actor, id), answer_of
 }
 
-/// Change an attachment's caption or `internal` mark
-///
-/// By whoever attached it, or by those who may change its subject;
-/// `internal` by staff only.
-#[utoipa::path(patch, path = "/api/v1/attachments/{id}", tag = "attachments", operation_id = "update_attachment", request_body = AttachmentPatch,
-    params(("id" = i64, Path, description = "Attachment id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "Changed", body = AttachmentView, headers(("ETag" = String))),
-        (status = 403, description = "Not yours to change", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such attachment you may see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Changed at the same time (`concurrent_change`)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn update(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<AttachmentPatch>,
-) -> AppResult<HttpResponse> {
-    let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
-    let changed = state
-        .db_as(caller, move |conn, actor| {
-            service::update(conn, &actor, now, id, expected, &body.0)
-        })
-        .await?;
-    let view = AttachmentView::try_from(changed)?;
-    Ok(versioned(StatusCode::OK, view.version, view))
+/// An attachment as answered by its reads and changes.
+fn answer_of(
+    status: StatusCode,
+    found: AttachmentFile,
+) -> AppResult<crate::services::idempotency::Answer> {
+    let at = (found.attachment.id, found.attachment.version);
+    super::record_answer(
+        status,
+        "/api/v1/attachments",
+        at,
+        AttachmentView::try_from(found)?,
+    )
+}
+
+crate::step_handler! {
+    /// Change an attachment's caption or `internal` mark
+    ///
+    /// By whoever attached it, or by those who may change its subject;
+    /// `internal` by staff only.
+    #[utoipa::path(patch, path = "/api/v1/attachments/{id}", tag = "attachments", operation_id = "update_attachment", request_body = AttachmentPatch,
+        params(("id" = i64, Path, description = "Attachment id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "Changed", body = AttachmentView, headers(("ETag" = String))),
+            (status = 403, description = "Not yours to change", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such attachment you may see", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "Changed at the same time (`concurrent_change`)", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+        ))]
+    update(AttachmentPatch) => |conn, ctx, id, expected, patch| {
+        service::update(conn, ctx.actor, ctx.now, id, expected, patch)
+    }, answer_of
 }
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]

@@ -12,7 +12,7 @@ use super::attachments::AttachmentView;
 use super::deadlines::{deadline_view, DeadlineView};
 use super::extract::ValidQuery;
 use super::rectification_plans::PlanView;
-use super::{answer, page, utc, versioned, ListResponse};
+use super::{page, utc, versioned, ListResponse};
 use crate::auth::{Actor, Caller};
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::complaint::{
@@ -290,30 +290,24 @@ pub struct ComplaintDetailView {
     pub events: Vec<StepView>,
 }
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ComplaintListQuery {
-    pub status: Option<ComplaintStatus>,
-    pub category: Option<ComplaintCategory>,
-    pub project_id: Option<i64>,
-    pub customer_id: Option<i64>,
-    pub branch_id: Option<i64>,
-    pub sent_to_group: Option<bool>,
-    /// Only repeat complaints (`true`) or only first ones (`false`).
-    pub repeat: Option<bool>,
-    /// Only those with a clock past due (their own, their plan's or a
-    /// milestone's), or only those without.
-    pub overdue: Option<bool>,
-    /// Received on or after this instant.
-    pub received_from: Option<DateTime<Utc>>,
-    /// Received before this instant.
-    pub received_to: Option<DateTime<Utc>>,
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
+crate::list_query! {
+    ComplaintListQuery {
+        pub status: Option<ComplaintStatus>,
+        pub category: Option<ComplaintCategory>,
+        pub project_id: Option<i64>,
+        pub customer_id: Option<i64>,
+        pub branch_id: Option<i64>,
+        pub sent_to_group: Option<bool>,
+        /// Only repeat complaints (`true`) or only first ones (`false`).
+        pub repeat: Option<bool>,
+        /// Only those with a clock past due (their own, their plan's or a
+        /// milestone's), or only those without.
+        pub overdue: Option<bool>,
+        /// Received on or after this instant.
+        pub received_from: Option<DateTime<Utc>>,
+        /// Received before this instant.
+        pub received_to: Option<DateTime<Utc>>,
+    }
 }
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
@@ -339,12 +333,11 @@ pub struct ComplaintCountsView {
 }
 
 fn answer_of(status: StatusCode, complaint: Complaint) -> AppResult<Answer> {
-    let (id, version) = (complaint.id, complaint.version);
-    let location = (status == StatusCode::CREATED).then(|| format!("/api/v1/complaints/{id}"));
-    answer(
+    let at = (complaint.id, complaint.version);
+    super::record_answer(
         status,
-        Some(version),
-        location,
+        "/api/v1/complaints",
+        at,
         ComplaintView::try_from(complaint)?,
     )
 }

@@ -2,11 +2,11 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-use validator::Validate;
+use utoipa::ToSchema;
 
 use super::extract::{ValidJson, ValidQuery};
-use super::{answer, if_match, once, page, reply, utc, ListResponse};
+use super::PageQuery;
+use super::{answer, once, page, utc, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::customer::{CustomerKind, Grade, Grading, Tier};
@@ -131,47 +131,25 @@ impl TryFrom<Grading> for GradingView {
     }
 }
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct CustomerListQuery {
-    pub branch_id: Option<i64>,
-    pub kind: Option<CustomerKind>,
-    pub grade: Option<Grade>,
-    pub active: Option<bool>,
-    /// Part of the name.
-    #[validate(length(max = 100))]
-    #[param(max_length = 100)]
-    pub q: Option<String>,
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct PageQuery {
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-fn respond(status: StatusCode, profile: CustomerProfile) -> AppResult<HttpResponse> {
-    Ok(reply(answer_of(status, profile)?, false))
+crate::list_query! {
+    CustomerListQuery {
+        pub branch_id: Option<i64>,
+        pub kind: Option<CustomerKind>,
+        pub grade: Option<Grade>,
+        pub active: Option<bool>,
+        /// Part of the name.
+        #[validate(length(max = 100))]
+        #[param(max_length = 100)]
+        pub q: Option<String>,
+    }
 }
 
 fn answer_of(status: StatusCode, profile: CustomerProfile) -> AppResult<Answer> {
-    let (id, version) = (profile.customer.id, profile.customer.version);
-    let location = (status == StatusCode::CREATED).then(|| format!("/api/v1/customers/{id}"));
-    answer(
+    let at = (profile.customer.id, profile.customer.version);
+    super::record_answer(
         status,
-        Some(version),
-        location,
+        "/api/v1/customers",
+        at,
         CustomerView::try_from(profile)?,
     )
 }
@@ -218,52 +196,29 @@ crate::create_handler! {
     create(NewCustomerInput) => |conn, ctx, body| service::create(conn, ctx.actor, ctx.config, ctx.now, body), answer_of
 }
 
-/// Get a customer
-#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers",
-    params(("id" = i64, Path, description = "Customer id")),
-    responses((status = 200, description = "The customer", body = CustomerView, headers(("ETag" = String)))))]
-pub async fn get(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<i64>,
-) -> AppResult<HttpResponse> {
-    let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
-    let profile = state
-        .db_as(caller, move |conn, actor| {
-            service::get(conn, &actor, &st.config, now, id)
-        })
-        .await?;
-    respond(StatusCode::OK, profile)
+crate::read_handler! {
+    /// Get a customer
+    #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers",
+        params(("id" = i64, Path, description = "Customer id")),
+        responses((status = 200, description = "The customer", body = CustomerView, headers(("ETag" = String)))))]
+    get => |conn, ctx, id| {
+        service::get(conn, ctx.actor, ctx.config, ctx.now, id)
+    }, answer_of
 }
 
-/// Change a customer
-#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", request_body = CustomerPatch,
-    params(("id" = i64, Path, description = "Customer id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "The changed customer", body = CustomerView, headers(("ETag" = String))),
-        (status = 409, description = "Concurrent change", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn update(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<CustomerPatch>,
-) -> AppResult<HttpResponse> {
-    let (id, expected, now, st) = (
-        id.into_inner(),
-        if_match(&req)?,
-        state.clock.now_naive(),
-        state.clone(),
-    );
-    let profile = state
-        .db_as(caller, move |conn, actor| {
-            service::update(conn, &actor, &st.config, now, id, expected, &body.0)
-        })
-        .await?;
-    respond(StatusCode::OK, profile)
+crate::step_handler! {
+    /// Change a customer
+    #[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", request_body = CustomerPatch,
+        params(("id" = i64, Path, description = "Customer id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "The changed customer", body = CustomerView, headers(("ETag" = String))),
+            (status = 409, description = "Concurrent change", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+        ))]
+    update(CustomerPatch) => |conn, ctx, id, expected, patch| {
+        service::update(conn, ctx.actor, ctx.config, ctx.now, id, expected, patch)
+    }, answer_of
 }
 
 /// Grade a customer

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
+use super::PageQuery;
 use super::{page, page_limit, utc, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
@@ -204,36 +205,19 @@ fn day_view(date: NaiveDate, mark: Option<CalendarDay>) -> AppResult<CalendarDay
     })
 }
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct DeadlineListQuery {
-    pub status: Option<DeadlineStatus>,
-    pub rule: Option<Rule>,
-    pub subject_type: Option<DeadlineSubject>,
-    pub subject_id: Option<i64>,
-    /// Assigned to this user by name.
-    pub assignee: Option<i64>,
-    /// Due before this instant (RFC 3339).
-    pub due_before: Option<DateTime<Utc>>,
-    /// `true`: open and past due; `false`: everything else.
-    pub overdue: Option<bool>,
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct TaskQuery {
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
+crate::list_query! {
+    DeadlineListQuery {
+        pub status: Option<DeadlineStatus>,
+        pub rule: Option<Rule>,
+        pub subject_type: Option<DeadlineSubject>,
+        pub subject_id: Option<i64>,
+        /// Assigned to this user by name.
+        pub assignee: Option<i64>,
+        /// Due before this instant (RFC 3339).
+        pub due_before: Option<DateTime<Utc>>,
+        /// `true`: open and past due; `false`: everything else.
+        pub overdue: Option<bool>,
+    }
 }
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
@@ -537,12 +521,12 @@ fn decode_due_cursor(text: &str) -> AppResult<DueCursor> {
 ///
 /// The caller's open deadlines, soonest first: assigned to them, to their
 /// role within their org unit, or escalated to them. The mobile app's home screen.
-#[utoipa::path(get, path = "/api/v1/me/tasks", tag = "deadlines", params(TaskQuery),
+#[utoipa::path(get, path = "/api/v1/me/tasks", tag = "deadlines", params(PageQuery),
     responses((status = 200, description = "A page of tasks", body = TaskListResponse)))]
 pub async fn tasks(
     state: web::Data<AppState>,
     caller: Caller,
-    query: ValidQuery<TaskQuery>,
+    query: ValidQuery<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let limit = page_limit(query.0.limit)?;
     let after = cursor_of(query.0.cursor.as_deref(), decode_due_after)?;

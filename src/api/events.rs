@@ -1,8 +1,7 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-use validator::Validate;
+use utoipa::ToSchema;
 
 use super::extract::ValidQuery;
 use super::{page, utc, ListResponse};
@@ -50,21 +49,15 @@ impl TryFrom<Event> for EventView {
     }
 }
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct EventListQuery {
-    /// What the events are about.
-    pub subject_type: Option<EventSubject>,
-    pub subject_id: Option<i64>,
-    /// What happened.
-    pub action: Option<EventType>,
-    pub actor_user_id: Option<i64>,
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
+crate::list_query! {
+    EventListQuery {
+        /// What the events are about.
+        pub subject_type: Option<EventSubject>,
+        pub subject_id: Option<i64>,
+        /// What happened.
+        pub action: Option<EventType>,
+        pub actor_user_id: Option<i64>,
+    }
 }
 
 /// Audit trail (admin)

@@ -2,13 +2,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use utoipa::IntoParams;
-use validator::Validate;
-
 use super::extract::{ValidJson, ValidQuery};
 use super::org_units::OrgUnitView;
 use super::users::UserView;
 use super::ListResponse;
+use super::PageQuery;
 use crate::auth::{password, Caller};
 use crate::error::{AppError, AppResult};
 use crate::models::user::Role;
@@ -158,28 +156,11 @@ impl TryFrom<OwnComplaint> for OwnComplaintView {
     }
 }
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct OwnComplaintsQuery {
-    /// Only those not closed (default true).
-    pub open: Option<bool>,
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct OwnProjectsQuery {
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
+crate::list_query! {
+    OwnComplaintsQuery {
+        /// Only those not closed (default true).
+        pub open: Option<bool>,
+    }
 }
 
 /// My projects (owner accounts)
@@ -188,7 +169,7 @@ pub struct OwnProjectsQuery {
 /// complaints still open and the visit records waiting for their
 /// confirmation. Staff accounts get 403 (they use `/projects`).
 #[utoipa::path(get, path = "/api/v1/me/projects", tag = "auth", operation_id = "list_my_projects",
-    params(OwnProjectsQuery),
+    params(PageQuery),
     responses(
         (status = 200, description = "A page of the owner's projects", body = ListResponse<OwnProjectView>),
         (status = 403, description = "Not an owner's account", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -196,7 +177,7 @@ pub struct OwnProjectsQuery {
 pub async fn my_projects(
     state: web::Data<AppState>,
     caller: Caller,
-    query: ValidQuery<OwnProjectsQuery>,
+    query: ValidQuery<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let page = super::page(query.0.limit, query.0.cursor.as_deref())?;
     let (now, st) = (state.clock.now_naive(), state.clone());

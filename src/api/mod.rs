@@ -52,6 +52,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
 }
 
+/// A list's query string: its own filters, then the page (`limit`,
+/// `cursor`). Unknown parameters are refused.
+#[macro_export]
+macro_rules! list_query {
+    ($(#[$attr:meta])* $name:ident { $($field:tt)* }) => {
+        $(#[$attr])*
+        #[derive(Debug, serde::Deserialize, validator::Validate, utoipa::IntoParams)]
+        #[into_params(parameter_in = Query)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($field)*
+            /// Page size, 1–200 (default 50).
+            #[param(minimum = 1, maximum = 200)]
+            pub limit: Option<i64>,
+            /// `next_cursor` of the previous page.
+            pub cursor: Option<String>,
+        }
+    };
+}
+
+crate::list_query! {
+    /// The query of a list with no filters of its own.
+    PageQuery {}
+}
+
 /// A page of a list answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ListResponse<T: ToSchema> {
@@ -161,6 +186,18 @@ pub fn answer(
         location,
         etag: version.map(|v| format!("\"{v}\"")),
     })
+}
+
+/// The answer of record `id` of a collection (`/api/v1/projects`), with
+/// its version as the `ETag` and, when it was just created, its `Location`.
+pub fn record_answer(
+    status: StatusCode,
+    collection: &str,
+    (id, version): (i64, i32),
+    view: impl Serialize,
+) -> AppResult<Answer> {
+    let location = (status == StatusCode::CREATED).then(|| format!("{collection}/{id}"));
+    answer(status, Some(version), location, view)
 }
 
 /// The HTTP answer of an [`Answer`]; a replay says so in `Idempotent-Replayed`.
@@ -281,6 +318,32 @@ where
     .await
 }
 
+/// Reads record `id` (its service function) as the caller, answering it as
+/// `view` shapes it (the same shape its steps answer, `ETag` included).
+pub async fn read<T>(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: i64,
+    run: fn(&mut DbConn, Ctx<'_>, i64) -> AppResult<T>,
+    view: fn(StatusCode, T) -> AppResult<Answer>,
+) -> AppResult<HttpResponse>
+where
+    T: Send + 'static,
+{
+    let (now, st) = (state.clock.now_naive(), state.clone());
+    let found = state
+        .db_as(caller, move |conn, actor| {
+            let ctx = Ctx {
+                actor: &actor,
+                config: &st.config,
+                now,
+            };
+            run(conn, ctx, id)
+        })
+        .await?;
+    Ok(reply(view(StatusCode::OK, found)?, false))
+}
+
 /// Runs one workflow step on record `id` (its service function), once per
 /// `Idempotency-Key`, answering the record as `view` shapes it.
 pub async fn step<B, T>(
@@ -332,6 +395,22 @@ macro_rules! step_handler {
             id: actix_web::web::Path<i64>,
         ) -> $crate::error::AppResult<actix_web::HttpResponse> {
             $crate::api::step(state, req, caller, id.into_inner(), (), $run, $view).await
+        }
+    };
+}
+
+/// A record's `GET …/{id}` handler, run by [`read`]; its annotation comes
+/// first, as for [`step_handler!`](crate::step_handler).
+#[macro_export]
+macro_rules! read_handler {
+    ($(#[$attr:meta])* $name:ident => $run:expr, $view:path) => {
+        $(#[$attr])*
+        pub async fn $name(
+            state: actix_web::web::Data<$crate::AppState>,
+            caller: $crate::auth::Caller,
+            id: actix_web::web::Path<i64>,
+        ) -> $crate::error::AppResult<actix_web::HttpResponse> {
+            $crate::api::read(state, caller, id.into_inner(), $run, $view).await
         }
     };
 }

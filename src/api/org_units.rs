@@ -1,12 +1,11 @@
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-use validator::Validate;
+use utoipa::ToSchema;
 
-use super::extract::{ValidJson, ValidQuery};
-use super::{answer, if_match, page, reply, utc, ListResponse};
+use super::extract::ValidQuery;
+use super::{page, utc, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::org_unit::{OrgUnit, OrgUnitKind};
@@ -49,37 +48,25 @@ impl TryFrom<OrgUnit> for OrgUnitView {
     }
 }
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct OrgUnitListQuery {
-    pub kind: Option<OrgUnitKind>,
-    /// Direct children of this unit.
-    pub parent_id: Option<i64>,
-    pub active: Option<bool>,
-    /// Part of the name.
-    #[validate(length(max = 100))]
-    #[param(max_length = 100)]
-    pub q: Option<String>,
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-fn respond(status: StatusCode, unit: OrgUnit) -> AppResult<HttpResponse> {
-    Ok(reply(answer_of(status, unit)?, false))
+crate::list_query! {
+    OrgUnitListQuery {
+        pub kind: Option<OrgUnitKind>,
+        /// Direct children of this unit.
+        pub parent_id: Option<i64>,
+        pub active: Option<bool>,
+        /// Part of the name.
+        #[validate(length(max = 100))]
+        #[param(max_length = 100)]
+        pub q: Option<String>,
+    }
 }
 
 fn answer_of(status: StatusCode, unit: OrgUnit) -> AppResult<Answer> {
-    let location =
-        (status == StatusCode::CREATED).then(|| format!("/api/v1/org-units/{}", unit.id));
-    let version = unit.version;
-    answer(
+    let at = (unit.id, unit.version);
+    super::record_answer(
         status,
-        Some(version),
-        location,
+        "/api/v1/org-units",
+        at,
         OrgUnitView::try_from(unit)?,
     )
 }
@@ -124,45 +111,27 @@ crate::create_handler! {
     create(NewOrgUnitInput) => |conn, ctx, body| service::create(conn, ctx.actor, ctx.now, body), answer_of
 }
 
-/// Get an org unit
-#[utoipa::path(get, path = "/api/v1/org-units/{id}", tag = "org-units",
-    params(("id" = i64, Path, description = "Org unit id")),
-    responses((status = 200, description = "The org unit", body = OrgUnitView, headers(("ETag" = String)))))]
-pub async fn get(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<i64>,
-) -> AppResult<HttpResponse> {
-    let id = id.into_inner();
-    let unit = state
-        .db_as(caller, move |conn, actor| service::get(conn, &actor, id))
-        .await?;
-    respond(StatusCode::OK, unit)
+crate::read_handler! {
+    /// Get an org unit
+    #[utoipa::path(get, path = "/api/v1/org-units/{id}", tag = "org-units",
+        params(("id" = i64, Path, description = "Org unit id")),
+        responses((status = 200, description = "The org unit", body = OrgUnitView, headers(("ETag" = String)))))]
+    get => |conn, ctx, id| service::get(conn, ctx.actor, id), answer_of
 }
 
-/// Rename an org unit (admin)
-#[utoipa::path(patch, path = "/api/v1/org-units/{id}", tag = "org-units", request_body = OrgUnitPatch,
-    params(("id" = i64, Path, description = "Org unit id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "The changed unit", body = OrgUnitView, headers(("ETag" = String))),
-        (status = 409, description = "Name taken, or a concurrent change", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn update(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<OrgUnitPatch>,
-) -> AppResult<HttpResponse> {
-    let (id, expected, now) = (id.into_inner(), if_match(&req)?, state.clock.now_naive());
-    let unit = state
-        .db_as(caller, move |conn, actor| {
-            service::update(conn, &actor, now, id, expected, &body.0)
-        })
-        .await?;
-    respond(StatusCode::OK, unit)
+crate::step_handler! {
+    /// Rename an org unit (admin)
+    #[utoipa::path(patch, path = "/api/v1/org-units/{id}", tag = "org-units", request_body = OrgUnitPatch,
+        params(("id" = i64, Path, description = "Org unit id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "The changed unit", body = OrgUnitView, headers(("ETag" = String))),
+            (status = 409, description = "Name taken, or a concurrent change", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+        ))]
+    update(OrgUnitPatch) => |conn, ctx, id, expected, patch| {
+        service::update(conn, ctx.actor, ctx.now, id, expected, patch)
+    }, answer_of
 }
 
 crate::step_handler! {

@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
-use super::{answer, if_match, once, page, reply, utc, versioned, ListResponse};
+use super::{answer, if_match, once, page, utc, versioned, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::project::{
@@ -227,28 +227,22 @@ pub struct WarrantyStatusView {
     pub terms: Vec<TermStatusView>,
 }
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ProjectListQuery {
-    pub branch_id: Option<i64>,
-    pub project_department_id: Option<i64>,
-    pub customer_id: Option<i64>,
-    pub is_key_project: Option<bool>,
-    pub hvac_in_scope: Option<bool>,
-    pub ledger_status: Option<ApprovalStatus>,
-    /// Only projects with a warranty term in force that day (YYYY-MM-DD).
-    #[validate(custom(function = "crate::services::plausible_date"))]
-    pub under_warranty_on: Option<NaiveDate>,
-    /// Part of the code or name.
-    #[validate(length(max = 100))]
-    #[param(max_length = 100)]
-    pub q: Option<String>,
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
+crate::list_query! {
+    ProjectListQuery {
+        pub branch_id: Option<i64>,
+        pub project_department_id: Option<i64>,
+        pub customer_id: Option<i64>,
+        pub is_key_project: Option<bool>,
+        pub hvac_in_scope: Option<bool>,
+        pub ledger_status: Option<ApprovalStatus>,
+        /// Only projects with a warranty term in force that day (YYYY-MM-DD).
+        #[validate(custom(function = "crate::services::plausible_date"))]
+        pub under_warranty_on: Option<NaiveDate>,
+        /// Part of the code or name.
+        #[validate(length(max = 100))]
+        #[param(max_length = 100)]
+        pub q: Option<String>,
+    }
 }
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
@@ -270,17 +264,12 @@ pub struct WarrantyStatusQuery {
     pub category: Option<WarrantyCategory>,
 }
 
-fn respond(status: StatusCode, project: Project) -> AppResult<HttpResponse> {
-    Ok(reply(answer_of(status, project)?, false))
-}
-
 fn answer_of(status: StatusCode, project: Project) -> AppResult<Answer> {
-    let (id, version) = (project.id, project.version);
-    let location = (status == StatusCode::CREATED).then(|| format!("/api/v1/projects/{id}"));
-    answer(
+    let at = (project.id, project.version);
+    super::record_answer(
         status,
-        Some(version),
-        location,
+        "/api/v1/projects",
+        at,
         ProjectView::try_from(project)?,
     )
 }
@@ -336,55 +325,32 @@ crate::create_handler! {
     create(NewProjectInput) => |conn, ctx, body| service::create(conn, ctx.actor, ctx.config, ctx.now, body), answer_of
 }
 
-/// Get a project
-#[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects",
-    params(("id" = i64, Path, description = "Project id")),
-    responses((status = 200, description = "The project", body = ProjectView, headers(("ETag" = String)))))]
-pub async fn get(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<i64>,
-) -> AppResult<HttpResponse> {
-    let id = id.into_inner();
-    let project = state
-        .db_as(caller, move |conn, actor| {
-            service::get(conn, &actor, id).map(|p| service::shown(&actor, p))
-        })
-        .await?;
-    respond(StatusCode::OK, project)
+crate::read_handler! {
+    /// Get a project
+    #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects",
+        params(("id" = i64, Path, description = "Project id")),
+        responses((status = 200, description = "The project", body = ProjectView, headers(("ETag" = String)))))]
+    get => |conn, ctx, id| {
+        service::get(conn, ctx.actor, id).map(|p| service::shown(ctx.actor, p))
+    }, answer_of
 }
 
-/// Change a project
-///
-/// A new completion-acceptance date moves every warranty term's start; a new
-/// design service life moves the foundation and structure term with it.
-#[utoipa::path(patch, path = "/api/v1/projects/{id}", tag = "projects", request_body = ProjectPatch,
-    params(("id" = i64, Path, description = "Project id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "The changed project", body = ProjectView, headers(("ETag" = String))),
-        (status = 409, description = "Code taken, or a concurrent change", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn update(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<ProjectPatch>,
-) -> AppResult<HttpResponse> {
-    let (id, expected, now, st) = (
-        id.into_inner(),
-        if_match(&req)?,
-        state.clock.now_naive(),
-        state.clone(),
-    );
-    let project = state
-        .db_as(caller, move |conn, actor| {
-            service::update(conn, &actor, &st.config, now, id, expected, &body.0)
-        })
-        .await?;
-    respond(StatusCode::OK, project)
+crate::step_handler! {
+    /// Change a project
+    ///
+    /// A new completion-acceptance date moves every warranty term's start; a new
+    /// design service life moves the foundation and structure term with it.
+    #[utoipa::path(patch, path = "/api/v1/projects/{id}", tag = "projects", request_body = ProjectPatch,
+        params(("id" = i64, Path, description = "Project id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "The changed project", body = ProjectView, headers(("ETag" = String))),
+            (status = 409, description = "Code taken, or a concurrent change", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+        ))]
+    update(ProjectPatch) => |conn, ctx, id, expected, patch| {
+        service::update(conn, ctx.actor, ctx.config, ctx.now, id, expected, patch)
+    }, answer_of
 }
 
 crate::step_handler! {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::ValidJson;
-use super::{answer, if_match, utc, versioned};
+use super::utc;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::complaint::{Milestone, PlanStatus, PlanVersion, Progress};
@@ -17,7 +17,6 @@ use crate::services::rectification::{
     self as service, MilestoneInput, NewPlan, PlanDetail, PlanPatch, PlanReview, PlanRevision,
     PlanSubmission, ProgressInput, Resources,
 };
-use crate::services::workflow::Ctx;
 use crate::services::Approval;
 use crate::AppState;
 
@@ -179,10 +178,13 @@ pub struct PlanVersionsView {
 }
 
 fn answer_of(status: StatusCode, plan: PlanDetail) -> AppResult<Answer> {
-    let (id, version) = (plan.plan.id, plan.plan.version);
-    let location =
-        (status == StatusCode::CREATED).then(|| format!("/api/v1/rectification-plans/{id}"));
-    answer(status, Some(version), location, PlanView::try_from(plan)?)
+    let at = (plan.plan.id, plan.plan.version);
+    super::record_answer(
+        status,
+        "/api/v1/rectification-plans",
+        at,
+        PlanView::try_from(plan)?,
+    )
 }
 
 /// Write the rectification plan of a complaint
@@ -219,64 +221,32 @@ pub async fn create(
     .await
 }
 
-/// A rectification plan
-#[utoipa::path(get, path = "/api/v1/rectification-plans/{id}", tag = "rectification plans", operation_id = "get_rectification_plan",
-    params(("id" = i64, Path, description = "Plan id")),
-    responses(
-        (status = 200, description = "The plan with its milestones and progress", body = PlanView, headers(("ETag" = String))),
-        (status = 404, description = "No such plan in your scope (customer accounts see none)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn get(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<i64>,
-) -> AppResult<HttpResponse> {
-    let id = id.into_inner();
-    let plan = state
-        .db_as(caller, move |conn, actor| service::get(conn, &actor, id))
-        .await?;
-    let view = PlanView::try_from(plan)?;
-    Ok(versioned(StatusCode::OK, view.version, view))
+crate::read_handler! {
+    /// A rectification plan
+    #[utoipa::path(get, path = "/api/v1/rectification-plans/{id}", tag = "rectification plans", operation_id = "get_rectification_plan",
+        params(("id" = i64, Path, description = "Plan id")),
+        responses(
+            (status = 200, description = "The plan with its milestones and progress", body = PlanView, headers(("ETag" = String))),
+            (status = 404, description = "No such plan in your scope (customer accounts see none)", body = Problem, content_type = "application/problem+json"),
+        ))]
+    get => |conn, ctx, id| service::get(conn, ctx.actor, id), answer_of
 }
 
-/// Change a plan being written or returned
-///
-/// Every change is a new version of the content (`GET …/versions`).
-#[utoipa::path(patch, path = "/api/v1/rectification-plans/{id}", tag = "rectification plans", operation_id = "update_rectification_plan", request_body = PlanPatch,
-    params(("id" = i64, Path, description = "Plan id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
-    responses(
-        (status = 200, description = "Changed", body = PlanView, headers(("ETag" = String))),
-        (status = 403, description = "Only the project department changes plans", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not draft or returned (`plan_not_editable`), or changed at the same time", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn update(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    body: ValidJson<PlanPatch>,
-) -> AppResult<HttpResponse> {
-    let (id, expected, now, st) = (
-        id.into_inner(),
-        if_match(&req)?,
-        state.clock.now_naive(),
-        state.clone(),
-    );
-    let plan = state
-        .db_as(caller, move |conn, actor| {
-            let ctx = Ctx {
-                actor: &actor,
-                config: &st.config,
-                now,
-            };
-            service::update(conn, ctx, id, expected, &body.0)
-        })
-        .await?;
-    let view = PlanView::try_from(plan)?;
-    Ok(versioned(StatusCode::OK, view.version, view))
+crate::step_handler! {
+    /// Change a plan being written or returned
+    ///
+    /// Every change is a new version of the content (`GET …/versions`).
+    #[utoipa::path(patch, path = "/api/v1/rectification-plans/{id}", tag = "rectification plans", operation_id = "update_rectification_plan", request_body = PlanPatch,
+        params(("id" = i64, Path, description = "Plan id"),
+            ("If-Match" = Option<String>, Header, description = "The `ETag` (version) last read")),
+        responses(
+            (status = 200, description = "Changed", body = PlanView, headers(("ETag" = String))),
+            (status = 403, description = "Only the project department changes plans", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "Not draft or returned (`plan_not_editable`), or changed at the same time", body = Problem, content_type = "application/problem+json"),
+            (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
+        ))]
+    update(PlanPatch) => service::update, answer_of
 }
 
 crate::step_handler! {

@@ -2,11 +2,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-use validator::Validate;
+use utoipa::ToSchema;
 
 use super::extract::{ValidJson, ValidQuery};
-use super::{answer, if_match, once, page, reply, utc, ListResponse};
+use super::{if_match, once, page, reply, utc, ListResponse};
 use crate::auth::{password, Caller};
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::user::{Rank, Role, User};
@@ -60,24 +59,18 @@ impl TryFrom<User> for UserView {
     }
 }
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct UserListQuery {
-    pub role: Option<Role>,
-    /// Users of exactly this org unit.
-    pub org_unit_id: Option<i64>,
-    pub customer_id: Option<i64>,
-    pub active: Option<bool>,
-    /// Part of the username or display name.
-    #[validate(length(max = 100))]
-    #[param(max_length = 100)]
-    pub q: Option<String>,
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
+crate::list_query! {
+    UserListQuery {
+        pub role: Option<Role>,
+        /// Users of exactly this org unit.
+        pub org_unit_id: Option<i64>,
+        pub customer_id: Option<i64>,
+        pub active: Option<bool>,
+        /// Part of the username or display name.
+        #[validate(length(max = 100))]
+        #[param(max_length = 100)]
+        pub q: Option<String>,
+    }
 }
 
 fn respond(status: StatusCode, user: User) -> AppResult<HttpResponse> {
@@ -85,9 +78,8 @@ fn respond(status: StatusCode, user: User) -> AppResult<HttpResponse> {
 }
 
 fn answer_of(status: StatusCode, user: User) -> AppResult<Answer> {
-    let location = (status == StatusCode::CREATED).then(|| format!("/api/v1/users/{}", user.id));
-    let version = user.version;
-    answer(status, Some(version), location, UserView::try_from(user)?)
+    let at = (user.id, user.version);
+    super::record_answer(status, "/api/v1/users", at, UserView::try_from(user)?)
 }
 
 /// List users
@@ -144,20 +136,12 @@ pub async fn create(
     .await
 }
 
-/// Get a user
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users",
-    params(("id" = i64, Path, description = "User id")),
-    responses((status = 200, description = "The user", body = UserView, headers(("ETag" = String)))))]
-pub async fn get(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<i64>,
-) -> AppResult<HttpResponse> {
-    let id = id.into_inner();
-    let user = state
-        .db_as(caller, move |conn, actor| service::get(conn, &actor, id))
-        .await?;
-    respond(StatusCode::OK, user)
+crate::read_handler! {
+    /// Get a user
+    #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users",
+        params(("id" = i64, Path, description = "User id")),
+        responses((status = 200, description = "The user", body = UserView, headers(("ETag" = String)))))]
+    get => |conn, ctx, id| service::get(conn, ctx.actor, id), answer_of
 }
 
 /// Change a user (admin)

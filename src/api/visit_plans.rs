@@ -5,11 +5,11 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-use validator::Validate;
+use utoipa::ToSchema;
 
 use super::extract::{ValidJson, ValidQuery};
-use super::{answer, if_match, page, utc, versioned, ListResponse};
+use super::PageQuery;
+use super::{if_match, page, utc, versioned, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::visit::{
@@ -161,24 +161,12 @@ impl TryFrom<VisitPlanDetail> for VisitPlanView {
     }
 }
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct VisitPlanListQuery {
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
 fn answer_of(status: StatusCode, plan: VisitPlanDetail) -> AppResult<Answer> {
-    let (id, version) = (plan.plan.id, plan.plan.version);
-    let location = (status == StatusCode::CREATED).then(|| format!("/api/v1/visit-plans/{id}"));
-    answer(
+    let at = (plan.plan.id, plan.plan.version);
+    super::record_answer(
         status,
-        Some(version),
-        location,
+        "/api/v1/visit-plans",
+        at,
         VisitPlanView::try_from(plan)?,
     )
 }
@@ -209,14 +197,14 @@ crate::create_handler! {
 }
 
 /// List visit plans
-#[utoipa::path(get, path = "/api/v1/visit-plans", tag = "visit plans", operation_id = "list_visit_plans", params(VisitPlanListQuery),
+#[utoipa::path(get, path = "/api/v1/visit-plans", tag = "visit plans", operation_id = "list_visit_plans", params(PageQuery),
     responses(
         (status = 200, description = "A page of plans, newest first", body = ListResponse<VisitPlanSummary>),
     ))]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: ValidQuery<VisitPlanListQuery>,
+    query: ValidQuery<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let page = page(query.0.limit, query.0.cursor.as_deref())?;
     let paged = state
@@ -225,30 +213,15 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, VisitPlanSummary::try_from)?))
 }
 
-/// A visit plan
-#[utoipa::path(get, path = "/api/v1/visit-plans/{id}", tag = "visit plans", operation_id = "get_visit_plan",
-    params(("id" = i64, Path, description = "Plan id")),
-    responses(
-        (status = 200, description = "The plan, its items and its compliance report", body = VisitPlanView, headers(("ETag" = String))),
-        (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn get(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<i64>,
-) -> AppResult<HttpResponse> {
-    let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
-    let plan = state
-        .db_as(caller, move |conn, actor| {
-            let ctx = Ctx {
-                actor: &actor,
-                config: &st.config,
-                now,
-            };
-            service::get(conn, ctx, id)
-        })
-        .await?;
-    respond(plan)
+crate::read_handler! {
+    /// A visit plan
+    #[utoipa::path(get, path = "/api/v1/visit-plans/{id}", tag = "visit plans", operation_id = "get_visit_plan",
+        params(("id" = i64, Path, description = "Plan id")),
+        responses(
+            (status = 200, description = "The plan, its items and its compliance report", body = VisitPlanView, headers(("ETag" = String))),
+            (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
+        ))]
+    get => service::get, answer_of
 }
 
 /// A plan's compliance report

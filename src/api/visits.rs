@@ -4,11 +4,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-use validator::Validate;
+use utoipa::ToSchema;
 
 use super::extract::ValidQuery;
-use super::{answer, page, utc, versioned, ListResponse};
+use super::{page, utc, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::models::complaint::Rating;
@@ -163,33 +162,26 @@ impl TryFrom<VisitDetail> for VisitView {
     }
 }
 
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct VisitListQuery {
-    pub project_id: Option<i64>,
-    pub customer_id: Option<i64>,
-    pub kind: Option<VisitKind>,
-    pub method: Option<VisitMethod>,
-    pub outcome: Option<VisitOutcome>,
-    pub status: Option<VisitStatus>,
-    /// Only visits this user made.
-    pub visitor_id: Option<i64>,
-    /// Visited on or after this instant.
-    pub visited_from: Option<DateTime<Utc>>,
-    /// Visited before this instant.
-    pub visited_to: Option<DateTime<Utc>>,
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
+crate::list_query! {
+    VisitListQuery {
+        pub project_id: Option<i64>,
+        pub customer_id: Option<i64>,
+        pub kind: Option<VisitKind>,
+        pub method: Option<VisitMethod>,
+        pub outcome: Option<VisitOutcome>,
+        pub status: Option<VisitStatus>,
+        /// Only visits this user made.
+        pub visitor_id: Option<i64>,
+        /// Visited on or after this instant.
+        pub visited_from: Option<DateTime<Utc>>,
+        /// Visited before this instant.
+        pub visited_to: Option<DateTime<Utc>>,
+    }
 }
 
 fn answer_of(status: StatusCode, visit: VisitDetail) -> AppResult<Answer> {
-    let (id, version) = (visit.visit.id, visit.visit.version);
-    let location = (status == StatusCode::CREATED).then(|| format!("/api/v1/visits/{id}"));
-    answer(status, Some(version), location, VisitView::try_from(visit)?)
+    let at = (visit.visit.id, visit.visit.version);
+    super::record_answer(status, "/api/v1/visits", at, VisitView::try_from(visit)?)
 }
 
 crate::create_handler! {
@@ -246,24 +238,15 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(ListResponse::from_paged(paged, VisitView::try_from)?))
 }
 
-/// A visit
-#[utoipa::path(get, path = "/api/v1/visits/{id}", tag = "visits", operation_id = "get_visit",
-    params(("id" = i64, Path, description = "Visit id")),
-    responses(
-        (status = 200, description = "The visit", body = VisitView, headers(("ETag" = String))),
-        (status = 404, description = "No such visit in your scope", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn get(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<i64>,
-) -> AppResult<HttpResponse> {
-    let id = id.into_inner();
-    let visit = state
-        .db_as(caller, move |conn, actor| service::get(conn, &actor, id))
-        .await?;
-    let view = VisitView::try_from(visit)?;
-    Ok(versioned(StatusCode::OK, view.version, view))
+crate::read_handler! {
+    /// A visit
+    #[utoipa::path(get, path = "/api/v1/visits/{id}", tag = "visits", operation_id = "get_visit",
+        params(("id" = i64, Path, description = "Visit id")),
+        responses(
+            (status = 200, description = "The visit", body = VisitView, headers(("ETag" = String))),
+            (status = 404, description = "No such visit in your scope", body = Problem, content_type = "application/problem+json"),
+        ))]
+    get => |conn, ctx, id| service::get(conn, ctx.actor, id), answer_of
 }
 
 crate::step_handler! {
