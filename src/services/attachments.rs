@@ -632,21 +632,16 @@ pub fn update(
         };
         let internal = patch.internal.unwrap_or(a.internal);
         check_version(expected_version, a.version)?;
-        let written = diesel::update(
-            attachments::table
-                .filter(attachments::id.eq(id))
-                .filter(attachments::version.eq(a.version)),
-        )
-        .set((
-            attachments::caption.eq(&caption),
-            attachments::internal.eq(internal),
-            attachments::version.eq(a.version + 1),
-            attachments::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-        if written == 0 {
-            return Err(concurrent_change());
-        }
+        update_version!(
+            conn,
+            attachments,
+            (id, a.version),
+            now,
+            (
+                attachments::caption.eq(&caption),
+                attachments::internal.eq(internal),
+            )
+        );
         let after = load(conn, id)?;
         events::record_change(
             conn,

@@ -1,6 +1,7 @@
 //! Customers (owner organisations, property companies, individual owners),
 //! their A/B/C grading with history, and the rank that must visit them.
 
+use super::one_written;
 use crate::models::event::EventType;
 use crate::services::IfMatch;
 use std::collections::HashMap;
@@ -22,7 +23,7 @@ use crate::models::user::{Rank, Role};
 use crate::services::users::clean_phone_field;
 
 use super::trimmed;
-use super::{check_version, concurrent_change, double_option, events, like_contains, Page, Paged};
+use super::{check_version, double_option, events, like_contains, Page, Paged};
 
 /// Roles that keep the customer register (the branch engineering side and above).
 const WRITERS: &[Role] = &[
@@ -516,27 +517,26 @@ pub fn update(
             && after.address == before.address
             && after.serious_problems == before.serious_problems;
         if !unchanged {
-            let written = diesel::update(
-                customers::table
-                    .filter(customers::id.eq(id))
-                    .filter(customers::version.eq(before.version)),
-            )
-            .set((
-                customers::name.eq(&after.name),
-                customers::kind.eq(&after.kind),
-                customers::branch_id.eq(after.branch_id),
-                customers::contact_name.eq(&after.contact_name),
-                customers::contact_phone.eq(&after.contact_phone),
-                customers::address.eq(&after.address),
-                customers::serious_problems.eq(after.serious_problems),
-                customers::scope_path.eq(&after.scope_path),
-                customers::version.eq(after.version),
-                customers::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-            if written == 0 {
-                return Err(concurrent_change());
-            }
+            one_written(
+                diesel::update(
+                    customers::table
+                        .filter(customers::id.eq(id))
+                        .filter(customers::version.eq(before.version)),
+                )
+                .set((
+                    customers::name.eq(&after.name),
+                    customers::kind.eq(&after.kind),
+                    customers::branch_id.eq(after.branch_id),
+                    customers::contact_name.eq(&after.contact_name),
+                    customers::contact_phone.eq(&after.contact_phone),
+                    customers::address.eq(&after.address),
+                    customers::serious_problems.eq(after.serious_problems),
+                    customers::scope_path.eq(&after.scope_path),
+                    customers::version.eq(after.version),
+                    customers::updated_at.eq(now),
+                ))
+                .execute(conn)?,
+            )?;
             events::record_change(
                 conn,
                 now,

@@ -2,6 +2,23 @@
 //! transaction that writes the new state and its event together.
 //! Services know nothing of HTTP.
 
+/// An optimistic write of row `(id, version)` of `table`: the given columns,
+/// the next version and `updated_at`, written only while the version is
+/// still the one read (`409 concurrent_change` otherwise).
+macro_rules! update_version {
+    ($conn:expr, $table:ident, ($id:expr, $version:expr), $now:expr, ($($set:expr,)*)) => {
+        $crate::services::one_written(
+            diesel::update(
+                $table::table
+                    .filter($table::id.eq($id))
+                    .filter($table::version.eq($version)),
+            )
+            .set(($($set,)* $table::version.eq($version + 1), $table::updated_at.eq($now)))
+            .execute($conn)?,
+        )?
+    };
+}
+
 pub mod attachments;
 pub mod auth;
 pub mod calendar;
@@ -153,6 +170,15 @@ pub fn concurrent_change() -> crate::error::AppError {
         "concurrent_change",
         "the record was changed by someone else at the same time; read it again and retry",
     )
+}
+
+/// An optimistic write's row count: none means another change came first
+/// (`409 concurrent_change`).
+pub fn one_written(written: usize) -> crate::error::AppResult<()> {
+    if written == 0 {
+        return Err(concurrent_change());
+    }
+    Ok(())
 }
 
 /// Text to match with `LIKE`, with its wildcards escaped (escape char `\`).

@@ -15,7 +15,7 @@ use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult};
 use crate::models::org_unit::{child_path, NewOrgUnit, OrgUnit, OrgUnitKind};
 
-use super::{check_version, concurrent_change, events, like_contains, Page, Paged};
+use super::{check_version, events, like_contains, Page, Paged};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -296,21 +296,13 @@ fn save(
     name: &str,
     active: bool,
 ) -> AppResult<OrgUnit> {
-    let written = diesel::update(
-        org_units::table
-            .filter(org_units::id.eq(before.id))
-            .filter(org_units::version.eq(before.version)),
-    )
-    .set((
-        org_units::name.eq(name),
-        org_units::active.eq(active),
-        org_units::version.eq(before.version + 1),
-        org_units::updated_at.eq(now),
-    ))
-    .execute(conn)?;
-    if written == 0 {
-        return Err(concurrent_change());
-    }
+    update_version!(
+        conn,
+        org_units,
+        (before.id, before.version),
+        now,
+        (org_units::name.eq(name), org_units::active.eq(active),)
+    );
     let after = OrgUnit {
         name: name.to_string(),
         active,

@@ -34,9 +34,9 @@ use super::attachments::documents;
 use super::calendar;
 use super::complaints;
 use super::deadlines::NewDeadline;
+use super::events;
 use super::trimmed;
 use super::workflow::{self, CreateRequest, Creation, Ctx, Does, Effect, Request, Transition};
-use super::{concurrent_change, events};
 
 // ---- requests ----------------------------------------------------------
 
@@ -828,22 +828,17 @@ pub fn update(
             None => current_milestones(conn, id)?,
         };
         let revision = plan.revision + 1;
-        let written = diesel::update(
-            rectification_plans::table
-                .filter(rectification_plans::id.eq(id))
-                .filter(rectification_plans::version.eq(plan.version)),
-        )
-        .set((
-            rectification_plans::revision.eq(revision),
-            rectification_plans::resources.eq(&resources),
-            rectification_plans::expected_result.eq(&expected),
-            rectification_plans::version.eq(plan.version + 1),
-            rectification_plans::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-        if written == 0 {
-            return Err(concurrent_change());
-        }
+        update_version!(
+            conn,
+            rectification_plans,
+            (id, plan.version),
+            now,
+            (
+                rectification_plans::revision.eq(revision),
+                rectification_plans::resources.eq(&resources),
+                rectification_plans::expected_result.eq(&expected),
+            )
+        );
         write_revision(
             conn,
             actor,
@@ -1054,19 +1049,7 @@ pub fn revise(
             PlanAction::Revise,
         )?;
         super::check_version(expected_version, plan.version)?;
-        let written = diesel::update(
-            rectification_plans::table
-                .filter(rectification_plans::id.eq(id))
-                .filter(rectification_plans::version.eq(plan.version)),
-        )
-        .set((
-            rectification_plans::version.eq(plan.version + 1),
-            rectification_plans::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-        if written == 0 {
-            return Err(concurrent_change());
-        }
+        update_version!(conn, rectification_plans, (id, plan.version), now, ());
         new_revision(conn, &plan)?;
         let after = load(conn, actor, id)?;
         // the plan stays in force: its new milestones run at once
@@ -1180,20 +1163,13 @@ pub fn report_progress(
                 rectification_progress::created_at.eq(now),
             ))
             .execute(conn)?;
-        let written = diesel::update(
-            rectification_plans::table
-                .filter(rectification_plans::id.eq(id))
-                .filter(rectification_plans::version.eq(plan.version)),
-        )
-        .set((
-            rectification_plans::progress_percent.eq(input.percent),
-            rectification_plans::version.eq(plan.version + 1),
-            rectification_plans::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-        if written == 0 {
-            return Err(concurrent_change());
-        }
+        update_version!(
+            conn,
+            rectification_plans,
+            (id, plan.version),
+            now,
+            (rectification_plans::progress_percent.eq(input.percent),)
+        );
         attachments::attach(
             conn,
             actor,

@@ -17,9 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::models::org_unit::OrgUnit;
 use crate::models::user::{NewUser, Rank, Role, User};
 
-use super::{
-    auth, check_version, concurrent_change, double_option, events, like_contains, Page, Paged,
-};
+use super::{auth, check_version, double_option, events, like_contains, one_written, Page, Paged};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -485,26 +483,25 @@ pub fn update(
         if unchanged {
             return Ok(before); // nothing changes: no new version, no event
         }
-        let written = diesel::update(
-            users::table
-                .filter(users::id.eq(id))
-                .filter(users::version.eq(before.version)),
-        )
-        .set((
-            users::display_name.eq(&after.display_name),
-            users::phone.eq(&after.phone),
-            users::role.eq(&after.role),
-            users::rank.eq(&after.rank),
-            users::org_unit_id.eq(after.org_unit_id),
-            users::customer_id.eq(after.customer_id),
-            users::password_hash.eq(&after.password_hash),
-            users::version.eq(after.version),
-            users::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-        if written == 0 {
-            return Err(concurrent_change());
-        }
+        one_written(
+            diesel::update(
+                users::table
+                    .filter(users::id.eq(id))
+                    .filter(users::version.eq(before.version)),
+            )
+            .set((
+                users::display_name.eq(&after.display_name),
+                users::phone.eq(&after.phone),
+                users::role.eq(&after.role),
+                users::rank.eq(&after.rank),
+                users::org_unit_id.eq(after.org_unit_id),
+                users::customer_id.eq(after.customer_id),
+                users::password_hash.eq(&after.password_hash),
+                users::version.eq(after.version),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+        )?;
         if new_hash.is_some() {
             auth::revoke_all_sessions(conn, id, now)?;
         }
@@ -560,20 +557,13 @@ pub fn set_active(
                 },
             )?;
         }
-        let written = diesel::update(
-            users::table
-                .filter(users::id.eq(id))
-                .filter(users::version.eq(before.version)),
-        )
-        .set((
-            users::active.eq(active),
-            users::version.eq(before.version + 1),
-            users::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-        if written == 0 {
-            return Err(concurrent_change());
-        }
+        update_version!(
+            conn,
+            users,
+            (id, before.version),
+            now,
+            (users::active.eq(active),)
+        );
         if !active {
             auth::revoke_all_sessions(conn, id, now)?;
         }

@@ -38,7 +38,7 @@ use super::calendar;
 use super::deadlines::{self as clocks, NewDeadline};
 use super::plan_rules::{self, Level, PlanRule, ProjectFacts, Requirement, RequirementStatus};
 use super::workflow::{self, CreateRequest, Creation, Ctx, Does, Effect, Request, Transition};
-use super::{concurrent_change, customers as customer_profiles, events, Page, Paged};
+use super::{customers as customer_profiles, events, Page, Paged};
 
 // ---- requests ----------------------------------------------------------
 
@@ -922,19 +922,7 @@ fn editable(
         ));
     }
     super::check_version(expected, plan.version)?;
-    let written = diesel::update(
-        visit_plans::table
-            .filter(visit_plans::id.eq(plan.id))
-            .filter(visit_plans::version.eq(plan.version)),
-    )
-    .set((
-        visit_plans::version.eq(plan.version + 1),
-        visit_plans::updated_at.eq(now),
-    ))
-    .execute(conn)?;
-    if written == 0 {
-        return Err(concurrent_change());
-    }
+    update_version!(conn, visit_plans, (plan.id, plan.version), now, ());
     Ok(plan)
 }
 

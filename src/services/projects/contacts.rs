@@ -16,7 +16,7 @@ use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult};
 use crate::models::project::{Contact, ContactRole, ContactSide};
 use crate::models::user::Role;
-use crate::services::{check_version, concurrent_change, double_option, events};
+use crate::services::{check_version, double_option, events};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -189,22 +189,17 @@ pub fn update_contact(
         check_company(ContactRole::from_db(&before.role)?, &company)?;
         // after the content's checks: a request that fails anyway is not a 412
         check_version(expected_version, before.version)?;
-        let written = diesel::update(
-            project_contacts::table
-                .filter(project_contacts::id.eq(contact_id))
-                .filter(project_contacts::version.eq(before.version)),
-        )
-        .set((
-            project_contacts::name.eq(&name),
-            project_contacts::phone.eq(&phone),
-            project_contacts::company.eq(&company),
-            project_contacts::version.eq(before.version + 1),
-            project_contacts::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-        if written == 0 {
-            return Err(concurrent_change());
-        }
+        update_version!(
+            conn,
+            project_contacts,
+            (contact_id, before.version),
+            now,
+            (
+                project_contacts::name.eq(&name),
+                project_contacts::phone.eq(&phone),
+                project_contacts::company.eq(&company),
+            )
+        );
         let after = get_contact(conn, project_id, contact_id)?;
         events::record_change(
             conn,

@@ -24,7 +24,7 @@ use super::deadlines;
 use super::ledger;
 use super::warranty;
 use super::workflow::{self, CreateRequest, Ctx};
-use super::{check_version, concurrent_change, double_option, events, like_contains, Page, Paged};
+use super::{check_version, double_option, events, like_contains, Page, Paged};
 
 mod contacts;
 mod terms;
@@ -614,20 +614,7 @@ pub fn update(
         };
         // after the content's checks: a request that fails anyway is not a 412
         check_version(expected_version, before.version)?;
-        let written = diesel::update(
-            projects::table
-                .filter(projects::id.eq(id))
-                .filter(projects::version.eq(before.version)),
-        )
-        .set((
-            &fields,
-            projects::version.eq(before.version + 1),
-            projects::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-        if written == 0 {
-            return Err(concurrent_change());
-        }
+        update_version!(conn, projects, (id, before.version), now, (&fields,));
         if completion != before.completion_accepted_on
             || fields.design_service_life_years != before.design_service_life_years
         {

@@ -18,7 +18,7 @@ use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult};
 use crate::models::project::{Project, ProjectFields, WarrantyCategory, WarrantyTerm};
 use crate::services::warranty::{self, Length};
-use crate::services::{check_version, concurrent_change, events};
+use crate::services::{check_version, events};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -128,23 +128,18 @@ pub fn set_term(
             Some(term) => {
                 check_version(expected_version, term.version)?;
                 let (years, periods) = split(length);
-                let written = diesel::update(
-                    warranty_terms::table
-                        .filter(warranty_terms::id.eq(term.id))
-                        .filter(warranty_terms::version.eq(term.version)),
-                )
-                .set((
-                    warranty_terms::years.eq(years),
-                    warranty_terms::periods.eq(periods),
-                    warranty_terms::ends_on.eq(term_end(config, term.starts_on, length)?),
-                    warranty_terms::note.eq(note.as_deref().or(term.note.as_deref())),
-                    warranty_terms::version.eq(term.version + 1),
-                    warranty_terms::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-                if written == 0 {
-                    return Err(concurrent_change());
-                }
+                update_version!(
+                    conn,
+                    warranty_terms,
+                    (term.id, term.version),
+                    now,
+                    (
+                        warranty_terms::years.eq(years),
+                        warranty_terms::periods.eq(periods),
+                        warranty_terms::ends_on.eq(term_end(config, term.starts_on, length)?),
+                        warranty_terms::note.eq(note.as_deref().or(term.note.as_deref())),
+                    )
+                );
                 Some(term)
             }
         };
