@@ -15,15 +15,15 @@ use crate::models::org_unit::OrgUnitKind;
 use crate::models::project::ContactRole;
 use crate::models::user::{Rank, Role};
 
+use crate::kit::deadlines::{self, PolicyInput};
+use crate::kit::workflow::Ctx;
 use crate::models::deadline::{DurationUnit, Rule};
 use crate::services::auth::{acting_as, console_admin};
 use crate::services::customers::{self, GradingInput, NewCustomerInput};
-use crate::services::deadlines::{self, PolicyInput};
 use crate::services::ledger::{self, LedgerSubmission};
 use crate::services::org_units::{self, NewOrgUnitInput};
 use crate::services::projects::{self, NewContactInput, NewProjectInput};
 use crate::services::users::{create as create_user, NewUserInput};
-use crate::services::workflow::Ctx;
 use crate::services::ApprovalDecision;
 
 /// username, display name, role, rank, org unit, customer

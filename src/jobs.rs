@@ -11,7 +11,7 @@ use crate::{db, services};
 pub struct Swept {
     /// Branches' yearly visit-plan clocks started (the year turned).
     pub compile_clocks: usize,
-    pub deadlines: services::deadlines::SweepReport,
+    pub deadlines: crate::kit::deadlines::SweepReport,
     /// Unattached uploads past their time, removed.
     pub uploads_removed: usize,
     /// Files no upload named any more, removed from the store.
@@ -30,7 +30,7 @@ pub async fn sweep(state: &AppState) -> AppResult<Swept> {
         .db(move |conn| {
             // before the pass below, so a clock already past due escalates at once
             let started = services::visit_plans::start_yearly_compile_clocks(conn, &config, now)?;
-            let report = services::deadlines::sweep(conn, now)?;
+            let report = crate::kit::deadlines::sweep(conn, now)?;
             db::optimize(conn)?;
             Ok((started, report))
         })
@@ -42,21 +42,21 @@ pub async fn sweep(state: &AppState) -> AppResult<Swept> {
     };
     // removals a stopped sweeper left half done: their bytes go now
     let abandoned = state
-        .db(move |conn| services::attachments::reclaim_abandoned_removals(conn, now, 200))
+        .db(move |conn| crate::kit::attachments::reclaim_abandoned_removals(conn, now, 200))
         .await?;
     for (sha256, until) in abandoned {
         remove_bytes(state, sha256, until).await?;
     }
     loop {
         let expired = state
-            .db(move |conn| services::attachments::expired_uploads(conn, now, 200))
+            .db(move |conn| crate::kit::attachments::expired_uploads(conn, now, 200))
             .await?;
         if expired.is_empty() {
             break;
         }
         for (id, sha256) in expired {
             let removed = state
-                .db(move |conn| services::attachments::remove_upload(conn, id, now))
+                .db(move |conn| crate::kit::attachments::remove_upload(conn, id, now))
                 .await?;
             let Some(orphaned) = removed else {
                 continue;
@@ -69,7 +69,7 @@ pub async fn sweep(state: &AppState) -> AppResult<Swept> {
             // touched with no transaction open
             let sha = sha256.clone();
             let claim = state
-                .db(move |conn| services::attachments::claim_removal(conn, &sha, now))
+                .db(move |conn| crate::kit::attachments::claim_removal(conn, &sha, now))
                 .await?;
             if let Some(until) = claim {
                 remove_bytes(state, sha256, until).await?;
@@ -93,6 +93,6 @@ async fn remove_bytes(
         .await
         .map_err(|e| AppError::StorageUnavailable(e.to_string()))?;
     state
-        .db(move |conn| services::attachments::finish_removal(conn, &sha256, until))
+        .db(move |conn| crate::kit::attachments::finish_removal(conn, &sha256, until))
         .await
 }

@@ -11,6 +11,8 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod jobs;
+#[macro_use]
+pub mod kit;
 pub mod logging;
 pub mod models;
 pub mod openapi;

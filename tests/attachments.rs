@@ -882,7 +882,7 @@ async fn a_form_part_other_than_the_file_is_refused_unread() {
 /// transaction open, the removal ended.
 #[actix_rt::test]
 async fn a_sweep_stopped_between_its_decision_and_the_store_leaves_bytes_the_next_sweep_removes() {
-    use aftercare::services::attachments as files;
+    use aftercare::kit::attachments as files;
     let app = spawn_with(|c| c.access_token_ttl_secs = 86_400).await;
     let desk = east_desk(&app).await;
     let photo = phone_photo(40, 40);
@@ -922,7 +922,7 @@ async fn a_sweep_stopped_between_its_decision_and_the_store_leaves_bytes_the_nex
 
 #[actix_rt::test]
 async fn an_upload_of_bytes_a_sweep_is_removing_waits_and_an_abandoned_removal_is_taken_over() {
-    use aftercare::services::attachments as files;
+    use aftercare::kit::attachments as files;
     let app = spawn_with(|c| c.access_token_ttl_secs = 86_400).await;
     let desk = east_desk(&app).await;
     let photo = phone_photo(44, 44);

@@ -254,7 +254,7 @@ fn id_of(v: &Value) -> i64 {
 fn sweep_now<S>(app: &TestApp<S>) -> usize {
     let now = app.clock.now_naive();
     let mut conn = app.state.pool.get().unwrap();
-    aftercare::services::deadlines::sweep(&mut conn, now)
+    aftercare::kit::deadlines::sweep(&mut conn, now)
         .unwrap()
         .overdue
 }
@@ -387,11 +387,11 @@ async fn plan_transition_table_every_state_and_action_pair() {
 /// role gets 403 for an action it may never take.
 #[test]
 fn every_row_admits_its_roles_and_refuses_the_others() {
+    use aftercare::kit::workflow::{self, Workflow};
     use aftercare::models::complaint::*;
     use aftercare::models::user::Role;
     use aftercare::services::complaints::{ComplaintFlow, FilingFlow};
     use aftercare::services::rectification::PlanFlow;
-    use aftercare::services::workflow::{self, Workflow};
 
     fn check<W: Workflow>(rows: &[(&str, &str, &str, &[&str])]) {
         for state in W::states() {
@@ -1464,8 +1464,8 @@ async fn plan_milestones_need_a_start_and_a_finish_in_date_order_and_people() {
 
 #[actix_rt::test]
 async fn a_dissatisfied_visit_opens_a_complaint_linked_to_the_visit() {
+    use aftercare::kit::workflow::Ctx;
     use aftercare::services::complaints::{open_from_visit, FromVisit};
-    use aftercare::services::workflow::Ctx;
     let app = spawn_long().await;
     let d = desk(&app).await;
     let project = d.project;

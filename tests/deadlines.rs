@@ -8,7 +8,7 @@ mod common;
 use actix_http::Request;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
-use aftercare::services::deadlines::{self, NewDeadline};
+use aftercare::kit::deadlines::{self, NewDeadline};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::*;
 use serde_json::{json, Value};

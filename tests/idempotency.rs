@@ -172,7 +172,7 @@ async fn an_expired_key_is_fresh_again_and_the_sweep_removes_it() {
     let now = app.clock.now_naive();
     let report = app
         .state
-        .db(move |conn| aftercare::services::deadlines::sweep(conn, now))
+        .db(move |conn| aftercare::kit::deadlines::sweep(conn, now))
         .await
         .unwrap();
     assert_eq!(report.expired_keys, 1);

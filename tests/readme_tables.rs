@@ -4,12 +4,12 @@
 //! `UPDATE_README=1` to write them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use aftercare::kit::workflow::markdown;
 use aftercare::services::complaints::{ComplaintFlow, FilingFlow};
 use aftercare::services::ledger::Ledger;
 use aftercare::services::rectification::{MilestoneFlow, PlanFlow};
 use aftercare::services::visit_plans::{PlanItemFlow, VisitPlanFlow};
 use aftercare::services::visits::VisitFlow;
-use aftercare::services::workflow::markdown;
 
 fn tables() -> Vec<(&'static str, String)> {
     vec![

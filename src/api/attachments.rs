@@ -16,11 +16,12 @@ use super::extract::{ValidJson, ValidQuery};
 use super::{answer, once, page, utc, BodyDigest, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
-use crate::models::attachment::{MediaType, SubjectType, Upload};
-use crate::services::attachments::{
+use crate::kit::attachments::{
     self as service, AttachInput, AttachmentFile, AttachmentPatch, Received,
 };
-use crate::services::previews;
+use crate::kit::previews;
+use crate::models::attachment::{MediaType, SubjectType, Upload};
+use crate::services::RECORDS;
 use crate::storage::{Derived, Storage, StorageError};
 use crate::AppState;
 
@@ -433,7 +434,7 @@ async fn list_of(
     let include_hidden = q.include_hidden.unwrap_or(false);
     let list = state
         .db_as(caller, move |conn, actor| {
-            service::list(conn, &actor, subject, include_hidden, page)
+            service::list(conn, &actor, &RECORDS, subject, include_hidden, page)
         })
         .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_paged(list, AttachmentView::try_from)?))
@@ -449,7 +450,7 @@ async fn add_to(
 ) -> AppResult<HttpResponse> {
     let (now, st) = (state.clock.now_naive(), state.clone());
     once(&state, &req, caller, move |conn, actor| {
-        let added = service::add(conn, &actor, &st.config, now, subject, &input)?;
+        let added = service::add(conn, &actor, &RECORDS, &st.config, now, subject, &input)?;
         let view = AttachmentView::try_from(added)?;
         answer(
             StatusCode::CREATED,
@@ -465,7 +466,7 @@ async fn add_to(
 /// made the same way for every subject: its path, operation ids and texts
 /// vary, the handlers are the one pair `list_of` and `add_to`. Who may see,
 /// add to and change each kind's attachments is declared in
-/// `services::attachments`, once.
+/// `kit::attachments`, once.
 macro_rules! attachment_operations {
     (
         $subject:expr, $path:tt, $id_text:tt, $missing:tt,
@@ -592,14 +593,14 @@ crate::read_handler! {
             (status = 200, description = "The attachment", body = AttachmentView, headers(("ETag" = String))),
             (status = 404, description = "No such attachment you may see", body = Problem, content_type = "application/problem+json"),
         ))]
-    get => |conn, ctx, id| service::get(conn, ctx.actor, id), answer_of
+    get => |conn, ctx, id| service::get(conn, ctx.actor, &RECORDS, id), answer_of
 }
 
 /// An attachment as answered by its reads and changes.
 fn answer_of(
     status: StatusCode,
     found: AttachmentFile,
-) -> AppResult<crate::services::idempotency::Answer> {
+) -> AppResult<crate::kit::idempotency::Answer> {
     let at = (found.attachment.id, found.attachment.version);
     super::record_answer(
         status,
@@ -625,7 +626,7 @@ crate::step_handler! {
             (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
         ))]
     update(AttachmentPatch) => |conn, ctx, id, expected, patch| {
-        service::update(conn, ctx.actor, ctx.now, id, expected, patch)
+        service::update(conn, ctx.actor, &RECORDS, ctx.now, id, expected, patch)
     }, answer_of
 }
 
@@ -659,7 +660,7 @@ pub async fn hide(
     let (id, reason, now) = (id.into_inner(), query.0.reason, state.clock.now_naive());
     state
         .db_as(caller, move |conn, actor| {
-            service::hide(conn, &actor, now, id, reason.as_deref())
+            service::hide(conn, &actor, &RECORDS, now, id, reason.as_deref())
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -722,7 +723,9 @@ pub async fn content(
 ) -> AppResult<HttpResponse> {
     let (id, size) = (id.into_inner(), query.0.size.unwrap_or_default());
     let found = state
-        .db_as(caller, move |conn, actor| service::get(conn, &actor, id))
+        .db_as(caller, move |conn, actor| {
+            service::get(conn, &actor, &RECORDS, id)
+        })
         .await?;
     let upload = found.upload;
     let media_type = MediaType::from_db(&upload.media_type)?;

@@ -15,6 +15,7 @@ use super::rectification_plans::PlanView;
 use super::{page, utc, versioned, ListResponse};
 use crate::auth::{Actor, Caller};
 use crate::error::{AppError, AppResult, Problem};
+use crate::kit::idempotency::Answer;
 use crate::models::complaint::{
     Channel, Complaint, ComplaintCategory, ComplaintStatus, Evaluation, EvaluationMethod,
     FilingStatus, Liability, Rating, Reply, ReplyMethod, Resolution, Severity,
@@ -25,7 +26,6 @@ use crate::services::complaints::{
     self as service, ComplaintCount, ComplaintFilter, CountBy, EvaluationInput, FilingInput,
     JudgmentInput, NewComplaint, ResolutionInput,
 };
-use crate::services::idempotency::Answer;
 use crate::AppState;
 
 /// The liability judgment.

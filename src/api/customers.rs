@@ -9,12 +9,12 @@ use super::PageQuery;
 use super::{answer, once, page, utc, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
+use crate::kit::idempotency::Answer;
 use crate::models::customer::{CustomerKind, Grade, Grading, Tier};
 use crate::models::user::Rank;
 use crate::services::customers::{
     self as service, CustomerFilter, CustomerPatch, CustomerProfile, GradingInput, NewCustomerInput,
 };
-use crate::services::idempotency::Answer;
 use crate::AppState;
 
 /// A customer: an owner organisation, a property company or an individual owner.

@@ -11,15 +11,16 @@ use super::PageQuery;
 use super::{page, page_limit, utc, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
+use crate::kit::deadlines::calendar;
+use crate::kit::deadlines::days::{self, CalendarDayInput};
+use crate::kit::deadlines::{
+    self as service, DeadlineFilter, DueCursor, PauseInput, PolicyInput, TaskReason,
+};
 use crate::models::deadline::{
     CalendarDay, CalendarDayKind, Deadline, DeadlineStatus, DeadlineSubject, DurationUnit, Policy,
     Rule,
 };
 use crate::models::user::Role;
-use crate::services::calendar::{self, CalendarDayInput};
-use crate::services::deadlines::{
-    self as service, DeadlineFilter, DueCursor, PauseInput, PolicyInput, TaskReason,
-};
 use crate::AppState;
 
 /// How long one step may take, and who hears of it when it is late.
@@ -388,7 +389,7 @@ pub async fn get(
 fn deadline_answer(
     conn: &mut crate::db::DbConn,
     d: Deadline,
-) -> AppResult<crate::services::idempotency::Answer> {
+) -> AppResult<crate::kit::idempotency::Answer> {
     let versions = service::policy_versions_of(conn, std::slice::from_ref(&d))?;
     let v = versions.get(&d.policy_id).copied().unwrap_or(0);
     let version = d.version;
@@ -649,7 +650,7 @@ pub async fn put_calendar_day(
     let (date, now, st) = (calendar_date(date)?, state.clock.now_naive(), state.clone());
     let day = state
         .db_as(caller, move |conn, actor| {
-            calendar::put(conn, &actor, &st.config, now, date, &body.0)
+            days::put(conn, &actor, &st.config, now, date, &body.0)
         })
         .await?;
     Ok(HttpResponse::Ok().json(day_view(date, Some(day))?))
@@ -667,7 +668,7 @@ pub async fn delete_calendar_day(
     let (date, now, st) = (calendar_date(date)?, state.clock.now_naive(), state.clone());
     state
         .db_as(caller, move |conn, actor| {
-            calendar::delete(conn, &actor, &st.config, now, date)
+            days::delete(conn, &actor, &st.config, now, date)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

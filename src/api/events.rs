@@ -7,8 +7,8 @@ use super::extract::ValidQuery;
 use super::{page, utc, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
+use crate::kit::events::{self as service, EventFilter};
 use crate::models::event::{Event, EventSubject, EventType};
-use crate::services::events::{self as service, EventFilter};
 use crate::AppState;
 
 /// One recorded change: who did what to which record, with the state before

@@ -27,8 +27,8 @@ use utoipa::ToSchema;
 use crate::auth::{Actor, Caller};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
-use crate::services::idempotency::{self, Answer, Claim};
-use crate::services::workflow::Ctx;
+use crate::kit::idempotency::{self, Answer, Claim};
+use crate::kit::workflow::Ctx;
 use crate::services::{IfMatch, Page, Paged};
 use crate::AppState;
 
@@ -403,7 +403,7 @@ macro_rules! step_handler {
 /// first, as for [`step_handler!`](crate::step_handler).
 #[macro_export]
 macro_rules! read_handler {
-    ($(#[$attr:meta])* $name:ident => $run:expr, $view:path) => {
+    ($(#[$attr:meta])* $name:ident => $run:expr, $view:expr) => {
         $(#[$attr])*
         pub async fn $name(
             state: actix_web::web::Data<$crate::AppState>,

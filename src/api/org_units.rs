@@ -8,8 +8,8 @@ use super::extract::ValidQuery;
 use super::{page, utc, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
+use crate::kit::idempotency::Answer;
 use crate::models::org_unit::{OrgUnit, OrgUnitKind};
-use crate::services::idempotency::Answer;
 use crate::services::org_units::{self as service, NewOrgUnitInput, OrgUnitFilter, OrgUnitPatch};
 use crate::AppState;
 

@@ -9,10 +9,10 @@ use super::extract::{ValidJson, ValidQuery};
 use super::{answer, if_match, once, page, utc, versioned, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
+use crate::kit::idempotency::Answer;
 use crate::models::project::{
     ApprovalStatus, Contact, ContactRole, ContactSide, Project, WarrantyCategory, WarrantyTerm,
 };
-use crate::services::idempotency::Answer;
 use crate::services::ledger::{self, LedgerSubmission};
 use crate::services::projects::{
     self as service, ContactPatch, NewContactInput, NewProjectInput, ProjectFilter, ProjectPatch,

@@ -11,8 +11,8 @@ use super::extract::ValidJson;
 use super::utc;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
+use crate::kit::idempotency::Answer;
 use crate::models::complaint::{Milestone, PlanStatus, PlanVersion, Progress};
-use crate::services::idempotency::Answer;
 use crate::services::rectification::{
     self as service, MilestoneInput, NewPlan, PlanDetail, PlanPatch, PlanReview, PlanRevision,
     PlanSubmission, ProgressInput, Resources,

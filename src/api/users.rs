@@ -8,8 +8,8 @@ use super::extract::{ValidJson, ValidQuery};
 use super::{if_match, once, page, reply, utc, ListResponse};
 use crate::auth::{password, Caller};
 use crate::error::{AppError, AppResult, Problem};
+use crate::kit::idempotency::Answer;
 use crate::models::user::{Rank, Role, User};
-use crate::services::idempotency::Answer;
 use crate::services::users::{self as service, NewUserInput, UserFilter, UserPatch};
 use crate::AppState;
 

@@ -12,16 +12,16 @@ use super::PageQuery;
 use super::{if_match, page, utc, versioned, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
+use crate::kit::idempotency::Answer;
+use crate::kit::workflow::Ctx;
 use crate::models::visit::{
     ApprovalStatus, PlanItem, PlanItemStatus, PlanLevel, VisitKind, VisitMethod, VisitPlan,
 };
-use crate::services::idempotency::Answer;
 use crate::services::plan_rules::PlanRule;
 use crate::services::visit_plans::{
     self as service, ComplianceReport, NewVisitPlan, PlanItemInput, PlanItemPatch, PlanReviewInput,
     PlanSubmissionInput, VisitPlanDetail,
 };
-use crate::services::workflow::Ctx;
 use crate::AppState;
 
 /// A visit of the plan.
@@ -224,33 +224,18 @@ crate::read_handler! {
     get => service::get, answer_of
 }
 
-/// A plan's compliance report
-///
-/// For each project under warranty in scope, each rule: required, planned,
-/// and whether it is met.
-#[utoipa::path(get, path = "/api/v1/visit-plans/{id}/compliance", tag = "visit plans", operation_id = "visit_plan_compliance",
-    params(("id" = i64, Path, description = "Plan id")),
-    responses(
-        (status = 200, description = "The report", body = ComplianceReport),
-        (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn compliance(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<i64>,
-) -> AppResult<HttpResponse> {
-    let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
-    let report = state
-        .db_as(caller, move |conn, actor| {
-            let ctx = Ctx {
-                actor: &actor,
-                config: &st.config,
-                now,
-            };
-            service::compliance(conn, ctx, id)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(report))
+crate::read_handler! {
+    /// A plan's compliance report
+    ///
+    /// For each project under warranty in scope, each rule: required, planned,
+    /// and whether it is met.
+    #[utoipa::path(get, path = "/api/v1/visit-plans/{id}/compliance", tag = "visit plans", operation_id = "visit_plan_compliance",
+        params(("id" = i64, Path, description = "Plan id")),
+        responses(
+            (status = 200, description = "The report", body = ComplianceReport),
+            (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
+        ))]
+    compliance => service::compliance, |status, report| super::answer(status, None, None, report)
 }
 
 crate::step_handler! {

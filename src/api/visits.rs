@@ -10,12 +10,12 @@ use super::extract::ValidQuery;
 use super::{page, utc, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
+use crate::kit::idempotency::Answer;
 use crate::models::complaint::Rating;
 use crate::models::project::WarrantyCategory;
 use crate::models::visit::{
     ConfirmationMethod, IssueLiability, VisitKind, VisitMethod, VisitOutcome, VisitStatus,
 };
-use crate::services::idempotency::Answer;
 use crate::services::visits::{
     self as service, ConfirmationInput, NewVisit, PersonMet, SurveyScores, VisitDetail, VisitFilter,
 };

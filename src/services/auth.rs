@@ -17,7 +17,7 @@ use crate::models::event::EventType;
 use crate::models::org_unit::OrgUnit;
 use crate::models::user::{NewUser, Rank, Role, User};
 
-use super::events;
+use crate::kit::events;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -18,6 +18,7 @@ use crate::db::schema::{
 };
 use crate::db::{write_tx, DbConn, MultiBackend};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::kit::attachments::{AttachmentPolicy, ENGINEERING};
 use crate::models::attachment::SubjectType;
 use crate::models::complaint::{
     Channel, Complaint, ComplaintAction, ComplaintCategory, ComplaintStatus, Evaluation,
@@ -30,14 +31,14 @@ use crate::models::project::Project;
 use crate::models::user::Role;
 use crate::services::IfMatch;
 
-use super::attachments::documents;
-use super::attachments::{self, CLOCK_SKEW_MINUTES};
-use super::deadlines::{self as clocks, NewDeadline};
 use super::trimmed;
-use super::workflow::{
+use super::{projects, Page, Paged};
+use crate::kit::attachments::documents;
+use crate::kit::attachments::{self, CLOCK_SKEW_MINUTES};
+use crate::kit::deadlines::{self as clocks, NewDeadline};
+use crate::kit::workflow::{
     self, CreateRequest, Creation, Ctx, Does, Effect, Outcome, Request, Transition,
 };
-use super::{projects, Page, Paged};
 
 /// A repeat complaint (二次投诉, 004 §5.8.2) is one about a matter that is
 /// still open, or that was closed satisfied less than this many months ago.
@@ -251,6 +252,16 @@ fn require_filing(conn: &mut DbConn, ctx: Ctx<'_>, id: i64, _: Option<&str>) -> 
     )?;
     Ok(())
 }
+
+/// A complaint's attachments: judged and kept by engineering, so the
+/// department handles the complaint but does not own its evidence (a
+/// liability photo); the owner adds photos of what they complain about.
+pub const ATTACHMENTS: AttachmentPolicy = AttachmentPolicy {
+    stewards: ENGINEERING,
+    department_stewards: false,
+    writers_steward: false,
+    customer_adds: true,
+};
 
 crate::workflow! {
     ComplaintFlow {

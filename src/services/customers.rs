@@ -23,7 +23,8 @@ use crate::models::user::{Rank, Role};
 use crate::services::users::clean_phone_field;
 
 use super::trimmed;
-use super::{check_version, double_option, events, like_contains, Page, Paged};
+use super::{check_version, double_option, like_contains, Page, Paged};
+use crate::kit::events;
 
 /// Roles that keep the customer register (the branch engineering side and above).
 const WRITERS: &[Role] = &[

@@ -21,11 +21,11 @@ use crate::models::project::{
 };
 use crate::models::user::Role;
 
-use super::attachments;
-use super::calendar;
-use super::deadlines::NewDeadline;
 use super::trimmed;
-use super::workflow::{self, Creation, Ctx, Outcome, Request, Transition};
+use crate::kit::attachments;
+use crate::kit::deadlines::calendar;
+use crate::kit::deadlines::NewDeadline;
+use crate::kit::workflow::{self, Creation, Ctx, Outcome, Request, Transition};
 
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]

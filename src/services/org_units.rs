@@ -15,7 +15,8 @@ use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult};
 use crate::models::org_unit::{child_path, NewOrgUnit, OrgUnit, OrgUnitKind};
 
-use super::{check_version, events, like_contains, Page, Paged};
+use super::{check_version, like_contains, Page, Paged};
+use crate::kit::events;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]

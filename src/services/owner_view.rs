@@ -20,7 +20,8 @@ use crate::models::project::{Project, WarrantyCategory, WarrantyTerm};
 use crate::models::user::Role;
 use crate::models::visit::VisitStatus;
 
-use super::{calendar, complaints as complaint_service, projects as project_service, Page, Paged};
+use super::{complaints as complaint_service, projects as project_service, Page, Paged};
+use crate::kit::deadlines::calendar;
 
 /// One component's warranty on the day asked.
 #[derive(Debug, Clone)]

@@ -19,6 +19,7 @@ use crate::db::schema::{
 };
 use crate::db::{write_tx, DbConn, MultiBackend};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::kit::attachments::{AttachmentPolicy, ENGINEERING};
 use crate::models::attachment::SubjectType;
 use crate::models::complaint::{
     ComplaintStatus, Milestone, MilestoneAction, MilestoneStatus, Plan, PlanAction, PlanStatus,
@@ -29,14 +30,14 @@ use crate::models::event::EventType;
 use crate::models::user::Role;
 use crate::services::{Approval, ApprovalDecision, IfMatch};
 
-use super::attachments;
-use super::attachments::documents;
-use super::calendar;
 use super::complaints;
-use super::deadlines::NewDeadline;
-use super::events;
 use super::trimmed;
-use super::workflow::{self, CreateRequest, Creation, Ctx, Does, Effect, Request, Transition};
+use crate::kit::attachments;
+use crate::kit::attachments::documents;
+use crate::kit::deadlines::calendar;
+use crate::kit::deadlines::NewDeadline;
+use crate::kit::events;
+use crate::kit::workflow::{self, CreateRequest, Creation, Ctx, Does, Effect, Request, Transition};
 
 // ---- requests ----------------------------------------------------------
 
@@ -387,6 +388,15 @@ static MILESTONE_CREATIONS: &[Creation<MilestoneStatus>] = crate::creations![Mil
     "write" => Open, by HANDLERS, event RectificationPlanMilestoneWritten;
     "carry_done" => Done, by HANDLERS, event RectificationPlanMilestoneWritten;
 ];
+
+/// A plan's attachments: the plan is the department's document, reviewed
+/// by engineering; customers never see it.
+pub const ATTACHMENTS: AttachmentPolicy = AttachmentPolicy {
+    stewards: ENGINEERING,
+    department_stewards: true,
+    writers_steward: false,
+    customer_adds: false,
+};
 
 crate::workflow! {
     MilestoneFlow {

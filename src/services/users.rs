@@ -17,7 +17,8 @@ use crate::error::{AppError, AppResult};
 use crate::models::org_unit::OrgUnit;
 use crate::models::user::{NewUser, Rank, Role, User};
 
-use super::{auth, check_version, double_option, events, like_contains, one_written, Page, Paged};
+use super::{auth, check_version, double_option, like_contains, one_written, Page, Paged};
+use crate::kit::events;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]

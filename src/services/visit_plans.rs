@@ -34,11 +34,12 @@ use crate::models::visit::{
 };
 use crate::services::{ApprovalDecision, IfMatch};
 
-use super::calendar;
-use super::deadlines::{self as clocks, NewDeadline};
 use super::plan_rules::{self, Level, PlanRule, ProjectFacts, Requirement, RequirementStatus};
-use super::workflow::{self, CreateRequest, Creation, Ctx, Does, Effect, Request, Transition};
-use super::{customers as customer_profiles, events, Page, Paged};
+use super::{customers as customer_profiles, Page, Paged};
+use crate::kit::deadlines::calendar;
+use crate::kit::deadlines::{self as clocks, NewDeadline};
+use crate::kit::events;
+use crate::kit::workflow::{self, CreateRequest, Creation, Ctx, Does, Effect, Request, Transition};
 
 // ---- requests ----------------------------------------------------------
 

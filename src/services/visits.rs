@@ -15,6 +15,7 @@ use crate::auth::{Actor, Scope};
 use crate::db::schema::{users, visit_issues, visit_surveys, visit_visitors, visits};
 use crate::db::{write_tx, DbConn, MultiBackend};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::kit::attachments::{AttachmentPolicy, ENGINEERING};
 use crate::models::attachment::SubjectType;
 use crate::models::complaint::Rating;
 use crate::models::deadline::Rule;
@@ -26,12 +27,12 @@ use crate::models::visit::{
 };
 use crate::services::IfMatch;
 
-use super::attachments::{self, CLOCK_SKEW_MINUTES};
 use super::complaints::{self, FromVisit};
-use super::deadlines::NewDeadline;
 use super::trimmed;
-use super::workflow::{self, CreateRequest, Creation, Ctx, Does, Effect, Request, Transition};
 use super::{projects, Page, Paged};
+use crate::kit::attachments::{self, CLOCK_SKEW_MINUTES};
+use crate::kit::deadlines::NewDeadline;
+use crate::kit::workflow::{self, CreateRequest, Creation, Ctx, Does, Effect, Request, Transition};
 
 // ---- requests ----------------------------------------------------------
 
@@ -306,6 +307,15 @@ const REVISIT_MET: Effect = Effect {
     on: "complaint",
     when: &["revisit_due"],
     does: Does::SettleHeld(Rule::ComplaintRevisit),
+};
+
+/// A visit record's attachments: the branch organises the visits (001:
+/// the branch revisits); the owner reads them but adds none.
+pub const ATTACHMENTS: AttachmentPolicy = AttachmentPolicy {
+    stewards: ENGINEERING,
+    department_stewards: false,
+    writers_steward: false,
+    customer_adds: false,
 };
 
 crate::workflow! {
@@ -698,7 +708,7 @@ pub fn record(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisit) -> AppResult<Vi
                         ))
                         .execute(conn)?;
                 }
-                let day = crate::services::calendar::local_day(visited_at, config.tz);
+                let day = crate::kit::deadlines::calendar::local_day(visited_at, config.tz);
                 for (i, issue) in input.issues.iter().enumerate() {
                     let covered = issue.liability == IssueLiability::Ours
                         && projects::warranty_status(
@@ -828,7 +838,8 @@ pub fn confirm(
         Request::new(action, expected_version, None),
         |_, visit: &Visit| {
             let mut errors = vec![];
-            let visit_day = crate::services::calendar::local_day(visit.visited_at, ctx.config.tz);
+            let visit_day =
+                crate::kit::deadlines::calendar::local_day(visit.visited_at, ctx.config.tz);
             if customer {
                 if input.signer_name.is_some() || input.signed_on.is_some() {
                     errors.push(FieldError::new(
@@ -845,7 +856,9 @@ pub fn confirm(
                 }
                 match input.signed_on {
                     None => errors.push(FieldError::new("signed_on", "the day it was signed")),
-                    Some(day) if day > crate::services::calendar::local_day(now, ctx.config.tz) => {
+                    Some(day)
+                        if day > crate::kit::deadlines::calendar::local_day(now, ctx.config.tz) =>
+                    {
                         errors.push(FieldError::new("signed_on", "must not be after today"))
                     }
                     // the owner signs the record of a visit that happened
@@ -867,7 +880,10 @@ pub fn confirm(
                 (
                     ConfirmationMethod::App.as_str(),
                     Some(actor.user.display_name.clone()),
-                    Some(crate::services::calendar::local_day(now, ctx.config.tz)),
+                    Some(crate::kit::deadlines::calendar::local_day(
+                        now,
+                        ctx.config.tz,
+                    )),
                 )
             } else {
                 (

@@ -14,9 +14,10 @@ use crate::auth::Actor;
 use crate::db::schema::project_contacts;
 use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult};
+use crate::kit::events;
 use crate::models::project::{Contact, ContactRole, ContactSide};
 use crate::models::user::Role;
-use crate::services::{check_version, double_option, events};
+use crate::services::{check_version, double_option};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -2,6 +2,7 @@
 //! projects; their contacts (`contacts`) and warranty terms (`terms`) each
 //! have their own file, and the review workflow is `services::ledger`.
 
+use crate::kit::attachments::AttachmentPolicy;
 use crate::models::event::EventType;
 use crate::services::IfMatch;
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
@@ -20,11 +21,12 @@ use crate::models::org_unit::{OrgUnit, OrgUnitKind};
 use crate::models::project::{ApprovalStatus, Project, ProjectFields, WarrantyCategory};
 use crate::models::user::Role;
 
-use super::deadlines;
 use super::ledger;
 use super::warranty;
-use super::workflow::{self, CreateRequest, Ctx};
-use super::{check_version, double_option, events, like_contains, Page, Paged};
+use super::{check_version, double_option, like_contains, Page, Paged};
+use crate::kit::deadlines;
+use crate::kit::events;
+use crate::kit::workflow::{self, CreateRequest, Ctx};
 
 mod contacts;
 mod terms;
@@ -158,6 +160,15 @@ pub struct ProjectFilter {
     pub under_warranty_on: Option<NaiveDate>,
     pub q: Option<String>,
 }
+
+/// A project's attachments (the warranty certificate, handover documents):
+/// whoever may write its ledger adds and keeps them.
+pub const ATTACHMENTS: AttachmentPolicy = AttachmentPolicy {
+    stewards: &[],
+    department_stewards: false,
+    writers_steward: true,
+    customer_adds: false,
+};
 
 pub(crate) fn not_found(id: i64) -> AppError {
     AppError::NotFound(format!("project {id} not found"))

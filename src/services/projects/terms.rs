@@ -16,9 +16,10 @@ use crate::config::Config;
 use crate::db::schema::warranty_terms;
 use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, AppResult};
+use crate::kit::events;
 use crate::models::project::{Project, ProjectFields, WarrantyCategory, WarrantyTerm};
+use crate::services::check_version;
 use crate::services::warranty::{self, Length};
-use crate::services::{check_version, events};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -22,7 +22,7 @@ use crate::models::attachment::{
 use crate::models::event::EventType;
 use crate::models::user::Role;
 
-use super::{check_version, concurrent_change, events, projects, IfMatch, Page, Paged};
+use super::{check_version, concurrent_change, events, IfMatch, Page, Paged};
 
 /// A file that has arrived whole: what its bytes are, as measured.
 #[derive(Debug, Clone)]
@@ -106,52 +106,47 @@ enum Need {
     Steward,
 }
 
-/// Who does what with the attachments of each kind of record, in one
-/// place. Seeing follows the record (its own scope rules, 404 outside
-/// them). Adding: staff who see it; a customer only to their own complaint
-/// (the photos of what they complain about). Changing, hiding and
-/// un-marking `internal`: the record's stewards — whoever may change the
-/// record itself — and, for their own attachment only, whoever attached it
-/// (a customer can never change what the company attached).
-struct AttachmentPolicy {
+/// Who does what with the attachments of a kind of record, declared by
+/// the record kind itself beside its life cycle. Seeing follows the record
+/// (its own scope rules, 404 outside them). Adding: staff who see it; a
+/// customer only where `customer_adds` (their own complaint: the photos of
+/// what they complain about). Changing, hiding and un-marking `internal`:
+/// the record's stewards — whoever may change the record itself — and, for
+/// their own attachment only, whoever attached it (a customer can never
+/// change what the company attached).
+#[derive(Debug)]
+pub struct AttachmentPolicy {
     /// Roles (in scope) that may change the record itself.
-    stewards: &'static [Role],
+    pub stewards: &'static [Role],
     /// The project department (`auth::DEPARTMENT`) is a steward too.
-    department_stewards: bool,
+    pub department_stewards: bool,
+    /// The record's own write rule decides both adding and stewarding
+    /// (a project: its ledger's writers), through [`Subjects::check`].
+    pub writers_steward: bool,
     /// Customer accounts may add to their own record of this kind.
-    customer_adds: bool,
+    pub customer_adds: bool,
 }
 
-const ENGINEERING: &[Role] = &[Role::Admin, Role::GroupEngineer, Role::BranchEngineer];
+/// The engineering departments and admins, the usual stewards.
+pub const ENGINEERING: &[Role] = &[Role::Admin, Role::GroupEngineer, Role::BranchEngineer];
 
-fn policy(subject: SubjectType) -> AttachmentPolicy {
-    match subject {
-        // the ledger's writers (checked by the project's own rule below)
-        SubjectType::Project => AttachmentPolicy {
-            stewards: &[],
-            department_stewards: false,
-            customer_adds: false,
-        },
-        // the complaint is judged and kept by engineering; the department
-        // handles it but does not own its evidence (a liability photo)
-        SubjectType::Complaint => AttachmentPolicy {
-            stewards: ENGINEERING,
-            department_stewards: false,
-            customer_adds: true,
-        },
-        // a plan is the department's document, reviewed by engineering
-        SubjectType::RectificationPlan => AttachmentPolicy {
-            stewards: ENGINEERING,
-            department_stewards: true,
-            customer_adds: false,
-        },
-        // the branch organises the visits (001: the branch revisits)
-        SubjectType::Visit => AttachmentPolicy {
-            stewards: ENGINEERING,
-            department_stewards: false,
-            customer_adds: false,
-        },
-    }
+/// The records attachments hang on, as the kit reaches them without
+/// knowing any workflow: each kind's declared policy, and the record as the
+/// caller may see it. Implemented once above the kit, over the record
+/// kinds' own declarations.
+pub trait Subjects: Sync {
+    /// The policy the kind of record declares.
+    fn policy(&self, subject: SubjectType) -> &'static AttachmentPolicy;
+    /// Record `id` is the caller's to see (404 otherwise); with `change`,
+    /// theirs to change by the record's own write rule (403).
+    fn check(
+        &self,
+        conn: &mut DbConn,
+        actor: &Actor,
+        subject: SubjectType,
+        id: i64,
+        change: bool,
+    ) -> AppResult<()>;
 }
 
 /// The subject, checked for what the caller wants: visible (404 otherwise),
@@ -159,30 +154,16 @@ fn policy(subject: SubjectType) -> AttachmentPolicy {
 fn check_subject(
     conn: &mut DbConn,
     actor: &Actor,
+    subjects: &dyn Subjects,
     subject: SubjectType,
     id: i64,
     need: Need,
 ) -> AppResult<()> {
-    match subject {
-        SubjectType::Project if need != Need::See => {
-            projects::get_for_write(conn, actor, id)?;
-            return Ok(());
-        }
-        SubjectType::Project => {
-            projects::get(conn, actor, id)?;
-        }
-        SubjectType::Complaint => {
-            super::complaints::load(conn, actor, id)?;
-        }
-        // a plan is the contractor's: customer accounts never see it
-        SubjectType::RectificationPlan => {
-            super::rectification::load(conn, actor, id)?;
-        }
-        SubjectType::Visit => {
-            super::visits::load(conn, actor, id)?;
-        }
+    let policy = subjects.policy(subject);
+    if policy.writers_steward && need != Need::See {
+        return subjects.check(conn, actor, subject, id, true);
     }
-    let policy = policy(subject);
+    subjects.check(conn, actor, subject, id, false)?;
     let allowed = match need {
         Need::See => true,
         Need::Add if actor.role == Role::Customer => policy.customer_adds,
@@ -221,7 +202,8 @@ pub fn all_shown(
         limit: 1000,
         after_id: None,
     };
-    Ok(list(conn, actor, subject, false, page)?.items)
+    // the caller has read the record itself: its scope is checked
+    Ok(shown(conn, actor, subject, false, page)?.items)
 }
 
 /// Records an upload whose bytes are in the store. The file's row is
@@ -494,13 +476,14 @@ fn usable_upload(
 pub fn add(
     conn: &mut DbConn,
     actor: &Actor,
+    subjects: &dyn Subjects,
     config: &Config,
     now: NaiveDateTime,
     subject: (SubjectType, i64),
     input: &AttachInput,
 ) -> AppResult<AttachmentFile> {
     write_tx(conn, |conn| {
-        check_subject(conn, actor, subject.0, subject.1, Need::Add)?;
+        check_subject(conn, actor, subjects, subject.0, subject.1, Need::Add)?;
         let mut added = attach(
             conn,
             actor,
@@ -530,7 +513,12 @@ fn load(conn: &mut DbConn, id: i64) -> AppResult<AttachmentFile> {
 /// An attachment the caller may see: its subject is visible to them; a
 /// customer account never sees an internal one; only an administrator sees
 /// a hidden one. 404 otherwise.
-pub fn get(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<AttachmentFile> {
+pub fn get(
+    conn: &mut DbConn,
+    actor: &Actor,
+    subjects: &dyn Subjects,
+    id: i64,
+) -> AppResult<AttachmentFile> {
     let found = load(conn, id)?;
     let a = &found.attachment;
     if (a.internal && actor.role == Role::Customer)
@@ -539,10 +527,12 @@ pub fn get(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<AttachmentFil
         return Err(not_found(id));
     }
     let subject = SubjectType::from_db(&a.subject_type)?;
-    check_subject(conn, actor, subject, a.subject_id, Need::See).map_err(|e| match e {
-        AppError::NotFound(_) => not_found(id),
-        other => other,
-    })?;
+    check_subject(conn, actor, subjects, subject, a.subject_id, Need::See).map_err(
+        |e| match e {
+            AppError::NotFound(_) => not_found(id),
+            other => other,
+        },
+    )?;
     Ok(found)
 }
 
@@ -551,6 +541,7 @@ pub fn get(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<AttachmentFil
 pub fn list(
     conn: &mut DbConn,
     actor: &Actor,
+    subjects: &dyn Subjects,
     (subject, subject_id): (SubjectType, i64),
     include_hidden: bool,
     page: Page,
@@ -558,7 +549,19 @@ pub fn list(
     if include_hidden {
         actor.require_admin()?;
     }
-    check_subject(conn, actor, subject, subject_id, Need::See)?;
+    check_subject(conn, actor, subjects, subject, subject_id, Need::See)?;
+    shown(conn, actor, (subject, subject_id), include_hidden, page)
+}
+
+/// A page of a subject's attachments the caller reads, the subject
+/// already checked.
+fn shown(
+    conn: &mut DbConn,
+    actor: &Actor,
+    (subject, subject_id): (SubjectType, i64),
+    include_hidden: bool,
+    page: Page,
+) -> AppResult<Paged<AttachmentFile>> {
     let mut query = attachments::table
         .inner_join(uploads::table)
         .filter(attachments::subject_type.eq(subject.as_str()))
@@ -588,11 +591,16 @@ pub fn list(
 /// The attachment, if the caller may change it: its subject is theirs to
 /// change, or they attached it themselves. Answers whether they are the
 /// subject's steward (only a steward may un-mark `internal`).
-fn get_for_write(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<(AttachmentFile, bool)> {
-    let found = get(conn, actor, id)?;
+fn get_for_write(
+    conn: &mut DbConn,
+    actor: &Actor,
+    subjects: &dyn Subjects,
+    id: i64,
+) -> AppResult<(AttachmentFile, bool)> {
+    let found = get(conn, actor, subjects, id)?;
     let a = &found.attachment;
     let subject = SubjectType::from_db(&a.subject_type)?;
-    let steward = check_subject(conn, actor, subject, a.subject_id, Need::Steward);
+    let steward = check_subject(conn, actor, subjects, subject, a.subject_id, Need::Steward);
     match steward {
         Ok(()) => Ok((found, true)),
         Err(AppError::Forbidden(_)) if a.attached_by == actor.id => Ok((found, false)),
@@ -604,13 +612,14 @@ fn get_for_write(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<(Attach
 pub fn update(
     conn: &mut DbConn,
     actor: &Actor,
+    subjects: &dyn Subjects,
     now: NaiveDateTime,
     id: i64,
     expected_version: Option<IfMatch>,
     patch: &AttachmentPatch,
 ) -> AppResult<AttachmentFile> {
     write_tx(conn, |conn| {
-        let (before, steward) = get_for_write(conn, actor, id)?;
+        let (before, steward) = get_for_write(conn, actor, subjects, id)?;
         if patch.internal.is_some() {
             actor.require_staff_side()?;
         }
@@ -662,12 +671,13 @@ pub fn update(
 pub fn hide(
     conn: &mut DbConn,
     actor: &Actor,
+    subjects: &dyn Subjects,
     now: NaiveDateTime,
     id: i64,
     reason: Option<&str>,
 ) -> AppResult<()> {
     write_tx(conn, |conn| {
-        let (before, _) = get_for_write(conn, actor, id)?;
+        let (before, _) = get_for_write(conn, actor, subjects, id)?;
         let a = &before.attachment;
         if a.hidden_at.is_some() {
             return Ok(());

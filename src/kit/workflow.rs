@@ -22,7 +22,7 @@
 //! A record's creation runs the same way from its creation row
 //! ([`create`]): its first state, its first clocks, its event, its effects.
 
-use crate::services::IfMatch;
+use crate::kit::IfMatch;
 use std::fmt::{Debug, Display};
 
 use chrono::NaiveDateTime;
@@ -763,17 +763,17 @@ macro_rules! workflow {
             $(,)?
         }
     ) => {
-        impl $crate::services::workflow::Workflow for $flow {
+        impl $crate::kit::workflow::Workflow for $flow {
             type State = $state;
             type Action = $action;
             type Subject = $subject;
             const NAME: &'static str = $name;
             const SUBJECT_TYPE: &'static str = $subject_type;
 
-            fn table() -> &'static [$crate::services::workflow::Transition<$state, $action>] {
+            fn table() -> &'static [$crate::kit::workflow::Transition<$state, $action>] {
                 $rows
             }
-            fn creations() -> &'static [$crate::services::workflow::Creation<$state>] {
+            fn creations() -> &'static [$crate::kit::workflow::Creation<$state>] {
                 $creations
             }
             fn states() -> &'static [$state] {
@@ -812,7 +812,7 @@ macro_rules! workflow {
                 $s: &$subject,
                 $rule: $crate::models::deadline::Rule,
                 $now: chrono::NaiveDateTime,
-            ) -> $crate::services::deadlines::NewDeadline {
+            ) -> $crate::kit::deadlines::NewDeadline {
                 $clock
             }
             $(
@@ -884,7 +884,7 @@ macro_rules! transitions {
         $(, effects [$($effects:expr),*])?
         , event $event:ident;
     )*) => {
-        &[$($crate::services::workflow::Transition {
+        &[$($crate::kit::workflow::Transition {
             from: &[$($state::$from),+],
             action: $action::$act,
             to: $state::$to,
@@ -915,7 +915,7 @@ macro_rules! creations {
         $(, effects [$($effects:expr),*])?
         , event $event:ident;
     )*) => {
-        &[$($crate::services::workflow::Creation {
+        &[$($crate::kit::workflow::Creation {
             name: $name,
             to: $state::$to,
             roles: $roles,

@@ -3,8 +3,11 @@
 //! its due time needs a `late_reason`; a passed deadline is swept to
 //! `overdue` and escalated, exactly once even with several instances.
 
+pub mod calendar;
+pub mod days;
+
 use crate::models::event::EventType;
-use crate::services::IfMatch;
+use crate::kit::IfMatch;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -20,7 +23,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::models::deadline::{Deadline, DeadlineStatus, DurationUnit, Policy, Rule};
 use crate::models::user::Role;
 
-use super::{calendar, events, Page, Paged};
+use super::{events, Page, Paged};
 
 /// "Open" (pending or overdue) as the partial indexes of open deadlines
 /// state it (`deadlines_open_*`), written into every query that reads them.
