@@ -119,5 +119,9 @@ fn the_kit_imports_no_workflow() {
             }
         }
     }
-    assert!(found.is_empty(), "the kit imports above itself:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "the kit imports above itself:\n{}",
+        found.join("\n")
+    );
 }

@@ -6,7 +6,7 @@
 
 use aftercare::kit::workflow::markdown;
 use aftercare::services::complaints::{ComplaintFlow, FilingFlow};
-use aftercare::services::ledger::Ledger;
+use aftercare::services::projects::ledger::Ledger;
 use aftercare::services::rectification::{MilestoneFlow, PlanFlow};
 use aftercare::services::visit_plans::{PlanItemFlow, VisitPlanFlow};
 use aftercare::services::visits::VisitFlow;

@@ -13,12 +13,12 @@ use crate::kit::idempotency::Answer;
 use crate::models::project::{
     ApprovalStatus, Contact, ContactRole, ContactSide, Project, WarrantyCategory, WarrantyTerm,
 };
-use crate::services::ledger::{self, LedgerSubmission};
+use crate::services::projects::ledger::{self, LedgerSubmission};
+use crate::services::projects::warranty::{self, Length};
 use crate::services::projects::{
     self as service, ContactPatch, NewContactInput, NewProjectInput, ProjectFilter, ProjectPatch,
     WarrantyTermInput,
 };
-use crate::services::warranty::{self, Length};
 use crate::services::Approval;
 use crate::AppState;
 

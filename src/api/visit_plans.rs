@@ -17,7 +17,7 @@ use crate::kit::workflow::Ctx;
 use crate::models::visit::{
     ApprovalStatus, PlanItem, PlanItemStatus, PlanLevel, VisitKind, VisitMethod, VisitPlan,
 };
-use crate::services::plan_rules::PlanRule;
+use crate::services::visit_plans::rules::PlanRule;
 use crate::services::visit_plans::{
     self as service, ComplianceReport, NewVisitPlan, PlanItemInput, PlanItemPatch, PlanReviewInput,
     PlanSubmissionInput, VisitPlanDetail,

@@ -6,16 +6,13 @@
 pub mod auth;
 pub mod complaints;
 pub mod customers;
-pub mod ledger;
 pub mod org_units;
 pub mod owner_view;
-pub mod plan_rules;
 pub mod projects;
 pub mod rectification;
 pub mod users;
 pub mod visit_plans;
 pub mod visits;
-pub mod warranty;
 
 use serde::Deserialize;
 

@@ -6,8 +6,8 @@
 pub mod calendar;
 pub mod days;
 
-use crate::models::event::EventType;
 use crate::kit::IfMatch;
+use crate::models::event::EventType;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Deserialize;

@@ -1,6 +1,6 @@
 //! The completed-projects ledger (竣工工程信息台账, 004 §5.1): registering
 //! projects; their contacts (`contacts`) and warranty terms (`terms`) each
-//! have their own file, and the review workflow is `services::ledger`.
+//! have their own file, and the review workflow is `ledger`.
 
 use crate::kit::attachments::AttachmentPolicy;
 use crate::models::event::EventType;
@@ -21,15 +21,15 @@ use crate::models::org_unit::{OrgUnit, OrgUnitKind};
 use crate::models::project::{ApprovalStatus, Project, ProjectFields, WarrantyCategory};
 use crate::models::user::Role;
 
-use super::ledger;
-use super::warranty;
 use super::{check_version, double_option, like_contains, Page, Paged};
 use crate::kit::deadlines;
 use crate::kit::events;
 use crate::kit::workflow::{self, CreateRequest, Ctx};
 
 mod contacts;
+pub mod ledger;
 mod terms;
+pub mod warranty;
 
 pub use contacts::*;
 pub use terms::*;

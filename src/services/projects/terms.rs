@@ -19,7 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::kit::events;
 use crate::models::project::{Project, ProjectFields, WarrantyCategory, WarrantyTerm};
 use crate::services::check_version;
-use crate::services::warranty::{self, Length};
+use crate::services::projects::warranty::{self, Length};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -7,6 +7,8 @@
 //! compliance report. Approved, each item is its visitor's task on the
 //! deadline engine. One table on the transition kit.
 
+pub mod rules;
+
 use std::collections::HashMap;
 
 use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, TimeZone};
@@ -34,7 +36,9 @@ use crate::models::visit::{
 };
 use crate::services::{ApprovalDecision, IfMatch};
 
-use super::plan_rules::{self, Level, PlanRule, ProjectFacts, Requirement, RequirementStatus};
+use self::rules::{
+    self as plan_rules, Level, PlanRule, ProjectFacts, Requirement, RequirementStatus,
+};
 use super::{customers as customer_profiles, Page, Paged};
 use crate::kit::deadlines::calendar;
 use crate::kit::deadlines::{self as clocks, NewDeadline};

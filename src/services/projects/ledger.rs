@@ -63,7 +63,7 @@ static TABLE: &[Transition<ApprovalStatus, LedgerAction>] = crate::transitions![
 /// A project is entered with its ledger in draft, the fill clock running
 /// from the end of the handover day.
 static CREATIONS: &[Creation<ApprovalStatus>] = crate::creations![ApprovalStatus;
-    "enter" => Draft, by super::projects::WRITERS, starts [LedgerFill], event ProjectCreated;
+    "enter" => Draft, by super::WRITERS, starts [LedgerFill], event ProjectCreated;
 ];
 
 crate::workflow! {
@@ -74,7 +74,7 @@ crate::workflow! {
         action: LedgerAction,
         table: TABLE,
         creations: CREATIONS,
-        load: |conn, actor, id| super::projects::get(conn, actor, id),
+        load: |conn, actor, id| super::get(conn, actor, id),
         clock: |p, rule, now| ledger_clock(p, rule, now),
     }
 }
