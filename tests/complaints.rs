@@ -458,7 +458,9 @@ fn every_row_admits_its_roles_and_refuses_the_others() {
             "returned",
             &["branch_leader"],
         ),
+        // the first of the two rows (sent to the group; kept by the branch)
         ("approved", "revise", "submitted", handlers),
+        ("approved", "report_progress", "approved", handlers),
     ]);
     // every state the enums name is covered by the tables' walk
     assert_eq!(ComplaintStatus::ALL.len(), 7);

@@ -651,7 +651,7 @@ async fn progress_is_reported_only_on_a_plan_in_force_and_with_the_current_versi
     .expect(200);
     app.post(&p("progress"), &d.pm, progress)
         .await
-        .expect_problem(409, "plan_not_approved");
+        .expect_problem(409, "invalid_transition");
 }
 
 // ---- instants and dates -----------------------------------------------------

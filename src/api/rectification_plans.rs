@@ -342,7 +342,7 @@ crate::step_handler! {
             (status = 200, description = "Recorded", body = PlanView, headers(("ETag" = String))),
             (status = 403, description = "Only the project department reports", body = Problem, content_type = "application/problem+json"),
             (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
-            (status = 409, description = "The plan is not approved now (`plan_not_approved`: never approved, or under re-review after a revision) or its complaint is closed (`complaint_closed`)", body = Problem, content_type = "application/problem+json"),
+            (status = 409, description = "The plan is not approved now (`invalid_transition`: never approved, or under re-review after a revision) or its complaint is closed (`complaint_closed`)", body = Problem, content_type = "application/problem+json"),
             (status = 412, description = "`If-Match` is not the current version", body = Problem, content_type = "application/problem+json"),
             (status = 422, description = "Unknown or done milestones, a future date, or a late milestone without a reason (`deadline_passed`)", body = Problem, content_type = "application/problem+json"),
         ))]

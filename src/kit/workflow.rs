@@ -41,10 +41,12 @@ use super::{check_version, concurrent_change, events};
 
 /// One row of a workflow's table.
 #[derive(Debug)]
-pub struct Transition<S: 'static, A: 'static> {
+pub struct Transition<S: 'static, A: 'static, X: 'static> {
     /// The states the action may be taken from.
     pub from: &'static [S],
     pub action: A,
+    /// Only for some records of the kind (see [`When`]); `None`: all.
+    pub when: Option<When<X>>,
     pub to: S,
     /// Who may take it.
     pub roles: &'static [Role],
@@ -58,6 +60,21 @@ pub struct Transition<S: 'static, A: 'static> {
     pub effects: &'static [Effect],
     /// The event written, e.g. `project.ledger_submitted`.
     pub event: EventType,
+}
+
+/// A row that applies only to some records of the kind — a branch's plan
+/// and a project's, a complaint sent to the group — where the same action
+/// from the same state takes other roles or leads elsewhere: its name, as
+/// the README's table shows it, and the test on the record.
+pub struct When<X: 'static> {
+    pub name: &'static str,
+    pub holds: fn(&mut DbConn, &X) -> AppResult<bool>,
+}
+
+impl<X> std::fmt::Debug for When<X> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
 }
 
 /// How a record comes to be: the state it is born in, who may make it,
@@ -106,14 +123,14 @@ pub type StepFn = fn(&mut DbConn, Ctx<'_>, i64, Option<&str>) -> AppResult<()>;
 pub trait Workflow {
     type State: Copy + Eq + Debug + Display + 'static;
     type Action: Copy + Eq + Debug + Display + 'static;
-    type Subject: Serialize;
+    type Subject: Serialize + 'static;
 
     /// The name people use, e.g. "ledger".
     const NAME: &'static str;
     /// The `subject_type` of its deadlines and events.
     const SUBJECT_TYPE: &'static str;
 
-    fn table() -> &'static [Transition<Self::State, Self::Action>];
+    fn table() -> &'static [Transition<Self::State, Self::Action, Self::Subject>];
     /// The ways the record comes to be.
     fn creations() -> &'static [Creation<Self::State>];
     /// Every state and action, for the README and the pair-walking tests.
@@ -239,22 +256,110 @@ pub struct Outcome<S> {
     pub started: Vec<Deadline>,
 }
 
-/// The row of `action` from `state`, after the role check: 403 when no row
-/// of the action admits the role, 409 when the state admits no such step.
+/// The rows of `action` that apply to `subject` (every row without a
+/// [`When`], and those whose test holds).
+fn rows_for<W: Workflow>(
+    conn: &mut DbConn,
+    subject: &W::Subject,
+    action: W::Action,
+) -> AppResult<Vec<&'static Transition<W::State, W::Action, W::Subject>>> {
+    let mut rows = vec![];
+    for t in W::table().iter().filter(|t| t.action == action) {
+        let applies = match &t.when {
+            None => true,
+            Some(when) => (when.holds)(conn, subject)?,
+        };
+        if applies {
+            rows.push(t);
+        }
+    }
+    Ok(rows)
+}
+
+/// Whether the caller takes `action` on this subject by role, whatever its
+/// state (403 otherwise): for the writes a step's role covers, such as
+/// editing the plan its compiler submits.
+pub fn may<W: Workflow>(
+    conn: &mut DbConn,
+    actor: &Actor,
+    subject: &W::Subject,
+    action: W::Action,
+) -> AppResult<()> {
+    let rows = rows_for::<W>(conn, subject, action)?;
+    if rows
+        .iter()
+        .any(|t| t.roles.contains(&actor.role) && actor.acts_as(t.roles))
+    {
+        return Ok(());
+    }
+    let mut names: Vec<&str> = rows
+        .iter()
+        .flat_map(|t| t.roles.iter().map(|r| r.as_str()))
+        .collect();
+    names.dedup();
+    Err(AppError::Forbidden(format!(
+        "only {} may {action} this {}; you are {}",
+        names.join(" or "),
+        W::NAME,
+        actor.role
+    )))
+}
+
+/// The row of `action` from `state` for a role, as the table reads for
+/// any record of the kind (rows that apply only to some, see [`When`],
+/// all count): 403 when no row of the action admits the role, 409 when the
+/// state admits no such step.
 pub fn transition<W: Workflow>(
     role: Role,
     state: W::State,
     action: W::Action,
-) -> AppResult<&'static Transition<W::State, W::Action>> {
-    let rows: Vec<&Transition<W::State, W::Action>> =
-        W::table().iter().filter(|t| t.action == action).collect();
+) -> AppResult<&'static Transition<W::State, W::Action, W::Subject>> {
+    let rows: Vec<_> = W::table().iter().filter(|t| t.action == action).collect();
+    pick::<W>(rows, role, state, action)
+}
+
+/// The row of `action` from the subject's `state` for a person, among the
+/// rows that apply to the subject: as [`transition`], and a row of the
+/// project department ([`crate::auth::DEPARTMENT`]) admits staff only of a
+/// project department.
+pub fn transition_for<W: Workflow>(
+    conn: &mut DbConn,
+    actor: &Actor,
+    subject: &W::Subject,
+    state: W::State,
+    action: W::Action,
+) -> AppResult<&'static Transition<W::State, W::Action, W::Subject>> {
+    let rows = rows_for::<W>(conn, subject, action)?;
+    let row = pick::<W>(rows, actor.role, state, action)?;
+    if !actor.acts_as(row.roles) {
+        return Err(AppError::Forbidden(format!(
+            "only the project department may {action} a {}: its project manager, or staff of a project department; your unit is not one",
+            W::NAME
+        )));
+    }
+    Ok(row)
+}
+
+/// The row among `rows` (those of `action`) from `state` that admits `role`.
+fn pick<W: Workflow>(
+    rows: Vec<&'static Transition<W::State, W::Action, W::Subject>>,
+    role: Role,
+    state: W::State,
+    action: W::Action,
+) -> AppResult<&'static Transition<W::State, W::Action, W::Subject>> {
+    // the record as the rows that apply name it: `a visit_plan (branch plan)`
+    let of = rows
+        .iter()
+        .find_map(|t| t.when.as_ref())
+        .map_or(format!("a {}", W::NAME), |w| {
+            format!("a {} ({})", W::NAME, w.name)
+        });
     let forbidden = |roles: Vec<Role>| {
         let mut names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         names.dedup();
         AppError::Forbidden(format!(
-            "only {} may {action} a {}; you are {role}",
-            names.join(" or "),
-            W::NAME
+            "only {} may {action} {of}; you are {role}",
+            names.join(" or ")
         ))
     };
     if !rows.iter().any(|t| t.roles.contains(&role)) {
@@ -284,24 +389,7 @@ pub fn transition<W: Workflow>(
     if !row.roles.contains(&role) {
         return Err(forbidden(row.roles.to_vec()));
     }
-    Ok(row)
-}
-
-/// [`transition`] for a person: a row of the project department
-/// ([`crate::auth::DEPARTMENT`]) admits staff only of a project department.
-pub fn transition_for<W: Workflow>(
-    actor: &Actor,
-    state: W::State,
-    action: W::Action,
-) -> AppResult<&'static Transition<W::State, W::Action>> {
-    let row = transition::<W>(actor.role, state, action)?;
-    if !actor.acts_as(row.roles) {
-        return Err(AppError::Forbidden(format!(
-            "only the project department may {action} a {}: its project manager, or staff of a project department; your unit is not one",
-            W::NAME
-        )));
-    }
-    Ok(row)
+    Ok(*row)
 }
 
 /// The actions the table allows from `state`, in table order.
@@ -374,7 +462,7 @@ fn step<W: Workflow>(
     write_tx(conn, |conn| {
         let before = read(conn)?;
         let from = W::state(&before)?;
-        let row = transition_for::<W>(actor, from, request.action)?;
+        let row = transition_for::<W>(conn, actor, &before, from, request.action)?;
         check_version(request.expected_version, W::version(&before))?;
         check(conn, &before)?;
         if W::advance(conn, &before, from, row.to, now)? == 0 {
@@ -684,8 +772,12 @@ pub fn markdown<W: Workflow>() -> String {
     }
     for state in W::states() {
         for t in W::table().iter().filter(|t| t.from.contains(state)) {
+            let when = t
+                .when
+                .as_ref()
+                .map_or(String::new(), |w| format!(" ({})", w.name));
             out.push_str(&format!(
-                "| `{state}` | `{}` | `{}` | {} | {} | {} | {} | {} | `{}` |\n",
+                "| `{state}` | `{}`{when} | `{}` | {} | {} | {} | {} | {} | `{}` |\n",
                 t.action,
                 t.to,
                 roles(t.roles),
@@ -770,7 +862,7 @@ macro_rules! workflow {
             const NAME: &'static str = $name;
             const SUBJECT_TYPE: &'static str = $subject_type;
 
-            fn table() -> &'static [$crate::kit::workflow::Transition<$state, $action>] {
+            fn table() -> &'static [$crate::kit::workflow::Transition<$state, $action, $subject>] {
                 $rows
             }
             fn creations() -> &'static [$crate::kit::workflow::Creation<$state>] {
@@ -877,7 +969,7 @@ macro_rules! workflow {
 #[macro_export]
 macro_rules! transitions {
     ($state:ident, $action:ident; $(
-        [$($from:ident),+] $act:ident => $to:ident, by $roles:expr
+        [$($from:ident),+] $act:ident $(when $when:literal $holds:expr)? => $to:ident, by $roles:expr
         $(, settles [$($settles:ident),*])?
         $(, starts [$($starts:ident),*])?
         $(, cancels [$($cancels:ident),*])?
@@ -887,6 +979,7 @@ macro_rules! transitions {
         &[$($crate::kit::workflow::Transition {
             from: &[$($state::$from),+],
             action: $action::$act,
+            when: $crate::transitions!(@when $($when $holds)?),
             to: $state::$to,
             roles: $roles,
             settles: &[$($($crate::models::deadline::Rule::$settles),*)?],
@@ -895,6 +988,10 @@ macro_rules! transitions {
             effects: &[$($($effects),*)?],
             event: $crate::models::event::EventType::$event,
         }),*]
+    };
+    (@when) => { None };
+    (@when $name:literal $holds:expr) => {
+        Some($crate::kit::workflow::When { name: $name, holds: $holds })
     };
 }
 

@@ -199,8 +199,11 @@ text_enum! {
         Approve => "approve",
         /// the branch leader returns it
         ReturnApproval => "return_approval",
-        /// milestones changed after approval on a complaint sent to the group: approved again
+        /// milestones changed after approval: on a complaint sent to the group
+        /// reviewed and approved again, on another in force at once
         Revise => "revise",
+        /// the project department reports progress against the plan in force
+        ReportProgress => "report_progress",
     }
 }
 

@@ -203,7 +203,7 @@ const JUDGE_ROLES: &[Role] = &[Role::BranchEngineer];
 const HANDLERS: &[Role] = crate::auth::DEPARTMENT;
 const EVALUATORS: &[Role] = &[Role::BranchEngineer, Role::Customer];
 
-static TABLE: &[Transition<ComplaintStatus, ComplaintAction>] = crate::transitions![ComplaintStatus, ComplaintAction;
+static TABLE: &[Transition<ComplaintStatus, ComplaintAction, Complaint>] = crate::transitions![ComplaintStatus, ComplaintAction;
     [Registered] JudgeNotOurs => ClosedNotOurs, by JUDGE_ROLES,
         settles [ComplaintJudge], event ComplaintJudged;
     [Registered] JudgeSerious => AwaitingPlan, by JUDGE_ROLES,
@@ -283,7 +283,7 @@ crate::workflow! {
 /// The group's filing of a complaint judged ours, beside its handling.
 pub struct FilingFlow;
 
-static FILING_TABLE: &[Transition<FilingStatus, FilingAction>] = crate::transitions![FilingStatus, FilingAction;
+static FILING_TABLE: &[Transition<FilingStatus, FilingAction, Complaint>] = crate::transitions![FilingStatus, FilingAction;
     // entered by the judgment (ours), in its transaction
     [NotRequired] Require => Pending, by JUDGE_ROLES,
         starts [ComplaintFile], event ComplaintFilingRequired;

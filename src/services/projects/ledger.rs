@@ -49,7 +49,7 @@ pub struct LedgerSubmission {
 /// The ledger's life cycle.
 pub struct Ledger;
 
-static TABLE: &[Transition<ApprovalStatus, LedgerAction>] = crate::transitions![ApprovalStatus, LedgerAction;
+static TABLE: &[Transition<ApprovalStatus, LedgerAction, Project>] = crate::transitions![ApprovalStatus, LedgerAction;
     [Draft, Returned] Submit => Submitted, by &[Role::ProjectManager],
         settles [LedgerFill], starts [LedgerReview], event ProjectLedgerSubmitted;
     // the project's first visit plan is compiled from the approved ledger (004 A.2 step 4.2)

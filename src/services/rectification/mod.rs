@@ -221,7 +221,7 @@ const HANDLERS: &[Role] = crate::auth::DEPARTMENT;
 
 pub struct PlanFlow;
 
-static TABLE: &[Transition<PlanStatus, PlanAction>] = crate::transitions![PlanStatus, PlanAction;
+static TABLE: &[Transition<PlanStatus, PlanAction, Plan>] = crate::transitions![PlanStatus, PlanAction;
     [Draft, Returned] Submit => Submitted, by HANDLERS,
         starts [RectificationReview], event RectificationPlanSubmitted;
     // the approval clock starts at the review, not the submission
@@ -235,11 +235,30 @@ static TABLE: &[Transition<PlanStatus, PlanAction>] = crate::transitions![PlanSt
         event RectificationPlanApproved;
     [Reviewed] ReturnApproval => Returned, by &[Role::BranchLeader],
         settles [RectificationApprove], event RectificationPlanReturned;
-    // for a complaint sent to the group only (004 §5.5.4); on another the
-    // revision is recorded and the plan stays approved
-    [Approved] Revise => Submitted, by HANDLERS,
+    // a complaint sent to the group: its plan is reviewed and approved
+    // again (004 §5.5.4); on another the revision is recorded, the plan
+    // stays in force and its new milestones run at once
+    [Approved] Revise when "sent to the group" sent_to_group => Submitted, by HANDLERS,
         starts [RectificationReview], event RectificationPlanRevised;
+    [Approved] Revise when "kept by the branch" kept_by_branch => Approved, by HANDLERS,
+        effects [MILESTONES_SCHEDULED], event RectificationPlanRevised;
+    // against the plan in force only: one under re-review after a revision
+    // has no milestone clocks until it is approved again
+    [Approved] ReportProgress => Approved, by HANDLERS, event RectificationPlanProgress;
 ];
+
+/// The plan's complaint went to the group (投诉至集团).
+fn sent_to_group(conn: &mut DbConn, plan: &Plan) -> AppResult<bool> {
+    use crate::db::schema::complaints as complaint_rows;
+    Ok(complaint_rows::table
+        .find(plan.complaint_id)
+        .select(complaint_rows::sent_to_group)
+        .first(conn)?)
+}
+
+fn kept_by_branch(conn: &mut DbConn, plan: &Plan) -> AppResult<bool> {
+    Ok(!sent_to_group(conn, plan)?)
+}
 
 /// The project department writes the plan of a complaint awaiting one.
 static CREATIONS: &[Creation<PlanStatus>] = crate::creations![PlanStatus;
@@ -367,7 +386,7 @@ fn find_milestone(conn: &mut DbConn, actor: Option<&Actor>, id: i64) -> AppResul
 pub struct MilestoneFlow;
 
 /// Both milestone rules: a complaint sent to the group runs the group's.
-static MILESTONE_TABLE: &[Transition<MilestoneStatus, MilestoneAction>] = crate::transitions![MilestoneStatus, MilestoneAction;
+static MILESTONE_TABLE: &[Transition<MilestoneStatus, MilestoneAction, PlanMilestone>] = crate::transitions![MilestoneStatus, MilestoneAction;
     // by the approval, or at once by a revision of a plan that stays in force
     [Open] Schedule => Open, by &[Role::BranchLeader, Role::ProjectManager, Role::Staff],
         starts [RectificationMilestone], event RectificationPlanMilestoneScheduled;
@@ -1039,46 +1058,14 @@ pub fn revise(
             Some(&reason),
         )
     };
-    let plan = write_tx(conn, |conn| {
-        let plan = load(conn, actor, id)?;
-        let complaint = complaints::load(conn, actor, plan.complaint_id)?;
-        if complaint.sent_to_group {
-            return workflow::run::<PlanFlow>(
-                conn,
-                ctx,
-                id,
-                Request::new(PlanAction::Revise, expected_version, None),
-                |_, _| Ok(()),
-                |conn, before, _| new_revision(conn, before),
-            );
-        }
-        // the same checks as the table's row, without its change of state
-        workflow::transition_for::<PlanFlow>(
-            actor,
-            PlanStatus::from_db(&plan.status)?,
-            PlanAction::Revise,
-        )?;
-        super::check_version(expected_version, plan.version)?;
-        update_version!(conn, rectification_plans, (id, plan.version), now, ());
-        new_revision(conn, &plan)?;
-        let after = load(conn, actor, id)?;
-        // the plan stays in force: its new milestones run at once
-        for (milestone, state) in milestones_of_complaint(conn, after.complaint_id)? {
-            if state == MilestoneStatus::Open.as_str() {
-                milestone_step(conn, ctx, milestone, MilestoneAction::Schedule, None)?;
-            }
-        }
-        events::record_change(
-            conn,
-            now,
-            actor,
-            EventType::RectificationPlanRevised,
-            ("rectification_plan", id),
-            Some(serde_json::to_value(&plan).unwrap_or_default()),
-            Some(serde_json::json!({ "reason": reason, "subject": after, "state": after.status })),
-        )?;
-        Ok(after)
-    })?;
+    let plan = workflow::run::<PlanFlow>(
+        conn,
+        ctx,
+        id,
+        Request::new(PlanAction::Revise, expected_version, None),
+        |_, _| Ok(()),
+        |conn, before, _| new_revision(conn, before),
+    )?;
     detail(conn, plan)
 }
 
@@ -1099,20 +1086,7 @@ pub fn report_progress(
     if input.reported_on > calendar::local_day(now, config.tz) {
         return Err(AppError::invalid("reported_on", "must not be after today"));
     }
-    let plan = write_tx(conn, |conn| {
-        let plan = load(conn, actor, id)?;
-        actor.require(HANDLERS)?;
-        // against the plan in force: one under re-review after a revision
-        // has no milestones with clocks until it is approved again
-        if plan.status != PlanStatus::Approved.as_str() {
-            return Err(AppError::conflict(
-                "plan_not_approved",
-                format!(
-                    "the rectification plan is {}: progress is reported against an approved plan",
-                    plan.status
-                ),
-            ));
-        }
+    let check = |conn: &mut DbConn, plan: &Plan| -> AppResult<()> {
         let complaint = complaints::load(conn, actor, plan.complaint_id)?;
         if complaint.closed_at.is_some() {
             return Err(AppError::conflict(
@@ -1123,9 +1097,8 @@ pub fn report_progress(
                 ),
             ));
         }
-        super::check_version(expected_version, plan.version)?;
         let current: Vec<Milestone> = rectification_milestones::table
-            .filter(rectification_milestones::plan_id.eq(id))
+            .filter(rectification_milestones::plan_id.eq(plan.id))
             .filter(rectification_milestones::current.eq(true))
             .select(Milestone::as_select())
             .load(conn)?;
@@ -1146,9 +1119,13 @@ pub fn report_progress(
                 Some(_) => {}
             }
         }
-        if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(errors))
         }
+    };
+    let apply = |conn: &mut DbConn, _: &Plan, _: &workflow::Outcome<PlanStatus>| -> AppResult<()> {
         for mid in &input.milestones_done {
             milestone_step(
                 conn,
@@ -1173,13 +1150,9 @@ pub fn report_progress(
                 rectification_progress::created_at.eq(now),
             ))
             .execute(conn)?;
-        update_version!(
-            conn,
-            rectification_plans,
-            (id, plan.version),
-            now,
-            (rectification_plans::progress_percent.eq(input.percent),)
-        );
+        diesel::update(rectification_plans::table.find(id))
+            .set(rectification_plans::progress_percent.eq(input.percent))
+            .execute(conn)?;
         attachments::attach(
             conn,
             actor,
@@ -1189,18 +1162,9 @@ pub fn report_progress(
             &documents(&input.attachment_ids),
             "attachment_ids",
         )?;
-        events::record(
-            conn,
-            now,
-            Some(actor.id),
-            EventType::RectificationPlanProgress,
-            "rectification_plan",
-            id,
-            serde_json::json!({ "percent": input.percent, "reported_on": input.reported_on,
-                "resources_in_place": input.resources_in_place, "milestones_done": input.milestones_done,
-                "note": note }),
-        )?;
-        load(conn, actor, id)
-    })?;
+        Ok(())
+    };
+    let request = Request::new(PlanAction::ReportProgress, expected_version, None);
+    let plan = workflow::run::<PlanFlow>(conn, ctx, id, request, check, apply)?;
     detail(conn, plan)
 }

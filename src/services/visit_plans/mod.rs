@@ -191,18 +191,33 @@ pub struct VisitPlanDetail {
 
 pub struct VisitPlanFlow;
 
-static TABLE: &[Transition<ApprovalStatus, VisitPlanAction>] = crate::transitions![ApprovalStatus, VisitPlanAction;
-    // the branch's plan by its engineering department, a project's by its
-    // manager; submitting is compiling: a branch plan meets its year's
-    // clock, a project plan the first-plan clocks of the projects it visits
-    [Draft, Returned] Submit => Submitted, by &[Role::BranchEngineer, Role::ProjectManager],
+static TABLE: &[Transition<ApprovalStatus, VisitPlanAction, VisitPlan>] = crate::transitions![ApprovalStatus, VisitPlanAction;
+    // who compiles and who approves each level (004 A.4): the branch's plan
+    // by its engineering department, approved by the group; a project's by
+    // its manager, approved by the branch. Submitting is compiling: a branch
+    // plan meets its year's clock, a project plan the first-plan clocks of
+    // the projects it visits
+    [Draft, Returned] Submit when "branch plan" branch_plan => Submitted, by &[Role::BranchEngineer],
         settles [VisitPlanCompile, VisitPlanCompileProject], event VisitPlanSubmitted;
-    // the group approves a branch's plan, the branch a project's
-    [Submitted] Approve => Approved, by &[Role::GroupEngineer, Role::BranchEngineer],
+    [Draft, Returned] Submit when "project plan" project_plan => Submitted, by &[Role::ProjectManager],
+        settles [VisitPlanCompile, VisitPlanCompileProject], event VisitPlanSubmitted;
+    [Submitted] Approve when "branch plan" branch_plan => Approved, by &[Role::GroupEngineer],
         effects [ITEMS_SCHEDULED], event VisitPlanApproved;
-    [Submitted] Return => Returned, by &[Role::GroupEngineer, Role::BranchEngineer],
+    [Submitted] Approve when "project plan" project_plan => Approved, by &[Role::BranchEngineer],
+        effects [ITEMS_SCHEDULED], event VisitPlanApproved;
+    [Submitted] Return when "branch plan" branch_plan => Returned, by &[Role::GroupEngineer],
+        event VisitPlanReturned;
+    [Submitted] Return when "project plan" project_plan => Returned, by &[Role::BranchEngineer],
         event VisitPlanReturned;
 ];
+
+fn branch_plan(_: &mut DbConn, plan: &VisitPlan) -> AppResult<bool> {
+    Ok(level_of(plan)? == PlanLevel::Branch)
+}
+
+fn project_plan(_: &mut DbConn, plan: &VisitPlan) -> AppResult<bool> {
+    Ok(level_of(plan)? == PlanLevel::Project)
+}
 
 /// A branch's yearly plan is compiled by its engineering department, a
 /// project department's monthly plan by its manager (004 A.4).
@@ -280,25 +295,6 @@ fn level_of(p: &VisitPlan) -> AppResult<PlanLevel> {
     PlanLevel::from_db(&p.level)
 }
 
-/// Who compiles and who approves each level (004 A.4): the role a step of
-/// the table needs at this level.
-fn check_level_role(actor: &Actor, level: PlanLevel, action: VisitPlanAction) -> AppResult<()> {
-    let needed = match (level, action) {
-        (PlanLevel::Branch, VisitPlanAction::Submit) => Role::BranchEngineer,
-        (PlanLevel::Project, VisitPlanAction::Submit) => Role::ProjectManager,
-        (PlanLevel::Branch, _) => Role::GroupEngineer,
-        (PlanLevel::Project, _) => Role::BranchEngineer,
-    };
-    if actor.role == needed {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(format!(
-            "a {level} plan's {action} is for the {needed}; you are {}",
-            actor.role
-        )))
-    }
-}
-
 /// The plan's approval makes every planned item its visitor's task.
 const ITEMS_SCHEDULED: Effect = Effect {
     on: "visit_plan_item",
@@ -357,7 +353,7 @@ fn find_item(conn: &mut DbConn, actor: Option<&Actor>, id: i64) -> AppResult<Ite
 /// could not be reached.
 pub struct PlanItemFlow;
 
-static ITEM_TABLE: &[Transition<PlanItemStatus, PlanItemAction>] = crate::transitions![PlanItemStatus, PlanItemAction;
+static ITEM_TABLE: &[Transition<PlanItemStatus, PlanItemAction, ItemOfPlan>] = crate::transitions![PlanItemStatus, PlanItemAction;
     [Planned] Schedule => Planned, by &[Role::GroupEngineer, Role::BranchEngineer],
         starts [VisitPerform], event VisitPlanItemScheduled;
     // judged on the visit's own day, not when it is written down
@@ -918,7 +914,7 @@ fn editable(
     now: NaiveDateTime,
 ) -> AppResult<VisitPlan> {
     let plan = load(conn, actor, plan_id)?;
-    check_level_role(actor, level_of(&plan)?, VisitPlanAction::Submit)?;
+    workflow::may::<VisitPlanFlow>(conn, actor, &plan, VisitPlanAction::Submit)?;
     let status = ApprovalStatus::from_db(&plan.status)?;
     if !matches!(status, ApprovalStatus::Draft | ApprovalStatus::Returned) {
         return Err(AppError::conflict(
@@ -1089,7 +1085,7 @@ pub fn submit(
     expected: Option<IfMatch>,
     input: &PlanSubmissionInput,
 ) -> AppResult<VisitPlanDetail> {
-    let (actor, now) = (ctx.actor, ctx.now);
+    let now = ctx.now;
     let plan = workflow::run::<VisitPlanFlow>(
         conn,
         ctx,
@@ -1100,7 +1096,6 @@ pub fn submit(
             input.late_reason.as_deref(),
         ),
         |conn, plan| {
-            check_level_role(actor, level_of(plan)?, VisitPlanAction::Submit)?;
             let items = items_of(conn, plan.id)?;
             let report = report_of(conn, ctx.config, plan, &items)?;
             if report.compliant {
@@ -1213,7 +1208,6 @@ pub fn review(
         id,
         Request::new(action, expected, None),
         |conn, plan| {
-            check_level_role(actor, level_of(plan)?, action)?;
             if action == VisitPlanAction::Return {
                 return if comment.is_some() {
                     Ok(())

@@ -286,7 +286,7 @@ pub(crate) const VISITORS: &[Role] = &[
 
 pub struct VisitFlow;
 
-static TABLE: &[Transition<VisitStatus, VisitAction>] = crate::transitions![VisitStatus, VisitAction;
+static TABLE: &[Transition<VisitStatus, VisitAction, Visit>] = crate::transitions![VisitStatus, VisitAction;
     [Recorded] Confirm => Confirmed, by &[Role::Customer], event VisitConfirmed;
     [Recorded] RecordSignature => Confirmed, by VISITORS, event VisitConfirmed;
 ];
