@@ -256,13 +256,17 @@ pub struct Outcome<S> {
     pub started: Vec<Deadline>,
 }
 
+/// A row of workflow `W`'s table.
+pub type Row<W> =
+    Transition<<W as Workflow>::State, <W as Workflow>::Action, <W as Workflow>::Subject>;
+
 /// The rows of `action` that apply to `subject` (every row without a
 /// [`When`], and those whose test holds).
 fn rows_for<W: Workflow>(
     conn: &mut DbConn,
     subject: &W::Subject,
     action: W::Action,
-) -> AppResult<Vec<&'static Transition<W::State, W::Action, W::Subject>>> {
+) -> AppResult<Vec<&'static Row<W>>> {
     let mut rows = vec![];
     for t in W::table().iter().filter(|t| t.action == action) {
         let applies = match &t.when {
@@ -313,7 +317,7 @@ pub fn transition<W: Workflow>(
     role: Role,
     state: W::State,
     action: W::Action,
-) -> AppResult<&'static Transition<W::State, W::Action, W::Subject>> {
+) -> AppResult<&'static Row<W>> {
     let rows: Vec<_> = W::table().iter().filter(|t| t.action == action).collect();
     pick::<W>(rows, role, state, action)
 }
@@ -328,7 +332,7 @@ pub fn transition_for<W: Workflow>(
     subject: &W::Subject,
     state: W::State,
     action: W::Action,
-) -> AppResult<&'static Transition<W::State, W::Action, W::Subject>> {
+) -> AppResult<&'static Row<W>> {
     let rows = rows_for::<W>(conn, subject, action)?;
     let row = pick::<W>(rows, actor.role, state, action)?;
     if !actor.acts_as(row.roles) {
@@ -342,11 +346,11 @@ pub fn transition_for<W: Workflow>(
 
 /// The row among `rows` (those of `action`) from `state` that admits `role`.
 fn pick<W: Workflow>(
-    rows: Vec<&'static Transition<W::State, W::Action, W::Subject>>,
+    rows: Vec<&'static Row<W>>,
     role: Role,
     state: W::State,
     action: W::Action,
-) -> AppResult<&'static Transition<W::State, W::Action, W::Subject>> {
+) -> AppResult<&'static Row<W>> {
     // the record as the rows that apply name it: `a visit_plan (branch plan)`
     let of = rows
         .iter()
