@@ -9,11 +9,10 @@ use utoipa::ToSchema;
 
 use super::extract::{ValidJson, ValidQuery};
 use super::PageQuery;
-use super::{if_match, page, utc, versioned, ListResponse};
+use super::{page, utc, ListResponse};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::kit::idempotency::Answer;
-use crate::kit::workflow::Ctx;
 use crate::models::visit::{
     ApprovalStatus, PlanItem, PlanItemStatus, PlanLevel, VisitKind, VisitMethod, VisitPlan,
 };
@@ -171,11 +170,6 @@ fn answer_of(status: StatusCode, plan: VisitPlanDetail) -> AppResult<Answer> {
     )
 }
 
-fn respond(plan: VisitPlanDetail) -> AppResult<HttpResponse> {
-    let view = VisitPlanView::try_from(plan)?;
-    Ok(versioned(StatusCode::OK, view.version, view))
-}
-
 crate::create_handler! {
     /// Compile a visit plan
     ///
@@ -277,23 +271,19 @@ pub async fn update_item(
     path: web::Path<(i64, i64)>,
     body: ValidJson<PlanItemPatch>,
 ) -> AppResult<HttpResponse> {
-    let (ids, expected, now, st) = (
-        path.into_inner(),
-        if_match(&req)?,
-        state.clock.now_naive(),
-        state.clone(),
-    );
-    let plan = state
-        .db_as(caller, move |conn, actor| {
-            let ctx = Ctx {
-                actor: &actor,
-                config: &st.config,
-                now,
-            };
-            service::update_item(conn, ctx, ids, expected, &body.0)
-        })
-        .await?;
-    respond(plan)
+    let (id, item_id) = path.into_inner();
+    super::step(
+        state,
+        req,
+        caller,
+        id,
+        (item_id, body.0),
+        |conn, ctx, id, expected, (item, patch)| {
+            service::update_item(conn, ctx, (id, *item), expected, patch)
+        },
+        answer_of,
+    )
+    .await
 }
 
 /// Remove a visit from a plan
@@ -313,23 +303,17 @@ pub async fn remove_item(
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
 ) -> AppResult<HttpResponse> {
-    let (ids, expected, now, st) = (
-        path.into_inner(),
-        if_match(&req)?,
-        state.clock.now_naive(),
-        state.clone(),
-    );
-    let plan = state
-        .db_as(caller, move |conn, actor| {
-            let ctx = Ctx {
-                actor: &actor,
-                config: &st.config,
-                now,
-            };
-            service::remove_item(conn, ctx, ids, expected)
-        })
-        .await?;
-    respond(plan)
+    let (id, item_id) = path.into_inner();
+    super::step(
+        state,
+        req,
+        caller,
+        id,
+        item_id,
+        |conn, ctx, id, expected, item| service::remove_item(conn, ctx, (id, *item), expected),
+        answer_of,
+    )
+    .await
 }
 
 crate::step_handler! {

@@ -408,15 +408,6 @@ static MILESTONE_CREATIONS: &[Creation<MilestoneStatus>] = crate::creations![Mil
     "carry_done" => Done, by HANDLERS, event RectificationPlanMilestoneWritten;
 ];
 
-/// A plan's attachments: the plan is the department's document, reviewed
-/// by engineering; customers never see it.
-pub const ATTACHMENTS: AttachmentPolicy = AttachmentPolicy {
-    stewards: ENGINEERING,
-    department_stewards: true,
-    writers_steward: false,
-    customer_adds: false,
-};
-
 crate::workflow! {
     MilestoneFlow {
         name: "milestone",
@@ -458,6 +449,15 @@ fn milestone_clock(m: &PlanMilestone, rule: Rule, now: NaiveDateTime) -> NewDead
     )
     .due_end_of(m.milestone.due_on)
 }
+
+/// A plan's attachments: the plan is the department's document, reviewed
+/// by engineering; customers never see it.
+pub const ATTACHMENTS: AttachmentPolicy = AttachmentPolicy {
+    stewards: ENGINEERING,
+    department_stewards: true,
+    writers_steward: false,
+    customer_adds: false,
+};
 
 crate::workflow! {
     PlanFlow {
