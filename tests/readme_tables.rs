@@ -8,6 +8,7 @@ use aftercare::kit::workflow::markdown;
 use aftercare::services::complaints::{ComplaintFlow, FilingFlow};
 use aftercare::services::projects::ledger::Ledger;
 use aftercare::services::rectification::{MilestoneFlow, PlanFlow};
+use aftercare::services::repairs::RepairFlow;
 use aftercare::services::visit_plans::{PlanItemFlow, VisitPlanFlow};
 use aftercare::services::visits::VisitFlow;
 
@@ -21,6 +22,7 @@ fn tables() -> Vec<(&'static str, String)> {
         ("visit_plan", markdown::<VisitPlanFlow>()),
         ("visit_plan_item", markdown::<PlanItemFlow>()),
         ("visit", markdown::<VisitFlow>()),
+        ("repair", markdown::<RepairFlow>()),
     ]
 }
 

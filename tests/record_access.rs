@@ -738,7 +738,7 @@ async fn a_customer_account_registers_at_most_20_complaints_a_day() {
         app.clock.advance(Duration::minutes(1));
     }
     let r = app.post("/api/v1/complaints", &d.owner, body()).await;
-    r.expect_problem(429, "rate_limited");
+    r.expect_problem(429, "daily_complaint_limit");
     let wait: i64 = r.header("retry-after").unwrap().parse().unwrap();
     // the first of the twenty is a day old in 24 h - 20 min
     assert_eq!(wait, 24 * 3600 - 20 * 60);

@@ -144,6 +144,21 @@ const EXPECTED: &[(&str, &str)] = &[
     ("remove_visit_plan_item", "403 403 403 403 ok 403 404"),
     ("submit_visit_plan", "403 403 403 403 ok 403 404"),
     ("review_visit_plan", "403 403 ok 403 403 403 404"),
+    ("report_repair", "403 ok ok 403 ok ok ok"),
+    ("list_repairs", "ok ok ok ok ok ok ok"),
+    ("get_repair", "ok ok ok ok ok ok ok"),
+    ("arrive_at_repair", "403 403 403 403 ok ok 403"),
+    ("confirm_repair", "403 403 403 403 ok ok 403"),
+    ("agree_to_repair", "403 403 403 403 ok ok ok"),
+    ("dispatch_repair", "403 403 ok 403 403 403 403"),
+    ("hold_repair", "403 403 403 403 ok ok 403"),
+    ("resume_repair", "403 403 403 403 ok ok 403"),
+    ("complete_repair", "403 403 403 403 ok ok 403"),
+    ("inspect_repair", "403 403 ok 403 403 403 403"),
+    ("accept_repair", "403 403 403 403 ok ok ok"),
+    ("get_project_repair_costs", "ok ok ok ok ok ok 403"),
+    ("list_repair_attachments", "ok ok ok ok ok ok ok"),
+    ("add_repair_attachment", "ok ok ok ok ok ok ok"),
 ];
 
 /// The kinds of bad token: each is refused with 401 by every operation that
@@ -539,6 +554,88 @@ where
         .await;
     r.expect(201);
     r.body["id"].as_i64().unwrap()
+}
+
+/// A repair of the side's project, reported by its project manager and
+/// taken to `state` (`reported`, `awaiting_agreement`, `awaiting_dispatch`,
+/// `in_progress`, `on_hold`, `awaiting_inspection`, `awaiting_acceptance`).
+async fn repair<S, B>(app: &TestApp<S>, w: &World, side: Side, state: &str) -> i64
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let s = w.side(side);
+    let r = app
+        .post(
+            "/api/v1/repairs",
+            &s.pm_token,
+            repair_body(s.project, &app.clock.now().to_rfc3339(), "owner_report"),
+        )
+        .await;
+    r.expect(201);
+    let id = r.body["id"].as_i64().unwrap();
+    if state == "reported" {
+        return id;
+    }
+    let path = |step: &str| format!("/api/v1/repairs/{id}/{step}");
+    let mut confirmation = json!({"outcome": "defect", "liability": "general_contractor",
+        "cause": "torn layer", "measures": "redo", "scale": "small"});
+    if state == "awaiting_agreement" {
+        confirmation["liability"] = json!("misuse");
+        confirmation["quote"] =
+            json!([{"item": "patch", "quantity": 1, "unit_price": 50, "payer": "owner"}]);
+    }
+    app.post(&path("confirmation"), &s.pm_token, confirmation)
+        .await
+        .expect(200);
+    if matches!(state, "awaiting_agreement" | "awaiting_dispatch") {
+        return id;
+    }
+    app.post(
+        &path("dispatch"),
+        &s.engineer_token,
+        json!({"crew": "crew of 2"}),
+    )
+    .await
+    .expect(200);
+    match state {
+        "in_progress" => return id,
+        "on_hold" => {
+            app.post(
+                &path("hold"),
+                &s.pm_token,
+                json!({"reason": "weather", "note": "rain"}),
+            )
+            .await
+            .expect(200);
+            return id;
+        }
+        _ => {}
+    }
+    let photo = uploaded(app, w, &s.pm_token).await;
+    app.post(
+        &path("completion"),
+        &s.pm_token,
+        json!({"work_done": "redone", "labour_hours": 2, "attachment_ids": [photo]}),
+    )
+    .await
+    .expect(200);
+    if state == "awaiting_acceptance" {
+        app.post(
+            &path("inspection"),
+            &s.engineer_token,
+            json!({"result": "pass"}),
+        )
+        .await
+        .expect(200);
+    }
+    id
+}
+
+fn repair_body(project: i64, at: &str, source: &str) -> Value {
+    json!({"project_id": project, "source": source, "category": "waterproofing",
+           "location": "flat 1201", "description": "the ceiling leaks", "severity": "normal",
+           "reported_at": at})
 }
 
 fn visit_body(project: i64, at: &str) -> Value {
@@ -1058,6 +1155,68 @@ where
         )
         .object(),
         "list_visits" => call("GET", "/api/v1/visits".into(), None),
+        "report_repair" => {
+            let source = if role == "customer" { "app" } else { "owner_report" };
+            call(
+                "POST",
+                "/api/v1/repairs".into(),
+                Some(repair_body(s.project, &app.clock.now().to_rfc3339(), source)),
+            )
+            .object()
+        }
+        "list_repairs" => call("GET", "/api/v1/repairs".into(), None),
+        "get_repair" | "list_repair_attachments" => {
+            let id = repair(app, w, side, "reported").await;
+            let tail = if op == "get_repair" { "" } else { "/attachments" };
+            call("GET", format!("/api/v1/repairs/{id}{tail}"), None).object()
+        }
+        "add_repair_attachment" => {
+            let id = repair(app, w, side, "reported").await;
+            let upload = uploaded(app, w, &w.callers[role].1).await;
+            call(
+                "POST",
+                format!("/api/v1/repairs/{id}/attachments"),
+                Some(json!({ "upload_id": upload })),
+            )
+            .object()
+        }
+        "get_project_repair_costs" => call(
+            "GET",
+            format!("/api/v1/projects/{}/repair-costs", s.project),
+            None,
+        )
+        .object(),
+        "arrive_at_repair" | "confirm_repair" | "agree_to_repair" | "dispatch_repair"
+        | "hold_repair" | "resume_repair" | "complete_repair" | "inspect_repair"
+        | "accept_repair" => {
+            let today = app.clock.now().date_naive().to_string();
+            let paper = |mut body: Value| {
+                if role != "customer" {
+                    body["signed_by"] = json!("Mr Wang");
+                    body["signed_on"] = json!(today);
+                }
+                body
+            };
+            let (state, step, body) = match op {
+                "arrive_at_repair" => ("reported", "arrival", json!({})),
+                "confirm_repair" => ("reported", "confirmation", json!({"outcome": "defect",
+                    "liability": "general_contractor", "cause": "torn", "measures": "redo", "scale": "small"})),
+                "agree_to_repair" => ("awaiting_agreement", "agreement", paper(json!({"decision": "accepted"}))),
+                "dispatch_repair" => ("awaiting_dispatch", "dispatch", json!({"crew": "crew of 2"})),
+                "hold_repair" => ("in_progress", "hold", json!({"reason": "weather", "note": "rain"})),
+                "resume_repair" => ("on_hold", "resume", json!({})),
+                "complete_repair" => {
+                    let photo = uploaded(app, w, &w.callers[role].1).await;
+                    ("in_progress", "completion", json!({"work_done": "redone", "labour_hours": 2,
+                        "attachment_ids": [photo]}))
+                }
+                "inspect_repair" => ("awaiting_inspection", "inspection", json!({"result": "pass"})),
+                _ => ("awaiting_acceptance", "acceptance",
+                    paper(json!({"decision": "accepted", "rating": "very_satisfied"}))),
+            };
+            let id = repair(app, w, side, state).await;
+            call("POST", format!("/api/v1/repairs/{id}/{step}"), Some(body)).object()
+        }
         "get_visit" | "list_visit_attachments" => {
             let id = visit(app, w, side).await;
             let tail = if op == "get_visit" { "" } else { "/attachments" };

@@ -585,6 +585,24 @@ attachment_operations!(
     "A customer account (the record is the company's)",
 );
 
+attachment_operations!(
+    SubjectType::Repair, "/api/v1/repairs/{id}/attachments", "Repair id",
+    "No such repair in your scope",
+    list: list_for_repair, "list_repair_attachments", [
+        " A repair's photos and documents",
+        "",
+        " Oldest first: before and after photos, the design unit's scheme, signed",
+        " forms. The owner reads their repair's, without `internal` ones."
+    ],
+    add: add_to_repair, "add_repair_attachment", [
+        " Attach an upload to a repair",
+        "",
+        " By staff who see the repair, and by the owner to their own (photos of",
+        " the defect). Only staff mark one `internal`."
+    ],
+    "A customer account marking one internal",
+);
+
 crate::read_handler! {
     /// An attachment
     #[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "attachments", operation_id = "get_attachment",

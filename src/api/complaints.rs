@@ -276,6 +276,8 @@ fn step_view(e: Event, staff: bool) -> AppResult<StepView> {
 pub struct ComplaintDetailView {
     #[serde(flatten)]
     pub complaint: ComplaintView,
+    /// The repairs it made (judged minor) or reopened (about a repaired defect).
+    pub repair_ids: Vec<i64>,
     /// The reply letter, for a complaint judged not ours.
     pub reply: Option<ReplyView>,
     /// The rectification plan of a serious complaint; staff only.
@@ -358,6 +360,7 @@ crate::create_handler! {
             (status = 403, description = "Your role does not register complaints", body = Problem, content_type = "application/problem+json"),
             (status = 404, description = "`project_id` or `repeat_of` names nothing in your scope (the field is named)", body = Problem, content_type = "application/problem+json"),
             (status = 422, description = "Invalid fields (`received_at` in the future; a customer's channel other than `app`), `repeat_of_other_project`, or an upload that cannot be attached (`upload_unavailable`)", body = Problem, content_type = "application/problem+json"),
+            (status = 429, description = "A customer's account has registered its day's complaints (`daily_complaint_limit`, 20 in 24 hours by default); `Retry-After` says when the oldest is a day old", body = Problem, content_type = "application/problem+json"),
         ))]
     register(NewComplaint) => service::register, answer_of
 }
@@ -430,6 +433,7 @@ pub(crate) fn detail_view(actor: &Actor, t: service::Timeline) -> AppResult<Comp
     let versions = t.policy_versions;
     Ok(ComplaintDetailView {
         complaint: ComplaintView::try_from(t.complaint)?,
+        repair_ids: t.repair_ids,
         reply: t.reply.map(ReplyView::try_from).transpose()?,
         plan: t.plan.map(PlanView::try_from).transpose()?,
         resolutions: t

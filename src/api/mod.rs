@@ -13,6 +13,7 @@ pub mod me;
 pub mod org_units;
 pub mod projects;
 pub mod rectification_plans;
+pub mod repairs;
 pub mod users;
 pub mod visit_plans;
 pub mod visits;

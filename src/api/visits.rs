@@ -78,6 +78,8 @@ pub struct VisitView {
     pub complaint_id: Option<i64>,
     /// The complaint its dissatisfied survey opened.
     pub opened_complaint_id: Option<i64>,
+    /// The repair a `repair_followup` visit follows up (and closed).
+    pub repair_id: Option<i64>,
     /// The plan item it carried out.
     pub plan_item_id: Option<i64>,
     pub issues: Vec<IssueView>,
@@ -124,6 +126,7 @@ impl TryFrom<VisitDetail> for VisitView {
             owner_phone: v.owner_phone,
             complaint_id: v.complaint_id,
             opened_complaint_id: v.opened_complaint_id,
+            repair_id: v.repair_id,
             plan_item_id: v.plan_item_id,
             issues: d
                 .issues

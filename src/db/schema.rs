@@ -429,6 +429,81 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         plan_item_id -> Nullable<BigInt>,
+        repair_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    repairs (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        customer_id -> BigInt,
+        branch_id -> BigInt,
+        project_department_id -> BigInt,
+        scope_path -> Text,
+        status -> Text,
+        source -> Text,
+        visit_id -> Nullable<BigInt>,
+        complaint_id -> Nullable<BigInt>,
+        category -> Text,
+        location -> Text,
+        location_key -> Text,
+        description -> Text,
+        severity -> Text,
+        reported_at -> Timestamp,
+        reported_by -> BigInt,
+        covered -> Nullable<Bool>,
+        liability -> Nullable<Text>,
+        payer -> Nullable<Text>,
+        billable -> Bool,
+        scale -> Nullable<Text>,
+        target_days -> Nullable<Integer>,
+        lead_user_id -> Nullable<BigInt>,
+        rounds -> Integer,
+        is_repeat -> Bool,
+        repeat_of -> Nullable<BigInt>,
+        closed_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    repair_steps (id) {
+        id -> BigInt,
+        repair_id -> BigInt,
+        round -> Integer,
+        action -> Text,
+        details -> Text,
+        internal_note -> Nullable<Text>,
+        recorded_by -> BigInt,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    repair_cost_lines (id) {
+        id -> BigInt,
+        repair_id -> BigInt,
+        project_id -> BigInt,
+        kind -> Text,
+        round -> Integer,
+        item -> Text,
+        quantity -> Double,
+        unit_price_fen -> BigInt,
+        amount_fen -> BigInt,
+        payer -> Text,
+        contact_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    repair_reopenings (complaint_id) {
+        complaint_id -> BigInt,
+        repair_id -> BigInt,
+        round -> Integer,
     }
 }
 
@@ -580,9 +655,17 @@ diesel::joinable!(visit_issues -> visits (visit_id));
 diesel::joinable!(visit_surveys -> visits (visit_id));
 diesel::joinable!(visit_plan_items -> visit_plans (plan_id));
 diesel::joinable!(attachments -> uploads (upload_id));
+diesel::joinable!(repairs -> projects (project_id));
+diesel::joinable!(repair_steps -> repairs (repair_id));
+diesel::joinable!(repair_cost_lines -> repairs (repair_id));
+diesel::joinable!(repair_reopenings -> repairs (repair_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
+    repairs,
+    repair_steps,
+    repair_cost_lines,
+    repair_reopenings,
     customers,
     idempotency_keys,
     users,

@@ -56,6 +56,11 @@ pub struct Transition<S: 'static, A: 'static, X: 'static> {
     pub starts: &'static [Rule],
     /// Clocks the step cancels (nobody waits for them any more).
     pub cancels: &'static [Rule],
+    /// Running clocks the step stops for a while (work waits for the
+    /// owner): the time until they resume does not count.
+    pub pauses: &'static [Rule],
+    /// Paused clocks the step starts again, due later by the time paused.
+    pub resumes: &'static [Rule],
     /// What the step does to other records (see [`Effect`]).
     pub effects: &'static [Effect],
     /// The event written, e.g. `project.ledger_submitted`.
@@ -229,6 +234,11 @@ pub struct Request<'a, A> {
     /// When the work the step reports was done, when not now (a visit is
     /// judged on its own day, not when it is written down).
     pub done_at: Option<NaiveDateTime>,
+    /// Why the clocks the step pauses stop (shown on each clock).
+    pub pause_reason: Option<&'a str>,
+    /// Who holds the clocks the step starts, when one person does (the
+    /// repair lead a repair order names).
+    pub holder: Option<i64>,
 }
 
 impl<'a, A> Request<'a, A> {
@@ -239,6 +249,24 @@ impl<'a, A> Request<'a, A> {
             expected_version,
             late_reason,
             done_at: None,
+            pause_reason: None,
+            holder: None,
+        }
+    }
+
+    /// The same, the clocks it starts held by one person.
+    pub fn held_by(self, user_id: i64) -> Self {
+        Request {
+            holder: Some(user_id),
+            ..self
+        }
+    }
+
+    /// The same, saying why the clocks it pauses stop.
+    pub fn pausing(self, reason: &'a str) -> Self {
+        Request {
+            pause_reason: Some(reason),
+            ..self
         }
     }
 }
@@ -476,6 +504,8 @@ fn step<W: Workflow>(
             settles: row.settles,
             starts: row.starts,
             cancels: row.cancels,
+            pauses: row.pauses,
+            resumes: row.resumes,
             effects: row.effects,
         };
         let outcome = clocks.run::<W>(conn, ctx, &before, (from, row.to), now, &request)?;
@@ -554,6 +584,8 @@ pub fn create<W: Workflow>(
             starts: row.starts,
             settles: row.settles,
             cancels: &[],
+            pauses: &[],
+            resumes: &[],
             effects: row.effects,
         };
         let step = Request {
@@ -561,6 +593,8 @@ pub fn create<W: Workflow>(
             expected_version: None,
             late_reason: request.late_reason,
             done_at: request.done_at,
+            pause_reason: None,
+            holder: None,
         };
         let starts_at = request.starts_at.unwrap_or(now);
         let outcome = clocks.run::<W>(conn, ctx, &subject, (row.to, row.to), starts_at, &step)?;
@@ -600,6 +634,8 @@ struct Clocks {
     settles: &'static [Rule],
     starts: &'static [Rule],
     cancels: &'static [Rule],
+    pauses: &'static [Rule],
+    resumes: &'static [Rule],
     effects: &'static [Effect],
 }
 
@@ -623,6 +659,10 @@ impl Clocks {
         let mut started = vec![];
         for rule in self.starts {
             let clock = W::clock(subject, *rule, starts_at);
+            let clock = match request.holder {
+                Some(user) => clock.held_by(user),
+                None => clock,
+            };
             // a clock of a record made after the fact is met by it at once
             started.push(deadlines::start(conn, config, now, clock)?);
         }
@@ -651,6 +691,27 @@ impl Clocks {
                 *rule,
                 W::SUBJECT_TYPE,
                 W::id(subject),
+            )?;
+        }
+        for rule in self.pauses {
+            let reason = request.pause_reason.unwrap_or("work waits");
+            deadlines::hold(
+                conn,
+                now,
+                actor.id,
+                *rule,
+                (W::SUBJECT_TYPE, W::id(subject)),
+                reason,
+            )?;
+        }
+        for rule in self.resumes {
+            deadlines::release(
+                conn,
+                config,
+                now,
+                actor.id,
+                *rule,
+                (W::SUBJECT_TYPE, W::id(subject)),
             )?;
         }
         Ok(Outcome {
@@ -759,12 +820,17 @@ pub fn markdown<W: Workflow>() -> String {
     let rules = |rules: &[Rule]| list(rules.iter().map(|r| format!("`{r}`")).collect());
     let roles = |roles: &[Role]| list(roles.iter().map(|r| format!("`{r}`")).collect());
     let effects = |effects: &[Effect]| list(effects.iter().map(Effect::describe).collect());
+    let holds = |t: &Row<W>| {
+        let mut items: Vec<String> = t.pauses.iter().map(|r| format!("pauses `{r}`")).collect();
+        items.extend(t.resumes.iter().map(|r| format!("resumes `{r}`")));
+        list(items)
+    };
     let mut out = String::from(
-        "| state | action | next state | roles | settles | starts | cancels | other records | event |\n|---|---|---|---|---|---|---|---|---|\n",
+        "| state | action | next state | roles | settles | starts | cancels | holds | other records | event |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for c in W::creations() {
         out.push_str(&format!(
-            "| — | `{}` | `{}` | {} | {} | {} | — | {} | `{}` |\n",
+            "| — | `{}` | `{}` | {} | {} | {} | — | — | {} | `{}` |\n",
             c.name,
             c.to,
             roles(c.roles),
@@ -781,13 +847,14 @@ pub fn markdown<W: Workflow>() -> String {
                 .as_ref()
                 .map_or(String::new(), |w| format!(" ({})", w.name));
             out.push_str(&format!(
-                "| `{state}` | `{}`{when} | `{}` | {} | {} | {} | {} | {} | `{}` |\n",
+                "| `{state}` | `{}`{when} | `{}` | {} | {} | {} | {} | {} | {} | `{}` |\n",
                 t.action,
                 t.to,
                 roles(t.roles),
                 rules(t.settles),
                 rules(t.starts),
                 rules(t.cancels),
+                holds(t),
                 effects(t.effects),
                 t.event
             ));
@@ -968,7 +1035,7 @@ macro_rules! workflow {
 /// ]
 /// ```
 ///
-/// `settles`, `starts`, `cancels` (rules) and `effects` (consts of
+/// `settles`, `starts`, `cancels`, `pauses`, `resumes` (rules) and `effects` (consts of
 /// [`Effect`]) are optional, in that order.
 #[macro_export]
 macro_rules! transitions {
@@ -977,6 +1044,8 @@ macro_rules! transitions {
         $(, settles [$($settles:ident),*])?
         $(, starts [$($starts:ident),*])?
         $(, cancels [$($cancels:ident),*])?
+        $(, pauses [$($pauses:ident),*])?
+        $(, resumes [$($resumes:ident),*])?
         $(, effects [$($effects:expr),*])?
         , event $event:ident;
     )*) => {
@@ -989,6 +1058,8 @@ macro_rules! transitions {
             settles: &[$($($crate::models::deadline::Rule::$settles),*)?],
             starts: &[$($($crate::models::deadline::Rule::$starts),*)?],
             cancels: &[$($($crate::models::deadline::Rule::$cancels),*)?],
+            pauses: &[$($($crate::models::deadline::Rule::$pauses),*)?],
+            resumes: &[$($($crate::models::deadline::Rule::$resumes),*)?],
             effects: &[$($($effects),*)?],
             event: $crate::models::event::EventType::$event,
         }),*]

@@ -17,6 +17,8 @@ text_enum! {
         RectificationPlan => "rectification_plan",
         /// A return visit: site photos, the signed record.
         Visit => "visit",
+        /// A warranty repair: the owner's photos, before and after, the design unit's scheme, signed forms.
+        Repair => "repair",
     }
 }
 

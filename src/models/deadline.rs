@@ -45,6 +45,10 @@ super::text_enum! {
         RepairComplete => "repair.complete",
         /// finish a larger repair by its target, 2–5 working days (002)
         RepairCompleteLarge => "repair.complete.large",
+        /// rework a repaired defect complained of again within 24 hours (001)
+        RepairRework => "repair.rework",
+        /// follow a repair up with a visit 1 week to 1 month after it was accepted (001)
+        RepairFollowup => "repair.followup",
     }
 }
 
@@ -93,7 +97,9 @@ impl Rule {
             | Rule::RepairRespondEmergency
             | Rule::RepairConfirm
             | Rule::RepairComplete
-            | Rule::RepairCompleteLarge => DeadlineSubject::Repair,
+            | Rule::RepairCompleteLarge
+            | Rule::RepairRework
+            | Rule::RepairFollowup => DeadlineSubject::Repair,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod deadline;
 pub mod event;
 pub mod org_unit;
 pub mod project;
+pub mod repair;
 pub mod user;
 pub mod visit;
 

@@ -167,6 +167,8 @@ pub struct Visit {
     pub updated_at: NaiveDateTime,
     /// The plan item the visit carried out.
     pub plan_item_id: Option<i64>,
+    /// The repair a `repair_followup` visit follows up.
+    pub repair_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]

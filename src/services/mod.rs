@@ -10,6 +10,7 @@ pub mod org_units;
 pub mod owner_view;
 pub mod projects;
 pub mod rectification;
+pub mod repairs;
 pub mod users;
 pub mod visit_plans;
 pub mod visits;
@@ -40,6 +41,7 @@ impl crate::kit::attachments::Subjects for Records {
             SubjectType::Complaint => &complaints::ATTACHMENTS,
             SubjectType::RectificationPlan => &rectification::ATTACHMENTS,
             SubjectType::Visit => &visits::ATTACHMENTS,
+            SubjectType::Repair => &repairs::ATTACHMENTS,
         }
     }
 
@@ -58,6 +60,7 @@ impl crate::kit::attachments::Subjects for Records {
             // a plan is the contractor's: customer accounts never see it
             SubjectType::RectificationPlan => rectification::load(conn, actor, id).map(drop),
             SubjectType::Visit => visits::load(conn, actor, id).map(drop),
+            SubjectType::Repair => repairs::load(conn, actor, id).map(drop),
         }
     }
 }

@@ -832,32 +832,43 @@ pub fn pause(
                 ),
             ));
         }
-        let written = diesel::update(
-            deadlines::table
-                .filter(deadlines::id.eq(id))
-                .filter(deadlines::version.eq(d.version)),
-        )
-        .set((
-            deadlines::paused_at.eq(now),
-            deadlines::pause_reason.eq(reason),
-            deadlines::version.eq(d.version + 1),
-            deadlines::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-        if written == 0 {
-            return Err(super::concurrent_change());
-        }
-        events::record(
-            conn,
-            now,
-            Some(actor.id),
-            EventType::DeadlinePaused,
-            "deadline",
-            id,
-            serde_json::json!({ "rule": d.rule, "reason": reason, "due_at": d.due_at }),
-        )?;
-        by_id(conn, id)
+        stop(conn, now, actor.id, &d, reason)
     })
+}
+
+/// Writes the pause of a running clock and its event.
+fn stop(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    actor_id: i64,
+    d: &Deadline,
+    reason: &str,
+) -> AppResult<Deadline> {
+    let written = diesel::update(
+        deadlines::table
+            .filter(deadlines::id.eq(d.id))
+            .filter(deadlines::version.eq(d.version)),
+    )
+    .set((
+        deadlines::paused_at.eq(now),
+        deadlines::pause_reason.eq(reason),
+        deadlines::version.eq(d.version + 1),
+        deadlines::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if written == 0 {
+        return Err(super::concurrent_change());
+    }
+    events::record(
+        conn,
+        now,
+        Some(actor_id),
+        EventType::DeadlinePaused,
+        "deadline",
+        d.id,
+        serde_json::json!({ "rule": d.rule, "reason": reason, "due_at": d.due_at }),
+    )?;
+    by_id(conn, d.id)
 }
 
 /// Starts a paused clock again: its due time moves on by the time it was
@@ -874,52 +885,105 @@ pub fn resume(
         let d = get(conn, actor, id)?;
         may_pause(actor, &d)?;
         super::check_version(expected_version, d.version)?;
-        let Some(paused_at) = d.paused_at else {
+        if d.paused_at.is_none() {
             return Err(AppError::conflict(
                 "deadline_not_paused",
                 format!("deadline {id} is not paused"),
             ));
-        };
-        let policy = policy_of(conn, &d)?;
-        // time before the clock started never counted anyway
-        let paused_at = paused_at.max(d.started_at).min(now);
-        let paused_for = match DurationUnit::from_db(&policy.unit)? {
-            DurationUnit::Hours => (now - paused_at).num_seconds(),
-            DurationUnit::WorkingDays => {
-                let days = u32::try_from((now - paused_at).num_days() + 1).unwrap_or(0);
-                let marks =
-                    calendar::marks_for(conn, calendar::local_day(paused_at, config.tz), days)?;
-                calendar::working_secs_between(paused_at, now, config.tz, &marks)
-            }
-        };
-        diesel::update(deadlines::table.find(id))
-            .set((
-                deadlines::paused_at.eq(None::<NaiveDateTime>),
-                deadlines::pause_reason.eq(None::<String>),
-            ))
-            .execute(conn)?;
-        let d = by_id(conn, id)?;
-        let after = reschedule(
-            conn,
-            config,
-            now,
-            &d,
-            d.started_at,
-            d.paused_secs + paused_for,
-            "resumed",
-        )?;
-        events::record(
-            conn,
-            now,
-            Some(actor.id),
-            EventType::DeadlineResumed,
-            "deadline",
-            id,
-            serde_json::json!({ "rule": d.rule, "paused_at": paused_at, "paused_secs": paused_for,
-                "before": { "due_at": d.due_at }, "after": { "due_at": after.due_at } }),
-        )?;
-        Ok(after)
+        }
+        unpause(conn, config, now, actor.id, &d)
     })
+}
+
+/// Ends the pause of a paused clock, moving its due time on by the time
+/// paused, and writes its event.
+fn unpause(
+    conn: &mut DbConn,
+    config: &Config,
+    now: NaiveDateTime,
+    actor_id: i64,
+    d: &Deadline,
+) -> AppResult<Deadline> {
+    let id = d.id;
+    let Some(paused_at) = d.paused_at else {
+        return Ok(d.clone());
+    };
+    let policy = policy_of(conn, d)?;
+    // time before the clock started never counted anyway
+    let paused_at = paused_at.max(d.started_at).min(now);
+    let paused_for = match DurationUnit::from_db(&policy.unit)? {
+        DurationUnit::Hours => (now - paused_at).num_seconds(),
+        DurationUnit::WorkingDays => {
+            let days = u32::try_from((now - paused_at).num_days() + 1).unwrap_or(0);
+            let marks = calendar::marks_for(conn, calendar::local_day(paused_at, config.tz), days)?;
+            calendar::working_secs_between(paused_at, now, config.tz, &marks)
+        }
+    };
+    diesel::update(deadlines::table.find(id))
+        .set((
+            deadlines::paused_at.eq(None::<NaiveDateTime>),
+            deadlines::pause_reason.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    let d = by_id(conn, id)?;
+    let after = reschedule(
+        conn,
+        config,
+        now,
+        &d,
+        d.started_at,
+        d.paused_secs + paused_for,
+        "resumed",
+    )?;
+    events::record(
+        conn,
+        now,
+        Some(actor_id),
+        EventType::DeadlineResumed,
+        "deadline",
+        id,
+        serde_json::json!({ "rule": d.rule, "paused_at": paused_at, "paused_secs": paused_for,
+            "before": { "due_at": d.due_at }, "after": { "due_at": after.due_at } }),
+    )?;
+    Ok(after)
+}
+
+/// A workflow step's pause of the subject's running `rule` clock (work
+/// waits for the owner). A clock already past due keeps running: the work
+/// is late whatever it waits for now. Answers the clock paused, if any.
+pub fn hold(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    actor_id: i64,
+    rule: Rule,
+    (subject_type, subject_id): (&str, i64),
+    reason: &str,
+) -> AppResult<Option<Deadline>> {
+    match open_for(conn, rule, subject_type, subject_id)? {
+        Some(d)
+            if d.paused_at.is_none()
+                && d.status == DeadlineStatus::Pending.as_str()
+                && now < d.due_at =>
+        {
+            stop(conn, now, actor_id, &d, reason).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A workflow step's resumption of the subject's paused `rule` clock.
+pub fn release(
+    conn: &mut DbConn,
+    config: &Config,
+    now: NaiveDateTime,
+    actor_id: i64,
+    rule: Rule,
+    (subject_type, subject_id): (&str, i64),
+) -> AppResult<Option<Deadline>> {
+    match open_for(conn, rule, subject_type, subject_id)? {
+        Some(d) if d.paused_at.is_some() => unpause(conn, config, now, actor_id, &d).map(Some),
+        _ => Ok(None),
+    }
 }
 
 /// The subject was renamed: its open clock of `rule` shows the new title in

@@ -87,6 +87,10 @@ pub struct NewComplaint {
     pub sent_to_group: bool,
     /// An earlier complaint about the same matter on the same project.
     pub repeat_of: Option<i64>,
+    /// A repair of the project whose defect is complained of again (its
+    /// work accepted): the repair is reopened for rework within 24 hours,
+    /// another round (001).
+    pub repair_id: Option<i64>,
     /// Uploads of yours to attach (the owner's photos, the letter).
     #[serde(default)]
     #[validate(length(max = 50, message = "at most 50 at once"))]
@@ -132,6 +136,23 @@ pub struct JudgmentInput {
     #[validate(length(max = 50, message = "at most 50 at once"))]
     #[schema(max_items = 50)]
     pub attachment_ids: Vec<i64>,
+    /// A complaint judged ours and minor that a warranty repair answers:
+    /// the repair is made with the judgment, linked both ways.
+    #[validate(nested)]
+    pub repair: Option<JudgedRepair>,
+}
+
+/// The repair a minor complaint becomes: what and where.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"category": "waterproofing", "location": "3 号楼 1201 卫生间 building 3, flat 1201, bathroom", "severity": "normal"}))]
+pub struct JudgedRepair {
+    /// The warranty component.
+    pub category: crate::models::project::WarrantyCategory,
+    #[validate(length(min = 1, max = 300))]
+    #[schema(min_length = 1, max_length = 300)]
+    pub location: String,
+    pub severity: crate::models::repair::RepairSeverity,
 }
 
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
@@ -229,10 +250,18 @@ static TABLE: &[Transition<ComplaintStatus, ComplaintAction, Complaint>] = crate
 /// whose survey says `dissatisfied` (the visitor's record, in its
 /// transaction). The 2 days run from the receipt.
 static CREATIONS: &[Creation<ComplaintStatus>] = crate::creations![ComplaintStatus;
-    "register" => Registered, by REGISTRARS, starts [ComplaintJudge], event ComplaintRegistered;
+    "register" => Registered, by REGISTRARS, starts [ComplaintJudge],
+        effects [REPAIR_REOPENED], event ComplaintRegistered;
     "open_from_visit" => Registered, by super::visits::VISITORS, starts [ComplaintJudge],
         event ComplaintRegistered;
 ];
+
+/// A complaint about a repaired defect reopens its repair (001).
+const REPAIR_REOPENED: Effect = Effect {
+    on: "repair",
+    when: &["accepted", "closed"],
+    does: Does::Step("reopen", super::repairs::reopen),
+};
 
 /// A complaint judged ours is filed with the group, beside its handling.
 const FILING_REQUIRED: Effect = Effect {
@@ -275,6 +304,7 @@ crate::workflow! {
         clock: |c, rule, now| clock(c, rule, now),
         linked: |conn, c, on| match on {
             "filing" => Ok(vec![(c.id, c.filing_status.clone())]),
+            "repair" => super::repairs::reopened_by(conn, c.id),
             _ => super::rectification::milestones_of_complaint(conn, c.id),
         },
     }
@@ -557,6 +587,8 @@ pub fn counts(
 #[derive(Debug)]
 pub struct Timeline {
     pub complaint: Complaint,
+    /// The repairs it made (judged minor) or reopened (a renewed complaint).
+    pub repair_ids: Vec<i64>,
     pub plan: Option<super::rectification::PlanDetail>,
     pub reply: Option<Reply>,
     pub resolutions: Vec<Resolution>,
@@ -618,6 +650,7 @@ pub fn timeline(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Timeline
         vec![]
     };
     let policy_versions = clocks::policy_versions_of(conn, &deadlines)?;
+    let repair_ids = super::repairs::made_of_complaint(conn, id)?;
     let attachments = attachments::all_shown(conn, actor, (SubjectType::Complaint, id))?;
     let events = events::table
         .filter(
@@ -644,6 +677,7 @@ pub fn timeline(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Timeline
         policy_versions,
         attachments,
         events,
+        repair_ids,
     })
 }
 
@@ -723,7 +757,12 @@ fn check_daily_limit(
     }
     let oldest = recent.first().copied().unwrap_or(now);
     let wait = (oldest + Duration::hours(24) - now).num_seconds().max(1);
-    Err(AppError::TooManyRequests {
+    Err(AppError::Limited {
+        code: "daily_complaint_limit",
+        detail: format!(
+            "this account has registered {} complaints in the last 24 hours; retry after {wait} seconds",
+            config.customer_complaints_per_day
+        ),
         retry_after_secs: u64::try_from(wait).unwrap_or(1),
     })
 }
@@ -775,6 +814,9 @@ pub fn register(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewComplaint) -> AppRes
             received_at,
             input.repeat_of,
         )?;
+        if let Some(rid) = input.repair_id {
+            super::repairs::check_renewed(conn, actor, rid, project.id)?;
+        }
         let complaint = insert(
             conn,
             ctx,
@@ -790,6 +832,7 @@ pub fn register(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewComplaint) -> AppRes
                 sent_to_group: input.sent_to_group,
                 repeat_of,
                 visit_id: None,
+                repair_id: input.repair_id,
             },
         )?;
         attachments::attach(
@@ -815,6 +858,8 @@ struct NewRow<'a> {
     sent_to_group: bool,
     repeat_of: Option<i64>,
     visit_id: Option<i64>,
+    /// The repaired defect it is about.
+    repair_id: Option<i64>,
 }
 
 /// Writes the complaint by its creation row: the kit starts its judgment
@@ -861,7 +906,11 @@ fn insert(
                 .returning(complaints::id)
                 .get_result(conn)?)
         },
-        |_, _, _| Ok(()),
+        // named before the creation's effect reopens it
+        |conn, c, _| match row.repair_id {
+            Some(rid) => super::repairs::note_renewed(conn, c.id, rid),
+            None => Ok(()),
+        },
     )?;
     Ok(complaint)
 }
@@ -909,6 +958,7 @@ pub fn open_from_visit(
             sent_to_group: false,
             repeat_of,
             visit_id: Some(visit.visit_id),
+            repair_id: None,
         },
     )
 }
@@ -975,6 +1025,12 @@ pub fn judge(
             if reasoning.is_empty() {
                 errors.push(FieldError::new("reasoning", "say why"));
             }
+            if input.repair.is_some() && action != ComplaintAction::JudgeMinor {
+                errors.push(FieldError::new(
+                    "repair",
+                    "only a complaint judged ours and minor is answered by a repair",
+                ));
+            }
             if errors.is_empty() {
                 Ok(())
             } else {
@@ -1014,6 +1070,24 @@ pub fn judge(
                 &docs,
                 "attachment_ids",
             )?;
+            if let Some(r) = &input.repair {
+                let project = projects::get(conn, actor, before.project_id)?;
+                super::repairs::open_from(
+                    conn,
+                    ctx,
+                    &super::repairs::Reported {
+                        project: &project,
+                        source: crate::models::repair::RepairSource::Complaint,
+                        visit_id: None,
+                        complaint_id: Some(before.id),
+                        category: r.category,
+                        location: &r.location,
+                        description: &before.description,
+                        severity: r.severity,
+                        reported_at: before.received_at,
+                    },
+                )?;
+            }
             Ok(())
         },
     )

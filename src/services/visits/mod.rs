@@ -28,11 +28,13 @@ use crate::models::visit::{
 use crate::services::IfMatch;
 
 use super::complaints::{self, FromVisit};
+use super::repairs;
 use super::trimmed;
 use super::{projects, Page, Paged};
 use crate::kit::attachments::{self, CLOCK_SKEW_MINUTES};
 use crate::kit::deadlines::NewDeadline;
 use crate::kit::workflow::{self, CreateRequest, Creation, Ctx, Does, Effect, Request, Transition};
+use crate::models::repair::{RepairSeverity, RepairSource};
 
 // ---- requests ----------------------------------------------------------
 
@@ -194,6 +196,10 @@ pub struct NewVisit {
     pub contact_failed_reason: Option<String>,
     /// The complaint a `complaint` visit revisits (required for that kind).
     pub complaint_id: Option<i64>,
+    /// The repair a `repair_followup` visit follows up (required for that
+    /// kind): accepted by the owner at least 7 days before the visit; the
+    /// visit closes it.
+    pub repair_id: Option<i64>,
     /// The item of an approved visit plan this visit carries out: the item
     /// is done (re-planned on site when the owner was not reached) and its
     /// task settled.
@@ -296,7 +302,7 @@ static TABLE: &[Transition<VisitStatus, VisitAction, Visit>] = crate::transition
 /// without a reason: nothing is kept).
 static CREATIONS: &[Creation<VisitStatus>] = crate::creations![VisitStatus;
     "record" => Recorded, by VISITORS, starts [VisitRecord], settles [VisitRecord],
-        effects [REVISIT_MET], event VisitRecorded;
+        effects [REVISIT_MET, REPAIR_FOLLOWED_UP], event VisitRecorded;
 ];
 
 /// The revisit a resolved complaint waits for (001: the branch revisits
@@ -307,6 +313,13 @@ const REVISIT_MET: Effect = Effect {
     on: "complaint",
     when: &["revisit_due"],
     does: Does::SettleHeld(Rule::ComplaintRevisit),
+};
+
+/// A repair's follow-up visit (001) closes the repair it names.
+const REPAIR_FOLLOWED_UP: Effect = Effect {
+    on: "repair",
+    when: &["accepted"],
+    does: Does::Step("follow_up", repairs::follow_up),
 };
 
 /// A visit record's attachments: the branch organises the visits (001:
@@ -328,15 +341,22 @@ crate::workflow! {
         creations: CREATIONS,
         load: |conn, actor, id| load(conn, actor, id),
         clock: |v, rule, now| record_clock(v, rule, now, v.recorded_by),
-        linked: |conn, v, _on| match v.complaint_id {
-            Some(id) => Ok(crate::db::schema::complaints::table
+        linked: |conn, v, on| match (on, v.complaint_id, v.repair_id) {
+            ("repair", _, Some(id)) => Ok(crate::db::schema::repairs::table
+                .find(id)
+                .select((
+                    crate::db::schema::repairs::id,
+                    crate::db::schema::repairs::status,
+                ))
+                .load(conn)?),
+            ("complaint", Some(id), _) => Ok(crate::db::schema::complaints::table
                 .find(id)
                 .select((
                     crate::db::schema::complaints::id,
                     crate::db::schema::complaints::status,
                 ))
                 .load(conn)?),
-            None => Ok(vec![]),
+            _ => Ok(vec![]),
         },
     }
 }
@@ -544,6 +564,17 @@ fn check_record(input: &NewVisit) -> AppResult<()> {
         )),
         _ => {}
     }
+    match (input.kind, input.repair_id) {
+        (VisitKind::RepairFollowup, None) => errors.push(FieldError::new(
+            "repair_id",
+            "a repair's follow-up visit names the repair it follows up",
+        )),
+        (k, Some(_)) if k != VisitKind::RepairFollowup => errors.push(FieldError::new(
+            "repair_id",
+            "only a visit of kind `repair_followup` names a repair",
+        )),
+        _ => {}
+    }
     if input.outcome == VisitOutcome::ContactFailed && input.survey.is_some() {
         errors.push(FieldError::new(
             "survey",
@@ -656,6 +687,9 @@ pub fn record(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisit) -> AppResult<Vi
                 ));
             }
         }
+        if let Some(rid) = input.repair_id {
+            repairs::check_followup(conn, actor, config, rid, project.id, visited_at)?;
+        }
         let visitor_ids = visitors(conn, actor, input, &project.scope_path)?;
         let people = serde_json::to_string(&input.people_met).map_err(AppError::internal)?;
         let ctx = Ctx { actor, config, now };
@@ -688,6 +722,7 @@ pub fn record(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisit) -> AppResult<Vi
                         visits::owner_opinion.eq(trimmed(input.owner_opinion.as_deref())),
                         visits::owner_phone.eq(trimmed(input.owner_phone.as_deref())),
                         visits::complaint_id.eq(input.complaint_id),
+                        visits::repair_id.eq(input.repair_id),
                         visits::recorded_by.eq(actor.id),
                         visits::recorded_late.eq(false),
                         visits::created_at.eq(now),
@@ -720,6 +755,26 @@ pub fn record(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisit) -> AppResult<Vi
                         )?
                         .under_warranty_until
                         .is_some();
+                    // ours and under warranty: its repair, linked both ways
+                    let repair_id = if covered {
+                        Some(repairs::open_from(
+                            conn,
+                            ctx,
+                            &repairs::Reported {
+                                project: &project,
+                                source: RepairSource::VisitIssue,
+                                visit_id: Some(id),
+                                complaint_id: None,
+                                category: issue.component,
+                                location: &issue.location,
+                                description: &issue.description,
+                                severity: RepairSeverity::Normal,
+                                reported_at: visited_at,
+                            },
+                        )?)
+                    } else {
+                        None
+                    };
                     diesel::insert_into(visit_issues::table)
                         .values((
                             visit_issues::visit_id.eq(id),
@@ -731,6 +786,7 @@ pub fn record(conn: &mut DbConn, ctx: Ctx<'_>, input: &NewVisit) -> AppResult<Vi
                             visit_issues::explanation.eq(trimmed(issue.explanation.as_deref())),
                             visit_issues::advice.eq(trimmed(issue.advice.as_deref())),
                             visit_issues::repair_needed.eq(covered),
+                            visit_issues::repair_id.eq(repair_id),
                         ))
                         .execute(conn)?;
                 }
