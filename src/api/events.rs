@@ -28,7 +28,7 @@ pub struct EventView {
     pub action: EventType,
     pub subject_type: String,
     pub subject_id: i64,
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::JsonObject)]
     pub payload: serde_json::Value,
 }
 

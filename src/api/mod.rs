@@ -475,3 +475,21 @@ macro_rules! listed_text {
         impl utoipa::ToSchema for $name {}
     };
 }
+
+/// A JSON object whose fields depend on what it records (an event's
+/// record before and after, what a repair's step recorded): one schema, so
+/// that generated clients have one free-form model.
+pub struct JsonObject;
+
+impl utoipa::PartialSchema for JsonObject {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Object)
+            .description(Some(
+                "A JSON object whose fields depend on what it records",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for JsonObject {}

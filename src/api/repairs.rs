@@ -159,7 +159,7 @@ pub struct RepairStepView {
     pub action: RepairAction,
     /// The step's fields as recorded (the confirmation's cause and
     /// measures, the order's crew, the inspection's reasons, a signature).
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::JsonObject)]
     pub details: serde_json::Value,
     /// Staff only.
     pub internal_note: Option<String>,
