@@ -485,9 +485,7 @@ impl utoipa::PartialSchema for JsonObject {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::schema::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::Object)
-            .description(Some(
-                "A JSON object whose fields depend on what it records",
-            ))
+            .description(Some("A JSON object whose fields depend on what it records"))
             .into()
     }
 }

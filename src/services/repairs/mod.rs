@@ -1216,6 +1216,56 @@ pub fn open_from(conn: &mut DbConn, ctx: Ctx<'_>, r: &Reported<'_>) -> AppResult
     Ok(insert(conn, ctx, birth, r)?.id)
 }
 
+/// What a step records for its timeline (the repair record form): its
+/// fields, a note never shown to the owner, the uploads it attaches.
+struct Recorded<'a> {
+    details: serde_json::Value,
+    internal_note: Option<&'a str>,
+    attachment_ids: &'a [i64],
+}
+
+/// Takes one step of the table on the kit (scope, role, state, `If-Match`,
+/// `check`, the guarded write, the clocks), then the step's own columns
+/// (`write`), its record and its attachments; answers the repair as the
+/// caller reads it.
+fn take(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    id: i64,
+    request: Request<'_, RepairAction>,
+    check: impl FnOnce(&mut DbConn, &RepairRecord) -> AppResult<()>,
+    write: impl FnOnce(&mut DbConn, &RepairRecord) -> AppResult<()>,
+    recorded: Recorded<'_>,
+) -> AppResult<RepairDetail> {
+    let action = request.action;
+    let r = workflow::run::<RepairFlow>(conn, ctx, id, request, check, |conn, before, _| {
+        write(conn, before)?;
+        write_step(
+            conn,
+            ctx,
+            &before.repair,
+            action,
+            recorded.details,
+            recorded.internal_note,
+        )?;
+        attach(conn, ctx, before.id, recorded.attachment_ids)
+    })?;
+    answered(conn, ctx.actor, r)
+}
+
+fn no_check(_: &mut DbConn, _: &RepairRecord) -> AppResult<()> {
+    Ok(())
+}
+
+fn closed(ctx: Ctx<'_>) -> impl FnOnce(&mut DbConn, &RepairRecord) -> AppResult<()> + '_ {
+    move |conn, before| {
+        diesel::update(repairs::table.find(before.id))
+            .set(repairs::closed_at.eq(ctx.now))
+            .execute(conn)?;
+        Ok(())
+    }
+}
+
 /// Someone is on site.
 pub fn arrive(
     conn: &mut DbConn,
@@ -1224,30 +1274,20 @@ pub fn arrive(
     expected_version: Option<IfMatch>,
     input: &RepairArrival,
 ) -> AppResult<RepairDetail> {
-    let request = Request::new(
-        RepairAction::Arrive,
-        expected_version,
-        input.late_reason.as_deref(),
-    );
-    let r = workflow::run::<RepairFlow>(
+    let late = input.late_reason.as_deref();
+    take(
         conn,
         ctx,
         id,
-        request,
-        |_, _| Ok(()),
-        |conn, before, _| {
-            write_step(
-                conn,
-                ctx,
-                &before.repair,
-                RepairAction::Arrive,
-                serde_json::json!({ "note": trimmed(input.note.as_deref()) }),
-                input.internal_note.as_deref(),
-            )?;
-            attach(conn, ctx, before.id, &input.attachment_ids)
+        Request::new(RepairAction::Arrive, expected_version, late),
+        no_check,
+        no_check,
+        Recorded {
+            details: serde_json::json!({ "note": trimmed(input.note.as_deref()) }),
+            internal_note: input.internal_note.as_deref(),
+            attachment_ids: &input.attachment_ids,
         },
-    )?;
-    answered(conn, ctx.actor, r)
+    )
 }
 
 /// What a confirmation of a defect decided, before it is written.
@@ -1445,43 +1485,30 @@ pub fn confirm(
     expected_version: Option<IfMatch>,
     input: &RepairConfirmation,
 ) -> AppResult<RepairDetail> {
+    let late = input.late_reason.as_deref();
+    let explanation = trimmed(input.explanation.as_deref());
     if input.outcome == RepairOutcome::NotADefect {
-        if trimmed(input.explanation.as_deref()).is_none() {
+        if explanation.is_none() {
             return Err(AppError::invalid(
                 "explanation",
                 "say what the owner is told: why it is not a defect",
             ));
         }
-        let request = Request::new(
-            RepairAction::ConfirmNotADefect,
-            expected_version,
-            input.late_reason.as_deref(),
-        );
-        let r = workflow::run::<RepairFlow>(
+        return take(
             conn,
             ctx,
             id,
-            request,
-            |_, _| Ok(()),
-            |conn, before, _| {
-                diesel::update(repairs::table.find(before.id))
-                    .set(repairs::closed_at.eq(ctx.now))
-                    .execute(conn)?;
-                write_step(
-                    conn,
-                    ctx,
-                    &before.repair,
-                    RepairAction::ConfirmNotADefect,
-                    serde_json::json!({
-                        "outcome": RepairOutcome::NotADefect,
-                        "explanation": trimmed(input.explanation.as_deref()),
-                    }),
-                    input.internal_note.as_deref(),
-                )?;
-                attach(conn, ctx, before.id, &input.attachment_ids)
+            Request::new(RepairAction::ConfirmNotADefect, expected_version, late),
+            no_check,
+            closed(ctx),
+            Recorded {
+                details: serde_json::json!({
+                    "outcome": RepairOutcome::NotADefect, "explanation": explanation,
+                }),
+                internal_note: input.internal_note.as_deref(),
+                attachment_ids: &input.attachment_ids,
             },
-        )?;
-        return answered(conn, ctx.actor, r);
+        );
     }
     // the action depends on who pays: decided from the record, in the step
     let decided = write_tx(conn, |conn| {
@@ -1496,61 +1523,51 @@ pub fn confirm(
     } else {
         RepairAction::ConfirmFree
     };
-    let request = Request::new(action, expected_version, input.late_reason.as_deref());
-    let r = workflow::run::<RepairFlow>(
+    let details = serde_json::json!({
+        "outcome": RepairOutcome::Defect,
+        "explanation": explanation,
+        "covered": decided.covered,
+        "covered_override": input.covered_override,
+        "override_reason": trimmed(input.override_reason.as_deref()),
+        "liability": decided.liability,
+        "subcontractor_contact_id": input.subcontractor_contact_id,
+        "shares": input.shares,
+        "payer": decided.payer,
+        "billable": decided.billable,
+        "cause": trimmed(input.cause.as_deref()),
+        "measures": trimmed(input.measures.as_deref()),
+        "scale": decided.scale,
+        "target_days": input.target_days,
+        "structural_safety": input.structural_safety,
+        "supervision_report": input.supervision_report,
+    });
+    let write = |conn: &mut DbConn, before: &RepairRecord| {
+        diesel::update(repairs::table.find(before.id))
+            .set((
+                repairs::covered.eq(decided.covered),
+                repairs::liability.eq(decided.liability.as_str()),
+                repairs::payer.eq(decided.payer.as_str()),
+                repairs::billable.eq(decided.billable),
+                repairs::scale.eq(decided.scale.as_str()),
+                repairs::target_days.eq(input.target_days),
+            ))
+            .execute(conn)?;
+        let quote = RepairCostKind::Quote;
+        write_lines(conn, ctx.now, &before.repair, quote, &input.quote, "quote")
+    };
+    take(
         conn,
         ctx,
         id,
-        request,
-        |_, _| Ok(()),
-        |conn, before, _| {
-            diesel::update(repairs::table.find(before.id))
-                .set((
-                    repairs::covered.eq(decided.covered),
-                    repairs::liability.eq(decided.liability.as_str()),
-                    repairs::payer.eq(decided.payer.as_str()),
-                    repairs::billable.eq(decided.billable),
-                    repairs::scale.eq(decided.scale.as_str()),
-                    repairs::target_days.eq(input.target_days),
-                ))
-                .execute(conn)?;
-            write_lines(
-                conn,
-                ctx.now,
-                &before.repair,
-                RepairCostKind::Quote,
-                &input.quote,
-                "quote",
-            )?;
-            write_step(
-                conn,
-                ctx,
-                &before.repair,
-                action,
-                serde_json::json!({
-                    "outcome": RepairOutcome::Defect,
-                    "explanation": trimmed(input.explanation.as_deref()),
-                    "covered": decided.covered,
-                    "covered_override": input.covered_override,
-                    "override_reason": trimmed(input.override_reason.as_deref()),
-                    "liability": decided.liability,
-                    "subcontractor_contact_id": input.subcontractor_contact_id,
-                    "shares": input.shares,
-                    "payer": decided.payer,
-                    "billable": decided.billable,
-                    "cause": trimmed(input.cause.as_deref()),
-                    "measures": trimmed(input.measures.as_deref()),
-                    "scale": decided.scale,
-                    "target_days": input.target_days,
-                    "structural_safety": input.structural_safety,
-                    "supervision_report": input.supervision_report,
-                }),
-                input.internal_note.as_deref(),
-            )?;
-            attach(conn, ctx, before.id, &input.attachment_ids)
+        Request::new(action, expected_version, late),
+        no_check,
+        write,
+        Recorded {
+            details,
+            internal_note: input.internal_note.as_deref(),
+            attachment_ids: &input.attachment_ids,
         },
-    )?;
-    answered(conn, ctx.actor, r)
+    )
 }
 
 /// A paper signature recorded by staff names who signed and when; the
@@ -1605,44 +1622,33 @@ pub fn agree(
     input: &RepairAgreement,
 ) -> AppResult<RepairDetail> {
     let today = calendar::local_day(ctx.now, ctx.config.tz);
-    let sign = || {
-        signature(
-            ctx.actor,
-            input.signed_by.as_deref(),
-            input.signed_on,
-            today,
-            None,
-        )
+    let (by, on) = (input.signed_by.as_deref(), input.signed_on);
+    // judged in the step, after its state: a paper form needs its signer
+    let signed = signature(ctx.actor, by, on, today, None);
+    let details = serde_json::json!({
+        "decision": input.decision,
+        "signature": signed.as_ref().ok(),
+    });
+    let (action, write): (
+        _,
+        Box<dyn FnOnce(&mut DbConn, &RepairRecord) -> AppResult<()>>,
+    ) = match input.decision {
+        AgreementDecision::Accepted => (RepairAction::Agree, Box::new(no_check)),
+        AgreementDecision::Declined => (RepairAction::Decline, Box::new(closed(ctx))),
     };
-    let action = match input.decision {
-        AgreementDecision::Accepted => RepairAction::Agree,
-        AgreementDecision::Declined => RepairAction::Decline,
-    };
-    let r = workflow::run::<RepairFlow>(
+    take(
         conn,
         ctx,
         id,
         Request::new(action, expected_version, None),
-        |_, _| sign().map(drop),
-        |conn, before, _| {
-            let signed = sign()?;
-            if action == RepairAction::Decline {
-                diesel::update(repairs::table.find(before.id))
-                    .set(repairs::closed_at.eq(ctx.now))
-                    .execute(conn)?;
-            }
-            write_step(
-                conn,
-                ctx,
-                &before.repair,
-                action,
-                serde_json::json!({ "decision": input.decision, "signature": signed }),
-                None,
-            )?;
-            attach(conn, ctx, before.id, &input.attachment_ids)
+        |_, _| signed.map(drop),
+        write,
+        Recorded {
+            details,
+            internal_note: None,
+            attachment_ids: &input.attachment_ids,
         },
-    )?;
-    answered(conn, ctx.actor, r)
+    )
 }
 
 /// The project department's project manager, the default repair lead.
@@ -1659,7 +1665,7 @@ fn department_manager(conn: &mut DbConn, repair: &Repair) -> AppResult<Option<i6
 
 /// The branch engineering department issues the repair order (签发): the
 /// lead and the crew; the completion clock starts (small: 24 hours;
-/// large: the confirmed working days).
+/// large: the confirmed working days), held by the lead.
 pub fn dispatch(
     conn: &mut DbConn,
     ctx: Ctx<'_>,
@@ -1689,31 +1695,28 @@ pub fn dispatch(
         }
     })?;
     let request = Request::new(RepairAction::Dispatch, expected_version, None).held_by(lead);
-    let r = workflow::run::<RepairFlow>(
+    take(
         conn,
         ctx,
         id,
         request,
-        |_, _| Ok(()),
-        |conn, before, _| {
+        no_check,
+        |conn, before| {
             diesel::update(repairs::table.find(before.id))
                 .set(repairs::lead_user_id.eq(lead))
                 .execute(conn)?;
-            write_step(
-                conn,
-                ctx,
-                &before.repair,
-                RepairAction::Dispatch,
-                serde_json::json!({
-                    "lead_user_id": lead,
-                    "crew": input.crew.trim(),
-                    "subcontractor_contact_id": input.subcontractor_contact_id,
-                }),
-                input.internal_note.as_deref(),
-            )
+            Ok(())
         },
-    )?;
-    answered(conn, ctx.actor, r)
+        Recorded {
+            details: serde_json::json!({
+                "lead_user_id": lead,
+                "crew": input.crew.trim(),
+                "subcontractor_contact_id": input.subcontractor_contact_id,
+            }),
+            internal_note: input.internal_note.as_deref(),
+            attachment_ids: &[],
+        },
+    )
 }
 
 /// A repair lead: an active project manager or staff member of the
@@ -1751,24 +1754,19 @@ pub fn hold(
     }
     let reason = format!("{}: {note}", input.reason);
     let request = Request::new(RepairAction::Hold, expected_version, None).pausing(&reason);
-    let r = workflow::run::<RepairFlow>(
+    take(
         conn,
         ctx,
         id,
         request,
-        |_, _| Ok(()),
-        |conn, before, _| {
-            write_step(
-                conn,
-                ctx,
-                &before.repair,
-                RepairAction::Hold,
-                serde_json::json!({ "reason": input.reason, "note": note }),
-                None,
-            )
+        no_check,
+        no_check,
+        Recorded {
+            details: serde_json::json!({ "reason": input.reason, "note": note }),
+            internal_note: None,
+            attachment_ids: &[],
         },
-    )?;
-    answered(conn, ctx.actor, r)
+    )
 }
 
 /// Work goes on: the completion clock runs again, due later by the time held.
@@ -1779,24 +1777,19 @@ pub fn resume(
     expected_version: Option<IfMatch>,
     input: &RepairResume,
 ) -> AppResult<RepairDetail> {
-    let r = workflow::run::<RepairFlow>(
+    take(
         conn,
         ctx,
         id,
         Request::new(RepairAction::Resume, expected_version, None),
-        |_, _| Ok(()),
-        |conn, before, _| {
-            write_step(
-                conn,
-                ctx,
-                &before.repair,
-                RepairAction::Resume,
-                serde_json::json!({ "note": trimmed(input.note.as_deref()) }),
-                None,
-            )
+        no_check,
+        no_check,
+        Recorded {
+            details: serde_json::json!({ "note": trimmed(input.note.as_deref()) }),
+            internal_note: None,
+            attachment_ids: &[],
         },
-    )?;
-    answered(conn, ctx.actor, r)
+    )
 }
 
 /// The lead reports the work done, with the after photos and what it cost.
@@ -1816,42 +1809,34 @@ pub fn complete(
             "attach at least one photo of the work done",
         ));
     }
-    let request = Request::new(
-        RepairAction::Complete,
-        expected_version,
-        input.late_reason.as_deref(),
-    );
-    let r = workflow::run::<RepairFlow>(
+    let late = input.late_reason.as_deref();
+    take(
         conn,
         ctx,
         id,
-        request,
-        |_, _| Ok(()),
-        |conn, before, _| {
+        Request::new(RepairAction::Complete, expected_version, late),
+        no_check,
+        |conn, before| {
+            let actual = RepairCostKind::Actual;
             write_lines(
                 conn,
                 ctx.now,
                 &before.repair,
-                RepairCostKind::Actual,
+                actual,
                 &input.cost_lines,
                 "cost_lines",
-            )?;
-            write_step(
-                conn,
-                ctx,
-                &before.repair,
-                RepairAction::Complete,
-                serde_json::json!({
-                    "work_done": input.work_done.trim(),
-                    "materials": trimmed(input.materials.as_deref()),
-                    "labour_hours": input.labour_hours,
-                }),
-                input.internal_note.as_deref(),
-            )?;
-            attach(conn, ctx, before.id, &input.attachment_ids)
+            )
         },
-    )?;
-    answered(conn, ctx.actor, r)
+        Recorded {
+            details: serde_json::json!({
+                "work_done": input.work_done.trim(),
+                "materials": trimmed(input.materials.as_deref()),
+                "labour_hours": input.labour_hours,
+            }),
+            internal_note: input.internal_note.as_deref(),
+            attachment_ids: &input.attachment_ids,
+        },
+    )
 }
 
 /// One more round of work.
@@ -1871,39 +1856,33 @@ pub fn inspect(
     expected_version: Option<IfMatch>,
     input: &RepairInspection,
 ) -> AppResult<RepairDetail> {
+    let reasons = trimmed(input.reasons.as_deref());
     let action = match input.result {
         InspectionResult::Pass => RepairAction::Pass,
+        InspectionResult::Fail if reasons.is_none() => {
+            return Err(AppError::invalid(
+                "reasons",
+                "say what is wrong with the work",
+            ))
+        }
         InspectionResult::Fail => RepairAction::Fail,
     };
-    let reasons = trimmed(input.reasons.as_deref());
-    if action == RepairAction::Fail && reasons.is_none() {
-        return Err(AppError::invalid(
-            "reasons",
-            "say what is wrong with the work",
-        ));
-    }
-    let r = workflow::run::<RepairFlow>(
+    take(
         conn,
         ctx,
         id,
         Request::new(action, expected_version, None),
-        |_, _| Ok(()),
-        |conn, before, _| {
-            write_step(
-                conn,
-                ctx,
-                &before.repair,
-                action,
-                serde_json::json!({ "result": input.result, "reasons": reasons }),
-                input.internal_note.as_deref(),
-            )?;
-            if action == RepairAction::Fail {
-                next_round(conn, before)?;
-            }
-            Ok(())
+        no_check,
+        |conn, before| match action {
+            RepairAction::Fail => next_round(conn, before),
+            _ => Ok(()),
         },
-    )?;
-    answered(conn, ctx.actor, r)
+        Recorded {
+            details: serde_json::json!({ "result": input.result, "reasons": reasons }),
+            internal_note: input.internal_note.as_deref(),
+            attachment_ids: &[],
+        },
+    )
 }
 
 /// The owner accepts and signs (with their rating; the follow-up visit
@@ -1915,71 +1894,51 @@ pub fn accept(
     expected_version: Option<IfMatch>,
     input: &RepairAcceptance,
 ) -> AppResult<RepairDetail> {
-    let action = match input.decision {
-        AcceptanceDecision::Accepted => RepairAction::Accept,
-        AcceptanceDecision::Rejected => RepairAction::Reject,
-    };
     let reason = trimmed(input.reason.as_deref());
-    match action {
-        RepairAction::Accept if input.rating.is_none() => {
+    let action = match input.decision {
+        AcceptanceDecision::Accepted if input.rating.is_none() => {
             return Err(AppError::invalid(
                 "rating",
                 "the owner's satisfaction with the repair",
             ))
         }
-        RepairAction::Reject if reason.is_none() => {
+        AcceptanceDecision::Accepted => RepairAction::Accept,
+        AcceptanceDecision::Rejected if reason.is_none() => {
             return Err(AppError::invalid(
                 "reason",
                 "say what is wrong with the work",
             ))
         }
-        _ => {}
-    }
+        AcceptanceDecision::Rejected => RepairAction::Reject,
+    };
     let today = calendar::local_day(ctx.now, ctx.config.tz);
+    let (by, on) = (input.signed_by.as_deref(), input.signed_on);
+    let details = serde_json::json!({
+        "decision": input.decision, "rating": input.rating, "reason": reason,
+        "signature": signature(ctx.actor, by, on, today, None).ok(),
+    });
+    // a paper sign-off is dated on or after the work was completed
     let check = |conn: &mut DbConn, before: &RepairRecord| -> AppResult<()> {
         let completed = last_step_at(conn, before.id, RepairAction::Complete)?
             .map(|at| calendar::local_day(at, ctx.config.tz));
-        signature(
-            ctx.actor,
-            input.signed_by.as_deref(),
-            input.signed_on,
-            today,
-            completed,
-        )
-        .map(drop)
+        signature(ctx.actor, by, on, today, completed).map(drop)
     };
-    let r = workflow::run::<RepairFlow>(
+    take(
         conn,
         ctx,
         id,
         Request::new(action, expected_version, None),
         check,
-        |conn, before, _| {
-            let signed = signature(
-                ctx.actor,
-                input.signed_by.as_deref(),
-                input.signed_on,
-                today,
-                None,
-            )?;
-            write_step(
-                conn,
-                ctx,
-                &before.repair,
-                action,
-                serde_json::json!({
-                    "decision": input.decision, "rating": input.rating,
-                    "reason": reason, "signature": signed,
-                }),
-                None,
-            )?;
-            if action == RepairAction::Reject {
-                next_round(conn, before)?;
-            }
-            attach(conn, ctx, before.id, &input.attachment_ids)
+        |conn, before| match action {
+            RepairAction::Reject => next_round(conn, before),
+            _ => Ok(()),
         },
-    )?;
-    answered(conn, ctx.actor, r)
+        Recorded {
+            details,
+            internal_note: None,
+            attachment_ids: &input.attachment_ids,
+        },
+    )
 }
 
 fn last_step_at(
