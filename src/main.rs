@@ -261,12 +261,19 @@ fn seed_demo() -> Result<(), String> {
         .filter(|p| p.len() >= 8)
         .unwrap_or_else(|| "aftercare-demo".to_string());
     let hash = aftercare::auth::password::hash(&password).map_err(describe)?;
+    // the crews' photo goes to the store before the rows that name it
+    let (bytes, photo) = demo::care::photo().map_err(describe)?;
+    let key = aftercare::storage::Storage::original_key(&photo.sha256);
+    actix_web::rt::System::new()
+        .block_on(state.storage.put_bytes(&key, bytes.into()))
+        .map_err(|e| format!("the demo photo could not be stored: {e}"))?;
     let report = demo::seed(
         &mut conn,
         &state.config,
         state.clock.now_naive(),
         &password,
         &hash,
+        &photo,
     )
     .map_err(describe)?;
     say(&report.to_string())

@@ -8,16 +8,7 @@ use common::*;
 #[actix_rt::test]
 async fn seed_demo_creates_an_organisation_with_every_role_and_refuses_to_run_twice() {
     let app = spawn().await;
-    let now = app.clock.now_naive();
-    let hash = aftercare::auth::password::hash("demo-password").unwrap();
-    let report = app
-        .state
-        .db({
-            let config = app.state.config.clone();
-            move |conn| aftercare::demo::seed(conn, &config, now, "demo-password", &hash)
-        })
-        .await
-        .unwrap();
+    let report = seed(&app).await.unwrap();
     assert!(report.contains("east.pm1"));
 
     let admin = app.admin().await;
@@ -131,13 +122,89 @@ async fn seed_demo_creates_an_organisation_with_every_role_and_refuses_to_run_tw
         assert!(seen.contains(wanted), "demo shows {wanted}: {seen:?}");
     }
 
-    let hash = aftercare::auth::password::hash("demo-password").unwrap();
-    let again = app
-        .state
-        .db({
-            let config = app.state.config.clone();
-            move |conn| aftercare::demo::seed(conn, &config, now, "demo-password", &hash)
-        })
-        .await;
+    let again = seed(&app).await;
     assert_eq!(again.unwrap_err().code(), "already_seeded");
+}
+
+/// Seeds the demo as `aftercare seed-demo` does: the crews' photo in the
+/// store first, then the rows.
+async fn seed<S>(app: &TestApp<S>) -> Result<String, aftercare::error::AppError> {
+    let now = app.clock.now_naive();
+    let hash = aftercare::auth::password::hash("demo-password").unwrap();
+    let (bytes, photo) = aftercare::demo::care::photo().unwrap();
+    let key = aftercare::storage::Storage::original_key(&photo.sha256);
+    app.state
+        .storage
+        .put_bytes(&key, bytes.into())
+        .await
+        .unwrap();
+    let config = app.state.config.clone();
+    app.state
+        .db(move |conn| aftercare::demo::seed(conn, &config, now, "demo-password", &hash, &photo))
+        .await
+}
+
+#[actix_rt::test]
+async fn seed_demo_gives_the_technician_the_branch_and_the_owner_work_on_their_home_screens() {
+    let app = spawn().await;
+    seed(&app).await.unwrap();
+    let admin = app.admin().await;
+    let r = app.get("/api/v1/repairs?limit=100", &admin).await;
+    r.expect(200);
+    let statuses: std::collections::BTreeSet<&str> = r.item_strs("status").into_iter().collect();
+    for status in [
+        "reported",
+        "awaiting_agreement",
+        "awaiting_dispatch",
+        "in_progress",
+        "on_hold",
+        "awaiting_acceptance",
+        "accepted",
+    ] {
+        assert!(statuses.contains(status), "a repair {status}: {statuses:?}");
+    }
+    let items = r.body["items"].as_array().unwrap();
+    assert!(items.iter().any(|i| i["is_repeat"] == true), "a repeat");
+    assert!(
+        items.iter().any(|i| i["rounds"] == 2),
+        "a failed inspection's second round"
+    );
+    assert!(items.iter().any(|i| i["source"] == "complaint"));
+    assert!(items.iter().any(|i| i["source"] == "visit_issue"));
+
+    let r = app.get("/api/v1/complaints?limit=100", &admin).await;
+    let statuses: std::collections::BTreeSet<&str> = r.item_strs("status").into_iter().collect();
+    for status in ["registered", "handling", "awaiting_plan", "closed_not_ours"] {
+        assert!(
+            statuses.contains(status),
+            "a complaint {status}: {statuses:?}"
+        );
+    }
+
+    // the technician leads the repairs at work: their completion clocks
+    let tech = app.token("east.tech1", "demo-password").await;
+    let r = app.get("/api/v1/me/tasks", &tech).await;
+    r.expect(200);
+    let rules: Vec<&str> = r.item_strs("rule");
+    assert!(rules.contains(&"repair.complete"), "{rules:?}");
+    // the branch leader hears of the unanswered emergency
+    let leader = app.token("east.leader", "demo-password").await;
+    let r = app.get("/api/v1/me/tasks", &leader).await;
+    assert!(r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["rule"] == "repair.respond.emergency" && t["reason"] == "escalated"));
+    // the owner: a quote to agree to, work to sign off, a visit to confirm
+    let owner = app.token("owner.binjiang", "demo-password").await;
+    let r = app
+        .get("/api/v1/repairs?status=awaiting_agreement", &owner)
+        .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
+    let r = app
+        .get("/api/v1/repairs?status=awaiting_acceptance", &owner)
+        .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
+    let r = app.get("/api/v1/visits?limit=100", &owner).await;
+    assert!(r.item_strs("status").contains(&"recorded"));
 }

@@ -20,6 +20,7 @@ struct Desk {
     engineer: String,
     north: String,
     north_pd: i64,
+    east: i64,
     owner: String,
     project: i64,
     /// the waterproofing subcontractor on the project's ledger
@@ -80,6 +81,7 @@ where
         engineer,
         north,
         north_pd: org.north_pd,
+        east: org.east,
         owner,
         project,
         sub: sub.body["id"].as_i64().unwrap(),
@@ -247,24 +249,47 @@ async fn an_emergency_is_answered_within_8_hours_and_late_only_with_a_reason() {
 }
 
 #[actix_rt::test]
-async fn an_overdue_emergency_goes_to_the_branch_leader() {
+async fn an_overdue_emergency_goes_to_the_branch_leader_and_a_normal_one_to_the_engineer() {
     let app = spawn_long().await;
     let d = desk(&app).await;
-    let policy = app
-        .get(
-            "/api/v1/deadline-policies/repair.respond.emergency",
-            &d.admin,
-        )
+    app.user(&d.admin, "east.leader", "branch_leader", Some(d.east))
         .await;
-    policy.expect(200);
-    let current = policy.body.as_array().unwrap().last().unwrap().clone();
-    assert_eq!(current["escalation_roles"], json!(["branch_leader"]));
-    assert_eq!(current["duration"], 8);
-    let normal = app
-        .get("/api/v1/deadline-policies/repair.respond", &d.admin)
-        .await;
-    let current = normal.body.as_array().unwrap().last().unwrap().clone();
-    assert_eq!(current["escalation_roles"], json!(["branch_engineer"]));
+    let leader = app.token("east.leader", PASSWORD).await;
+    let emergency = d.reported(&app, "emergency").await;
+    let normal = d.reported(&app, "normal").await;
+    let escalated = |r: Resp, rule: &str| -> Vec<i64> {
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["rule"] == rule && t["reason"] == "escalated")
+            .map(|t| t["subject_id"].as_i64().unwrap())
+            .collect()
+    };
+    let sweep = || {
+        let now = app.clock.now_naive();
+        let mut conn = app.state.pool.get().unwrap();
+        aftercare::kit::deadlines::sweep(&mut conn, now).unwrap()
+    };
+    app.clock.advance(Duration::hours(8) - Duration::minutes(1));
+    sweep();
+    let tasks = app.get("/api/v1/me/tasks", &leader).await;
+    assert!(escalated(tasks, "repair.respond.emergency").is_empty());
+    app.clock.advance(Duration::minutes(2));
+    sweep();
+    let tasks = app.get("/api/v1/me/tasks", &leader).await;
+    assert_eq!(
+        escalated(tasks, "repair.respond.emergency"),
+        vec![emergency]
+    );
+    let tasks = app.get("/api/v1/me/tasks", &d.engineer).await;
+    assert!(escalated(tasks, "repair.respond.emergency").is_empty());
+    app.clock.advance(Duration::hours(16));
+    sweep();
+    let tasks = app.get("/api/v1/me/tasks", &d.engineer).await;
+    assert_eq!(escalated(tasks, "repair.respond"), vec![normal]);
+    let tasks = app.get("/api/v1/me/tasks", &leader).await;
+    assert!(escalated(tasks, "repair.respond").is_empty());
 }
 
 #[actix_rt::test]

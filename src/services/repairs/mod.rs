@@ -1253,6 +1253,9 @@ fn take(
     answered(conn, ctx.actor, r)
 }
 
+/// What a step writes to the repair's own columns, chosen by its input.
+type StepWrite<'a> = dyn FnOnce(&mut DbConn, &RepairRecord) -> AppResult<()> + 'a;
+
 fn no_check(_: &mut DbConn, _: &RepairRecord) -> AppResult<()> {
     Ok(())
 }
@@ -1629,10 +1632,7 @@ pub fn agree(
         "decision": input.decision,
         "signature": signed.as_ref().ok(),
     });
-    let (action, write): (
-        _,
-        Box<dyn FnOnce(&mut DbConn, &RepairRecord) -> AppResult<()>>,
-    ) = match input.decision {
+    let (action, write): (_, Box<StepWrite<'_>>) = match input.decision {
         AgreementDecision::Accepted => (RepairAction::Agree, Box::new(no_check)),
         AgreementDecision::Declined => (RepairAction::Decline, Box::new(closed(ctx))),
     };

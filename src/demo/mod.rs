@@ -1,7 +1,10 @@
 //! `aftercare seed-demo`: a believable organisation for a first look in
 //! Swagger UI — a group, two branches, project departments, a user for every
 //! role, graded customers of every tier, and a dozen projects in the ledger
-//! (some key, some with HVAC, some out of warranty, ledgers in every state).
+//! (some key, some with HVAC, some out of warranty, ledgers in every state),
+//! and on one of them repairs, complaints and a visit in their states.
+
+pub mod care;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeZone};
 use diesel::prelude::*;
@@ -45,6 +48,7 @@ pub fn seed(
     now: NaiveDateTime,
     password: &str,
     password_hash: &str,
+    photo: &crate::kit::attachments::Received,
 ) -> AppResult<String> {
     let admin = console_admin(conn)?;
     let unit = |conn: &mut DbConn, name: &str, kind: OrgUnitKind, parent: Option<i64>| {
@@ -335,14 +339,15 @@ pub fn seed(
             [binjiang, xihu, suzhou, chaoyang, li],
         )?;
         lines.push(format!("\n6 customers (graded AA, A, BBB, BB and C, one not yet graded) and {projects_made} projects in the ledger."));
-        let repairs_made = seed_repairs(conn, config, now)?;
+        let made = care::seed(conn, config, now, photo)?;
         lines.push(format!(
-            "{repairs_made} warranty repairs of HD-2024-001: an emergency nobody answered, one awaiting the owner's agreement to its quote, one awaiting its repair order, one on hold for the owner, and a third repeat at the same place."
+            "On Binjiang Garden (HD-2024-001): {} warranty repairs — an emergency nobody answered, one awaiting the owner's agreement to its quote, one awaiting its repair order, one on hold for the owner, one back with the technician after a failed inspection, one for the owner to sign off, one waiting for its follow-up visit, a third repeat at the same place, and those made of a complaint and a visit; {} complaints (two awaiting judgment, one late; one minor, one serious awaiting its plan, one not ours and closed); {} visit awaiting the owner's confirmation.",
+            made.repairs, made.complaints, made.visits
         ));
         // the clocks that passed while the demo ledgers "waited"
         let swept = deadlines::sweep(conn, now)?;
         lines.push(format!(
-            "{} ledger deadlines overdue and escalated, {} due soon: see GET /api/v1/me/tasks.",
+            "{} deadlines overdue and escalated, {} due soon: see GET /api/v1/me/tasks.",
             swept.overdue, swept.due_soon
         ));
         let count: i64 = users::table
@@ -746,147 +751,4 @@ fn seed_projects(
         }
     }
     Ok(count)
-}
-
-/// Repairs of Binjiang Garden (HD-2024-001) in the states a technician's and
-/// an owner's home screens show, each step taken through the repair's own
-/// service at the time it happened.
-fn seed_repairs(conn: &mut DbConn, config: &Config, now: NaiveDateTime) -> AppResult<usize> {
-    use crate::db::schema::projects as project_rows;
-    use crate::models::project::WarrantyCategory;
-    use crate::models::repair::{
-        RepairHoldReason, RepairLiability, RepairOutcome, RepairPayer, RepairScale, RepairSeverity,
-        RepairSource,
-    };
-    use crate::services::repairs::{
-        self, NewRepair, RepairConfirmation, RepairCostLineInput, RepairDispatch, RepairHold,
-    };
-    let pm = actor(conn, "east.pm1")?;
-    let engineer = actor(conn, "east.engineer")?;
-    let project: i64 = project_rows::table
-        .filter(project_rows::code.eq("HD-2024-001"))
-        .select(project_rows::id)
-        .first(conn)?;
-    let ago = |hours: i64| now - chrono::Duration::hours(hours);
-    let ctx = |actor, hours| Ctx {
-        actor,
-        config,
-        now: ago(hours),
-    };
-    let report = |conn: &mut DbConn, severity, location: &str, hours| {
-        repairs::report(
-            conn,
-            ctx(&pm, hours),
-            &NewRepair {
-                project_id: project,
-                source: RepairSource::OwnerReport,
-                category: WarrantyCategory::Waterproofing,
-                location: location.to_string(),
-                description: "业主来电：渗水 the owner called: water seeps in".to_string(),
-                severity,
-                reported_at: chrono::Utc.from_utc_datetime(&ago(hours)),
-                attachment_ids: vec![],
-            },
-        )
-        .map(|d| d.repair.id)
-    };
-    let confirmation = |liability, quote: Vec<RepairCostLineInput>| RepairConfirmation {
-        outcome: RepairOutcome::Defect,
-        explanation: None,
-        covered_override: None,
-        override_reason: None,
-        liability: Some(liability),
-        subcontractor_contact_id: None,
-        shares: None,
-        cause: Some("防水层老化破损 the waterproofing layer is torn".to_string()),
-        measures: Some("局部凿除重做 redo the layer locally".to_string()),
-        scale: Some(RepairScale::Small),
-        target_days: None,
-        structural_safety: false,
-        supervision_report: None,
-        quote,
-        internal_note: None,
-        late_reason: None,
-        attachment_ids: vec![],
-    };
-    // an emergency nobody has answered: overdue, with the branch leader
-    report(
-        conn,
-        RepairSeverity::Emergency,
-        "2 号楼 502 厨房 kitchen",
-        10,
-    )?;
-    // billable (the owner's own alteration): the quote waits for the owner
-    let billable = report(conn, RepairSeverity::Normal, "1 号楼 301 阳台 balcony", 30)?;
-    repairs::confirm(
-        conn,
-        ctx(&pm, 28),
-        billable,
-        None,
-        &confirmation(
-            RepairLiability::Misuse,
-            vec![RepairCostLineInput {
-                item: "阳台防水修补 balcony waterproofing patch".to_string(),
-                quantity: 4.0,
-                unit_price: 85.0,
-                payer: RepairPayer::Owner,
-                contact_id: None,
-            }],
-        ),
-    )?;
-    // free, confirmed: the branch issues the order next
-    let free = report(
-        conn,
-        RepairSeverity::Normal,
-        "3 号楼 1201 卫生间 bathroom",
-        20,
-    )?;
-    repairs::confirm(
-        conn,
-        ctx(&pm, 18),
-        free,
-        None,
-        &confirmation(RepairLiability::GeneralContractor, vec![]),
-    )?;
-    // under way, then on hold: the owner is away
-    let held = report(conn, RepairSeverity::Normal, "1 号楼 1102 外窗 window", 50)?;
-    repairs::confirm(
-        conn,
-        ctx(&pm, 47),
-        held,
-        None,
-        &confirmation(RepairLiability::GeneralContractor, vec![]),
-    )?;
-    repairs::dispatch(
-        conn,
-        ctx(&engineer, 46),
-        held,
-        None,
-        &RepairDispatch {
-            lead_user_id: None,
-            crew: "维修技工 刘强 Liu Qiang".to_string(),
-            subcontractor_contact_id: None,
-            internal_note: None,
-        },
-    )?;
-    repairs::hold(
-        conn,
-        ctx(&pm, 44),
-        held,
-        None,
-        &RepairHold {
-            reason: RepairHoldReason::OwnerUnavailable,
-            note: "业主出差，下周回 the owner is away until next week".to_string(),
-        },
-    )?;
-    // the same basement wall three times: the third is a repeat
-    for hours in [2000, 900, 6] {
-        report(
-            conn,
-            RepairSeverity::Normal,
-            "地下车库 B1 墙面 basement wall",
-            hours,
-        )?;
-    }
-    Ok(7)
 }
