@@ -159,6 +159,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get_project_repair_costs", "ok ok ok ok ok ok 403"),
     ("list_repair_attachments", "ok ok ok ok ok ok ok"),
     ("add_repair_attachment", "ok ok ok ok ok ok ok"),
+    ("report_deadlines", "ok ok ok ok ok ok 403"),
 ];
 
 /// The kinds of bad token: each is refused with 401 by every operation that
@@ -1165,6 +1166,15 @@ where
             .object()
         }
         "list_repairs" => call("GET", "/api/v1/repairs".into(), None),
+        "report_deadlines" => call(
+            "GET",
+            format!(
+                "/api/v1/reports/deadlines?project_department_id={}",
+                w.side(side).department
+            ),
+            None,
+        )
+        .object(),
         "get_repair" | "list_repair_attachments" => {
             let id = repair(app, w, side, "reported").await;
             let tail = if op == "get_repair" { "" } else { "/attachments" };

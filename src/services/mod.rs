@@ -11,6 +11,7 @@ pub mod owner_view;
 pub mod projects;
 pub mod rectification;
 pub mod repairs;
+pub mod reports;
 pub mod users;
 pub mod visit_plans;
 pub mod visits;

@@ -39,6 +39,11 @@ pub fn local_midnight(day: NaiveDate, tz: Tz) -> NaiveDateTime {
         .map_or(midnight, |t| t.naive_utc())
 }
 
+/// The local wall time of a UTC instant.
+pub fn local_time(at: NaiveDateTime, tz: Tz) -> NaiveDateTime {
+    tz.from_utc_datetime(&at).naive_local()
+}
+
 /// The local date of a UTC instant.
 pub fn local_day(at: NaiveDateTime, tz: Tz) -> NaiveDate {
     tz.from_utc_datetime(&at).date_naive()

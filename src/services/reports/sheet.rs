@@ -1,0 +1,105 @@
+//! A report as tables: each section a sheet of typed columns, as the CSV
+//! and Excel answers write it. The JSON answer is the report's own view;
+//! a sheet holds the same values, one row per item.
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+/// What a column holds, so a workbook writes the cell as its type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Integer,
+    /// A share from 0 to 1, shown as a percentage.
+    Ratio,
+    Date,
+    DateTime,
+    /// A duration in seconds, shown in hours.
+    Seconds,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    /// The JSON field the column shows.
+    pub field: &'static str,
+    /// The heading as the companies' forms write it.
+    pub zh: &'static str,
+    pub kind: Kind,
+}
+
+pub const fn col(field: &'static str, zh: &'static str, kind: Kind) -> Column {
+    Column { field, zh, kind }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Empty,
+    Text(String),
+    Integer(i64),
+    Ratio(f64),
+    Date(NaiveDate),
+    /// In the company's time zone.
+    DateTime(NaiveDateTime),
+    Seconds(i64),
+}
+
+impl From<i64> for Cell {
+    fn from(n: i64) -> Cell {
+        Cell::Integer(n)
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(s: &str) -> Cell {
+        Cell::Text(s.to_string())
+    }
+}
+
+impl From<String> for Cell {
+    fn from(s: String) -> Cell {
+        Cell::Text(s)
+    }
+}
+
+impl<T: Into<Cell>> From<Option<T>> for Cell {
+    fn from(v: Option<T>) -> Cell {
+        v.map_or(Cell::Empty, Into::into)
+    }
+}
+
+/// One section of a report: its name (the sheet's, and `section=` of the
+/// CSV answer), its columns and its rows.
+#[derive(Debug, Clone)]
+pub struct Sheet {
+    pub name: &'static str,
+    /// The sheet's tab in the workbook.
+    pub title_zh: &'static str,
+    pub columns: &'static [Column],
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Sheet {
+    pub fn new(name: &'static str, title_zh: &'static str, columns: &'static [Column]) -> Sheet {
+        Sheet {
+            name,
+            title_zh,
+            columns,
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, row: Vec<Cell>) {
+        debug_assert_eq!(row.len(), self.columns.len(), "a row of {}", self.name);
+        self.rows.push(row);
+    }
+}
+
+/// `numerator / denominator`, none when nothing was counted.
+pub fn ratio(numerator: i64, denominator: i64) -> Option<f64> {
+    (denominator > 0).then(|| numerator as f64 / denominator as f64)
+}
+
+impl From<f64> for Cell {
+    fn from(r: f64) -> Cell {
+        Cell::Ratio(r)
+    }
+}
