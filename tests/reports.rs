@@ -570,3 +570,857 @@ async fn the_deadline_report_as_csv_and_as_a_workbook_equals_its_json() {
         }
     }
 }
+
+async fn ranked<S, B>(app: &TestApp<S>, admin: &str, name: &str, role: &str, unit: i64) -> String
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    app.post(
+        "/api/v1/users",
+        admin,
+        json!({"username": name, "display_name": name, "role": role, "org_unit_id": unit,
+               "rank": "manager", "password": PASSWORD}),
+    )
+    .await
+    .expect(201);
+    app.token(name, PASSWORD).await
+}
+
+async fn graded<S, B>(app: &TestApp<S>, admin: &str, name: &str, branch: i64) -> i64
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let id = app.customer(admin, name, branch).await;
+    app.post(
+        &format!("/api/v1/customers/{id}/gradings"),
+        admin,
+        json!({"operating_score": 95, "payment_score": 95, "cooperation_score": 95}),
+    )
+    .await
+    .expect(201);
+    id
+}
+
+fn day(v: &Value) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(v.as_str().unwrap(), "%Y-%m-%d").unwrap()
+}
+
+/// 15:00 in Shanghai on `day`.
+fn afternoon(day: chrono::NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc.from_utc_datetime(&day.and_hms_opt(7, 0, 0).unwrap())
+}
+
+#[actix_rt::test]
+async fn the_four_indicators_count_plans_visits_and_complaints_exactly() {
+    use chrono::TimeZone;
+    let app = spawn_with(|c| c.access_token_ttl_secs = 800 * 86_400).await;
+    let app = &app;
+    app.clock
+        .set(chrono::Utc.with_ymd_and_hms(2026, 3, 20, 1, 0, 0).unwrap());
+    let admin = app.admin().await;
+    let org = org(app, &admin).await;
+    let group = ranked(app, &admin, "group.engineer", "group_engineer", org.group).await;
+    let engineer = ranked(app, &admin, "east.engineer", "branch_engineer", org.east).await;
+    let pm = ranked(app, &admin, "east.pm", "project_manager", org.east_pd).await;
+    let north_engineer = ranked(app, &admin, "north.engineer", "branch_engineer", org.north).await;
+    let north_pm = ranked(app, &admin, "north.pm", "project_manager", org.north_pd).await;
+    let east_owner = graded(app, &admin, "East Owner", org.east).await;
+    let north_owner = graded(app, &admin, "North Owner", org.north).await;
+    let id = |v: Value| v["id"].as_i64().unwrap();
+    let p1 = id(app
+        .project(&pm, "HD-2026-001", org.east_pd, east_owner)
+        .await);
+    // a temporary building long out of warranty
+    let r = app
+        .post(
+            "/api/v1/projects",
+            &pm,
+            json!({"code": "HD-2014-001", "name": "Site office", "address": "1 River Road",
+                   "project_department_id": org.east_pd, "customer_id": east_owner,
+                   "completion_accepted_on": "2014-01-01", "handover_on": "2014-01-01",
+                   "design_service_life_years": 5}),
+        )
+        .await;
+    r.expect(201);
+    let p3 = id(r.body.clone());
+    let terms = app
+        .get(&format!("/api/v1/projects/{p3}/warranty-terms"), &pm)
+        .await;
+    assert!(terms
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| day(&t["ends_on"]) < chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()));
+    let p4 = id(app
+        .project(&north_pm, "HB-2026-001", org.north_pd, north_owner)
+        .await);
+
+    // the east branch's plan for 2026, approved by the group: it covers p1
+    let r = app
+        .post(
+            "/api/v1/visit-plans",
+            &engineer,
+            json!({"level": "branch", "org_unit_id": org.east, "year": 2026, "generate": true}),
+        )
+        .await;
+    r.expect(201);
+    let branch_plan = id(r.body.clone());
+    app.post(
+        &format!("/api/v1/visit-plans/{branch_plan}/submission"),
+        &engineer,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let r = app
+        .post(
+            &format!("/api/v1/visit-plans/{branch_plan}/review"),
+            &group,
+            json!({"decision": "approve"}),
+        )
+        .await;
+    r.expect(200);
+    let branch_items: Vec<chrono::NaiveDate> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            assert_eq!(i["project_id"], p1);
+            day(&i["planned_on"])
+        })
+        .collect();
+    assert!(!branch_items.is_empty());
+    // p2 comes after the branch plan: under warranty, not in it
+    let p2 = id(app
+        .project(&pm, "HD-2026-002", org.east_pd, east_owner)
+        .await);
+
+    // May's project plan, approved by the branch: an item for p1 and p2
+    let r = app
+        .post(
+            "/api/v1/visit-plans",
+            &pm,
+            json!({"level": "project", "org_unit_id": org.east_pd, "year": 2026, "month": 5, "generate": true}),
+        )
+        .await;
+    r.expect(201);
+    let may = id(r.body.clone());
+    let mut may_items = r.body["items"].as_array().unwrap().clone();
+    let mut projects: Vec<i64> = may_items
+        .iter()
+        .map(|i| i["project_id"].as_i64().unwrap())
+        .collect();
+    projects.sort();
+    assert_eq!(projects, vec![p1, p2]);
+    app.post(
+        &format!("/api/v1/visit-plans/{may}/submission"),
+        &pm,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/visit-plans/{may}/review"),
+        &engineer,
+        json!({"decision": "approve"}),
+    )
+    .await
+    .expect(200);
+
+    // complaints, received today: four east (three on p1), two north
+    let complaint = |token: &str, project: i64, extra: Value| {
+        let token = token.to_string();
+        let mut body = json!({
+            "project_id": project, "received_at": app.clock.now().to_rfc3339(), "category": "warranty",
+            "channel": "phone", "complainant_name": "王先生", "complainant_phone": "13800138000",
+            "description": "卫生间漏水 the bathroom leaks"});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        async move {
+            let r = app.post("/api/v1/complaints", &token, body).await;
+            r.expect(201);
+            r.body["id"].as_i64().unwrap()
+        }
+    };
+    let c1 = complaint(&engineer, p1, json!({})).await;
+    let c2 = complaint(&engineer, p1, json!({"repeat_of": c1})).await;
+    let c3 = complaint(&engineer, p1, json!({})).await;
+    complaint(&engineer, p2, json!({})).await;
+    complaint(&north_engineer, p4, json!({})).await;
+    complaint(&north_engineer, p4, json!({})).await;
+    let step = |c: i64, tail: &str, token: &str, body: Value| {
+        let (path, token) = (format!("/api/v1/complaints/{c}/{tail}"), token.to_string());
+        async move { app.post(&path, &token, body).await.expect(200).body.clone() }
+    };
+    let minor = json!({"liability": "ours", "severity": "minor", "reasoning": "our waterproofing"});
+    let resolved = json!({"summary": "redone"});
+    // c1: satisfied at once; c2: dissatisfied, handled again, then satisfied
+    step(c1, "judgment", &engineer, minor.clone()).await;
+    step(c1, "resolution", &pm, resolved.clone()).await;
+    step(
+        c1,
+        "evaluation",
+        &engineer,
+        json!({"rating": "very_satisfied", "method": "phone"}),
+    )
+    .await;
+    step(c2, "judgment", &engineer, minor.clone()).await;
+    step(c2, "resolution", &pm, resolved.clone()).await;
+    let r = step(
+        c2,
+        "evaluation",
+        &engineer,
+        json!({"rating": "dissatisfied", "method": "phone"}),
+    )
+    .await;
+    assert_eq!(r["status"], "handling");
+    step(c2, "resolution", &pm, resolved.clone()).await;
+    step(
+        c2,
+        "evaluation",
+        &engineer,
+        json!({"rating": "basically_satisfied", "method": "visit"}),
+    )
+    .await;
+    // c3: not ours, closed with the reply
+    step(
+        c3,
+        "judgment",
+        &engineer,
+        json!({"liability": "not_ours", "reasoning": "owner's alteration",
+               "reply": {"method": "email", "sent_at": app.clock.now().to_rfc3339(), "text": "not ours"}}),
+    )
+    .await;
+
+    // May: p1's item visited on its day; the other a day after its own
+    may_items.sort_by_key(|i| day(&i["planned_on"]));
+    let (first, second) = (may_items[0].clone(), may_items[1].clone());
+    assert!(day(&second["planned_on"]) < chrono::NaiveDate::from_ymd_opt(2026, 5, 31).unwrap());
+    let visit = |item: &Value, at: chrono::DateTime<chrono::Utc>, extra: Value| {
+        let mut body = json!({"project_id": item["project_id"], "kind": item["kind"], "method": item["method"],
+            "visited_at": at.to_rfc3339(), "outcome": "completed", "owner_phone": "13800138000",
+            "findings": "fine", "plan_item_id": item["id"]});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let on_day = afternoon(day(&first["planned_on"]));
+    app.clock.set(on_day + Duration::hours(1));
+    app.post("/api/v1/visits", &pm, visit(&first, on_day, json!({})))
+        .await
+        .expect(201);
+    let late = afternoon(day(&second["planned_on"]).succ_opt().unwrap());
+    app.clock.set(late + Duration::hours(1));
+    let r = app
+        .post(
+            "/api/v1/visits",
+            &pm,
+            visit(
+                &second,
+                late,
+                json!({"late_reason": "业主改约 the owner moved the date"}),
+            ),
+        )
+        .await;
+    r.expect(201);
+    // the report is read on 15 June
+    app.clock
+        .set(chrono::Utc.with_ymd_and_hms(2026, 6, 15, 1, 0, 0).unwrap());
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 6, 15).unwrap();
+
+    let r = app.get("/api/v1/reports/kpis?year=2026", &admin).await;
+    r.expect(200);
+    let k = &r.body;
+    let row = |section: &str, branch: i64| -> Vec<Value> {
+        k[section]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["branch"]["id"] == branch)
+            .cloned()
+            .collect()
+    };
+    // compilation for the year: east 1 of 2 (p3 out of warranty), north 0 of 1
+    let east = &row("plan_compilation", org.east)[0];
+    assert_eq!(
+        (
+            east["projects_under_warranty"].clone(),
+            east["covered_by_branch_plan"].clone(),
+            east["rate"].clone()
+        ),
+        (json!(2), json!(1), json!(0.5))
+    );
+    let north = &row("plan_compilation", org.north)[0];
+    assert_eq!(
+        (
+            north["projects_under_warranty"].clone(),
+            north["covered_by_branch_plan"].clone(),
+            north["rate"].clone()
+        ),
+        (json!(1), json!(0), json!(0.0))
+    );
+    // month by month: from the month warranty began, May covered for both
+    let first_month = {
+        let terms = app
+            .get(&format!("/api/v1/projects/{p1}/warranty-terms"), &pm)
+            .await;
+        terms
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| day(&t["starts_on"]))
+            .min()
+            .unwrap()
+    };
+    use chrono::Datelike;
+    let months: Vec<(i64, i64, i64, i64)> = row("plan_compilation_monthly", org.east)
+        .iter()
+        .map(|m| {
+            (
+                m["month"].as_i64().unwrap(),
+                m["projects_under_warranty"].as_i64().unwrap(),
+                m["covered_by_project_plan"].as_i64().unwrap(),
+                m["year"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(i64, i64, i64, i64)> = (first_month.month() as i64..=12)
+        .map(|m| (m, 2, if m == 5 { 2 } else { 0 }, 2026))
+        .collect();
+    assert_eq!(months, expected);
+    assert!(row("plan_compilation_monthly", org.north)
+        .iter()
+        .all(|m| m["projects_under_warranty"] == 1 && m["covered_by_project_plan"] == 0));
+
+    // execution: the branch plan's items and May's two
+    let passed = branch_items.iter().filter(|d| **d < today).count() as i64;
+    let east = &row("visit_execution", org.east)[0];
+    let items = branch_items.len() as i64 + 2;
+    assert_eq!(
+        east,
+        &json!({"branch": {"id": org.east, "name": "East Branch"}, "items": items,
+                "done_on_time": 1, "done_late": 1, "not_done": passed, "replanned": 0,
+                "upcoming": items - 2 - passed, "due": 2 + passed,
+                "rate": 1.0 / (2 + passed) as f64})
+    );
+    assert!(row("visit_execution", org.north).is_empty());
+
+    // most complaints: the east owner 4, p1 3
+    let most = &k["most_complaints"];
+    assert_eq!(most["max_per_customer"], 4);
+    assert_eq!(most["max_per_project"], 3);
+    let pairs = |list: &Value| -> Vec<(i64, i64, i64)> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["id"].as_i64().unwrap(),
+                    c["complaints"].as_i64().unwrap(),
+                    c["repeats"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    // repeats: c2 named as one, c3 and the second north one found (same
+    // project and category, the earlier not yet closed satisfied)
+    assert_eq!(
+        pairs(&most["by_customer"]),
+        vec![(east_owner, 4, 2), (north_owner, 2, 1)]
+    );
+    assert_eq!(
+        pairs(&most["by_project"]),
+        vec![(p1, 3, 2), (p4, 2, 1), (p2, 1, 0)]
+    );
+
+    // satisfaction: three evaluations, two satisfied; first round 1 of 2,
+    // after re-work 1 of 1; one closed as not ours apart
+    let east = &row("complaint_satisfaction", org.east)[0];
+    assert_eq!(
+        east,
+        &json!({"branch": {"id": org.east, "name": "East Branch"}, "evaluations": 3, "satisfied": 2,
+                "rate": 2.0 / 3.0, "first_round": 2, "first_round_satisfied": 1, "first_round_rate": 0.5,
+                "after_rework": 1, "after_rework_satisfied": 1, "after_rework_rate": 1.0,
+                "closed_not_ours": 1})
+    );
+    assert!(row("complaint_satisfaction", org.north).is_empty());
+
+    // the compile clocks are the deadline report's
+    let d = app.get("/api/v1/reports/deadlines?year=2026", &admin).await;
+    let compile: Vec<&Value> = d.body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["rule"]
+                .as_str()
+                .unwrap()
+                .starts_with("visit_plan.compile")
+        })
+        .collect();
+    assert_eq!(
+        k["compile_clocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>(),
+        compile
+    );
+
+    // a branch reads its own; a quarter narrows the period
+    let r = app
+        .get("/api/v1/reports/kpis?year=2026", &north_engineer)
+        .await;
+    assert_eq!(r.body["most_complaints"]["max_per_customer"], 2);
+    assert!(r.body["plan_compilation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["branch"]["id"] == org.north));
+    let r = app
+        .get("/api/v1/reports/kpis?year=2026&quarter=3", &admin)
+        .await;
+    assert_eq!(r.body["most_complaints"]["max_per_customer"], 0);
+    assert_eq!(r.body["complaint_satisfaction"], json!([]));
+
+    // the workbook has a sheet per section, and the CSV of one equals it
+    let (r, bytes) = app
+        .get_raw(
+            "/api/v1/reports/kpis?year=2026&format=xlsx&lang=en",
+            &admin,
+            &[],
+        )
+        .await;
+    r.expect(200);
+    use calamine::Reader as _;
+    let book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(
+        book.sheet_names(),
+        vec![
+            "plan_compilation",
+            "plan_compilation_monthly",
+            "visit_execution",
+            "complaints_by_customer",
+            "complaints_by_project",
+            "complaint_satisfaction"
+        ]
+    );
+    let (_, bytes) = app
+        .get_raw(
+            "/api/v1/reports/kpis?year=2026&format=csv&lang=en&section=complaints_by_project",
+            &admin,
+            &[],
+        )
+        .await;
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let rows: Vec<(i64, i64, i64)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[0].parse().unwrap(),
+                r[3].parse().unwrap(),
+                r[4].parse().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, pairs(&most["by_project"]));
+    let _ = (p3, c2);
+}
+
+#[actix_rt::test]
+async fn the_repeat_statistics_count_failed_visits_repeat_complaints_and_third_repairs() {
+    let app = spawn_with(|c| c.access_token_ttl_secs = 30 * 86_400).await;
+    let app = &app;
+    let admin = app.admin().await;
+    let org = org(app, &admin).await;
+    let engineer = ranked(app, &admin, "east.engineer", "branch_engineer", org.east).await;
+    let pm = ranked(app, &admin, "east.pm", "project_manager", org.east_pd).await;
+    let north_pm = ranked(app, &admin, "north.pm", "project_manager", org.north_pd).await;
+    let east_owner = graded(app, &admin, "East Owner", org.east).await;
+    let north_owner = graded(app, &admin, "North Owner", org.north).await;
+    let id = |v: Value| v["id"].as_i64().unwrap();
+    let p = id(app
+        .project_handed_over(&pm, "HD-2024-001", org.east_pd, east_owner, "2024-06-01")
+        .await);
+    let q = id(app
+        .project_handed_over(
+            &north_pm,
+            "HB-2024-001",
+            org.north_pd,
+            north_owner,
+            "2024-06-01",
+        )
+        .await);
+    let post = |path: &'static str, token: &str, body: Value| {
+        let token = token.to_string();
+        async move {
+            let r = app.post(path, &token, body).await;
+            r.expect(201);
+            r.body["id"].as_i64().unwrap()
+        }
+    };
+    let now = || app.clock.now().to_rfc3339();
+    let visit = |project: i64, failed: bool| {
+        let mut body = json!({"project_id": project, "kind": "routine", "method": "phone",
+            "visited_at": now(), "outcome": "completed", "owner_phone": "13800138000", "findings": "fine"});
+        if failed {
+            body["outcome"] = json!("contact_failed");
+            body["owner_phone"] = Value::Null;
+            body["findings"] = json!("电话无人接听");
+            body["contact_failed_reason"] = json!("电话无人接听 no answer");
+        }
+        body
+    };
+    let failed = post("/api/v1/visits", &pm, visit(p, true)).await;
+    post("/api/v1/visits", &pm, visit(p, false)).await;
+    post("/api/v1/visits", &north_pm, visit(q, false)).await;
+    let complaint = json!({"project_id": p, "received_at": now(), "category": "warranty",
+        "channel": "phone", "complainant_name": "王先生", "complainant_phone": "13800138000",
+        "description": "卫生间漏水 the bathroom leaks"});
+    let first = post("/api/v1/complaints", &engineer, complaint.clone()).await;
+    let again = post("/api/v1/complaints", &engineer, complaint).await;
+    let mut repairs = vec![];
+    for _ in 0..3 {
+        repairs.push(post("/api/v1/repairs", &pm, repair(p, app.clock.now(), "normal")).await);
+    }
+    app.clock.advance(Duration::hours(1));
+
+    let r = app
+        .get("/api/v1/reports/repeats?year=2026&quarter=1", &admin)
+        .await;
+    r.expect(200);
+    assert_eq!(
+        r.body["counts"],
+        json!([
+            {"branch": {"id": org.east, "name": "East Branch"}, "failed_visits": 1, "visits": 2,
+             "repeat_complaints": 1, "complaints": 2, "repeat_repairs": 1, "repairs": 3},
+            {"branch": {"id": org.north, "name": "North Branch"}, "failed_visits": 0, "visits": 1,
+             "repeat_complaints": 0, "complaints": 0, "repeat_repairs": 0, "repairs": 0}
+        ])
+    );
+    let ids = |list: &Value| -> Vec<(i64, Value)> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (i["id"].as_i64().unwrap(), i["repeat_of"].clone()))
+            .collect()
+    };
+    assert_eq!(ids(&r.body["failed_visits"]), vec![(failed, Value::Null)]);
+    assert_eq!(
+        ids(&r.body["repeat_complaints"]),
+        vec![(again, json!(first))]
+    );
+    assert_eq!(
+        ids(&r.body["repeat_repairs"]),
+        vec![(repairs[2], json!(repairs[1]))]
+    );
+    let item = &r.body["failed_visits"][0];
+    assert_eq!(item["project_id"], p);
+    assert_eq!(item["customer_id"], east_owner);
+    assert_eq!(item["customer_name"], "East Owner");
+    assert_eq!(item["detail"], "电话无人接听 no answer");
+    // the next quarter has none; the north branch sees its own row only
+    let r = app
+        .get("/api/v1/reports/repeats?year=2026&quarter=2", &admin)
+        .await;
+    assert_eq!(r.body["counts"], json!([]));
+    let north = ranked(app, &admin, "north.engineer", "branch_engineer", org.north).await;
+    let r = app
+        .get("/api/v1/reports/repeats?year=2026&quarter=1", &north)
+        .await;
+    assert_eq!(r.body["counts"].as_array().unwrap().len(), 1);
+    assert_eq!(r.body["repeat_repairs"], json!([]));
+    // each list is a CSV section
+    let (_, bytes) = app
+        .get_raw(
+            "/api/v1/reports/repeats?year=2026&quarter=1&format=csv&lang=en&section=repeat_repairs",
+            &admin,
+            &[],
+        )
+        .await;
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let rows: Vec<(i64, i64)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].parse().unwrap(), r[7].parse().unwrap())
+        })
+        .collect();
+    assert_eq!(rows, vec![(repairs[2], repairs[1])]);
+}
+
+fn png() -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(4, 4, image::Rgb([20, 90, 200]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+#[actix_rt::test]
+async fn satisfaction_counts_the_five_levels_of_surveys_evaluations_and_sign_offs() {
+    let app = spawn_with(|c| c.access_token_ttl_secs = 30 * 86_400).await;
+    let app = &app;
+    let admin = app.admin().await;
+    let org = org(app, &admin).await;
+    let engineer = ranked(app, &admin, "east.engineer", "branch_engineer", org.east).await;
+    let pm = ranked(app, &admin, "east.pm", "project_manager", org.east_pd).await;
+    let north_pm = ranked(app, &admin, "north.pm", "project_manager", org.north_pd).await;
+    let east_owner = graded(app, &admin, "East Owner", org.east).await;
+    let north_owner = graded(app, &admin, "North Owner", org.north).await;
+    app.post(
+        "/api/v1/users",
+        &admin,
+        json!({"username": "owner.east", "display_name": "Owner", "role": "customer",
+               "customer_id": east_owner, "password": PASSWORD}),
+    )
+    .await
+    .expect(201);
+    let owner = app.token("owner.east", PASSWORD).await;
+    let id = |v: &Value| v["id"].as_i64().unwrap();
+    let p = id(&app
+        .project_handed_over(&pm, "HD-2024-001", org.east_pd, east_owner, "2024-06-01")
+        .await);
+    let q = id(&app
+        .project_handed_over(
+            &north_pm,
+            "HB-2024-001",
+            org.north_pd,
+            north_owner,
+            "2024-06-01",
+        )
+        .await);
+    let ok = |path: String, token: String, body: Value, status: u16| async move {
+        let r = app.post(&path, &token, body).await;
+        r.expect(status);
+        r.body.clone()
+    };
+    let marks = |m: [i64; 10]| {
+        json!({"communication": m[0], "construction_quality": m[1], "attitude": m[2],
+               "problem_handling": m[3], "preparation": m[4], "schedule": m[5], "safety": m[6],
+               "site_civility": m[7], "environment": m[8], "coordination": m[9]})
+    };
+    let surveyed = |project: i64, scores: Value, rating: &str| {
+        json!({"project_id": project, "kind": "routine", "method": "onsite",
+               "visited_at": app.clock.now().to_rfc3339(), "outcome": "completed",
+               "people_met": [{"name": "李经理"}], "findings": "fine",
+               "survey": {"scores": scores, "rating": rating}})
+    };
+    // surveys: east 80 everywhere (very satisfied) and the worked example
+    // (73.5, somewhat dissatisfied); north 100 everywhere
+    ok(
+        "/api/v1/visits".into(),
+        pm.clone(),
+        surveyed(p, marks([80; 10]), "very_satisfied"),
+        201,
+    )
+    .await;
+    let r = ok(
+        "/api/v1/visits".into(),
+        pm.clone(),
+        surveyed(
+            p,
+            marks([80, 60, 80, 30, 80, 80, 80, 80, 80, 80]),
+            "somewhat_dissatisfied",
+        ),
+        201,
+    )
+    .await;
+    assert_eq!(r["survey"]["weighted_score"], 73.5);
+    ok(
+        "/api/v1/visits".into(),
+        north_pm.clone(),
+        surveyed(q, marks([100; 10]), "very_satisfied"),
+        201,
+    )
+    .await;
+    // a complaint handled and evaluated fairly satisfied
+    let c = ok(
+        "/api/v1/complaints".into(),
+        engineer.clone(),
+        json!({"project_id": p, "received_at": app.clock.now().to_rfc3339(), "category": "warranty",
+               "channel": "phone", "complainant_name": "王先生", "complainant_phone": "13800138000",
+               "description": "卫生间漏水 the bathroom leaks"}),
+        201,
+    )
+    .await;
+    let c = format!("/api/v1/complaints/{}", id(&c));
+    ok(
+        format!("{c}/judgment"),
+        engineer.clone(),
+        json!({"liability": "ours", "severity": "minor", "reasoning": "our waterproofing"}),
+        200,
+    )
+    .await;
+    ok(
+        format!("{c}/resolution"),
+        pm.clone(),
+        json!({"summary": "redone"}),
+        200,
+    )
+    .await;
+    ok(
+        format!("{c}/evaluation"),
+        engineer.clone(),
+        json!({"rating": "fairly_satisfied", "method": "phone"}),
+        200,
+    )
+    .await;
+    // a repair signed off in the app, basically satisfied
+    let r = ok(
+        "/api/v1/repairs".into(),
+        pm.clone(),
+        repair(p, app.clock.now(), "normal"),
+        201,
+    )
+    .await;
+    let step = |tail: &str| format!("/api/v1/repairs/{}/{tail}", id(&r));
+    ok(step("confirmation"), pm.clone(), defect(), 200).await;
+    ok(
+        step("dispatch"),
+        engineer.clone(),
+        json!({"crew": "维修班 2 人"}),
+        200,
+    )
+    .await;
+    let photo = app.upload(&pm, "after.png", &png()).await;
+    photo.expect(201);
+    ok(
+        step("completion"),
+        pm.clone(),
+        json!({"work_done": "重做防水 redone", "labour_hours": 4, "cost_lines": [],
+               "attachment_ids": [photo.body["id"]]}),
+        200,
+    )
+    .await;
+    ok(
+        step("inspection"),
+        engineer.clone(),
+        json!({"result": "pass"}),
+        200,
+    )
+    .await;
+    ok(
+        step("acceptance"),
+        owner.clone(),
+        json!({"decision": "accepted", "rating": "basically_satisfied"}),
+        200,
+    )
+    .await;
+
+    let r = app
+        .get("/api/v1/reports/satisfaction?year=2026", &admin)
+        .await;
+    r.expect(200);
+    let levels = |v: [i64; 5]| {
+        let answers: i64 = v.iter().sum();
+        let satisfied = v[0] + v[1] + v[2];
+        json!({"very_satisfied": v[0], "fairly_satisfied": v[1], "basically_satisfied": v[2],
+               "somewhat_dissatisfied": v[3], "dissatisfied": v[4], "answers": answers,
+               "satisfied": satisfied, "rate": satisfied as f64 / answers as f64})
+    };
+    let with = |mut base: Value, levels: Value| {
+        for (k, v) in levels.as_object().unwrap() {
+            base[k] = v.clone();
+        }
+        base
+    };
+    let east = json!({"id": org.east, "name": "East Branch"});
+    let north = json!({"id": org.north, "name": "North Branch"});
+    assert_eq!(
+        r.body["by_source"],
+        json!([
+            with(
+                json!({"branch": east, "source": "complaint_evaluation"}),
+                levels([0, 1, 0, 0, 0])
+            ),
+            with(
+                json!({"branch": east, "source": "repair_acceptance"}),
+                levels([0, 0, 1, 0, 0])
+            ),
+            with(
+                json!({"branch": east, "source": "visit_survey"}),
+                levels([1, 0, 0, 1, 0])
+            ),
+            with(
+                json!({"branch": north, "source": "visit_survey"}),
+                levels([1, 0, 0, 0, 0])
+            ),
+        ])
+    );
+    assert_eq!(
+        r.body["factors"],
+        json!([
+            {"branch": east, "surveys": 2, "communication": 80.0, "construction_quality": 70.0,
+             "attitude": 80.0, "problem_handling": 55.0, "preparation": 80.0, "schedule": 80.0,
+             "safety": 80.0, "site_civility": 80.0, "environment": 80.0, "coordination": 80.0,
+             "weighted_score": 76.75},
+            {"branch": north, "surveys": 1, "communication": 100.0, "construction_quality": 100.0,
+             "attitude": 100.0, "problem_handling": 100.0, "preparation": 100.0, "schedule": 100.0,
+             "safety": 100.0, "site_civility": 100.0, "environment": 100.0, "coordination": 100.0,
+             "weighted_score": 100.0}
+        ])
+    );
+    // by project, the lowest rate first; by month in company time
+    assert_eq!(
+        r.body["by_project"],
+        json!([
+            with(
+                json!({"project_id": p, "project_name": "Project HD-2024-001", "branch": east}),
+                levels([1, 1, 1, 1, 0])
+            ),
+            with(
+                json!({"project_id": q, "project_name": "Project HB-2024-001", "branch": north}),
+                levels([1, 0, 0, 0, 0])
+            ),
+        ])
+    );
+    assert_eq!(
+        r.body["by_month"],
+        json!([
+            with(
+                json!({"branch": east, "year": 2026, "month": 3}),
+                levels([1, 1, 1, 1, 0])
+            ),
+            with(
+                json!({"branch": north, "year": 2026, "month": 3}),
+                levels([1, 0, 0, 0, 0])
+            ),
+        ])
+    );
+    // a branch reads its own
+    let north_engineer = ranked(app, &admin, "north.engineer", "branch_engineer", org.north).await;
+    let r = app
+        .get("/api/v1/reports/satisfaction?year=2026", &north_engineer)
+        .await;
+    assert_eq!(r.body["by_project"].as_array().unwrap().len(), 1);
+    // the workbook's factor sheet holds the averages
+    let (_, bytes) = app
+        .get_raw(
+            "/api/v1/reports/satisfaction?year=2026&format=xlsx&lang=en",
+            &admin,
+            &[],
+        )
+        .await;
+    use calamine::Reader as _;
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = book.worksheet_range("factors").unwrap();
+    let first: Vec<String> = sheet
+        .rows()
+        .nth(1)
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(first[0], "East Branch");
+    assert_eq!(first[12], "76.75");
+}

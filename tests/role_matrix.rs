@@ -160,6 +160,9 @@ const EXPECTED: &[(&str, &str)] = &[
     ("list_repair_attachments", "ok ok ok ok ok ok ok"),
     ("add_repair_attachment", "ok ok ok ok ok ok ok"),
     ("report_deadlines", "ok ok ok ok ok ok 403"),
+    ("report_kpis", "ok ok ok ok ok ok 403"),
+    ("report_repeats", "ok ok ok ok ok ok 403"),
+    ("report_satisfaction", "ok ok ok ok ok ok 403"),
 ];
 
 /// The kinds of bad token: each is refused with 401 by every operation that
@@ -1166,10 +1169,11 @@ where
             .object()
         }
         "list_repairs" => call("GET", "/api/v1/repairs".into(), None),
-        "report_deadlines" => call(
+        "report_deadlines" | "report_kpis" | "report_repeats" | "report_satisfaction" => call(
             "GET",
             format!(
-                "/api/v1/reports/deadlines?project_department_id={}",
+                "/api/v1/reports/{}?project_department_id={}",
+                op.trim_start_matches("report_"),
                 w.side(side).department
             ),
             None,

@@ -66,7 +66,7 @@ fn csv_text(cell: &Cell) -> String {
         Cell::Empty => String::new(),
         Cell::Text(s) => s.clone(),
         Cell::Integer(n) | Cell::Seconds(n) => n.to_string(),
-        Cell::Ratio(r) => r.to_string(),
+        Cell::Ratio(r) | Cell::Number(r) => r.to_string(),
         Cell::Date(d) => d.format("%Y-%m-%d").to_string(),
         Cell::DateTime(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
     }
@@ -112,6 +112,7 @@ fn write_workbook(sheets: &[Sheet], headings: Headings) -> Result<Vec<u8>, XlsxE
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm");
     let duration = Format::new().set_num_format("[h]:mm");
+    let decimal = Format::new().set_num_format("0.0");
     for sheet in sheets {
         let ws = book.add_worksheet();
         ws.set_name(match headings {
@@ -142,6 +143,9 @@ fn write_workbook(sheets: &[Sheet], headings: Headings) -> Result<Vec<u8>, XlsxE
                     }
                     Cell::DateTime(t) => {
                         ws.write_number_with_format(r, c, excel_serial(*t), &datetime)?;
+                    }
+                    Cell::Number(x) => {
+                        ws.write_number_with_format(r, c, *x, &decimal)?;
                     }
                     Cell::Seconds(s) => {
                         ws.write_number_with_format(r, c, *s as f64 / 86_400.0, &duration)?;

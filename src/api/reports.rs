@@ -1,18 +1,24 @@
 //! `/api/v1/reports/…`: what management reads, as JSON, CSV or Excel.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::NaiveDate;
-use serde::Deserialize;
+use chrono::{NaiveDate, NaiveDateTime};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::export::{self, Headings, ReportFormat};
 use super::extract::ValidQuery;
 use crate::auth::Caller;
+use crate::db::DbConn;
 use crate::error::{AppResult, Problem};
 use crate::kit::deadlines::calendar;
 use crate::services::reports::deadlines::{self, DeadlineReport};
-use crate::services::reports::{self, AreaInput, Period, PeriodInput};
+use crate::services::reports::kpis::{self, KpiReport};
+use crate::services::reports::repeats::{self, RepeatReport};
+use crate::services::reports::satisfaction::{self, SatisfactionReport};
+use crate::services::reports::sheet::Sheet;
+use crate::services::reports::{self, Area, AreaInput, Period, PeriodInput};
 use crate::AppState;
 
 /// A section of a report, for its CSV answer (each report names its own).
@@ -23,6 +29,34 @@ pub enum ReportSection {
     Rules,
     /// deadlines: the ten open clocks longest past due
     MostOverdue,
+    /// kpis: the yearly plan compilation rate per branch
+    PlanCompilation,
+    /// kpis: the monthly plan compilation rate per branch and month
+    PlanCompilationMonthly,
+    /// kpis: the visit execution rate per branch
+    VisitExecution,
+    /// kpis: the ten customers complained about most
+    ComplaintsByCustomer,
+    /// kpis: the ten projects complained about most
+    ComplaintsByProject,
+    /// kpis: complaint feedback satisfaction per branch
+    ComplaintSatisfaction,
+    /// repeats: the counts per branch
+    Counts,
+    /// repeats: visits whose owner could not be reached
+    FailedVisits,
+    /// repeats: complaints about the same matter again
+    RepeatComplaints,
+    /// repeats: the third repair or later at the same place
+    RepeatRepairs,
+    /// satisfaction: the five levels per branch and source
+    BySource,
+    /// satisfaction: the survey factors' averages per branch
+    Factors,
+    /// satisfaction: the five levels per project
+    ByProject,
+    /// satisfaction: the five levels per branch and month
+    ByMonth,
 }
 
 impl ReportSection {
@@ -30,6 +64,20 @@ impl ReportSection {
         match self {
             ReportSection::Rules => "rules",
             ReportSection::MostOverdue => "most_overdue",
+            ReportSection::PlanCompilation => "plan_compilation",
+            ReportSection::PlanCompilationMonthly => "plan_compilation_monthly",
+            ReportSection::VisitExecution => "visit_execution",
+            ReportSection::ComplaintsByCustomer => "complaints_by_customer",
+            ReportSection::ComplaintsByProject => "complaints_by_project",
+            ReportSection::ComplaintSatisfaction => "complaint_satisfaction",
+            ReportSection::Counts => "counts",
+            ReportSection::FailedVisits => "failed_visits",
+            ReportSection::RepeatComplaints => "repeat_complaints",
+            ReportSection::RepeatRepairs => "repeat_repairs",
+            ReportSection::BySource => "by_source",
+            ReportSection::Factors => "factors",
+            ReportSection::ByProject => "by_project",
+            ReportSection::ByMonth => "by_month",
         }
     }
 }
@@ -65,15 +113,48 @@ pub struct ReportQuery {
     /// Only this project (in your scope).
     pub project_id: Option<i64>,
     /// `json` (default), `csv` or `xlsx`; wins over `Accept`.
-    #[param(inline)]
     pub format: Option<ReportFormat>,
     /// Headings of the CSV and workbook: `zh` (the forms' Chinese heading,
     /// the field name beneath; default) or `en` (the field name).
-    #[param(inline)]
     pub lang: Option<Headings>,
     /// The CSV answer's section (default the report's first).
-    #[param(inline)]
     pub section: Option<ReportSection>,
+}
+
+/// Reads a report for the caller's area and answers it in the format
+/// asked for: every report is read the same way.
+async fn read<R, B, S>(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: &HttpRequest,
+    query: ReportQuery,
+    name: &str,
+    build: B,
+    sheets: S,
+) -> AppResult<HttpResponse>
+where
+    R: Serialize + Send + 'static,
+    B: FnOnce(&mut DbConn, &Area, Period, Tz, NaiveDateTime) -> AppResult<R> + Send + 'static,
+    S: FnOnce(&R, Tz) -> Vec<Sheet>,
+{
+    let format = export::negotiate(query.format, req);
+    let (tz, now) = (state.config.tz, state.clock.now_naive());
+    let period = Period::resolve(&query.period(), calendar::local_day(now, tz))?;
+    let area_input = query.area();
+    let report = state
+        .db_as(caller, move |conn, actor| {
+            let area = reports::area(conn, &actor, &area_input)?;
+            build(conn, &area, period, tz, now)
+        })
+        .await?;
+    export::answer(
+        format,
+        query.lang.unwrap_or_default(),
+        query.section.map(ReportSection::as_str),
+        &format!("{name}-{}-{}", period.from, period.to),
+        &report,
+        || sheets(&report, tz),
+    )
 }
 
 impl ReportQuery {
@@ -118,7 +199,7 @@ impl ReportQuery {
             headers(("Content-Disposition" = String, description = "For CSV and the workbook: the file name"))),
         (status = 403, description = "Customer accounts read no reports", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "A unit or project outside your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A period named twice or half (`from` without `to`), or ending before it begins; a unit of the wrong kind; a section this report has not", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A period named twice or half (`from` without `to`), ending before it begins or longer than 10 years; a unit of the wrong kind; a section this report has not", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn deadline_report(
     state: web::Data<AppState>,
@@ -126,24 +207,151 @@ pub async fn deadline_report(
     req: HttpRequest,
     query: ValidQuery<ReportQuery>,
 ) -> AppResult<HttpResponse> {
-    let query = query.0;
-    let format = export::negotiate(query.format, &req);
-    let (tz, now) = (state.config.tz, state.clock.now_naive());
-    let today = calendar::local_day(now, tz);
-    let period = Period::resolve(&query.period(), today)?;
-    let area_input = query.area();
-    let report: DeadlineReport = state
-        .db_as(caller, move |conn, actor| {
-            let area = reports::area(conn, &actor, &area_input)?;
-            deadlines::report(conn, &area, period, tz, now)
-        })
-        .await?;
-    export::answer(
-        format,
-        query.lang.unwrap_or_default(),
-        query.section.map(ReportSection::as_str),
-        &format!("deadlines-{}-{}", period.from, period.to),
-        &report,
-        || report.sheets(tz),
+    read(
+        state,
+        caller,
+        &req,
+        query.0,
+        "deadlines",
+        deadlines::report,
+        |r: &DeadlineReport, tz| r.sheets(tz),
     )
+    .await
+}
+
+/// The four indicators
+///
+/// The key performance indicators of visit and complaint management, per
+/// branch, each with its numerator and denominator:
+/// - **visit plan compilation rate** (回访计划编制完成率): of the projects
+///   under warranty (any component) on a day of the period, those with an
+///   item in an approved branch plan of the period's year
+///   (`plan_compilation`), and month by month in an approved project plan
+///   of that month (`plan_compilation_monthly`); `compile_clocks`: the
+///   plans' 3-day compile clocks started in the period, met on time or not;
+/// - **visit execution rate** (回访实施完成率): of the items of approved
+///   plans planned on a day of the period, `done_on_time` (visited on or
+///   before the day), `done_late`, `not_done` (the day has passed),
+///   `replanned` (the owner could not be reached; counted apart) and
+///   `upcoming`; `rate = done_on_time / (done_on_time + done_late +
+///   not_done)`;
+/// - **most complaints against one customer and one project**
+///   (客户投诉最高次数): complaints received in the period, the maximum and
+///   the top ten of each;
+/// - **complaint feedback satisfaction** (客户投诉反馈满意度): of the owners'
+///   evaluations recorded in the period, those `basically_satisfied` or
+///   better, overall, of the first handling and after re-work; complaints
+///   closed as not ours are counted apart.
+///
+/// CSV sections: `plan_compilation`, `plan_compilation_monthly`,
+/// `visit_execution`, `complaints_by_customer`, `complaints_by_project`,
+/// `complaint_satisfaction`.
+#[utoipa::path(get, path = "/api/v1/reports/kpis", tag = "reports", operation_id = "report_kpis",
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "The report, as asked for",
+            content((KpiReport = "application/json"), (String = "text/csv"),
+                (export::WorkbookFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
+            headers(("Content-Disposition" = String, description = "For CSV and the workbook: the file name"))),
+        (status = 403, description = "Customer accounts read no reports", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A unit or project outside your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A period named twice or half (`from` without `to`), ending before it begins or longer than 10 years; a unit of the wrong kind; a section this report has not", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn kpi_report(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    query: ValidQuery<ReportQuery>,
+) -> AppResult<HttpResponse> {
+    read(
+        state,
+        caller,
+        &req,
+        query.0,
+        "kpis",
+        kpis::report,
+        |r: &KpiReport, _| r.sheets(),
+    )
+    .await
+}
+
+/// Repeats: the quarterly statistics
+///
+/// What the return-visit regulation asks each quarter, per branch (use
+/// `year` and `quarter`, or any period): `failed_visits` of `visits` (made
+/// in the period, the owner not reached), `repeat_complaints` of
+/// `complaints` (received in the period about the same matter as an
+/// earlier one), `repeat_repairs` of `repairs` (reported in the period, the
+/// third or later at the same project, category and place). Each kind is
+/// listed too, newest first (at most 500 each; the counts are whole), with
+/// its project, customer and the record it repeats. CSV sections: `counts`,
+/// `failed_visits`, `repeat_complaints`, `repeat_repairs`.
+#[utoipa::path(get, path = "/api/v1/reports/repeats", tag = "reports", operation_id = "report_repeats",
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "The report, as asked for",
+            content((RepeatReport = "application/json"), (String = "text/csv"),
+                (export::WorkbookFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
+            headers(("Content-Disposition" = String, description = "For CSV and the workbook: the file name"))),
+        (status = 403, description = "Customer accounts read no reports", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A unit or project outside your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A period named twice or half (`from` without `to`), ending before it begins or longer than 10 years; a unit of the wrong kind; a section this report has not", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn repeat_report(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    query: ValidQuery<ReportQuery>,
+) -> AppResult<HttpResponse> {
+    read(
+        state,
+        caller,
+        &req,
+        query.0,
+        "repeats",
+        repeats::report,
+        |r: &RepeatReport, tz| r.sheets(tz),
+    )
+    .await
+}
+
+/// Satisfaction
+///
+/// What owners said in the period, on the five levels (很满意 … 不满意),
+/// from three sources: the overall rating of visit surveys, the owners'
+/// evaluations of complaint handling and their sign-offs of repairs. Each
+/// group counts every level, `answers`, `satisfied`
+/// (`basically_satisfied` and above) and `rate = satisfied / answers`:
+/// `by_source` per branch and source; `by_project` (all sources, the
+/// lowest rate first); `by_month` per branch and month (company time).
+/// `factors`: per branch, the visit surveys' average mark of each of the
+/// ten factors and of the weighted score. CSV sections: `by_source`,
+/// `factors`, `by_project`, `by_month`.
+#[utoipa::path(get, path = "/api/v1/reports/satisfaction", tag = "reports", operation_id = "report_satisfaction",
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "The report, as asked for",
+            content((SatisfactionReport = "application/json"), (String = "text/csv"),
+                (export::WorkbookFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
+            headers(("Content-Disposition" = String, description = "For CSV and the workbook: the file name"))),
+        (status = 403, description = "Customer accounts read no reports", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A unit or project outside your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A period named twice or half (`from` without `to`), ending before it begins or longer than 10 years; a unit of the wrong kind; a section this report has not", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn satisfaction_report(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    query: ValidQuery<ReportQuery>,
+) -> AppResult<HttpResponse> {
+    read(
+        state,
+        caller,
+        &req,
+        query.0,
+        "satisfaction",
+        satisfaction::report,
+        |r: &SatisfactionReport, _| r.sheets(),
+    )
+    .await
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::sheet::{col, ratio, Cell, Column, Kind, Sheet};
-use super::{branch_names, secs_between, ts_literal, Area, BranchRef, Period};
+use super::{area_sql, branch_names, load, secs_between, ts_literal, Area, BranchRef, Period};
 use crate::db::schema::deadline_escalations;
 use crate::db::DbConn;
 use crate::error::AppResult;
@@ -18,6 +18,7 @@ use crate::kit::deadlines::calendar;
 use crate::models::deadline::Rule;
 use crate::models::user::Role;
 use chrono_tz::Tz;
+use std::collections::HashMap;
 
 /// One rule's clocks in one branch (or, in `totals`, in the whole area).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -148,21 +149,16 @@ struct OverdueRow {
     assignee_role: Option<String>,
 }
 
-/// Runs a statement the report wrote on the connection's own backend.
-fn load<R>(conn: &mut DbConn, query: String) -> AppResult<Vec<R>>
-where
-    R: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static,
-{
-    Ok(match conn {
-        DbConn::Pg(c) => diesel::sql_query(query).load(c)?,
-        DbConn::Sqlite(c) => diesel::sql_query(query).load(c)?,
-    })
-}
-
 /// The clocks of the area started in the period, each with its branch:
 /// the branch is the unit of kind `branch` whose subtree holds the clock's
 /// scope (a range join on `deadlines_scope_started`).
-fn clocks_sql(conn: &DbConn, area: &Area, start: NaiveDateTime, end: NaiveDateTime) -> String {
+fn clocks_sql(
+    conn: &DbConn,
+    area: &Area,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+    rules: Option<&[Rule]>,
+) -> String {
     let mut sql = format!(
         "SELECT d.*, b.id AS branch_id FROM deadlines d \
          LEFT JOIN org_units b ON b.kind = 'branch' AND d.scope_path >= b.path \
@@ -171,11 +167,14 @@ fn clocks_sql(conn: &DbConn, area: &Area, start: NaiveDateTime, end: NaiveDateTi
         ts_literal(conn, start),
         ts_literal(conn, end)
     );
-    if let Some((lo, hi)) = area.path_range() {
-        // paths are digits and slashes, made by us
-        sql.push_str(&format!(
-            " AND d.scope_path >= '{lo}' AND d.scope_path < '{hi}'"
-        ));
+    let org = Area {
+        project_id: None,
+        ..area.clone()
+    };
+    sql.push_str(&area_sql(&org, "d.scope_path", ""));
+    if let Some(rules) = rules {
+        let names: Vec<String> = rules.iter().map(|r| format!("'{}'", r.as_str())).collect();
+        sql.push_str(&format!(" AND d.rule IN ({})", names.join(", ")));
     }
     if let Some(p) = area.project_id {
         // the clocks of the project's own records, by their subject
@@ -239,6 +238,46 @@ fn figures(
     load(conn, query)
 }
 
+impl FiguresRow {
+    fn into_figures(self, names: &HashMap<i64, String>) -> AppResult<RuleFigures> {
+        let due = self.met + self.met_late + self.overdue;
+        Ok(RuleFigures {
+            branch: self.branch_id.map(|id| BranchRef {
+                id,
+                name: names.get(&id).cloned().unwrap_or_default(),
+            }),
+            rule: Rule::from_db(&self.rule)?,
+            started: self.started,
+            met: self.met,
+            met_late: self.met_late,
+            overdue: self.overdue,
+            open: self.open,
+            cancelled: self.cancelled,
+            due,
+            on_time_rate: ratio(self.met, due),
+            time_on_hold_secs: self.held,
+            median_secs: self.p50,
+            p90_secs: self.p90,
+        })
+    }
+}
+
+/// The figures of some rules' clocks started in the period, per branch.
+pub fn by_rule(
+    conn: &mut DbConn,
+    area: &Area,
+    period: Period,
+    tz: Tz,
+    now: NaiveDateTime,
+    rules: &[Rule],
+) -> AppResult<Vec<RuleFigures>> {
+    let (start, end) = period.bounds(tz);
+    let clocks = clocks_sql(conn, area, start, end, Some(rules));
+    let rows = figures(conn, &clocks, now, true)?;
+    let names = branch_names(conn, rows.iter().filter_map(|r| r.branch_id))?;
+    rows.into_iter().map(|r| r.into_figures(&names)).collect()
+}
+
 pub fn report(
     conn: &mut DbConn,
     area: &Area,
@@ -247,7 +286,7 @@ pub fn report(
     now: NaiveDateTime,
 ) -> AppResult<DeadlineReport> {
     let (start, end) = period.bounds(tz);
-    let clocks = clocks_sql(conn, area, start, end);
+    let clocks = clocks_sql(conn, area, start, end, None);
     let rows = figures(conn, &clocks, now, true)?;
     let totals = figures(conn, &clocks, now, false)?;
     let now_sql = ts_literal(conn, now);
@@ -286,24 +325,7 @@ pub fn report(
             name: names.get(&id).cloned().unwrap_or_default(),
         })
     };
-    let figures = |r: FiguresRow| -> AppResult<RuleFigures> {
-        let due = r.met + r.met_late + r.overdue;
-        Ok(RuleFigures {
-            branch: branch(r.branch_id),
-            rule: Rule::from_db(&r.rule)?,
-            started: r.started,
-            met: r.met,
-            met_late: r.met_late,
-            overdue: r.overdue,
-            open: r.open,
-            cancelled: r.cancelled,
-            due,
-            on_time_rate: ratio(r.met, due),
-            time_on_hold_secs: r.held,
-            median_secs: r.p50,
-            p90_secs: r.p90,
-        })
-    };
+    let figures = |r: FiguresRow| r.into_figures(&names);
     let most_overdue = overdue
         .into_iter()
         .map(|o| {

@@ -3,6 +3,9 @@
 //! rows loaded and counted here), each with its numerator and denominator.
 
 pub mod deadlines;
+pub mod kpis;
+pub mod repeats;
+pub mod satisfaction;
 pub mod sheet;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
@@ -63,6 +66,13 @@ impl Period {
         if let (Some(from), Some(to)) = (from, to) {
             if to < from {
                 return Err(AppError::invalid("to", "the period ends before it begins"));
+            }
+            // a report covers at most ten years: its month rows stay few
+            if from
+                .checked_add_months(chrono::Months::new(120))
+                .is_none_or(|limit| to >= limit)
+            {
+                return Err(AppError::invalid("to", "a period of at most 10 years"));
             }
             return Ok(Period { from, to });
         }
@@ -255,4 +265,41 @@ pub(crate) fn secs_between(conn: &DbConn, later: &str, earlier: &str) -> String 
             format!("CAST(ROUND((julianday({later}) - julianday({earlier})) * 86400) AS INTEGER)")
         }
     }
+}
+
+/// A date as a SQL literal (see [`ts_literal`]).
+pub(crate) fn date_literal(conn: &DbConn, day: NaiveDate) -> String {
+    match conn {
+        DbConn::Pg(_) => format!("DATE '{day}'"),
+        DbConn::Sqlite(_) => format!("'{day}'"),
+    }
+}
+
+/// The area as SQL conditions on a record's scope path and project columns
+/// (` AND …`, or nothing for the whole company). Paths are digits and
+/// slashes, ids integers: values we made, written into the statement.
+pub(crate) fn area_sql(area: &Area, path_column: &str, project_column: &str) -> String {
+    let mut sql = String::new();
+    if let Some((lo, hi)) = area.path_range() {
+        sql.push_str(&format!(
+            " AND {path_column} >= '{lo}' AND {path_column} < '{hi}'"
+        ));
+    }
+    if let Some(p) = area.project_id {
+        sql.push_str(&format!(" AND {project_column} = {p}"));
+    }
+    sql
+}
+
+/// Runs a statement a report wrote, on the connection's own backend.
+pub(crate) fn load<R>(conn: &mut DbConn, query: String) -> AppResult<Vec<R>>
+where
+    R: diesel::deserialize::QueryableByName<diesel::pg::Pg>
+        + diesel::deserialize::QueryableByName<diesel::sqlite::Sqlite>
+        + 'static,
+{
+    Ok(match conn {
+        DbConn::Pg(c) => diesel::sql_query(query).load(c)?,
+        DbConn::Sqlite(c) => diesel::sql_query(query).load(c)?,
+    })
 }

@@ -15,6 +15,8 @@ pub enum Kind {
     DateTime,
     /// A duration in seconds, shown in hours.
     Seconds,
+    /// A measure with a fraction (an average mark).
+    Number,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +42,7 @@ pub enum Cell {
     /// In the company's time zone.
     DateTime(NaiveDateTime),
     Seconds(i64),
+    Number(f64),
 }
 
 impl From<i64> for Cell {
