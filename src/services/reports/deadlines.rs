@@ -10,7 +10,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::sheet::{col, ratio, Cell, Column, Kind, Sheet};
-use super::{area_sql, branch_names, load, secs_between, ts_literal, Area, BranchRef, Period};
+use super::{
+    area_sql, branch_cell, branch_names, load, secs_between, ts_literal, Area, BranchRef, Branches,
+    Period,
+};
 use crate::db::schema::deadline_escalations;
 use crate::db::DbConn;
 use crate::error::AppResult;
@@ -18,7 +21,6 @@ use crate::kit::deadlines::calendar;
 use crate::models::deadline::Rule;
 use crate::models::user::Role;
 use chrono_tz::Tz;
-use std::collections::HashMap;
 
 /// One rule's clocks in one branch (or, in `totals`, in the whole area).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -239,13 +241,10 @@ fn figures(
 }
 
 impl FiguresRow {
-    fn into_figures(self, names: &HashMap<i64, String>) -> AppResult<RuleFigures> {
+    fn into_figures(self, names: &Branches) -> AppResult<RuleFigures> {
         let due = self.met + self.met_late + self.overdue;
         Ok(RuleFigures {
-            branch: self.branch_id.map(|id| BranchRef {
-                id,
-                name: names.get(&id).cloned().unwrap_or_default(),
-            }),
+            branch: names.of(self.branch_id),
             rule: Rule::from_db(&self.rule)?,
             started: self.started,
             met: self.met,
@@ -319,12 +318,7 @@ pub fn report(
             .filter_map(|r| r.branch_id)
             .chain(overdue.iter().filter_map(|o| o.branch_id)),
     )?;
-    let branch = |id: Option<i64>| {
-        id.map(|id| BranchRef {
-            id,
-            name: names.get(&id).cloned().unwrap_or_default(),
-        })
-    };
+    let branch = |id: Option<i64>| names.of(id);
     let figures = |r: FiguresRow| r.into_figures(&names);
     let most_overdue = overdue
         .into_iter()
@@ -388,10 +382,10 @@ const OVERDUE: &[Column] = &[
 
 fn figures_row(f: &RuleFigures, total: bool) -> Vec<Cell> {
     vec![
-        match (&f.branch, total) {
-            (_, true) => Cell::from("合计 total"),
-            (Some(b), _) => Cell::from(b.name.as_str()),
-            (None, _) => Cell::from("集团 group"),
+        if total {
+            Cell::from("合计 total")
+        } else {
+            branch_cell(&f.branch)
         },
         Cell::from(f.rule.as_str()),
         f.started.into(),

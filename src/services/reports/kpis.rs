@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use super::deadlines::{self, RuleFigures};
 use super::sheet::{col, ratio, Cell, Column, Kind, Sheet};
-use super::{area_sql, branch_names, date_literal, load, Area, BranchRef, Period};
+use super::{area_sql, branch_cell, branch_names, date_literal, load, Area, BranchRef, Period};
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::kit::deadlines::calendar;
@@ -428,12 +428,7 @@ pub fn report(
             )
             .chain(satisfied.iter().filter_map(|r| r.branch_id)),
     )?;
-    let branch = |id: Option<i64>| {
-        id.map(|id| BranchRef {
-            id,
-            name: names.get(&id).cloned().unwrap_or_default(),
-        })
-    };
+    let branch = |id: Option<i64>| names.of(id);
     let counts = |rows: Vec<CountRow>| -> Vec<ComplaintRanking> {
         rows.into_iter()
             .map(|r| ComplaintRanking {
@@ -515,13 +510,6 @@ pub fn report(
             })
             .collect(),
     })
-}
-
-fn branch_cell(b: &Option<BranchRef>) -> Cell {
-    match b {
-        Some(b) => Cell::from(b.name.as_str()),
-        None => Cell::from("集团 group"),
-    }
 }
 
 const COMPILATION: &[Column] = &[

@@ -231,18 +231,38 @@ pub struct BranchRef {
     pub name: String,
 }
 
+/// The branches a report names, read once for all its rows.
+pub struct Branches(std::collections::HashMap<i64, String>);
+
+impl Branches {
+    /// The branch of a row (none: the group's own).
+    pub fn of(&self, id: Option<i64>) -> Option<BranchRef> {
+        id.map(|id| BranchRef {
+            id,
+            name: self.0.get(&id).cloned().unwrap_or_default(),
+        })
+    }
+}
+
+/// A row's branch as a sheet cell: its name, or the group.
+pub fn branch_cell(branch: &Option<BranchRef>) -> sheet::Cell {
+    match branch {
+        Some(b) => sheet::Cell::from(b.name.as_str()),
+        None => sheet::Cell::from("集团 group"),
+    }
+}
+
 /// The names of the branches among `ids`, one query.
-pub fn branch_names(
-    conn: &mut DbConn,
-    ids: impl IntoIterator<Item = i64>,
-) -> AppResult<std::collections::HashMap<i64, String>> {
+pub fn branch_names(conn: &mut DbConn, ids: impl IntoIterator<Item = i64>) -> AppResult<Branches> {
     let ids: Vec<i64> = ids.into_iter().collect();
-    Ok(org_units::table
-        .filter(org_units::id.eq_any(ids))
-        .select((org_units::id, org_units::name))
-        .load::<(i64, String)>(conn)?
-        .into_iter()
-        .collect())
+    Ok(Branches(
+        org_units::table
+            .filter(org_units::id.eq_any(ids))
+            .select((org_units::id, org_units::name))
+            .load::<(i64, String)>(conn)?
+            .into_iter()
+            .collect(),
+    ))
 }
 
 /// A timestamp as a SQL literal: reports write their fixed bounds into the

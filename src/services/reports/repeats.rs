@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::sheet::{col, Cell, Column, Kind, Sheet};
-use super::{area_sql, branch_names, load, ts_literal, Area, BranchRef, Period};
+use super::{area_sql, branch_cell, branch_names, load, ts_literal, Area, BranchRef, Period};
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::kit::deadlines::calendar;
@@ -260,12 +260,7 @@ pub fn report(
             )
             .flatten(),
     )?;
-    let branch = |id: Option<i64>| {
-        id.map(|id| BranchRef {
-            id,
-            name: names.get(&id).cloned().unwrap_or_default(),
-        })
-    };
+    let branch = |id: Option<i64>| names.of(id);
     let items = |rows: Vec<ItemRow>| -> Vec<RepeatItem> {
         rows.into_iter()
             .map(|r| RepeatItem {
@@ -328,10 +323,7 @@ impl RepeatReport {
     /// The sections: `counts`, `failed_visits`, `repeat_complaints`,
     /// `repeat_repairs`.
     pub fn sheets(&self, tz: Tz) -> Vec<Sheet> {
-        let branch = |b: &Option<BranchRef>| match b {
-            Some(b) => Cell::from(b.name.as_str()),
-            None => Cell::from("集团 group"),
-        };
+        let branch = branch_cell;
         let mut counts = Sheet::new("counts", "季度统计", COUNTS);
         for r in &self.counts {
             counts.push(vec![

@@ -12,7 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::sheet::{col, ratio, Cell, Column, Kind, Sheet};
-use super::{area_sql, branch_names, load, ts_literal, Area, BranchRef, Period};
+use super::{area_sql, branch_cell, branch_names, load, ts_literal, Area, BranchRef, Period};
 use crate::db::DbConn;
 use crate::error::AppResult;
 
@@ -352,12 +352,7 @@ pub fn report(
             .filter_map(|r| r.branch_id)
             .chain(factors.iter().map(|f| f.branch_id)),
     )?;
-    let branch = |id: Option<i64>| {
-        id.map(|id| BranchRef {
-            id,
-            name: names.get(&id).cloned().unwrap_or_default(),
-        })
-    };
+    let branch = |id: Option<i64>| names.of(id);
     let source = |label: &str| match label {
         "visit_survey" => RatingSource::VisitSurvey,
         "complaint_evaluation" => RatingSource::ComplaintEvaluation,
@@ -497,10 +492,7 @@ fn level_cells(l: &Levels) -> [Cell; 8] {
 impl SatisfactionReport {
     /// The sections: `by_source`, `factors`, `by_project`, `by_month`.
     pub fn sheets(&self) -> Vec<Sheet> {
-        let branch = |b: &Option<BranchRef>| match b {
-            Some(b) => Cell::from(b.name.as_str()),
-            None => Cell::from("集团 group"),
-        };
+        let branch = branch_cell;
         let mut by_source = Sheet::new("by_source", "满意度来源", BY_SOURCE);
         for r in &self.by_source {
             let mut row = vec![branch(&r.branch), Cell::from(r.source.as_str())];
