@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aftercare::kit::workflow::markdown;
+use aftercare::services::accountability::AccountabilityFlow;
 use aftercare::services::complaints::{ComplaintFlow, FilingFlow};
+use aftercare::services::corrective_actions::CorrectiveFlow;
 use aftercare::services::projects::ledger::Ledger;
 use aftercare::services::rectification::{MilestoneFlow, PlanFlow};
 use aftercare::services::repairs::RepairFlow;
@@ -23,6 +25,8 @@ fn tables() -> Vec<(&'static str, String)> {
         ("visit_plan_item", markdown::<PlanItemFlow>()),
         ("visit", markdown::<VisitFlow>()),
         ("repair", markdown::<RepairFlow>()),
+        ("corrective_action", markdown::<CorrectiveFlow>()),
+        ("accountability", markdown::<AccountabilityFlow>()),
     ]
 }
 

@@ -163,6 +163,15 @@ const EXPECTED: &[(&str, &str)] = &[
     ("report_kpis", "ok ok ok ok ok ok 403"),
     ("report_repeats", "ok ok ok ok ok ok 403"),
     ("report_satisfaction", "ok ok ok ok ok ok 403"),
+    ("record_corrective_action", "403 403 403 403 ok ok 403"),
+    ("list_corrective_actions", "ok ok ok ok ok ok 403"),
+    ("get_corrective_action", "ok ok ok ok ok ok 404"),
+    ("complete_corrective_action", "403 403 403 403 ok ok 404"),
+    ("verify_corrective_action", "403 403 ok 403 403 403 404"),
+    ("record_accountability", "403 403 ok 403 403 403 403"),
+    ("list_accountability_records", "ok ok ok ok ok ok 403"),
+    ("get_accountability_record", "ok ok ok ok ok ok 404"),
+    ("withdraw_accountability", "403 403 ok 403 403 403 404"),
 ];
 
 /// The kinds of bad token: each is refused with 401 by every operation that
@@ -634,6 +643,59 @@ where
         .expect(200);
     }
     id
+}
+
+fn corrective_body(project: i64, today: chrono::NaiveDate) -> Value {
+    json!({"project_id": project, "cause_analysis": "laps too short", "measures": "redo the roof",
+           "responsible": "Li", "due_on": (today + Duration::days(30)).to_string()})
+}
+
+/// A corrective action of the side's project, open or reported done.
+async fn corrective<S, B>(app: &TestApp<S>, w: &World, side: Side, done: bool) -> i64
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let s = w.side(side);
+    let r = app
+        .post(
+            "/api/v1/corrective-actions",
+            &s.pm_token,
+            corrective_body(s.project, app.clock.now().date_naive()),
+        )
+        .await;
+    r.expect(201);
+    let id = r.body["id"].as_i64().unwrap();
+    if done {
+        app.post(
+            &format!("/api/v1/corrective-actions/{id}/completion"),
+            &s.pm_token,
+            json!({"result": "redone"}),
+        )
+        .await
+        .expect(200);
+    }
+    id
+}
+
+/// An accountability record for a schedule complaint of the side found true.
+async fn accountability<S, B>(app: &TestApp<S>, w: &World, side: Side) -> i64
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let s = w.side(side);
+    let c = complaint(app, w, side, "handling").await;
+    let r = app
+        .post(
+            "/api/v1/accountability-records",
+            &s.engineer_token,
+            json!({"complaint_id": c, "person": "Site manager", "measure": "fine",
+                   "fine_amount": 200.5, "reason": "the delay was ours"}),
+        )
+        .await;
+    r.expect(201);
+    r.body["id"].as_i64().unwrap()
 }
 
 fn repair_body(project: i64, at: &str, source: &str) -> Value {
@@ -1169,6 +1231,51 @@ where
             .object()
         }
         "list_repairs" => call("GET", "/api/v1/repairs".into(), None),
+        "record_corrective_action" => call(
+            "POST",
+            "/api/v1/corrective-actions".into(),
+            Some(corrective_body(s.project, app.clock.now().date_naive())),
+        )
+        .object(),
+        "list_corrective_actions" => call("GET", "/api/v1/corrective-actions".into(), None),
+        "get_corrective_action" | "complete_corrective_action" | "verify_corrective_action" => {
+            let done = op == "verify_corrective_action";
+            let id = corrective(app, w, side, done).await;
+            let (method, tail, body) = match op {
+                "get_corrective_action" => ("GET", "", None),
+                "complete_corrective_action" => {
+                    ("POST", "/completion", Some(json!({"result": "redone"})))
+                }
+                _ => ("POST", "/verification", Some(json!({"decision": "verified"}))),
+            };
+            call(method, format!("/api/v1/corrective-actions/{id}{tail}"), body).object()
+        }
+        "record_accountability" => {
+            let c = complaint(app, w, side, "handling").await;
+            call(
+                "POST",
+                "/api/v1/accountability-records".into(),
+                Some(json!({"complaint_id": c, "person": "Site manager", "measure": "criticism",
+                            "reason": "late"})),
+            )
+            .object()
+        }
+        "list_accountability_records" => {
+            call("GET", "/api/v1/accountability-records".into(), None)
+        }
+        "get_accountability_record" | "withdraw_accountability" => {
+            let id = accountability(app, w, side).await;
+            if op == "get_accountability_record" {
+                call("GET", format!("/api/v1/accountability-records/{id}"), None).object()
+            } else {
+                call(
+                    "POST",
+                    format!("/api/v1/accountability-records/{id}/withdrawal"),
+                    Some(json!({"reason": "appeal upheld"})),
+                )
+                .object()
+            }
+        }
         "report_deadlines" | "report_kpis" | "report_repeats" | "report_satisfaction" => call(
             "GET",
             format!(

@@ -1,9 +1,11 @@
 //! HTTP handlers, one file per resource: parse, authorise, call a service,
 //! shape the answer. No SQL and no business rule lives here.
 
+pub mod accountability;
 pub mod attachments;
 pub mod auth;
 pub mod complaints;
+pub mod corrective_actions;
 pub mod customers;
 pub mod deadlines;
 pub mod events;

@@ -580,6 +580,64 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    corrective_actions (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        customer_id -> BigInt,
+        branch_id -> BigInt,
+        project_department_id -> BigInt,
+        scope_path -> Text,
+        complaint_id -> Nullable<BigInt>,
+        year -> Integer,
+        status -> Text,
+        cause_analysis -> Text,
+        measures -> Text,
+        responsible -> Text,
+        due_on -> Date,
+        result -> Nullable<Text>,
+        done_at -> Nullable<Timestamp>,
+        done_by -> Nullable<BigInt>,
+        verified_at -> Nullable<Timestamp>,
+        verified_by -> Nullable<BigInt>,
+        verification_note -> Nullable<Text>,
+        return_reason -> Nullable<Text>,
+        returns -> Integer,
+        created_by -> BigInt,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    accountability_records (id) {
+        id -> BigInt,
+        complaint_id -> BigInt,
+        project_id -> BigInt,
+        customer_id -> BigInt,
+        branch_id -> BigInt,
+        project_department_id -> BigInt,
+        scope_path -> Text,
+        sent_to_group -> Bool,
+        status -> Text,
+        basis -> Text,
+        person -> Text,
+        person_user_id -> Nullable<BigInt>,
+        measure -> Text,
+        fine_fen -> Nullable<BigInt>,
+        measure_detail -> Nullable<Text>,
+        reason -> Text,
+        recorded_by -> BigInt,
+        withdrawn_reason -> Nullable<Text>,
+        withdrawn_at -> Nullable<Timestamp>,
+        withdrawn_by -> Nullable<BigInt>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> org_units (org_unit_id));
 diesel::table! {
     file_removals (sha256) {
@@ -662,6 +720,8 @@ diesel::joinable!(repair_reopenings -> repairs (repair_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
+    corrective_actions,
+    accountability_records,
     repairs,
     repair_steps,
     repair_cost_lines,

@@ -49,6 +49,8 @@ super::text_enum! {
         RepairRework => "repair.rework",
         /// follow a repair up with a visit 1 week to 1 month after it was accepted (001)
         RepairFollowup => "repair.followup",
+        /// carry out a corrective action by its date (000 §1.4)
+        CorrectiveActionComplete => "corrective_action.complete",
     }
 }
 
@@ -71,6 +73,8 @@ super::text_enum! {
         RectificationMilestone => "rectification_milestone",
         /// a repair request
         Repair => "repair",
+        /// a corrective action of the annual summary
+        CorrectiveAction => "corrective_action",
     }
 }
 
@@ -100,6 +104,7 @@ impl Rule {
             | Rule::RepairCompleteLarge
             | Rule::RepairRework
             | Rule::RepairFollowup => DeadlineSubject::Repair,
+            Rule::CorrectiveActionComplete => DeadlineSubject::CorrectiveAction,
         }
     }
 }

@@ -8,6 +8,8 @@ super::text_enum! {
     /// one of these (the audit trail, the complaint timeline, later the
     /// webhooks and the change feed).
     EventType {
+        AccountabilityRecorded => "accountability_record.recorded",
+        AccountabilityWithdrawn => "accountability_record.withdrawn",
         AttachmentAdded => "attachment.added",
         AttachmentChanged => "attachment.changed",
         AttachmentHidden => "attachment.hidden",
@@ -17,6 +19,10 @@ super::text_enum! {
         CalendarDayRemoved => "calendar_day.removed",
         CalendarDaySet => "calendar_day.set",
         ComplaintEvaluated => "complaint.evaluated",
+        CorrectiveActionCompleted => "corrective_action.completed",
+        CorrectiveActionRecorded => "corrective_action.recorded",
+        CorrectiveActionReturned => "corrective_action.returned",
+        CorrectiveActionVerified => "corrective_action.verified",
         ComplaintFiled => "complaint.filed",
         ComplaintFilingRequired => "complaint.filing_required",
         ComplaintJudged => "complaint.judged",
@@ -109,6 +115,8 @@ super::text_enum! {
         Visit => "visit",
         VisitPlan => "visit_plan",
         Repair => "repair",
+        CorrectiveAction => "corrective_action",
+        AccountabilityRecord => "accountability_record",
         Deadline => "deadline",
         DeadlinePolicy => "deadline_policy",
         CalendarDay => "calendar_day",

@@ -3,8 +3,10 @@
 //! steps and its queries. Every command runs in one transaction that writes
 //! the new state and its event together. Services know nothing of HTTP.
 
+pub mod accountability;
 pub mod auth;
 pub mod complaints;
+pub mod corrective_actions;
 pub mod customers;
 pub mod org_units;
 pub mod owner_view;

@@ -464,6 +464,56 @@ fn carry_records(
         department,
     )?;
     deadlines::move_scope(conn, now, "visit", &visit_ids, after.branch_id)?;
+    carry_later_records(conn, now, before, after)
+}
+
+/// The repairs, corrective actions and accountability records of a moved
+/// project go with it, as its complaints and visits do; their clocks are
+/// the project department's.
+fn carry_later_records(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    before: &Project,
+    after: &ProjectFields,
+) -> AppResult<()> {
+    use crate::db::schema::{accountability_records, corrective_actions, repairs};
+    let repair_ids: Vec<i64> = repairs::table
+        .filter(repairs::project_id.eq(before.id))
+        .select(repairs::id)
+        .load(conn)?;
+    diesel::update(repairs::table.filter(repairs::project_id.eq(before.id)))
+        .set((
+            repairs::customer_id.eq(after.customer_id),
+            repairs::branch_id.eq(after.branch_id),
+            repairs::project_department_id.eq(after.project_department_id),
+            repairs::scope_path.eq(&after.scope_path),
+        ))
+        .execute(conn)?;
+    let action_ids: Vec<i64> = corrective_actions::table
+        .filter(corrective_actions::project_id.eq(before.id))
+        .select(corrective_actions::id)
+        .load(conn)?;
+    diesel::update(corrective_actions::table.filter(corrective_actions::project_id.eq(before.id)))
+        .set((
+            corrective_actions::customer_id.eq(after.customer_id),
+            corrective_actions::branch_id.eq(after.branch_id),
+            corrective_actions::project_department_id.eq(after.project_department_id),
+            corrective_actions::scope_path.eq(&after.scope_path),
+        ))
+        .execute(conn)?;
+    diesel::update(
+        accountability_records::table.filter(accountability_records::project_id.eq(before.id)),
+    )
+    .set((
+        accountability_records::customer_id.eq(after.customer_id),
+        accountability_records::branch_id.eq(after.branch_id),
+        accountability_records::project_department_id.eq(after.project_department_id),
+        accountability_records::scope_path.eq(&after.scope_path),
+    ))
+    .execute(conn)?;
+    let department = after.project_department_id;
+    deadlines::move_scope(conn, now, "repair", &repair_ids, department)?;
+    deadlines::move_scope(conn, now, "corrective_action", &action_ids, department)?;
     Ok(())
 }
 
