@@ -210,6 +210,7 @@ operations!(
     api::reports::kpi_report,
     api::reports::repeat_report,
     api::reports::satisfaction_report,
+    api::reports::annual_summary,
     api::attachments::list_for_repair,
     api::attachments::add_to_repair,
     api::attachments::get,

@@ -1424,3 +1424,277 @@ async fn satisfaction_counts_the_five_levels_of_surveys_evaluations_and_sign_off
     assert_eq!(first[0], "East Branch");
     assert_eq!(first[12], "76.75");
 }
+
+#[actix_rt::test]
+async fn the_annual_summary_adds_up_the_years_figures_with_corrective_actions_and_accountability() {
+    let app = spawn_with(|c| c.access_token_ttl_secs = 30 * 86_400).await;
+    let b = books(&app).await;
+    // March: an east schedule complaint found true, evaluated dissatisfied
+    let c = app
+        .post(
+            "/api/v1/complaints",
+            &b.east_engineer,
+            json!({"project_id": b.east_project, "received_at": app.clock.now().to_rfc3339(),
+                   "category": "schedule", "channel": "phone", "complainant_name": "王先生",
+                   "complainant_phone": "13800138000", "description": "工期延误 late"}),
+        )
+        .await;
+    c.expect(201);
+    let c = c.body["id"].as_i64().unwrap();
+    app.post(
+        &format!("/api/v1/complaints/{c}/judgment"),
+        &b.east_engineer,
+        json!({"liability": "ours", "severity": "minor", "reasoning": "our schedule"}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/complaints/{c}/resolution"),
+        &b.east_pm,
+        json!({"summary": "赶工 caught up"}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/complaints/{c}/evaluation"),
+        &b.east_engineer,
+        json!({"rating": "dissatisfied", "method": "visit"}),
+    )
+    .await
+    .expect(200);
+    // the project was not brought to satisfaction: a corrective action,
+    // verified; accountability for the complaint, and one withdrawn
+    let due = (app.clock.now() + Duration::days(20)).date_naive();
+    let a = app
+        .post(
+            "/api/v1/corrective-actions",
+            &b.east_pm,
+            json!({"project_id": b.east_project, "complaint_id": c, "cause_analysis": "人手不足 short-handed",
+                   "measures": "增加班组 another crew", "responsible": "李工", "due_on": due.to_string()}),
+        )
+        .await;
+    a.expect(201);
+    let a = a.body["id"].as_i64().unwrap();
+    app.post(
+        &format!("/api/v1/corrective-actions/{a}/completion"),
+        &b.east_pm,
+        json!({"result": "done"}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/corrective-actions/{a}/verification"),
+        &b.east_engineer,
+        json!({"decision": "verified"}),
+    )
+    .await
+    .expect(200);
+    let mut held = vec![];
+    for measure in [
+        json!({"measure": "fine", "fine_amount": 300}),
+        json!({"measure": "criticism"}),
+    ] {
+        let mut body = json!({"complaint_id": c, "person": "王工", "reason": "属实 found true"});
+        for (k, v) in measure.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let r = app
+            .post("/api/v1/accountability-records", &b.east_engineer, body)
+            .await;
+        r.expect(201);
+        held.push(r.body["id"].as_i64().unwrap());
+    }
+    app.post(
+        &format!("/api/v1/accountability-records/{}/withdrawal", held[1]),
+        &b.east_engineer,
+        json!({"reason": "重复记录 recorded twice"}),
+    )
+    .await
+    .expect(200);
+
+    let summary = app
+        .get("/api/v1/reports/annual-summary?year=2026", &b.admin)
+        .await;
+    summary.expect(200);
+    let s = &summary.body;
+    assert_eq!(s["year"], 2026);
+    let branch_row = |name: &str| -> Value {
+        s["branches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["branch"]["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no row for {name}: {s}"))
+    };
+    let east = branch_row("East Branch");
+    let north = branch_row("North Branch");
+    // its own figures, exactly
+    assert_eq!(east["complaints"], 1);
+    assert_eq!(north["complaints"], 0);
+    assert_eq!(east["complaint_evaluations"], 1);
+    assert_eq!(east["complaint_evaluations_satisfied"], 0);
+    assert_eq!(east["complaint_satisfaction_rate"], 0.0);
+    assert_eq!(east["answers"], 1);
+    assert_eq!(east["satisfied"], 0);
+    assert_eq!(east["unsatisfied_projects"], 1);
+    assert_eq!(east["corrective_actions"], 1);
+    assert_eq!(east["corrective_actions_verified"], 1);
+    assert_eq!(east["accountability_records"], 1);
+    assert_eq!(north["accountability_records"], 0);
+    assert_eq!(east["repairs"], 3);
+    assert_eq!(north["repairs"], 1);
+    assert_eq!(east["projects_under_warranty"], 1);
+    assert_eq!(east["covered_by_branch_plan"], 0);
+    assert_eq!(east["plan_compilation_rate"], 0.0);
+    // and the other reports' figures over the same year
+    let deadlines = app
+        .get("/api/v1/reports/deadlines?year=2026", &b.admin)
+        .await;
+    for row in [&east, &north] {
+        let id = &row["branch"]["id"];
+        let (due, met) = deadlines.body["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| &r["branch"]["id"] == id)
+            .fold((0, 0), |(d, m), r| {
+                (
+                    d + r["due"].as_i64().unwrap(),
+                    m + r["met"].as_i64().unwrap(),
+                )
+            });
+        assert_eq!(row["clocks_due"], due);
+        assert_eq!(row["clocks_met"], met);
+        assert!(due > 0);
+    }
+    // the months: twelve a branch, the complaint in March
+    let months: Vec<&Value> = s["by_month"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["branch"]["name"] == "East Branch")
+        .collect();
+    assert_eq!(months.len(), 12);
+    assert_eq!(months[2]["month"], 3);
+    assert_eq!(months[2]["complaints"], 1);
+    assert_eq!(months[2]["answers"], 1);
+    assert_eq!(months[2]["satisfaction_rate"], 0.0);
+    assert_eq!(months[3]["complaints"], 0);
+    assert!(months[3]["satisfaction_rate"].is_null());
+    // the unsatisfied project with its action; the action; the records
+    assert_eq!(
+        s["unsatisfied_projects"],
+        json!([{"project_id": b.east_project, "project_name": s["unsatisfied_projects"][0]["project_name"],
+                "branch": east["branch"], "answers": 1, "dissatisfied": 1,
+                "corrective_actions": 1, "corrective_actions_verified": 1}])
+    );
+    assert_eq!(s["corrective_actions"][0]["id"], a);
+    assert_eq!(s["corrective_actions"][0]["status"], "verified");
+    assert_eq!(s["corrective_actions"][0]["complaint_id"], c);
+    let listed: Vec<(i64, &str)> = s["accountability"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["id"].as_i64().unwrap(), h["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(listed, vec![(held[0], "recorded"), (held[1], "withdrawn")]);
+    assert_eq!(s["accountability"][0]["fine_amount"], 300.0);
+
+    // a branch reads its own; a customer none; the year is required
+    let own = app
+        .get(
+            "/api/v1/reports/annual-summary?year=2026",
+            &b.north_engineer,
+        )
+        .await;
+    let names: Vec<&str> = own.body["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["branch"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["North Branch"]);
+    assert!(own.body["corrective_actions"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(own.body["accountability"].as_array().unwrap().is_empty());
+    app.get("/api/v1/reports/annual-summary?year=2026", &b.owner)
+        .await
+        .expect(403);
+    app.get("/api/v1/reports/annual-summary", &b.admin)
+        .await
+        .expect(400);
+
+    // the workbook: its sheets equal the JSON, and a chart per branch
+    let (r, bytes) = app
+        .get_raw(
+            "/api/v1/reports/annual-summary?year=2026&format=xlsx",
+            &b.admin,
+            &[],
+        )
+        .await;
+    r.expect(200);
+    let charts = {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).unwrap();
+        (0..zip.len())
+            .filter(|i| {
+                zip.by_index(*i)
+                    .unwrap()
+                    .name()
+                    .unwrap()
+                    .starts_with("xl/charts/chart")
+            })
+            .count()
+    };
+    assert_eq!(charts, s["branches"].as_array().unwrap().len());
+    use calamine::{Data, Reader as _};
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(
+        book.sheet_names(),
+        vec![
+            "分公司汇总",
+            "月度投诉与满意率",
+            "未达满意工程",
+            "纠正措施",
+            "责任追究"
+        ]
+    );
+    let sheet = book.worksheet_range("分公司汇总").unwrap();
+    let mut lines = sheet.rows();
+    let fields: Vec<String> = lines
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string().rsplit('\n').next().unwrap().to_string())
+        .collect();
+    let lines: Vec<&[Data]> = lines.collect();
+    let rows = s["branches"].as_array().unwrap();
+    assert_eq!(lines.len(), rows.len());
+    for (line, row) in lines.iter().zip(rows) {
+        for (at, field) in fields.iter().enumerate().skip(1) {
+            let cell = match &line[at] {
+                Data::Empty => Value::Null,
+                Data::Float(x) if field.ends_with("_rate") => json!(x),
+                Data::Float(x) => json!(*x as i64),
+                other => panic!("{field}: {other:?}"),
+            };
+            assert_eq!(cell, row[field.as_str()], "{field}");
+        }
+    }
+    // and as CSV, the section asked for
+    let (_, bytes) = app
+        .get_raw(
+            "/api/v1/reports/annual-summary?year=2026&format=csv&lang=en&section=corrective_actions",
+            &b.admin,
+            &[],
+        )
+        .await;
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    assert_eq!(&reader.headers().unwrap()[0], "id");
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(records.len(), 1);
+    assert_eq!(&records[0][0], a.to_string().as_str());
+    assert_eq!(&records[0][9], "verified");
+}

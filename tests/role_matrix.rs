@@ -163,6 +163,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("report_kpis", "ok ok ok ok ok ok 403"),
     ("report_repeats", "ok ok ok ok ok ok 403"),
     ("report_satisfaction", "ok ok ok ok ok ok 403"),
+    ("report_annual_summary", "ok ok ok ok ok ok 403"),
     ("record_corrective_action", "403 403 403 403 ok ok 403"),
     ("list_corrective_actions", "ok ok ok ok ok ok 403"),
     ("get_corrective_action", "ok ok ok ok ok ok 404"),
@@ -1235,6 +1236,15 @@ where
             "POST",
             "/api/v1/corrective-actions".into(),
             Some(corrective_body(s.project, app.clock.now().date_naive())),
+        )
+        .object(),
+        "report_annual_summary" => call(
+            "GET",
+            format!(
+                "/api/v1/reports/annual-summary?year=2026&project_department_id={}",
+                w.side(side).department
+            ),
+            None,
         )
         .object(),
         "list_corrective_actions" => call("GET", "/api/v1/corrective-actions".into(), None),

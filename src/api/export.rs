@@ -5,7 +5,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{NaiveDate, NaiveDateTime};
-use rust_xlsxwriter::{Format, FormatAlign, XlsxError};
+use rust_xlsxwriter::{Chart, ChartType, Format, FormatAlign, XlsxError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -115,10 +115,11 @@ fn write_workbook(sheets: &[Sheet], headings: Headings) -> Result<Vec<u8>, XlsxE
     let decimal = Format::new().set_num_format("0.0");
     for sheet in sheets {
         let ws = book.add_worksheet();
-        ws.set_name(match headings {
+        let title = match headings {
             Headings::Zh => sheet.title_zh,
             Headings::En => sheet.name,
-        })?;
+        };
+        ws.set_name(title)?;
         for (c, column) in sheet.columns.iter().enumerate() {
             ws.write_string_with_format(0, c as u16, heading(column, headings), &head)?;
         }
@@ -155,6 +156,34 @@ fn write_workbook(sheets: &[Sheet], headings: Headings) -> Result<Vec<u8>, XlsxE
         }
         ws.set_freeze_panes(1, 0)?;
         ws.autofit();
+        // charts to the right of the table, one under the other
+        for (i, chart) in sheet.charts.iter().enumerate() {
+            let heading_of = |c: usize| heading(&sheet.columns[c], headings).replace('\n', " ");
+            let range = |c: usize| {
+                (
+                    title,
+                    chart.first_row as u32 + 1,
+                    c as u16,
+                    chart.last_row as u32 + 1,
+                    c as u16,
+                )
+            };
+            let mut bars = Chart::new(ChartType::Column);
+            bars.add_series()
+                .set_name(heading_of(chart.columns).as_str())
+                .set_categories(range(chart.categories))
+                .set_values(range(chart.columns));
+            let mut line = Chart::new(ChartType::Line);
+            line.add_series()
+                .set_name(heading_of(chart.line).as_str())
+                .set_categories(range(chart.categories))
+                .set_values(range(chart.line))
+                .set_secondary_axis(true);
+            bars.combine(&line);
+            bars.title().set_name(chart.title.as_str());
+            bars.y2_axis().set_num_format("0%");
+            ws.insert_chart((i * 16) as u32 + 1, sheet.columns.len() as u16 + 1, &bars)?;
+        }
     }
     book.save_to_buffer()
 }

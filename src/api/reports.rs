@@ -13,6 +13,7 @@ use crate::auth::Caller;
 use crate::db::DbConn;
 use crate::error::{AppResult, Problem};
 use crate::kit::deadlines::calendar;
+use crate::services::reports::annual::{self, AnnualSummary};
 use crate::services::reports::deadlines::{self, DeadlineReport};
 use crate::services::reports::kpis::{self, KpiReport};
 use crate::services::reports::repeats::{self, RepeatReport};
@@ -55,8 +56,17 @@ pub enum ReportSection {
     Factors,
     /// satisfaction: the five levels per project
     ByProject,
-    /// satisfaction: the five levels per branch and month
+    /// satisfaction: the five levels per branch and month; annual summary:
+    /// complaints and satisfaction per branch and month
     ByMonth,
+    /// annual summary: the year per branch
+    Branches,
+    /// annual summary: the projects not brought to satisfaction
+    UnsatisfiedProjects,
+    /// annual summary: the corrective actions of the year
+    CorrectiveActions,
+    /// annual summary: the accountability records of the year
+    Accountability,
 }
 
 impl ReportSection {
@@ -78,6 +88,10 @@ impl ReportSection {
             ReportSection::Factors => "factors",
             ReportSection::ByProject => "by_project",
             ReportSection::ByMonth => "by_month",
+            ReportSection::Branches => "branches",
+            ReportSection::UnsatisfiedProjects => "unsatisfied_projects",
+            ReportSection::CorrectiveActions => "corrective_actions",
+            ReportSection::Accountability => "accountability",
         }
     }
 }
@@ -352,6 +366,91 @@ pub async fn satisfaction_report(
         "satisfaction",
         satisfaction::report,
         |r: &SatisfactionReport, _| r.sheets(),
+    )
+    .await
+}
+
+/// The year, the part of the company and the format of the annual summary.
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AnnualQuery {
+    /// The calendar year (company time).
+    #[validate(range(min = 2000, max = 9998))]
+    #[param(minimum = 2000, maximum = 9998)]
+    pub year: i32,
+    /// Only this branch (in your scope).
+    pub branch_id: Option<i64>,
+    /// Only this project department (in your scope).
+    pub project_department_id: Option<i64>,
+    /// Only this project (in your scope).
+    pub project_id: Option<i64>,
+    /// `json` (default), `csv` or `xlsx`; wins over `Accept`.
+    pub format: Option<ReportFormat>,
+    /// Headings of the CSV and workbook: `zh` (default) or `en`.
+    pub lang: Option<Headings>,
+    /// The CSV answer's section (default `branches`).
+    pub section: Option<ReportSection>,
+}
+
+/// The annual summary
+///
+/// What the quality management standard asks each year (§1.4), per branch
+/// of your area: the four indicators (plan compilation, visit execution,
+/// complaint feedback satisfaction; complaints and repeats), what owners
+/// said (`answers`, `satisfied`, `satisfaction_rate` of visit surveys,
+/// complaint evaluations and repair sign-offs), deadline compliance
+/// (`clocks_met` of `clocks_due`, the clocks started in the year), failed
+/// visits and third repairs, as the other reports count them over the same
+/// year; `by_month`: complaints received and the satisfaction rate of every
+/// month, per branch (the workbook draws them, a chart per branch);
+/// `unsatisfied_projects`: the projects with an answer below
+/// `basically_satisfied` in the year, the most dissatisfied first, with
+/// their corrective actions; `corrective_actions`: every one of the year
+/// with its state; `accountability`: the records made in the year
+/// (withdrawn ones listed, not counted). CSV sections: `branches`,
+/// `by_month`, `unsatisfied_projects`, `corrective_actions`,
+/// `accountability`.
+#[utoipa::path(get, path = "/api/v1/reports/annual-summary", tag = "reports", operation_id = "report_annual_summary",
+    params(AnnualQuery),
+    responses(
+        (status = 200, description = "The summary, as asked for",
+            content((AnnualSummary = "application/json"), (String = "text/csv"),
+                (export::WorkbookFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
+            headers(("Content-Disposition" = String, description = "For CSV and the workbook: the file name"))),
+        (status = 400, description = "No `year`, or a parameter this report does not take", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Customer accounts read no reports", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A unit or project outside your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A year outside 2000–9998; a unit of the wrong kind; a section this report has not", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn annual_summary(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    query: ValidQuery<AnnualQuery>,
+) -> AppResult<HttpResponse> {
+    let q = query.0;
+    let query = ReportQuery {
+        from: None,
+        to: None,
+        year: Some(q.year),
+        quarter: None,
+        month: None,
+        branch_id: q.branch_id,
+        project_department_id: q.project_department_id,
+        project_id: q.project_id,
+        format: q.format,
+        lang: q.lang,
+        section: q.section,
+    };
+    read(
+        state,
+        caller,
+        &req,
+        query,
+        "annual-summary",
+        annual::report,
+        |r: &AnnualSummary, tz| r.sheets(tz),
     )
     .await
 }

@@ -2,6 +2,7 @@
 //! organisation, counted by the database (grouped queries on indexes, never
 //! rows loaded and counted here), each with its numerator and denominator.
 
+pub mod annual;
 pub mod deadlines;
 pub mod kpis;
 pub mod repeats;

@@ -228,7 +228,12 @@ fn json_text(conn: &DbConn, column: &str, field: &str) -> String {
 /// PostgreSQL converts with the zone's rules; SQLite, which knows no
 /// zones, shifts by the zone's offset at the start of the period (the
 /// company zone, Asia/Shanghai, keeps one offset all year).
-fn local_year_month(conn: &DbConn, column: &str, tz: Tz, at: NaiveDateTime) -> (String, String) {
+pub(crate) fn local_year_month(
+    conn: &DbConn,
+    column: &str,
+    tz: Tz,
+    at: NaiveDateTime,
+) -> (String, String) {
     match conn {
         DbConn::Pg(_) => (
             format!("CAST(EXTRACT(YEAR FROM ({column} AT TIME ZONE 'UTC' AT TIME ZONE '{}')) AS INTEGER)", tz.name()),

@@ -78,6 +78,22 @@ pub struct Sheet {
     pub title_zh: &'static str,
     pub columns: &'static [Column],
     pub rows: Vec<Vec<Cell>>,
+    /// Charts the workbook draws beside the table (the CSV has none).
+    pub charts: Vec<Chart>,
+}
+
+/// A chart over some rows of a sheet: one column as the categories, one as
+/// columns (bars) and one as a line on a second axis.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    pub title: String,
+    /// The data rows it covers, counted from 0 below the heading row.
+    pub first_row: usize,
+    pub last_row: usize,
+    /// Column indexes: the categories, the bars, the line.
+    pub categories: usize,
+    pub columns: usize,
+    pub line: usize,
 }
 
 impl Sheet {
@@ -87,6 +103,7 @@ impl Sheet {
             title_zh,
             columns,
             rows: Vec::new(),
+            charts: Vec::new(),
         }
     }
 
