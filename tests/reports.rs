@@ -1698,3 +1698,179 @@ async fn the_annual_summary_adds_up_the_years_figures_with_corrective_actions_an
     assert_eq!(&records[0][0], a.to_string().as_str());
     assert_eq!(&records[0][9], "verified");
 }
+
+#[actix_rt::test]
+async fn the_registers_stream_every_record_of_the_area_as_json_csv_and_a_workbook() {
+    let app = spawn_with(|c| c.access_token_ttl_secs = 30 * 86_400).await;
+    let b = books(&app).await;
+    let c = app
+        .post(
+            "/api/v1/complaints",
+            &b.east_engineer,
+            json!({"project_id": b.east_project, "received_at": app.clock.now().to_rfc3339(),
+                   "category": "warranty", "channel": "phone", "complainant_name": "王先生",
+                   "complainant_phone": "13800138000", "description": "渗水, \"again\"\nsecond line"}),
+        )
+        .await;
+    c.expect(201);
+    // more than a page of bare rows behind it
+    let customer = c.body["customer_id"].as_i64().unwrap();
+    app.seed_complaints(customer, b.east_project, 1_200, app.clock.now_naive())
+        .await;
+    let all = app.get("/api/v1/registers/complaints", &b.admin).await;
+    all.expect(200);
+    let rows = all.body.as_array().unwrap();
+    assert_eq!(rows.len(), 1_201);
+    let ids: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "in id order, once each"
+    );
+    let first = &rows[0];
+    assert_eq!(first["description"], "渗水, \"again\"\nsecond line");
+    assert_eq!(first["category"], "warranty");
+    assert_eq!(first["branch"], "East Branch");
+    assert_eq!(first["sent_to_group"], "no");
+    // company time, with its offset
+    assert!(
+        first["received_at"].as_str().unwrap().ends_with("+08:00"),
+        "{first}"
+    );
+
+    // CSV: the same rows, quoting done right
+    let (r, bytes) = app
+        .get_raw("/api/v1/registers/complaints?format=csv", &b.admin, &[])
+        .await;
+    r.expect(200);
+    assert!(r
+        .header("content-disposition")
+        .unwrap()
+        .contains("complaints.csv"));
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    assert_eq!(&reader.headers().unwrap()[0], "编号\nid");
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(records.len(), 1_201);
+    assert_eq!(&records[0][0], ids[0].to_string().as_str());
+    assert_eq!(&records[0][10], "渗水, \"again\"\nsecond line");
+    assert_eq!(&records[1_200][0], ids[1_200].to_string().as_str());
+
+    // the workbook, written a page at a time
+    let (r, bytes) = app
+        .get_raw(
+            "/api/v1/registers/complaints?format=xlsx&lang=en",
+            &b.admin,
+            &[],
+        )
+        .await;
+    r.expect(200);
+    use calamine::{Data, Reader as _};
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(book.sheet_names(), vec!["complaints"]);
+    let sheet = book.worksheet_range("complaints").unwrap();
+    let lines: Vec<&[Data]> = sheet.rows().collect();
+    assert_eq!(lines.len(), 1_202);
+    assert_eq!(lines[0][0].to_string(), "id");
+    assert_eq!(lines[1][0], Data::Float(ids[0] as f64));
+    assert_eq!(lines[1][10].to_string(), "渗水, \"again\"\nsecond line");
+    assert_eq!(lines[1_201][0], Data::Float(ids[1_200] as f64));
+
+    // the area and the filters
+    let count = |path: String, token: String| {
+        let app = &app;
+        async move {
+            let r = app.get(&path, &token).await;
+            r.expect(200);
+            r.body.as_array().unwrap().len()
+        }
+    };
+    assert_eq!(
+        count("/api/v1/registers/repairs".into(), b.east_engineer.clone()).await,
+        3
+    );
+    assert_eq!(
+        count("/api/v1/registers/repairs".into(), b.north_engineer.clone()).await,
+        1
+    );
+    assert_eq!(
+        count(
+            "/api/v1/registers/repairs?status=closed_not_a_defect".into(),
+            b.admin.clone()
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            "/api/v1/registers/complaints".into(),
+            b.north_engineer.clone()
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            "/api/v1/registers/complaints?from=2027-01-01".into(),
+            b.admin.clone()
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count("/api/v1/registers/ledger".into(), b.admin.clone()).await,
+        2
+    );
+    assert_eq!(
+        count(
+            format!("/api/v1/registers/ledger?project_id={}", b.east_project),
+            b.east_engineer.clone()
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            "/api/v1/registers/ledger?from=2024-06-01&to=2024-06-01".into(),
+            b.admin.clone()
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        count(
+            "/api/v1/registers/ledger?to=2024-05-31".into(),
+            b.admin.clone()
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count("/api/v1/registers/visits".into(), b.admin.clone()).await,
+        0
+    );
+    let ledger = app
+        .get("/api/v1/registers/ledger?limit_is_not_a_filter=1", &b.admin)
+        .await;
+    ledger.expect(400);
+    let ledger = app.get("/api/v1/registers/ledger", &b.east_engineer).await;
+    assert_eq!(ledger.body[0]["handover_on"], "2024-06-01");
+    assert_eq!(ledger.body[0]["branch"], "East Branch");
+    app.get("/api/v1/registers/complaints?status=bogus", &b.admin)
+        .await
+        .expect_problem(422, "validation_failed");
+    app.get(
+        "/api/v1/registers/complaints?from=2026-05-01&to=2026-04-01",
+        &b.admin,
+    )
+    .await
+    .expect(422);
+    app.get("/api/v1/registers/complaints", &b.owner)
+        .await
+        .expect(403);
+    app.get(
+        &format!("/api/v1/registers/complaints?project_id={}", b.east_project),
+        &b.north_engineer,
+    )
+    .await
+    .expect(404);
+}

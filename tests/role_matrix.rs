@@ -164,6 +164,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("report_repeats", "ok ok ok ok ok ok 403"),
     ("report_satisfaction", "ok ok ok ok ok ok 403"),
     ("report_annual_summary", "ok ok ok ok ok ok 403"),
+    ("register_export", "ok ok ok ok ok ok 403"),
     ("record_corrective_action", "403 403 403 403 ok ok 403"),
     ("list_corrective_actions", "ok ok ok ok ok ok 403"),
     ("get_corrective_action", "ok ok ok ok ok ok 404"),
@@ -1242,6 +1243,15 @@ where
             "GET",
             format!(
                 "/api/v1/reports/annual-summary?year=2026&project_department_id={}",
+                w.side(side).department
+            ),
+            None,
+        )
+        .object(),
+        "register_export" => call(
+            "GET",
+            format!(
+                "/api/v1/registers/complaints?format=csv&project_department_id={}",
                 w.side(side).department
             ),
             None,

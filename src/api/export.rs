@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
-use crate::services::reports::sheet::{Cell, Sheet};
+use crate::services::reports::sheet::{Cell, Column, Sheet};
 
 pub const CSV: &str = "text/csv";
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -54,7 +54,7 @@ pub fn negotiate(format: Option<ReportFormat>, req: &HttpRequest) -> ReportForma
     }
 }
 
-fn heading(column: &crate::services::reports::sheet::Column, headings: Headings) -> String {
+fn heading(column: &Column, headings: Headings) -> String {
     match headings {
         Headings::Zh => format!("{}\n{}", column.zh, column.field),
         Headings::En => column.field.to_string(),
@@ -85,6 +85,133 @@ pub fn csv(sheet: &Sheet, headings: Headings) -> AppResult<Vec<u8>> {
     }
     out.into_inner()
         .map_err(|e| AppError::internal(format!("writing CSV: {e}")))
+}
+
+/// The start of a streamed CSV answer: the BOM and the heading row.
+pub fn csv_head(columns: &[Column], headings: Headings) -> AppResult<Vec<u8>> {
+    let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let failed = |e: csv::Error| AppError::internal(format!("writing CSV: {e}"));
+    out.write_record(columns.iter().map(|c| heading(c, headings)))
+        .map_err(failed)?;
+    out.into_inner()
+        .map_err(|e| AppError::internal(format!("writing CSV: {e}")))
+}
+
+/// Rows of a streamed CSV answer.
+pub fn csv_rows(rows: &[Vec<Cell>]) -> AppResult<Vec<u8>> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        out.write_record(row.iter().map(csv_text))
+            .map_err(|e| AppError::internal(format!("writing CSV: {e}")))?;
+    }
+    out.into_inner()
+        .map_err(|e| AppError::internal(format!("writing CSV: {e}")))
+}
+
+/// A cell as JSON: numbers as numbers, dates as `YYYY-MM-DD`, times as
+/// RFC 3339 with the company's offset.
+pub fn json_value(cell: &Cell, tz: chrono_tz::Tz) -> serde_json::Value {
+    use chrono::TimeZone;
+    match cell {
+        Cell::Empty => serde_json::Value::Null,
+        Cell::Text(s) => serde_json::Value::from(s.as_str()),
+        Cell::Integer(n) | Cell::Seconds(n) => serde_json::Value::from(*n),
+        Cell::Ratio(x) | Cell::Number(x) => serde_json::Value::from(*x),
+        Cell::Date(d) => serde_json::Value::from(d.format("%Y-%m-%d").to_string()),
+        Cell::DateTime(t) => tz
+            .from_local_datetime(t)
+            .earliest()
+            .map_or(serde_json::Value::Null, |at| {
+                serde_json::Value::from(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
+            }),
+    }
+}
+
+/// A workbook of one sheet written a page at a time (rust_xlsxwriter's
+/// constant-memory mode: each row goes to a temporary file as it is
+/// written), for registers of any size.
+pub struct StreamedBook {
+    book: rust_xlsxwriter::Workbook,
+    next_row: u32,
+    formats: [Format; 4],
+}
+
+impl StreamedBook {
+    pub fn new(
+        name: &str,
+        title_zh: &str,
+        columns: &[Column],
+        headings: Headings,
+    ) -> AppResult<Self> {
+        let failed = |e: XlsxError| AppError::internal(format!("writing XLSX: {e}"));
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let head = Format::new()
+            .set_bold()
+            .set_text_wrap()
+            .set_align(FormatAlign::Center);
+        let ws = book.add_worksheet_with_constant_memory().map_err(failed)?;
+        ws.set_name(match headings {
+            Headings::Zh => title_zh,
+            Headings::En => name,
+        })
+        .map_err(failed)?;
+        for (c, column) in columns.iter().enumerate() {
+            let width = match column.kind {
+                crate::services::reports::sheet::Kind::Text => 24.0,
+                crate::services::reports::sheet::Kind::DateTime => 17.0,
+                _ => 12.0,
+            };
+            ws.set_column_width(c as u16, width).map_err(failed)?;
+            ws.write_string_with_format(0, c as u16, heading(column, headings), &head)
+                .map_err(failed)?;
+        }
+        ws.set_freeze_panes(1, 0).map_err(failed)?;
+        Ok(StreamedBook {
+            book,
+            next_row: 1,
+            formats: [
+                Format::new().set_num_format("yyyy-mm-dd"),
+                Format::new().set_num_format("yyyy-mm-dd hh:mm"),
+                Format::new().set_num_format("0.0"),
+                Format::new().set_num_format("0.0%"),
+            ],
+        })
+    }
+
+    pub fn rows(&mut self, rows: &[Vec<Cell>]) -> AppResult<()> {
+        let failed = |e: XlsxError| AppError::internal(format!("writing XLSX: {e}"));
+        let [date, datetime, decimal, percent] = &self.formats;
+        let ws = self.book.worksheet_from_index(0).map_err(failed)?;
+        for row in rows {
+            let r = self.next_row;
+            for (c, cell) in row.iter().enumerate() {
+                let c = c as u16;
+                match cell {
+                    Cell::Empty => Ok(&mut *ws),
+                    Cell::Text(s) => ws.write_string(r, c, s),
+                    Cell::Integer(n) | Cell::Seconds(n) => ws.write_number(r, c, *n as f64),
+                    Cell::Number(x) => ws.write_number_with_format(r, c, *x, decimal),
+                    Cell::Ratio(x) => ws.write_number_with_format(r, c, *x, percent),
+                    Cell::Date(d) => {
+                        let at = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+                        ws.write_number_with_format(r, c, excel_serial(at), date)
+                    }
+                    Cell::DateTime(t) => {
+                        ws.write_number_with_format(r, c, excel_serial(*t), datetime)
+                    }
+                }
+                .map_err(failed)?;
+            }
+            self.next_row += 1;
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> AppResult<Vec<u8>> {
+        self.book
+            .save_to_buffer()
+            .map_err(|e| AppError::internal(format!("writing XLSX: {e}")))
+    }
 }
 
 /// Days since 1899-12-30: how Excel stores a date and time.

@@ -16,6 +16,7 @@ pub mod me;
 pub mod org_units;
 pub mod projects;
 pub mod rectification_plans;
+pub mod registers;
 pub mod repairs;
 pub mod reports;
 pub mod users;

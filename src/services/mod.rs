@@ -12,6 +12,7 @@ pub mod org_units;
 pub mod owner_view;
 pub mod projects;
 pub mod rectification;
+pub mod registers;
 pub mod repairs;
 pub mod reports;
 pub mod users;
