@@ -123,6 +123,7 @@ crate::list_query! {
         pub branch_id: Option<i64>,
         pub project_department_id: Option<i64>,
         /// The year of the annual summary.
+        #[validate(range(min = 2000, max = 9999))]
         #[param(minimum = 2000, maximum = 9999)]
         pub year: Option<i32>,
         pub status: Option<CorrectiveStatus>,
