@@ -255,6 +255,13 @@ async fn default_policies_follow_the_standards_and_everyone_reads_them() {
             "branch_engineer",
             vec!["group_engineer"],
         ),
+        // 30 days from a return; first due when its own date ends (000 §1.4)
+        (
+            "corrective_action.complete",
+            720,
+            "project_manager",
+            vec!["branch_engineer"],
+        ),
     ];
     for (rule, hours, actor, escalation) in expected {
         let p = by_rule(rule);
@@ -275,7 +282,7 @@ async fn default_policies_follow_the_standards_and_everyone_reads_them() {
         (large["duration"].clone(), large["unit"].clone()),
         (json!(5), json!("working_days"))
     );
-    assert_eq!(r.body.as_array().unwrap().len(), 21);
+    assert_eq!(r.body.as_array().unwrap().len(), 22);
 }
 
 #[actix_rt::test]
