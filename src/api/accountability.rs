@@ -45,6 +45,8 @@ pub struct AccountabilityView {
     pub reason: String,
     pub recorded_by: i64,
     pub withdrawn_reason: Option<String>,
+    /// Who decided the withdrawal, when not the one who recorded it.
+    pub withdrawn_decided_by: Option<String>,
     pub withdrawn_at: Option<DateTime<Utc>>,
     pub withdrawn_by: Option<i64>,
     /// Also sent as `ETag`; the withdrawal honours `If-Match`.
@@ -75,6 +77,7 @@ impl TryFrom<AccountabilityRecord> for AccountabilityView {
             reason: r.reason,
             recorded_by: r.recorded_by,
             withdrawn_reason: r.withdrawn_reason,
+            withdrawn_decided_by: r.withdrawn_decided_by,
             withdrawn_at: r.withdrawn_at.map(utc),
             withdrawn_by: r.withdrawn_by,
             version: r.version,

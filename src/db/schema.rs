@@ -630,6 +630,7 @@ diesel::table! {
         reason -> Text,
         recorded_by -> BigInt,
         withdrawn_reason -> Nullable<Text>,
+        withdrawn_decided_by -> Nullable<Text>,
         withdrawn_at -> Nullable<Timestamp>,
         withdrawn_by -> Nullable<BigInt>,
         version -> Integer,

@@ -124,6 +124,7 @@ pub struct AccountabilityRecord {
     pub reason: String,
     pub recorded_by: i64,
     pub withdrawn_reason: Option<String>,
+    pub withdrawn_decided_by: Option<String>,
     pub withdrawn_at: Option<NaiveDateTime>,
     pub withdrawn_by: Option<i64>,
     pub version: i32,

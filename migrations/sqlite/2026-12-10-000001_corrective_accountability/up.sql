@@ -68,6 +68,8 @@ CREATE TABLE accountability_records (
     reason TEXT NOT NULL,
     recorded_by BIGINT NOT NULL REFERENCES users (id),
     withdrawn_reason TEXT,
+    -- who decided the withdrawal (an appeal board), when not the one recording it
+    withdrawn_decided_by TEXT,
     withdrawn_at TIMESTAMP,
     withdrawn_by BIGINT REFERENCES users (id),
     version INTEGER NOT NULL DEFAULT 1,

@@ -138,11 +138,16 @@ pub struct NewAccountability {
 /// Why a record is withdrawn.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"reason": "申诉成立 the appeal was upheld"}))]
+#[schema(example = json!({"reason": "申诉成立 the appeal was upheld", "decided_by": "集团申诉小组 the group's appeal panel"}))]
 pub struct AccountabilityWithdrawal {
     #[validate(length(min = 1, max = 2000))]
     #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
+    /// Who decided it (an appeal panel, the group), when not the one
+    /// recording the withdrawal.
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub decided_by: Option<String>,
 }
 
 /// Why the complaint calls for accountability (004 §5.8), or `None`.
@@ -297,6 +302,7 @@ pub fn withdraw(
 ) -> AppResult<AccountabilityRecord> {
     let reason =
         trimmed(Some(&input.reason)).ok_or_else(|| AppError::invalid("reason", "say why"))?;
+    let decided_by = trimmed(input.decided_by.as_deref());
     let (now, by) = (ctx.now, ctx.actor.id);
     workflow::run::<AccountabilityFlow>(
         conn,
@@ -308,6 +314,7 @@ pub fn withdraw(
             diesel::update(accountability_records::table.find(before.id))
                 .set((
                     accountability_records::withdrawn_reason.eq(&reason),
+                    accountability_records::withdrawn_decided_by.eq(&decided_by),
                     accountability_records::withdrawn_at.eq(now),
                     accountability_records::withdrawn_by.eq(by),
                 ))
