@@ -152,8 +152,8 @@ struct OverdueRow {
 }
 
 /// The clocks of the area started in the period, each with its branch:
-/// the branch is the unit of kind `branch` whose subtree holds the clock's
-/// scope (a range join on `deadlines_scope_started`).
+/// the unit of kind `branch` whose path begins the clock's scope path (an
+/// equal-path lookup per clock, not a range join).
 fn clocks_sql(
     conn: &DbConn,
     area: &Area,
@@ -163,9 +163,9 @@ fn clocks_sql(
 ) -> String {
     let mut sql = format!(
         "SELECT d.*, b.id AS branch_id FROM deadlines d \
-         LEFT JOIN org_units b ON b.kind = 'branch' AND d.scope_path >= b.path \
-           AND d.scope_path < substr(b.path, 1, length(b.path) - 1) || '0' \
+         LEFT JOIN org_units b ON b.path = {} AND b.kind = 'branch' \
          WHERE d.started_at >= {} AND d.started_at < {}",
+        super::branch_path(conn, "d.scope_path"),
         ts_literal(conn, start),
         ts_literal(conn, end)
     );

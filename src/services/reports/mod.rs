@@ -288,6 +288,21 @@ pub(crate) fn secs_between(conn: &DbConn, later: &str, earlier: &str) -> String 
     }
 }
 
+/// The path of the branch a scope path lies in — its first two segments
+/// (`/1/2/4/` → `/1/2/`) — as SQL, so that a record finds its branch by
+/// an equal path on `org_units_path` (a group-level path names no branch).
+pub(crate) fn branch_path(conn: &DbConn, column: &str) -> String {
+    match conn {
+        DbConn::Pg(_) => format!(
+            "('/' || split_part({column}, '/', 2) || '/' || split_part({column}, '/', 3) || '/')"
+        ),
+        DbConn::Sqlite(_) => format!(
+            "substr({column}, 1, instr(substr({column}, 2), '/') + 1 \
+             + instr(substr({column}, instr(substr({column}, 2), '/') + 2), '/'))"
+        ),
+    }
+}
+
 /// A date as a SQL literal (see [`ts_literal`]).
 pub(crate) fn date_literal(conn: &DbConn, day: NaiveDate) -> String {
     match conn {
