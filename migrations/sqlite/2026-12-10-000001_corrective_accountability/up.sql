@@ -83,6 +83,7 @@ CREATE INDEX accountability_department ON accountability_records (project_depart
 CREATE INDEX accountability_project ON accountability_records (project_id, id);
 CREATE INDEX accountability_branch ON accountability_records (branch_id, id);
 CREATE INDEX accountability_created ON accountability_records (created_at, scope_path);
+CREATE INDEX accountability_status ON accountability_records (status, id);
 
 -- a corrective action is carried out by its date (000 §1.4); overdue, the
 -- branch engineering department hears of it
