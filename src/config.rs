@@ -68,6 +68,81 @@ pub struct Config {
     /// Hours an upload waits to be attached before it is removed
     /// (`AFTERCARE_UPLOAD_TTL_HOURS`, default 24).
     pub upload_ttl_hours: i64,
+    /// Requests per minute one account or API key may make
+    /// (`AFTERCARE_RATE_LIMIT_PER_MINUTE`, default 600; 0: no limit), in
+    /// bursts of up to `AFTERCARE_RATE_LIMIT_BURST` (default 120).
+    pub rate_limit_per_minute: u32,
+    pub rate_limit_burst: u32,
+    /// Origins whose web apps may call the API from the browser
+    /// (`AFTERCARE_CORS_ORIGINS`, a comma list; none by default).
+    pub cors_origins: Vec<String>,
+    pub webhooks: WebhookConfig,
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Plain `http://` URLs accepted (`AFTERCARE_WEBHOOK_ALLOW_HTTP`, for tests).
+    pub allow_http: bool,
+    /// Loopback, private and link-local addresses accepted
+    /// (`AFTERCARE_WEBHOOK_ALLOW_PRIVATE`, for tests and closed networks).
+    pub allow_private: bool,
+    /// Waits before each retry (`AFTERCARE_WEBHOOK_RETRY_SCHEDULE`, e.g.
+    /// `5s,5m,30m,2h,5h,10h,10h`); after the last, the delivery fails.
+    pub retry_schedule: Vec<u64>,
+    pub connect_timeout_secs: u64,
+    /// The whole attempt (`AFTERCARE_WEBHOOK_TIMEOUT_SECS`, default 15).
+    pub timeout_secs: u64,
+    /// Deliveries in flight to one endpoint at once, across instances.
+    pub max_in_flight: i64,
+    /// An endpoint failing this long is disabled (default 5 days).
+    pub disable_after_secs: i64,
+    /// How often each instance looks for due deliveries
+    /// (`AFTERCARE_WEBHOOK_POLL_MS`, default 1000; 0: no dispatcher).
+    pub poll_ms: u64,
+}
+
+impl WebhookConfig {
+    pub const DEFAULT_SCHEDULE: &'static str = "5s,5m,30m,2h,5h,10h,10h";
+
+    pub fn defaults() -> WebhookConfig {
+        WebhookConfig {
+            allow_http: false,
+            allow_private: false,
+            retry_schedule: parse_schedule(Self::DEFAULT_SCHEDULE).unwrap_or_default(),
+            connect_timeout_secs: 5,
+            timeout_secs: 15,
+            max_in_flight: 4,
+            disable_after_secs: 5 * 24 * 3600,
+            poll_ms: 1000,
+        }
+    }
+}
+
+/// `5s,5m,30m,2h`: seconds, minutes, hours or days each.
+pub fn parse_schedule(text: &str) -> Result<Vec<u64>, String> {
+    text.split(',')
+        .map(|step| {
+            let step = step.trim();
+            let (number, unit) = step.split_at(step.len().saturating_sub(1));
+            let n: u64 = number.parse().map_err(|_| {
+                format!("AFTERCARE_WEBHOOK_RETRY_SCHEDULE: {step:?} is not like 5s, 5m, 2h or 1d")
+            })?;
+            match unit {
+                "s" => Ok(n),
+                "m" => Ok(n * 60),
+                "h" => Ok(n * 3600),
+                "d" => Ok(n * 86_400),
+                _ => Err(format!(
+                    "AFTERCARE_WEBHOOK_RETRY_SCHEDULE: {step:?} is not like 5s, 5m, 2h or 1d"
+                )),
+            }
+        })
+        .collect()
+}
+
+fn flag(name: &str) -> bool {
+    matches!(non_empty(name).as_deref(), Some("1" | "true" | "yes"))
 }
 
 /// Where uploads are spooled unless `AFTERCARE_SPOOL_DIR` says otherwise.
@@ -144,6 +219,22 @@ impl Config {
             upload_quota_bytes: number("AFTERCARE_UPLOAD_QUOTA_BYTES", 500 * 1024 * 1024)?,
             max_attachments: number("AFTERCARE_MAX_ATTACHMENTS", 50)?,
             upload_ttl_hours: number("AFTERCARE_UPLOAD_TTL_HOURS", 24)?,
+            rate_limit_per_minute: number("AFTERCARE_RATE_LIMIT_PER_MINUTE", 600)?,
+            rate_limit_burst: number("AFTERCARE_RATE_LIMIT_BURST", 120)?,
+            cors_origins: cors_origins()?,
+            webhooks: WebhookConfig {
+                allow_http: flag("AFTERCARE_WEBHOOK_ALLOW_HTTP"),
+                allow_private: flag("AFTERCARE_WEBHOOK_ALLOW_PRIVATE"),
+                retry_schedule: parse_schedule(
+                    &non_empty("AFTERCARE_WEBHOOK_RETRY_SCHEDULE")
+                        .unwrap_or_else(|| WebhookConfig::DEFAULT_SCHEDULE.to_string()),
+                )?,
+                connect_timeout_secs: 5,
+                timeout_secs: number("AFTERCARE_WEBHOOK_TIMEOUT_SECS", 15)?,
+                max_in_flight: number("AFTERCARE_WEBHOOK_MAX_IN_FLIGHT", 4)?,
+                disable_after_secs: 5 * 24 * 3600,
+                poll_ms: number("AFTERCARE_WEBHOOK_POLL_MS", 1000)?,
+            },
             database,
         };
         if let Some(secret) = &config.jwt_secret {
@@ -186,6 +277,15 @@ impl Config {
             upload_quota_bytes: 500 * 1024 * 1024,
             max_attachments: 50,
             upload_ttl_hours: 24,
+            // tests and tools make requests as fast as they can
+            rate_limit_per_minute: 0,
+            rate_limit_burst: 120,
+            cors_origins: vec![],
+            webhooks: WebhookConfig {
+                // deliveries are sent when a test says (`webhooks::dispatch`)
+                poll_ms: 0,
+                ..WebhookConfig::defaults()
+            },
             database,
         }
     }
@@ -233,6 +333,10 @@ impl std::fmt::Debug for Config {
             .field("upload_quota_bytes", &self.upload_quota_bytes)
             .field("max_attachments", &self.max_attachments)
             .field("upload_ttl_hours", &self.upload_ttl_hours)
+            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field("rate_limit_burst", &self.rate_limit_burst)
+            .field("cors_origins", &self.cors_origins)
+            .field("webhooks", &self.webhooks)
             .finish()
     }
 }
@@ -275,6 +379,29 @@ fn season(name: &str, default: Season) -> Result<Season, String> {
             Season::parse(&v).ok_or_else(|| format!("{name}: expected MM-DD..MM-DD, got {v:?}"))
         }
     }
+}
+
+/// `https://app.example.com,https://admin.example.com`: exact origins;
+/// `*` is refused (the API takes credentials).
+fn cors_origins() -> Result<Vec<String>, String> {
+    let Some(list) = non_empty("AFTERCARE_CORS_ORIGINS") else {
+        return Ok(vec![]);
+    };
+    list.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            if o == "*" {
+                Err("AFTERCARE_CORS_ORIGINS: name the origins; `*` is not allowed".to_string())
+            } else if !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/') {
+                Err(format!(
+                    "AFTERCARE_CORS_ORIGINS: {o:?} is not an origin like https://app.example.com"
+                ))
+            } else {
+                Ok(o.to_string())
+            }
+        })
+        .collect()
 }
 
 fn non_empty(name: &str) -> Option<String> {

@@ -20,6 +20,7 @@ pub mod season;
 pub mod services;
 pub mod state;
 pub mod storage;
+pub mod webhooks;
 
 pub use jobs::{sweep, Swept};
 pub use state::{AppState, Startup};
@@ -56,6 +57,7 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let cors = cors(&state.config.cors_origins);
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::PathConfig::default().error_handler(|err, req| {
@@ -98,10 +100,14 @@ pub fn app(
             }
             let fut = actix_web::dev::Service::call(srv, req);
             futures_util::future::Either::Right(async move {
-                fut.await.map(ServiceResponse::map_into_boxed_body)
+                fut.await.map(|mut res| {
+                    rate_limit_headers(&mut res);
+                    res.map_into_boxed_body()
+                })
             })
         })
         .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed))
+        .wrap(cors)
         .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
         .route("/", web::get().to(to_swagger_ui))
         .route("/swagger-ui", web::get().to(to_swagger_ui))
@@ -117,6 +123,73 @@ pub fn app(
                 req.path()
             )))
         }))
+}
+
+/// Web apps of the origins the operator names may call the API from the
+/// browser: their preflight is answered, the request headers the API reads
+/// are allowed and the answer headers a client needs can be read. Other
+/// origins get no CORS headers, so the browser refuses them.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    use actix_web::http::{header, Method};
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::ACCEPT,
+            header::ACCEPT_LANGUAGE,
+            header::RANGE,
+            header::HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::CONTENT_DISPOSITION,
+            header::HeaderName::from_static("idempotent-replayed"),
+            header::HeaderName::from_static("ratelimit-limit"),
+            header::HeaderName::from_static("ratelimit-remaining"),
+            header::HeaderName::from_static("ratelimit-reset"),
+        ])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+/// The caller's quota, on every answer to a request that named one.
+fn rate_limit_headers<B>(res: &mut ServiceResponse<B>) {
+    use actix_web::HttpMessage;
+    let quota = res
+        .request()
+        .extensions()
+        .get::<auth::rate::Quota>()
+        .copied();
+    if let Some(q) = quota {
+        let headers = res.headers_mut();
+        let named: [(&'static str, String); 3] = [
+            ("ratelimit-limit", q.limit.to_string()),
+            ("ratelimit-remaining", q.remaining.to_string()),
+            ("ratelimit-reset", q.reset_secs.to_string()),
+        ];
+        for (name, value) in named {
+            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&value) {
+                headers.insert(
+                    actix_web::http::header::HeaderName::from_static(name),
+                    value,
+                );
+            }
+        }
+    }
 }
 
 /// A known path asked with a method it does not take: answer problem+json.

@@ -140,6 +140,9 @@ fn serve() -> Result<(), String> {
         if state.config.sweep_interval_secs > 0 {
             actix_web::rt::spawn(sweeper(state.clone()));
         }
+        if state.config.webhooks.poll_ms > 0 {
+            actix_web::rt::spawn(aftercare::webhooks::dispatcher(state.clone()));
+        }
         // blocking work waits for one of the pool's connections anyway; more
         // threads per worker than that only grow memory (each thread gets
         // its own malloc arena); actix's default is 512 / cores

@@ -31,7 +31,7 @@ use crate::api;
         crate::services::registers::Register,
     )),
     security(("bearer_auth" = [])),
-    modifiers(&Operations, &Security, &Idempotency, &StandardErrors, &UniqueOperationIds, &ClientShapes, &TextShapes),
+    modifiers(&Operations, &Security, &Idempotency, &StandardErrors, &RateLimits, &UniqueOperationIds, &ClientShapes, &TextShapes, &Webhooks),
     tags(
         (name = "auth", description = "Log in, refresh, log out, who am I"),
         (name = "org-units", description = "The group, its branches and project departments"),
@@ -49,6 +49,9 @@ use crate::api;
         (name = "accountability", description = "Who was held accountable for a schedule complaint found true or a warranty complaint the owner repeated; staff only, never deleted"),
         (name = "attachments", description = "Photos and documents: upload first, then attach in the step or after it"),
         (name = "events", description = "The audit trail of every change"),
+        (name = "changes", description = "The change feed: every change to what the caller may see, in order, from a cursor"),
+        (name = "webhooks", description = "Signed notifications of events to partners' systems (Standard Webhooks)"),
+        (name = "api-keys", description = "Keys for systems that call the API"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
@@ -114,6 +117,22 @@ operations!(
     api::users::deactivate,
     api::users::activate,
     api::events::list,
+    api::changes::head,
+    api::changes::list,
+    api::api_keys::list,
+    api::api_keys::create,
+    api::api_keys::get,
+    api::api_keys::revoke,
+    api::webhooks::list,
+    api::webhooks::create,
+    api::webhooks::get,
+    api::webhooks::update,
+    api::webhooks::delete,
+    api::webhooks::rotate_secret,
+    api::webhooks::ping,
+    api::webhooks::deliveries,
+    api::webhooks::delivery,
+    api::webhooks::retry,
     api::customers::list,
     api::customers::create,
     api::customers::get,
@@ -261,7 +280,9 @@ impl Modify for Security {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
-                    .description(Some("The `access_token` from `POST /api/v1/auth/login`"))
+                    .description(Some(
+                        "The `access_token` from `POST /api/v1/auth/login` (a JWT made and checked as RFC 8725 advises:                          one algorithm, HS256, fixed by the server; expiry and the session checked on every request),                          or an API key `ak_…` from `POST /api/v1/api-keys` for a system",
+                    ))
                     .build(),
             ),
         );
@@ -500,6 +521,175 @@ impl Modify for Idempotency {
     }
 }
 
+/// Every operation that takes a token or a key counts against its
+/// caller's rate limit: its answers carry the `RateLimit-*` headers, and a
+/// `429` with `Retry-After` when the bucket is empty.
+struct RateLimits;
+
+impl Modify for RateLimits {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let number = |description: &str| {
+            HeaderBuilder::new()
+                .schema(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(0))
+                        .maximum(Some(i64::from(u32::MAX))),
+                )
+                .description(Some(description))
+                .build()
+        };
+        let headers = [
+            (
+                "RateLimit-Limit",
+                "Requests the caller's bucket holds when full",
+            ),
+            ("RateLimit-Remaining", "Requests left in the bucket now"),
+            ("RateLimit-Reset", "Seconds until the bucket is full again"),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            for op in operations(item) {
+                if is_public(op) {
+                    continue;
+                }
+                op.responses
+                    .responses
+                    .entry("429".to_string())
+                    .or_insert_with(|| {
+                        let mut r = problem("Too many requests from this account or API key (`rate_limited`): wait `Retry-After` seconds");
+                        r.headers.insert("Retry-After".to_string(), number("Seconds to wait before the next request"));
+                        RefOr::T(r)
+                    });
+                for response in op.responses.responses.values_mut() {
+                    if let RefOr::T(r) = response {
+                        for (name, description) in headers {
+                            r.headers.insert(name.to_string(), number(description));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// True for an operation anyone may call (`security: [{}]`).
+fn is_public(op: &Operation) -> bool {
+    op.security.as_ref().is_some_and(|s| {
+        s.iter()
+            .all(|r| serde_json::to_value(r).is_ok_and(|v| v == serde_json::json!({})))
+    })
+}
+
+/// The webhooks a subscription receives, one entry per event type (the
+/// OpenAPI 3.1 `webhooks` section): the Standard Webhooks headers, the body
+/// `{"type", "timestamp", "data"}` with the subject's view, and an example.
+struct Webhooks;
+
+impl Modify for Webhooks {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use crate::models::event::EventType;
+        use serde_json::json;
+        let views = [
+            ("accountability_record", "AccountabilityView"),
+            ("complaint", "ComplaintDetailView"),
+            ("corrective_action", "CorrectiveActionView"),
+            ("customer", "CustomerView"),
+            ("deadline", "DeadlineView"),
+            ("org_unit", "OrgUnitView"),
+            ("project", "ProjectView"),
+            ("rectification_plan", "PlanDetailView"),
+            ("repair", "RepairDetailView"),
+            ("user", "UserView"),
+            ("visit", "VisitDetailView"),
+            ("visit_plan", "VisitPlanView"),
+        ];
+        // each view's own example, for the body's example (none: `null`)
+        let known: std::collections::HashMap<String, serde_json::Value> = openapi
+            .components
+            .as_ref()
+            .map(|c| {
+                c.schemas
+                    .iter()
+                    .map(|(name, schema)| {
+                        let value = serde_json::to_value(schema).unwrap_or_default();
+                        let example = value
+                            .get("example")
+                            .cloned()
+                            .or_else(|| value["examples"].get(0).cloned())
+                            .unwrap_or(serde_json::Value::Null);
+                        (name.clone(), example)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let headers = json!([
+            {"name": "webhook-id", "in": "header", "required": true,
+             "description": "The event's id: the same on every retry of it. Deduplicate on it.",
+             "schema": {"type": "string", "maxLength": 20, "pattern": "^[0-9]+$"}},
+            {"name": "webhook-timestamp", "in": "header", "required": true,
+             "description": "When this attempt was signed, in Unix seconds; refuse one more than 5 minutes off.",
+             "schema": {"type": "string", "maxLength": 20, "pattern": "^[0-9]+$"}},
+            {"name": "webhook-signature", "in": "header", "required": true,
+             "description": "`v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` under the secret (its base64 after `whsec_`); two, space-separated, for a day after a rotation.",
+             "schema": {"type": "string", "maxLength": 200}}
+        ]);
+        let mut hooks = serde_json::Map::new();
+        for event in EventType::ALL {
+            let name = event.as_str();
+            if name.starts_with("auth.") {
+                continue;
+            }
+            let subject = name.split('.').next().unwrap_or("");
+            let view = views
+                .iter()
+                .find(|(s, v)| *s == subject && known.contains_key(*v))
+                .map(|(_, v)| *v);
+            let object = view
+                .map(|v| json!({"$ref": format!("#/components/schemas/{v}")}))
+                .unwrap_or_else(|| json!({"type": "object", "description": "What the event recorded of its subject"}));
+            let object_example = view
+                .and_then(|v| known.get(v).cloned())
+                .unwrap_or(serde_json::Value::Null);
+            let schema = json!({
+                "type": "object",
+                "required": ["type", "timestamp", "data"],
+                "properties": {
+                    "type": {"type": "string", "const": name},
+                    "timestamp": {"type": "string", "format": "date-time", "description": "When the event happened"},
+                    "data": {
+                        "type": "object",
+                        "required": ["event_id", "subject_type", "subject_id", "object"],
+                        "properties": {
+                            "event_id": {"type": "integer", "format": "int64", "minimum": 1},
+                            "subject_type": {"type": "string", "const": subject},
+                            "subject_id": {"type": "integer", "format": "int64", "minimum": 1},
+                            "object": {"description": "The subject as an administrator reads it with a GET when the delivery is first sent (`null` when it is gone)", "anyOf": [object, {"type": "null"}]}
+                        }
+                    }
+                }
+            });
+            let example = json!({
+                "type": name, "timestamp": "2026-11-23T02:00:00Z",
+                "data": {"event_id": 4211, "subject_type": subject, "subject_id": 87, "object": object_example}
+            });
+            hooks.insert(name.to_string(), json!({"post": {
+                "summary": format!("`{name}`"),
+                "operationId": format!("webhook_{}", name.replace('.', "_")),
+                "tags": ["webhooks"],
+                "parameters": headers,
+                "requestBody": {"required": true, "content": {"application/json": {"schema": schema, "example": example}}},
+                "responses": {"200": {"description": "Received (any 2xx); anything else, or no answer in 15 seconds, is retried"}}
+            }}));
+        }
+        openapi
+            .extensions
+            .get_or_insert_with(Default::default)
+            .insert("webhooks".to_string(), serde_json::Value::Object(hooks));
+    }
+}
+
 /// Adds the error answers every operation can give, so that each handler
 /// documents only its own special ones.
 struct StandardErrors;
@@ -517,10 +707,7 @@ impl Modify for StandardErrors {
 
 fn add_standard_errors(op: &mut Operation, has_path_params: bool) {
     // an empty requirement list entry (`security: [{}]`) marks a public operation
-    let public = op.security.as_ref().is_some_and(|s| {
-        s.iter()
-            .all(|r| serde_json::to_value(r).is_ok_and(|v| v == serde_json::json!({})))
-    });
+    let public = is_public(op);
     let has_body = op.request_body.is_some();
     let has_query = op.parameters.as_ref().is_some_and(|ps| {
         ps.iter()
@@ -538,7 +725,7 @@ fn add_standard_errors(op: &mut Operation, has_path_params: bool) {
     if !public {
         add(
             "401",
-            "No access token, or it is invalid, expired or its session ended",
+            "No access token or API key, or it is invalid, expired, revoked or its session ended",
         );
         add("403", "Your role may not do this");
     }

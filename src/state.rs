@@ -23,6 +23,8 @@ pub struct AppState {
     pub jwt: JwtKeys,
     /// Where the bytes of uploaded files live.
     pub storage: storage::Storage,
+    /// Requests per account and per API key.
+    pub limiter: Arc<auth::rate::RateLimiter>,
 }
 
 /// What start-up did that the operator should know.
@@ -56,6 +58,10 @@ impl AppState {
                 clock,
                 storage,
                 jwt: JwtKeys::new(secret.as_bytes()),
+                limiter: Arc::new(auth::rate::RateLimiter::new(
+                    config.rate_limit_per_minute,
+                    config.rate_limit_burst,
+                )),
                 config: Arc::new(config),
             },
             migrations_applied,
@@ -81,8 +87,12 @@ impl AppState {
         F: FnOnce(&mut DbConn, Actor) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
+        let now = self.clock.now_naive();
         self.db(move |conn| {
-            let actor = services::auth::session_user(conn, caller.user_id, &caller.session)?;
+            let actor = match &caller.api_key {
+                Some(key) => services::api_keys::authenticate(conn, key, now, caller.writes)?,
+                None => services::auth::session_user(conn, caller.user_id, &caller.session)?,
+            };
             f(conn, actor)
         })
         .await

@@ -44,6 +44,22 @@ const PUBLIC: [&str; 4] = ["login", "refresh", "healthz", "readyz"];
 /// no ledger (`submit_ledger`, `review_ledger`): the department fills it and
 /// the branch reviews it; the audit log (`list_events`) is admin's alone.
 const EXPECTED: &[(&str, &str)] = &[
+    ("list_changes", "ok ok ok ok ok ok ok"),
+    ("get_changes_head", "ok ok ok ok ok ok ok"),
+    ("create_api_key", "ok 403 403 403 403 403 403"),
+    ("list_api_keys", "ok 403 403 403 403 403 403"),
+    ("get_api_key", "ok 403 403 403 403 403 403"),
+    ("revoke_api_key", "ok 403 403 403 403 403 403"),
+    ("create_webhook", "ok 403 ok 403 403 403 403"),
+    ("list_webhooks", "ok 403 ok 403 403 403 403"),
+    ("get_webhook", "ok 403 ok 403 403 403 403"),
+    ("update_webhook", "ok 403 ok 403 403 403 403"),
+    ("delete_webhook", "ok 403 ok 403 403 403 403"),
+    ("rotate_webhook_secret", "ok 403 ok 403 403 403 403"),
+    ("ping_webhook", "ok 403 ok 403 403 403 403"),
+    ("list_webhook_deliveries", "ok 403 ok 403 403 403 403"),
+    ("get_webhook_delivery", "ok 403 ok 403 403 403 403"),
+    ("retry_webhook_delivery", "ok 403 ok 403 403 403 403"),
     ("activate_org_unit", "ok 403 403 403 403 403 403"),
     ("add_project_attachment", "ok ok ok 403 ok 403 403"),
     ("activate_user", "ok 403 403 403 403 403 403"),
@@ -742,6 +758,31 @@ where
     (id, r.body.clone())
 }
 
+/// A webhook of the side's branch, made by the admin, with one delivery
+/// (a ping): `(webhook id, delivery id)`.
+async fn webhook<S, B>(app: &TestApp<S>, w: &World, side: Side) -> (i64, i64)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let s = w.side(side);
+    let r = app
+        .post(
+            "/api/v1/webhooks",
+            &w.admin,
+            json!({"url": "https://93.184.216.34/hook", "event_types": ["webhook.ping"],
+                   "branch_id": s.branch}),
+        )
+        .await;
+    r.expect(201);
+    let id = r.body["webhook"]["id"].as_i64().unwrap();
+    let ping = app
+        .post(&format!("/api/v1/webhooks/{id}/ping"), &w.admin, json!({}))
+        .await;
+    ping.expect(202);
+    (id, ping.body["id"].as_i64().unwrap())
+}
+
 fn plan_body(start: &str, finish: &str) -> Value {
     json!({"milestones": [{"due_on": start, "description": "start"}, {"due_on": finish, "description": "finish"}],
            "resources": {"people": ["crew of 6"]}, "expected_result": "no leak"})
@@ -1435,6 +1476,61 @@ where
                 Some(json!({"decision": "approve"})),
             )
             .object()
+        }
+        "list_changes" => call("GET", "/api/v1/changes".into(), None),
+        "get_changes_head" => call("GET", "/api/v1/changes/head".into(), None),
+        "create_api_key" => call(
+            "POST",
+            "/api/v1/api-keys".into(),
+            Some(json!({"name": "a system", "role": "staff", "org_unit_id": s.department})),
+        )
+        .object(),
+        "list_api_keys" => call("GET", "/api/v1/api-keys".into(), None),
+        "get_api_key" | "revoke_api_key" => {
+            let r = app
+                .post(
+                    "/api/v1/api-keys",
+                    &w.admin,
+                    json!({"name": "a system", "role": "staff", "org_unit_id": s.department}),
+                )
+                .await;
+            r.expect(201);
+            let path = format!("/api/v1/api-keys/{}", r.body["api_key"]["id"]);
+            let method = if op == "get_api_key" { "GET" } else { "DELETE" };
+            call(method, path, None)
+        }
+        "create_webhook" => call(
+            "POST",
+            "/api/v1/webhooks".into(),
+            Some(json!({"url": "https://93.184.216.34/hook", "event_types": ["repair.accepted"],
+                        "branch_id": s.branch})),
+        )
+        .object(),
+        "list_webhooks" => call("GET", "/api/v1/webhooks".into(), None),
+        "get_webhook" | "update_webhook" | "delete_webhook" | "rotate_webhook_secret"
+        | "ping_webhook" | "list_webhook_deliveries" => {
+            let (id, _) = webhook(app, w, side).await;
+            let path = format!("/api/v1/webhooks/{id}");
+            match op {
+                "get_webhook" => call("GET", path, None),
+                "update_webhook" => call("PATCH", path, Some(json!({"active": true}))),
+                "delete_webhook" => call("DELETE", path, None),
+                "rotate_webhook_secret" => {
+                    call("POST", format!("{path}/secret-rotation"), Some(json!({})))
+                }
+                "ping_webhook" => call("POST", format!("{path}/ping"), Some(json!({}))),
+                _ => call("GET", format!("{path}/deliveries"), None),
+            }
+            .object()
+        }
+        "get_webhook_delivery" | "retry_webhook_delivery" => {
+            let (id, delivery) = webhook(app, w, side).await;
+            let path = format!("/api/v1/webhooks/{id}/deliveries/{delivery}");
+            if op == "get_webhook_delivery" {
+                call("GET", path, None).object()
+            } else {
+                call("POST", format!("{path}/retry"), Some(json!({}))).object()
+            }
         }
         other => panic!(
             "no request for operation `{other}`: add it to `request` and its row to EXPECTED"

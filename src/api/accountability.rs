@@ -168,7 +168,7 @@ crate::read_handler! {
             (status = 200, description = "The record", body = AccountabilityView, headers(("ETag" = String))),
             (status = 404, description = "No such record in your scope", body = Problem, content_type = "application/problem+json"),
         ))]
-    get => |conn, ctx, id| service::load(conn, ctx.actor, id), answer_of
+    get as public_view => |conn, ctx, id| service::load(conn, ctx.actor, id), answer_of
 }
 
 crate::step_handler! {

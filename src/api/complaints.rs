@@ -494,6 +494,16 @@ pub async fn get(
     Ok(versioned(StatusCode::OK, view.complaint.version, view))
 }
 
+/// The complaint as an administrator reads it (a webhook's body).
+pub(crate) fn public_view(
+    conn: &mut crate::db::DbConn,
+    ctx: crate::kit::workflow::Ctx<'_>,
+    id: i64,
+) -> AppResult<serde_json::Value> {
+    let t = service::timeline(conn, ctx.actor, id)?;
+    serde_json::to_value(detail_view(ctx.actor, t)?).map_err(AppError::internal)
+}
+
 crate::step_handler! {
     /// Judge liability
     ///

@@ -191,7 +191,7 @@ crate::read_handler! {
             (status = 200, description = "The corrective action", body = CorrectiveActionDetailView, headers(("ETag" = String))),
             (status = 404, description = "No such corrective action in your scope", body = Problem, content_type = "application/problem+json"),
         ))]
-    get => |conn, ctx, id| service::get(conn, ctx.actor, id), answer_of
+    get as public_view => |conn, ctx, id| service::get(conn, ctx.actor, id), answer_of
 }
 
 crate::step_handler! {

@@ -201,7 +201,7 @@ crate::read_handler! {
     #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers",
         params(("id" = i64, Path, description = "Customer id")),
         responses((status = 200, description = "The customer", body = CustomerView, headers(("ETag" = String)))))]
-    get => |conn, ctx, id| {
+    get as public_view => |conn, ctx, id| {
         service::get(conn, ctx.actor, ctx.config, ctx.now, id)
     }, answer_of
 }

@@ -359,6 +359,18 @@ fn cursor_of<C>(text: Option<&str>, decode: impl Fn(&str) -> AppResult<C>) -> Ap
     text.filter(|c| !c.is_empty()).map(decode).transpose()
 }
 
+/// The deadline as an administrator reads it (a webhook's body).
+pub(crate) fn public_view(
+    conn: &mut crate::db::DbConn,
+    ctx: crate::kit::workflow::Ctx<'_>,
+    id: i64,
+) -> AppResult<serde_json::Value> {
+    let d = service::get(conn, ctx.actor, id)?;
+    let versions = service::policy_versions_of(conn, std::slice::from_ref(&d))?;
+    let v = versions.get(&d.policy_id).copied().unwrap_or(0);
+    serde_json::to_value(deadline_view(d, v)?).map_err(AppError::internal)
+}
+
 /// Get a deadline
 #[utoipa::path(get, path = "/api/v1/deadlines/{id}", tag = "deadlines",
     params(("id" = i64, Path, description = "Deadline id")),

@@ -17,7 +17,7 @@ use crate::AppState;
 #[schema(example = json!({
     "id": 12, "at": "2026-11-23T02:00:00Z", "actor_user_id": 1, "action": "user.created",
     "subject_type": "user", "subject_id": 7,
-    "payload": {"before": null, "after": {"id": 7, "username": "zhang.wei"}}
+    "payload": {"before": null, "after": {"id": 7, "username": "zhang.wei"}}, "api_key_id": null
 }))]
 pub struct EventView {
     pub id: i64,
@@ -30,6 +30,9 @@ pub struct EventView {
     pub subject_id: i64,
     #[schema(value_type = super::JsonObject)]
     pub payload: serde_json::Value,
+    /// The API key the change came through (its service user is
+    /// `actor_user_id`), when one did.
+    pub api_key_id: Option<i64>,
 }
 
 impl TryFrom<Event> for EventView {
@@ -45,6 +48,7 @@ impl TryFrom<Event> for EventView {
             action: EventType::from_db(&e.action)?,
             subject_type: e.subject_type,
             subject_id: e.subject_id,
+            api_key_id: e.api_key_id,
         })
     }
 }

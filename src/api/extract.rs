@@ -391,28 +391,68 @@ impl FromRequest for Caller {
             .headers()
             .get(header::AUTHORIZATION)
             .map(|v| v.to_str().map(str::to_owned));
+        let writes = !matches!(
+            *req.method(),
+            actix_web::http::Method::GET | actix_web::http::Method::HEAD
+        );
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
             let token = match auth {
                 None => {
                     return Err(AppError::unauthorized(
                         "missing_token",
-                        "send an access token: Authorization: Bearer <token> (get one at /api/v1/auth/login)",
+                        "send an access token or an API key: Authorization: Bearer <token> (get one at /api/v1/auth/login)",
                     ))
                 }
                 Some(Err(_)) => return Err(malformed()),
                 Some(Ok(value)) => bearer_token(&value).ok_or_else(malformed)?,
             };
-            let claims = state.jwt.verify(&token, state.clock.now())?;
-            let user_id: i64 = claims.sub.parse().map_err(|_| {
-                AppError::unauthorized("invalid_token", "the access token is not valid")
-            })?;
-            // the account and session are checked with the request's own
-            // database work (`AppState::db_as`)
-            Ok(Caller {
-                user_id,
-                session: claims.sid,
-            })
+            let caller = if token.starts_with(crate::services::api_keys::KEY_PREFIX) {
+                // the key is checked with the request's own database work
+                Caller {
+                    user_id: 0,
+                    session: String::new(),
+                    api_key: Some(token),
+                    writes,
+                }
+            } else {
+                let claims = state.jwt.verify(&token, state.clock.now())?;
+                let user_id: i64 = claims.sub.parse().map_err(|_| {
+                    AppError::unauthorized("invalid_token", "the access token is not valid")
+                })?;
+                // the account and session are checked with the request's own
+                // database work (`AppState::db_as`)
+                Caller {
+                    user_id,
+                    session: claims.sid,
+                    api_key: None,
+                    writes,
+                }
+            };
+            let bucket = match &caller.api_key {
+                Some(key) => format!("k:{}", crate::services::api_keys::fingerprint(key)),
+                None => format!("u:{}", caller.user_id),
+            };
+            match state.limiter.take(&bucket) {
+                Ok(quota) => {
+                    if let Some(quota) = quota {
+                        req.extensions_mut().insert(quota);
+                    }
+                    Ok(caller)
+                }
+                Err(refused) => {
+                    req.extensions_mut().insert(refused.quota);
+                    Err(AppError::Limited {
+                        code: "rate_limited",
+                        detail: format!(
+                            "too many requests from this account or key; retry after {} seconds",
+                            refused.retry_after_secs
+                        ),
+                        retry_after_secs: refused.retry_after_secs,
+                    })
+                }
+            }
         })
     }
 }

@@ -2,8 +2,10 @@
 //! shape the answer. No SQL and no business rule lives here.
 
 pub mod accountability;
+pub mod api_keys;
 pub mod attachments;
 pub mod auth;
+pub mod changes;
 pub mod complaints;
 pub mod corrective_actions;
 pub mod customers;
@@ -22,6 +24,7 @@ pub mod reports;
 pub mod users;
 pub mod visit_plans;
 pub mod visits;
+pub mod webhooks;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
@@ -275,6 +278,11 @@ where
     let ttl = chrono::Duration::hours(state.config.idempotency_ttl_hours);
     let (answer, replayed) = state
         .db_as(caller, move |conn, actor| {
+            // a key's service user is known once the key is read
+            let claim = claim.map(|c| Claim {
+                user_id: actor.id,
+                ..c
+            });
             idempotency::once(conn, now, ttl, claim, |conn| write(conn, actor))
         })
         .await?;
@@ -350,6 +358,18 @@ where
     Ok(reply(view(StatusCode::OK, found)?, false))
 }
 
+/// Reads record `id` as `ctx`'s actor and answers its JSON as a GET
+/// would: the body of a webhook's delivery.
+pub fn read_value<T>(
+    conn: &mut DbConn,
+    ctx: Ctx<'_>,
+    id: i64,
+    run: fn(&mut DbConn, Ctx<'_>, i64) -> AppResult<T>,
+    view: fn(StatusCode, T) -> AppResult<Answer>,
+) -> AppResult<serde_json::Value> {
+    Ok(view(StatusCode::OK, run(conn, ctx, id)?)?.body)
+}
+
 /// Runs one workflow step on record `id` (its service function), once per
 /// `Idempotency-Key`, answering the record as `view` shapes it.
 pub async fn step<B, T>(
@@ -409,6 +429,18 @@ macro_rules! step_handler {
 /// first, as for [`step_handler!`](crate::step_handler).
 #[macro_export]
 macro_rules! read_handler {
+    // also `public_view`: the record as an administrator reads it, for
+    // the webhooks' bodies (`crate::webhooks::public_view`)
+    ($(#[$attr:meta])* $name:ident as public_view => $run:expr, $view:expr) => {
+        $crate::read_handler! { $(#[$attr])* $name => $run, $view }
+        pub(crate) fn public_view(
+            conn: &mut $crate::db::DbConn,
+            ctx: $crate::kit::workflow::Ctx<'_>,
+            id: i64,
+        ) -> $crate::error::AppResult<serde_json::Value> {
+            $crate::api::read_value(conn, ctx, id, $run, $view)
+        }
+    };
     ($(#[$attr:meta])* $name:ident => $run:expr, $view:expr) => {
         $(#[$attr])*
         pub async fn $name(

@@ -116,7 +116,7 @@ crate::read_handler! {
     #[utoipa::path(get, path = "/api/v1/org-units/{id}", tag = "org-units",
         params(("id" = i64, Path, description = "Org unit id")),
         responses((status = 200, description = "The org unit", body = OrgUnitView, headers(("ETag" = String)))))]
-    get => |conn, ctx, id| service::get(conn, ctx.actor, id), answer_of
+    get as public_view => |conn, ctx, id| service::get(conn, ctx.actor, id), answer_of
 }
 
 crate::step_handler! {

@@ -330,7 +330,7 @@ crate::read_handler! {
     #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects",
         params(("id" = i64, Path, description = "Project id")),
         responses((status = 200, description = "The project", body = ProjectView, headers(("ETag" = String)))))]
-    get => |conn, ctx, id| {
+    get as public_view => |conn, ctx, id| {
         service::get(conn, ctx.actor, id).map(|p| service::shown(ctx.actor, p))
     }, answer_of
 }

@@ -229,7 +229,7 @@ crate::read_handler! {
             (status = 200, description = "The plan with its milestones and progress", body = PlanView, headers(("ETag" = String))),
             (status = 404, description = "No such plan in your scope (customer accounts see none)", body = Problem, content_type = "application/problem+json"),
         ))]
-    get => |conn, ctx, id| service::get(conn, ctx.actor, id), answer_of
+    get as public_view => |conn, ctx, id| service::get(conn, ctx.actor, id), answer_of
 }
 
 crate::step_handler! {

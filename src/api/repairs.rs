@@ -363,7 +363,7 @@ crate::read_handler! {
             (status = 200, description = "The repair", body = RepairDetailView, headers(("ETag" = String))),
             (status = 404, description = "No such repair in your scope", body = Problem, content_type = "application/problem+json"),
         ))]
-    get => |conn, ctx, id| service::get(conn, ctx.actor, id), answer_of
+    get as public_view => |conn, ctx, id| service::get(conn, ctx.actor, id), answer_of
 }
 
 crate::step_handler! {

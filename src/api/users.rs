@@ -141,7 +141,7 @@ crate::read_handler! {
     #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users",
         params(("id" = i64, Path, description = "User id")),
         responses((status = 200, description = "The user", body = UserView, headers(("ETag" = String)))))]
-    get => |conn, ctx, id| service::get(conn, ctx.actor, id), answer_of
+    get as public_view => |conn, ctx, id| service::get(conn, ctx.actor, id), answer_of
 }
 
 /// Change a user (admin)

@@ -215,7 +215,7 @@ crate::read_handler! {
             (status = 200, description = "The plan, its items and its compliance report", body = VisitPlanView, headers(("ETag" = String))),
             (status = 404, description = "No such plan in your scope", body = Problem, content_type = "application/problem+json"),
         ))]
-    get => service::get, answer_of
+    get as public_view => service::get, answer_of
 }
 
 crate::read_handler! {

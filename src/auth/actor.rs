@@ -14,9 +14,15 @@ use crate::models::user::{Rank, Role, User};
 /// [`Actor`]: one trip to the database per request, not two.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// The account (0 for an API key: its service user is read with the key).
     pub user_id: i64,
     /// The login session (refresh-token family) the token belongs to.
     pub session: String,
+    /// An API key (`ak_…`) instead of a token.
+    pub api_key: Option<String>,
+    /// The request may change something (not GET or HEAD): a read-only
+    /// key is refused.
+    pub writes: bool,
 }
 
 /// The project department (项目经理部): its project manager and the staff
@@ -40,6 +46,9 @@ pub struct Actor {
     pub user: User,
     /// The org unit the account belongs to.
     pub org_unit: Option<OrgUnit>,
+    /// The API key the request came with, when it came with one (a
+    /// system's service user): its events name it.
+    pub api_key_id: Option<i64>,
 }
 
 /// What part of the data a caller may see. Every service query that lists or

@@ -4,5 +4,6 @@
 mod actor;
 pub mod jwt;
 pub mod password;
+pub mod rate;
 
 pub use actor::{Actor, Caller, Scope, DEPARTMENT};

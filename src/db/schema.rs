@@ -308,6 +308,77 @@ diesel::table! {
         subject_type -> Text,
         subject_id -> BigInt,
         payload -> Text,
+        tx -> BigInt,
+        scope_path -> Nullable<Text>,
+        customer_id -> Nullable<BigInt>,
+        prior_scope_path -> Nullable<Text>,
+        prior_customer_id -> Nullable<BigInt>,
+        audience -> Text,
+        api_key_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        name -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        user_id -> BigInt,
+        read_only -> Bool,
+        expires_at -> Nullable<Timestamp>,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> BigInt,
+        url -> Text,
+        description -> Nullable<Text>,
+        event_types -> Text,
+        branch_id -> Nullable<BigInt>,
+        scope_low -> Nullable<Text>,
+        scope_high -> Nullable<Text>,
+        active -> Bool,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        failing_since -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
+        disabled_reason -> Nullable<Text>,
+        created_by -> BigInt,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        webhook_id -> BigInt,
+        event_id -> BigInt,
+        event_type -> Text,
+        status -> Text,
+        body -> Nullable<Text>,
+        attempts -> Integer,
+        schedule_step -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        claim -> Nullable<Text>,
+        last_attempt_at -> Nullable<Timestamp>,
+        response_status -> Nullable<Integer>,
+        response_ms -> Nullable<BigInt>,
+        response_body -> Nullable<Text>,
+        error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
     }
 }
 
@@ -695,6 +766,7 @@ diesel::joinable!(users -> customers (customer_id));
 diesel::joinable!(customers -> org_units (branch_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(events -> users (actor_user_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(customer_gradings -> customers (customer_id));
 diesel::joinable!(projects -> customers (customer_id));
 diesel::joinable!(project_contacts -> projects (project_id));
@@ -733,6 +805,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     login_attempts,
     events,
+    api_keys,
+    webhooks,
+    webhook_deliveries,
     customer_gradings,
     projects,
     project_contacts,

@@ -27,6 +27,7 @@ pub mod attachments;
 pub mod deadlines;
 pub mod events;
 pub mod idempotency;
+pub mod outbox;
 pub mod previews;
 pub mod workflow;
 

@@ -10,6 +10,9 @@ super::text_enum! {
     EventType {
         AccountabilityRecorded => "accountability_record.recorded",
         AccountabilityWithdrawn => "accountability_record.withdrawn",
+        AccountabilityMoved => "accountability_record.moved",
+        ApiKeyCreated => "api_key.created",
+        ApiKeyRevoked => "api_key.revoked",
         AttachmentAdded => "attachment.added",
         AttachmentChanged => "attachment.changed",
         AttachmentHidden => "attachment.hidden",
@@ -20,12 +23,14 @@ super::text_enum! {
         CalendarDaySet => "calendar_day.set",
         ComplaintEvaluated => "complaint.evaluated",
         CorrectiveActionCompleted => "corrective_action.completed",
+        CorrectiveActionMoved => "corrective_action.moved",
         CorrectiveActionRecorded => "corrective_action.recorded",
         CorrectiveActionReturned => "corrective_action.returned",
         CorrectiveActionVerified => "corrective_action.verified",
         ComplaintFiled => "complaint.filed",
         ComplaintFilingRequired => "complaint.filing_required",
         ComplaintJudged => "complaint.judged",
+        ComplaintMoved => "complaint.moved",
         ComplaintRectificationStarted => "complaint.rectification_started",
         ComplaintRegistered => "complaint.registered",
         ComplaintResolved => "complaint.resolved",
@@ -37,6 +42,7 @@ super::text_enum! {
         DeadlineEscalated => "deadline.escalated",
         DeadlineMet => "deadline.met",
         DeadlineMetLate => "deadline.met_late",
+        DeadlineMoved => "deadline.moved",
         DeadlineOverdue => "deadline.overdue",
         DeadlinePaused => "deadline.paused",
         DeadlineRescheduled => "deadline.rescheduled",
@@ -64,6 +70,7 @@ super::text_enum! {
         RectificationPlanMilestoneReplaced => "rectification_plan.milestone_replaced",
         RectificationPlanMilestoneScheduled => "rectification_plan.milestone_scheduled",
         RectificationPlanMilestoneWritten => "rectification_plan.milestone_written",
+        RectificationPlanMoved => "rectification_plan.moved",
         RectificationPlanProgress => "rectification_plan.progress",
         RectificationPlanReturned => "rectification_plan.returned",
         RectificationPlanReviewed => "rectification_plan.reviewed",
@@ -79,6 +86,7 @@ super::text_enum! {
         RepairDispatched => "repair.dispatched",
         RepairHeld => "repair.held",
         RepairInspected => "repair.inspected",
+        RepairMoved => "repair.moved",
         RepairRejected => "repair.rejected",
         RepairReopened => "repair.reopened",
         RepairReported => "repair.reported",
@@ -89,6 +97,7 @@ super::text_enum! {
         UserPasswordChanged => "user.password_changed",
         UserUpdated => "user.updated",
         VisitConfirmed => "visit.confirmed",
+        VisitMoved => "visit.moved",
         VisitRecorded => "visit.recorded",
         VisitPlanApproved => "visit_plan.approved",
         VisitPlanCreated => "visit_plan.created",
@@ -100,6 +109,12 @@ super::text_enum! {
         VisitPlanItemScheduled => "visit_plan.item_scheduled",
         VisitPlanReturned => "visit_plan.returned",
         VisitPlanSubmitted => "visit_plan.submitted",
+        WebhookCreated => "webhook.created",
+        WebhookDeleted => "webhook.deleted",
+        WebhookDisabled => "webhook.disabled",
+        WebhookPing => "webhook.ping",
+        WebhookSecretRotated => "webhook.secret_rotated",
+        WebhookUpdated => "webhook.updated",
     }
 }
 
@@ -120,6 +135,8 @@ super::text_enum! {
         Deadline => "deadline",
         DeadlinePolicy => "deadline_policy",
         CalendarDay => "calendar_day",
+        Webhook => "webhook",
+        ApiKey => "api_key",
     }
 }
 
@@ -133,6 +150,8 @@ pub struct Event {
     pub subject_type: String,
     pub subject_id: i64,
     pub payload: String,
+    /// The API key the change came through, when one did.
+    pub api_key_id: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]
@@ -144,4 +163,10 @@ pub struct NewEvent<'a> {
     pub subject_type: &'a str,
     pub subject_id: i64,
     pub payload: String,
+    pub scope_path: Option<String>,
+    pub customer_id: Option<i64>,
+    pub prior_scope_path: Option<String>,
+    pub prior_customer_id: Option<i64>,
+    pub audience: &'a str,
+    pub api_key_id: Option<i64>,
 }

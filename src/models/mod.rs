@@ -6,6 +6,7 @@ pub mod complaint;
 pub mod customer;
 pub mod deadline;
 pub mod event;
+pub mod integration;
 pub mod management;
 pub mod org_unit;
 pub mod project;

@@ -83,6 +83,11 @@ pub fn session_user(conn: &mut DbConn, user_id: i64, session: &str) -> AppResult
     }
 }
 
+/// The actor of a user row and its unit, for a session or a key.
+pub(crate) fn actor_of(user: User, org_unit: Option<OrgUnit>, session: &str) -> AppResult<Actor> {
+    actor(user, org_unit, session)
+}
+
 /// The actor of a user row, with the unit it belongs to.
 fn actor(user: User, org_unit: Option<OrgUnit>, session: &str) -> AppResult<Actor> {
     Ok(Actor {
@@ -96,6 +101,7 @@ fn actor(user: User, org_unit: Option<OrgUnit>, session: &str) -> AppResult<Acto
         session: session.to_string(),
         user,
         org_unit,
+        api_key_id: None,
     })
 }
 

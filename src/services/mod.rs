@@ -4,7 +4,9 @@
 //! the new state and its event together. Services know nothing of HTTP.
 
 pub mod accountability;
+pub mod api_keys;
 pub mod auth;
+pub mod changes;
 pub mod complaints;
 pub mod corrective_actions;
 pub mod customers;
@@ -18,6 +20,7 @@ pub mod reports;
 pub mod users;
 pub mod visit_plans;
 pub mod visits;
+pub mod webhooks;
 
 use serde::Deserialize;
 

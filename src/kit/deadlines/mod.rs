@@ -1029,6 +1029,13 @@ pub fn move_scope(
         .find(org_unit_id)
         .select(org_units::path)
         .first(conn)?;
+    let moved: Vec<(i64, String)> = deadlines::table
+        .filter(deadlines::subject_type.eq(subject_type))
+        .filter(deadlines::subject_id.eq_any(subject_ids))
+        .filter(deadlines::status.eq_any(OPEN))
+        .filter(deadlines::scope_path.ne(&scope_path))
+        .select((deadlines::id, deadlines::scope_path))
+        .load(conn)?;
     diesel::update(
         deadlines::table
             .filter(deadlines::subject_type.eq(subject_type))
@@ -1042,6 +1049,18 @@ pub fn move_scope(
         deadlines::updated_at.eq(now),
     ))
     .execute(conn)?;
+    // the old unit's task list loses them: its feed says so
+    for (id, was) in moved {
+        events::record_moves(
+            conn,
+            now,
+            None,
+            EventType::DeadlineMoved,
+            "deadline",
+            &[id],
+            (Some(was.as_str()), None),
+        )?;
+    }
     Ok(())
 }
 

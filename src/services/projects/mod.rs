@@ -409,6 +409,7 @@ fn ensure_unique_code(
 /// unit no longer does from the next request on; the new ones do.
 fn carry_records(
     conn: &mut DbConn,
+    actor: &Actor,
     now: NaiveDateTime,
     before: &Project,
     after: &ProjectFields,
@@ -464,7 +465,20 @@ fn carry_records(
         department,
     )?;
     deadlines::move_scope(conn, now, "visit", &visit_ids, after.branch_id)?;
-    carry_later_records(conn, now, before, after)
+    let was = (Some(before.scope_path.as_str()), Some(before.customer_id));
+    let moves = [
+        (EventType::ComplaintMoved, "complaint", &complaint_ids),
+        (
+            EventType::RectificationPlanMoved,
+            "rectification_plan",
+            &plan_ids,
+        ),
+        (EventType::VisitMoved, "visit", &visit_ids),
+    ];
+    for (action, kind, ids) in moves {
+        events::record_moves(conn, now, Some(actor), action, kind, ids, was)?;
+    }
+    carry_later_records(conn, actor, now, before, after)
 }
 
 /// The repairs, corrective actions and accountability records of a moved
@@ -472,6 +486,7 @@ fn carry_records(
 /// the project department's.
 fn carry_later_records(
     conn: &mut DbConn,
+    actor: &Actor,
     now: NaiveDateTime,
     before: &Project,
     after: &ProjectFields,
@@ -511,9 +526,30 @@ fn carry_later_records(
         accountability_records::scope_path.eq(&after.scope_path),
     ))
     .execute(conn)?;
+    let accountability_ids: Vec<i64> = accountability_records::table
+        .filter(accountability_records::project_id.eq(before.id))
+        .select(accountability_records::id)
+        .load(conn)?;
     let department = after.project_department_id;
     deadlines::move_scope(conn, now, "repair", &repair_ids, department)?;
     deadlines::move_scope(conn, now, "corrective_action", &action_ids, department)?;
+    let was = (Some(before.scope_path.as_str()), Some(before.customer_id));
+    let moves = [
+        (EventType::RepairMoved, "repair", &repair_ids),
+        (
+            EventType::CorrectiveActionMoved,
+            "corrective_action",
+            &action_ids,
+        ),
+        (
+            EventType::AccountabilityMoved,
+            "accountability_record",
+            &accountability_ids,
+        ),
+    ];
+    for (action, kind, ids) in moves {
+        events::record_moves(conn, now, Some(actor), action, kind, ids, was)?;
+    }
     Ok(())
 }
 
@@ -682,7 +718,7 @@ pub fn update(
             refit_terms(conn, config, now, &before, &fields)?;
         }
         if department != before.project_department_id || customer_id != before.customer_id {
-            carry_records(conn, now, &before, &fields)?;
+            carry_records(conn, actor, now, &before, &fields)?;
         }
         if fields.code != before.code || fields.name != before.name {
             for rule in ledger::RULES {

@@ -1,0 +1,15 @@
+DROP TABLE webhook_deliveries;
+DROP TABLE webhooks;
+DROP TABLE api_keys;
+DROP INDEX events_feed_prior_customer;
+DROP INDEX events_feed_customer;
+DROP INDEX events_feed_prior_scope;
+DROP INDEX events_feed_scope;
+DROP INDEX events_feed;
+ALTER TABLE events DROP COLUMN api_key_id;
+ALTER TABLE events DROP COLUMN audience;
+ALTER TABLE events DROP COLUMN prior_customer_id;
+ALTER TABLE events DROP COLUMN prior_scope_path;
+ALTER TABLE events DROP COLUMN customer_id;
+ALTER TABLE events DROP COLUMN scope_path;
+ALTER TABLE events DROP COLUMN tx;
