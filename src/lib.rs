@@ -45,6 +45,9 @@ async fn to_swagger_ui() -> HttpResponse {
 /// The whole HTTP application: routes, error shaping, docs, logging.
 /// The longest path and query string taken (8 KiB, as common proxies allow).
 pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The longest `If-Match`, `If-None-Match` or `Range` header read (a list
+/// of versions or ranges never needs more).
+pub const MAX_HEADER_CHARS: usize = 1000;
 
 pub fn app(
     state: AppState,
@@ -84,6 +87,20 @@ pub fn app(
                     "invalid_path_parameter",
                     "path",
                     "the path must not contain the NUL character (%00)",
+                ))
+            } else if let Some(name) =
+                ["if-match", "if-none-match", "range"]
+                    .into_iter()
+                    .find(|h| {
+                        req.headers()
+                            .get(*h)
+                            .is_some_and(|v| v.len() > MAX_HEADER_CHARS)
+                    })
+            {
+                Some(AppError::bad_request(
+                    "invalid_header",
+                    name,
+                    format!("must be at most {MAX_HEADER_CHARS} characters"),
                 ))
             } else if req.uri().to_string().len() > MAX_URI_BYTES {
                 // no operation needs more; actix-http's own limit (64 KiB)

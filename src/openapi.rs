@@ -31,7 +31,7 @@ use crate::api;
         crate::services::registers::Register,
     )),
     security(("bearer_auth" = [])),
-    modifiers(&Operations, &Security, &Idempotency, &StandardErrors, &RateLimits, &UniqueOperationIds, &ClientShapes, &TextShapes, &Webhooks),
+    modifiers(&Operations, &Security, &Idempotency, &StandardErrors, &RateLimits, &UniqueOperationIds, &ClientShapes, &TextShapes, &InputBounds, &Webhooks),
     tags(
         (name = "auth", description = "Log in, refresh, log out, who am I"),
         (name = "org-units", description = "The group, its branches and project departments"),
@@ -281,7 +281,7 @@ impl Modify for Security {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "The `access_token` from `POST /api/v1/auth/login` (a JWT made and checked as RFC 8725 advises:                          one algorithm, HS256, fixed by the server; expiry and the session checked on every request),                          or an API key `ak_…` from `POST /api/v1/api-keys` for a system",
+                        "The `access_token` from `POST /api/v1/auth/login` (a JWT made and checked as RFC8725 advises:                          one algorithm, HS256, fixed by the server; expiry and the session checked on every request),                          or an API key `ak_…` from `POST /api/v1/api-keys` for a system",
                     ))
                     .build(),
             ),
@@ -445,6 +445,166 @@ impl Modify for TextShapes {
                         cursor(schema);
                     } else if parameter.name != crate::api::IDEMPOTENCY_KEY {
                         no_nul(schema);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The bounds the server holds every input to, said in the spec where a
+/// type alone leaves them open (and checked by Spectral's OWASP rules in
+/// CI): an id is a positive 64-bit integer; a date is ten characters, an
+/// instant at most 64 (RFC 3339 with its fraction and offset); a query
+/// string's text fits the 8 KiB the URI may have; `If-Match`,
+/// `If-None-Match` and `Range` are at most [`crate::MAX_HEADER_CHARS`]
+/// (longer is 400); a plan's resource entries at most 200 characters; an
+/// upload the default file limit.
+struct InputBounds;
+
+/// The default largest upload, as the spec states it.
+const UPLOAD_BYTES: i64 = 20 * 1024 * 1024;
+
+fn id_like(name: &str) -> bool {
+    name == "id"
+        || name.ends_with("_id")
+        || name.ends_with("_ids")
+        || name == "assignee"
+        || name == "repeat_of"
+        || name == "milestones_done"
+}
+
+fn bound_schema(schema: &mut RefOr<utoipa::openapi::schema::Schema>, name: &str) {
+    use utoipa::openapi::schema::{ArrayItems, Schema, SchemaFormat, SchemaType};
+    use utoipa::openapi::{KnownFormat, Type};
+    match schema {
+        RefOr::T(Schema::Object(o)) => {
+            let is = |t: Type| match &o.schema_type {
+                SchemaType::Type(x) => *x == t,
+                SchemaType::Array(xs) => xs.contains(&t),
+                _ => false,
+            };
+            if is(Type::Integer) {
+                if o.format.is_none() {
+                    o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Int64));
+                }
+                if o.maximum.is_none() && id_like(name) {
+                    o.minimum = o.minimum.clone().or(Some(1f64.into()));
+                    o.maximum = Some((i64::MAX as f64).into());
+                }
+            }
+            if is(Type::String) && o.max_length.is_none() && o.enum_values.is_none() {
+                o.max_length = match &o.format {
+                    Some(SchemaFormat::KnownFormat(KnownFormat::Date)) => Some(10),
+                    Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)) => Some(64),
+                    Some(SchemaFormat::KnownFormat(KnownFormat::Binary)) => {
+                        Some(UPLOAD_BYTES as usize)
+                    }
+                    _ if name == "resource" => Some(crate::services::rectification::RESOURCE_CHARS),
+                    _ => None,
+                };
+            }
+            let names: Vec<String> = o.properties.keys().cloned().collect();
+            for key in names {
+                if let Some(p) = o.properties.get_mut(&key) {
+                    bound_schema(p, &key);
+                }
+            }
+        }
+        RefOr::T(Schema::Array(a)) => {
+            if let ArrayItems::RefOrSchema(items) = &mut a.items {
+                // the items of `attachment_ids` are ids; of `people`, resources
+                let item_name = match name {
+                    "people" | "equipment" | "materials" => "resource",
+                    other => other,
+                };
+                bound_schema(items, item_name);
+            }
+        }
+        RefOr::T(Schema::OneOf(one)) => one.items.iter_mut().for_each(|s| bound_schema(s, name)),
+        RefOr::T(Schema::AllOf(all)) => all.items.iter_mut().for_each(|s| bound_schema(s, name)),
+        RefOr::T(Schema::AnyOf(any)) => any.items.iter_mut().for_each(|s| bound_schema(s, name)),
+        _ => {}
+    }
+}
+
+impl Modify for InputBounds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::schema::Schema;
+        // the schemas a request reaches, transitively
+        fn refs(value: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    if let Some(serde_json::Value::String(r)) = map.get("$ref") {
+                        if let Some(name) = r.strip_prefix("#/components/schemas/") {
+                            out.insert(name.to_string());
+                        }
+                    }
+                    map.values().for_each(|v| refs(v, out));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let mut inputs = std::collections::BTreeSet::new();
+        for item in openapi.paths.paths.values_mut() {
+            for op in operations(item) {
+                if let Some(body) = &op.request_body {
+                    refs(&serde_json::to_value(body).unwrap_or_default(), &mut inputs);
+                }
+            }
+        }
+        if let Some(components) = openapi.components.as_mut() {
+            let mut todo: Vec<String> = inputs.iter().cloned().collect();
+            while let Some(name) = todo.pop() {
+                let mut found = std::collections::BTreeSet::new();
+                if let Some(schema) = components.schemas.get(&name) {
+                    refs(
+                        &serde_json::to_value(schema).unwrap_or_default(),
+                        &mut found,
+                    );
+                }
+                for f in found {
+                    if inputs.insert(f.clone()) {
+                        todo.push(f);
+                    }
+                }
+            }
+            for (name, schema) in components.schemas.iter_mut() {
+                if inputs.contains(name) {
+                    bound_schema(schema, name);
+                }
+            }
+        }
+        for item in openapi.paths.paths.values_mut() {
+            for op in operations(item) {
+                for parameter in op.parameters.iter_mut().flatten() {
+                    let name = parameter.name.clone();
+                    let header = matches!(parameter.parameter_in, ParameterIn::Header);
+                    let Some(schema) = parameter.schema.as_mut() else {
+                        continue;
+                    };
+                    bound_schema(schema, &name);
+                    if let RefOr::T(Schema::Object(o)) = schema {
+                        let text = match &o.schema_type {
+                            utoipa::openapi::schema::SchemaType::Type(t) => {
+                                *t == utoipa::openapi::Type::String
+                            }
+                            utoipa::openapi::schema::SchemaType::Array(ts) => {
+                                ts.contains(&utoipa::openapi::Type::String)
+                            }
+                            _ => false,
+                        };
+                        if text && o.max_length.is_none() && o.enum_values.is_none() {
+                            o.max_length = Some(if header {
+                                crate::MAX_HEADER_CHARS
+                            } else if name == "cursor" {
+                                18
+                            } else {
+                                crate::MAX_URI_BYTES
+                            });
+                        }
                     }
                 }
             }

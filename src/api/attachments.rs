@@ -418,6 +418,7 @@ pub struct AttachmentListQuery {
     /// Administrators only: include hidden attachments.
     pub include_hidden: Option<bool>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -654,6 +655,7 @@ crate::step_handler! {
 pub struct HideQuery {
     /// Why it is hidden, for the audit trail.
     #[validate(length(max = 500, message = "at most 500 characters"))]
+    #[param(max_length = 500)]
     pub reason: Option<String>,
 }
 

@@ -50,6 +50,7 @@ pub struct AttachInput {
     /// not attached yet, within 24 hours of uploading.
     pub upload_id: i64,
     #[validate(length(max = 500, message = "at most 500 characters"))]
+    #[schema(max_length = 500)]
     pub caption: Option<String>,
     /// When the photo was taken, if known (not in the future; a phone's
     /// clock may be up to 5 minutes ahead).
@@ -80,7 +81,7 @@ pub fn documents(ids: &[i64]) -> Vec<AttachInput> {
 pub struct AttachmentPatch {
     /// New caption; `null` removes it.
     #[serde(default, deserialize_with = "super::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500)]
     #[validate(length(max = 500, message = "at most 500 characters"))]
     pub caption: Option<Option<String>>,
     /// Staff only.

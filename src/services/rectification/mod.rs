@@ -596,7 +596,25 @@ fn check_milestones(milestones: &[MilestoneInput]) -> AppResult<()> {
     }
 }
 
+/// The longest entry of a plan's resources (a person, a machine, a material).
+pub const RESOURCE_CHARS: usize = 200;
+
 fn check_resources(resources: &Resources) -> AppResult<()> {
+    for (field, list) in [
+        ("resources.people", &resources.people),
+        ("resources.equipment", &resources.equipment),
+        ("resources.materials", &resources.materials),
+    ] {
+        if list
+            .iter()
+            .any(|entry| entry.chars().count() > RESOURCE_CHARS)
+        {
+            return Err(AppError::invalid(
+                field,
+                format!("each entry must be at most {RESOURCE_CHARS} characters"),
+            ));
+        }
+    }
     if resources.people.iter().all(|p| p.trim().is_empty()) {
         return Err(AppError::invalid(
             "resources.people",

@@ -191,6 +191,8 @@ pub struct RepairConfirmation {
     pub scale: Option<RepairScale>,
     /// Working days of the company calendar, 2 to 5 (the policy's bounds);
     /// required for a `large` repair, refused for a small one.
+    #[schema(minimum = 1, maximum = 365)]
+    #[validate(range(min = 1, max = 365))]
     pub target_days: Option<i32>,
     /// A defect of structural safety: reported to the quality supervision
     /// station (`supervision_report`) and repaired by the design unit's

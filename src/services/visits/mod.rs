@@ -86,6 +86,11 @@ impl utoipa::PartialSchema for SurveyMark {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::Type::Integer)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Int32,
+            )))
+            .minimum(Some(0))
+            .maximum(Some(100))
             .enum_values(Some(SURVEY_SCORES))
             .description(Some("One factor's mark: 100, 80, 60, 30 or 0"))
             .into()
