@@ -77,6 +77,10 @@ pub struct Config {
     /// (`AFTERCARE_CORS_ORIGINS`, a comma list; none by default).
     pub cors_origins: Vec<String>,
     pub webhooks: WebhookConfig,
+    /// The longest a change-feed read waits for a change (`wait`), in
+    /// seconds (`AFTERCARE_CHANGES_MAX_WAIT_SECS`, default 30: what proxies
+    /// commonly let an idle request last).
+    pub changes_max_wait_secs: u32,
 }
 
 /// How webhooks are delivered.
@@ -222,6 +226,7 @@ impl Config {
             rate_limit_per_minute: number("AFTERCARE_RATE_LIMIT_PER_MINUTE", 600)?,
             rate_limit_burst: number("AFTERCARE_RATE_LIMIT_BURST", 120)?,
             cors_origins: cors_origins()?,
+            changes_max_wait_secs: number("AFTERCARE_CHANGES_MAX_WAIT_SECS", 30)?,
             webhooks: WebhookConfig {
                 allow_http: flag("AFTERCARE_WEBHOOK_ALLOW_HTTP"),
                 allow_private: flag("AFTERCARE_WEBHOOK_ALLOW_PRIVATE"),
@@ -281,6 +286,7 @@ impl Config {
             rate_limit_per_minute: 0,
             rate_limit_burst: 120,
             cors_origins: vec![],
+            changes_max_wait_secs: 30,
             webhooks: WebhookConfig {
                 // deliveries are sent when a test says (`webhooks::dispatch`)
                 poll_ms: 0,
@@ -336,6 +342,7 @@ impl std::fmt::Debug for Config {
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("rate_limit_burst", &self.rate_limit_burst)
             .field("cors_origins", &self.cors_origins)
+            .field("changes_max_wait_secs", &self.changes_max_wait_secs)
             .field("webhooks", &self.webhooks)
             .finish()
     }

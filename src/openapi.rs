@@ -417,9 +417,12 @@ impl Modify for TextShapes {
                 _ => {}
             }
         }
+        // (the change feed's cursor has its own pattern)
         let cursor = |schema: &mut RefOr<Schema>| {
             if let RefOr::T(Schema::Object(object)) = schema {
-                object.pattern = Some(crate::api::CURSOR_PATTERN.to_string());
+                object
+                    .pattern
+                    .get_or_insert_with(|| crate::api::CURSOR_PATTERN.to_string());
             }
         };
         if let Some(components) = openapi.components.as_mut() {
@@ -465,7 +468,8 @@ struct InputBounds;
 /// The default largest upload, as the spec states it.
 const UPLOAD_BYTES: i64 = 20 * 1024 * 1024;
 
-fn id_like(name: &str) -> bool {
+/// A field or parameter that holds a record's id (the spec says: 1 or more).
+pub fn id_like(name: &str) -> bool {
     name == "id"
         || name.ends_with("_id")
         || name.ends_with("_ids")

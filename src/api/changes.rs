@@ -57,28 +57,29 @@ pub struct ChangesHead {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ChangesQuery {
-    /// `next_cursor` of the previous call (or `/changes/head`); absent: from
-    /// the first change.
-    #[param(pattern = "^[0-9]{1,19}-[0-9]{1,19}$", max_length = 39)]
+    /// `next_cursor` of the previous call (or `/changes/head`); absent or
+    /// empty: from the first change.
+    #[param(pattern = "^([0-9]{1,19}-[0-9]{1,19})?$", max_length = 39)]
     pub cursor: Option<String>,
     /// Changes per answer, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// Only these kinds of record, comma-separated (`complaint,repair`).
-    #[param(max_length = 400, pattern = "^[a-z_]+(,[a-z_]+)*$")]
+    #[param(value_type = Option<Vec<EventSubject>>, style = Form, explode = false, max_items = 50)]
     pub types: Option<String>,
     /// Only these steps, comma-separated (`complaint.judged,repair.accepted`).
-    #[param(max_length = 2000, pattern = "^[a-z_.]+(,[a-z_.]+)*$")]
+    #[param(value_type = Option<Vec<EventType>>, style = Form, explode = false, max_items = 200)]
     pub event_types: Option<String>,
-    /// Seconds to wait for a change when there is none yet (long poll), 0–30.
+    /// Seconds to wait for a change when there is none yet (long poll), 0–30
+    /// (the server may hold it shorter: `AFTERCARE_CHANGES_MAX_WAIT_SECS`).
     #[param(minimum = 0, maximum = 30)]
     pub wait: Option<u32>,
 }
 
 /// A comma list of enum values; the field is named when one is unknown.
 fn listed<T: std::str::FromStr>(field: &str, text: Option<&str>) -> AppResult<Vec<T>> {
-    text.filter(|t| !t.is_empty())
-        .map(|t| {
+    // present but empty names no value: refused like any unknown one
+    text.map(|t| {
             t.split(',')
                 .map(|v| {
                     v.trim().parse::<T>().map_err(|_| {
@@ -123,6 +124,8 @@ pub async fn list(
             "must be between 0 and 30 seconds",
         ));
     }
+    // the operator may hold reads shorter (a proxy's idle timeout)
+    let wait = wait.min(state.config.changes_max_wait_secs);
     let filter = ChangeFilter {
         subject_types: listed("types", q.types.as_deref())?,
         event_types: listed("event_types", q.event_types.as_deref())?,

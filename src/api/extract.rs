@@ -251,6 +251,16 @@ pub fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, App
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
+    // ids are 1 or more, as the spec says: 0 or below names no record
+    if let Some((key, _)) = pairs.iter().find(|(k, v)| {
+        crate::openapi::id_like(k) && v.trim().parse::<f64>().is_ok_and(|n| n < 1.0)
+    }) {
+        return Err(AppError::bad_request(
+            "invalid_query_parameter",
+            key,
+            "must be an id: 1 or more",
+        ));
+    }
     // a whole number written with a fraction of zeros (`7.0`) is the number
     // (JSON Schema's integers include it): read as such where a number
     // failed to parse, never where text was expected

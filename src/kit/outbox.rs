@@ -218,10 +218,13 @@ pub struct Claimed {
 }
 
 /// Claims due deliveries for one attempt each, at most `max_in_flight` at
-/// once per endpoint across every instance: an endpoint's row is locked
-/// while its claims are counted and taken (on PostgreSQL `FOR UPDATE SKIP
-/// LOCKED`: another instance passes over it; on SQLite the write lock is
-/// one). A claim lasts `hold`; an instance that dies leaves it to run out.
+/// once per endpoint across every instance. Which endpoints have work and
+/// room is read first, without a lock (a queue of thousands behind an
+/// endpoint that hangs costs two index probes, and SQLite's writer lock is
+/// not taken at all); then an endpoint's row is locked while its claims
+/// are counted and taken (on PostgreSQL `FOR UPDATE SKIP LOCKED`: another
+/// instance passes over it; on SQLite the write lock is one). A claim lasts
+/// `hold`; an instance that dies leaves it to run out.
 pub fn claim_due(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -230,101 +233,120 @@ pub fn claim_due(
     max_in_flight: i64,
     batch: i64,
 ) -> AppResult<Vec<Claimed>> {
+    let hooks: Vec<i64> = webhooks::table
+        .filter(webhooks::active.eq(true))
+        .filter(webhooks::deleted_at.is_null())
+        .order(webhooks::id.asc())
+        .select(webhooks::id)
+        .load(conn)?;
+    let mut claimed = vec![];
+    for hook_id in hooks {
+        if claimed.len() as i64 >= batch {
+            break;
+        }
+        if in_flight(conn, hook_id, now)? >= max_in_flight || first_due(conn, hook_id, now)?.is_none() {
+            continue;
+        }
+        claimed.extend(claim_for(conn, hook_id, now, claim, hold, max_in_flight)?);
+    }
+    Ok(claimed)
+}
+
+fn in_flight(conn: &mut DbConn, hook_id: i64, now: NaiveDateTime) -> AppResult<i64> {
+    Ok(webhook_deliveries::table
+        .filter(webhook_deliveries::webhook_id.eq(hook_id))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(webhook_deliveries::claimed_until.ge(now))
+        .count()
+        .get_result(conn)?)
+}
+
+fn first_due(conn: &mut DbConn, hook_id: i64, now: NaiveDateTime) -> AppResult<Option<i64>> {
+    Ok(webhook_deliveries::table
+        .filter(webhook_deliveries::webhook_id.eq(hook_id))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(webhook_deliveries::next_attempt_at.le(now))
+        .filter(
+            webhook_deliveries::claimed_until
+                .is_null()
+                .or(webhook_deliveries::claimed_until.lt(now)),
+        )
+        .order((webhook_deliveries::next_attempt_at.asc(), webhook_deliveries::id.asc()))
+        .select(webhook_deliveries::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// The claims on one endpoint's due deliveries, under its row's lock.
+fn claim_for(
+    conn: &mut DbConn,
+    hook_id: i64,
+    now: NaiveDateTime,
+    claim: &str,
+    hold: Duration,
+    max_in_flight: i64,
+) -> AppResult<Vec<Claimed>> {
     write_tx(conn, |conn| {
-        let unclaimed = webhook_deliveries::claimed_until
-            .is_null()
-            .or(webhook_deliveries::claimed_until.lt(now));
-        let due_hooks: Vec<i64> = webhook_deliveries::table
-            .inner_join(webhooks::table)
+        let hook: Option<Webhook> = match conn {
+            DbConn::Pg(pg) => webhooks::table
+                .find(hook_id)
+                .filter(webhooks::active.eq(true))
+                .select(Webhook::as_select())
+                .for_update()
+                .skip_locked()
+                .first(pg)
+                .optional()?,
+            DbConn::Sqlite(_) => webhooks::table
+                .find(hook_id)
+                .filter(webhooks::active.eq(true))
+                .select(Webhook::as_select())
+                .first(conn)
+                .optional()?,
+        };
+        let Some(hook) = hook else {
+            return Ok(vec![]);
+        };
+        let room = max_in_flight - in_flight(conn, hook_id, now)?;
+        if room <= 0 {
+            return Ok(vec![]);
+        }
+        let rows: Vec<(Delivery, String, i64, NaiveDateTime, String)> = webhook_deliveries::table
+            .inner_join(events::table.on(events::id.eq(webhook_deliveries::event_id)))
+            .filter(webhook_deliveries::webhook_id.eq(hook_id))
             .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
             .filter(webhook_deliveries::next_attempt_at.le(now))
-            .filter(unclaimed)
-            .filter(webhooks::active.eq(true))
-            .select(webhook_deliveries::webhook_id)
-            .distinct()
-            .limit(batch)
+            .filter(
+                webhook_deliveries::claimed_until
+                    .is_null()
+                    .or(webhook_deliveries::claimed_until.lt(now)),
+            )
+            .order((webhook_deliveries::next_attempt_at.asc(), webhook_deliveries::id.asc()))
+            .limit(room)
+            .select((
+                Delivery::as_select(),
+                events::subject_type,
+                events::subject_id,
+                events::at,
+                events::payload,
+            ))
             .load(conn)?;
-        let mut claimed = vec![];
-        for hook_id in due_hooks {
-            let hook: Option<Webhook> = match conn {
-                DbConn::Pg(pg) => webhooks::table
-                    .find(hook_id)
-                    .filter(webhooks::active.eq(true))
-                    .select(Webhook::as_select())
-                    .for_update()
-                    .skip_locked()
-                    .first(pg)
-                    .optional()?,
-                DbConn::Sqlite(_) => webhooks::table
-                    .find(hook_id)
-                    .filter(webhooks::active.eq(true))
-                    .select(Webhook::as_select())
-                    .first(conn)
-                    .optional()?,
-            };
-            let Some(hook) = hook else { continue };
-            let in_flight: i64 = webhook_deliveries::table
-                .filter(webhook_deliveries::webhook_id.eq(hook_id))
-                .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
-                .filter(webhook_deliveries::claimed_until.ge(now))
-                .count()
-                .get_result(conn)?;
-            let room = max_in_flight - in_flight;
-            if room <= 0 {
-                continue;
-            }
-            let rows: Vec<(Delivery, String, i64, NaiveDateTime, String)> =
-                webhook_deliveries::table
-                    .inner_join(events::table.on(events::id.eq(webhook_deliveries::event_id)))
-                    .filter(webhook_deliveries::webhook_id.eq(hook_id))
-                    .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
-                    .filter(webhook_deliveries::next_attempt_at.le(now))
-                    .filter(
-                        webhook_deliveries::claimed_until
-                            .is_null()
-                            .or(webhook_deliveries::claimed_until.lt(now)),
-                    )
-                    .order((
-                        webhook_deliveries::next_attempt_at.asc(),
-                        webhook_deliveries::id.asc(),
-                    ))
-                    .limit(room)
-                    .select((
-                        Delivery::as_select(),
-                        events::subject_type,
-                        events::subject_id,
-                        events::at,
-                        events::payload,
-                    ))
-                    .load(conn)?;
-            for (delivery, subject_type, subject_id, event_at, event_payload) in rows {
-                let taken = diesel::update(
-                    webhook_deliveries::table
-                        .find(delivery.id)
-                        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
-                        .filter(
-                            webhook_deliveries::claimed_until
-                                .is_null()
-                                .or(webhook_deliveries::claimed_until.lt(now)),
-                        ),
-                )
-                .set((
-                    webhook_deliveries::claimed_until.eq(now + hold),
-                    webhook_deliveries::claim.eq(claim),
-                ))
-                .execute(conn)?;
-                if taken == 1 {
-                    claimed.push(Claimed {
-                        delivery,
-                        webhook: hook.clone(),
-                        subject: (subject_type, subject_id),
-                        event_at,
-                        event_payload,
-                    });
-                }
-            }
-        }
-        Ok(claimed)
+        let ids: Vec<i64> = rows.iter().map(|(d, ..)| d.id).collect();
+        diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)))
+            .set((
+                webhook_deliveries::claimed_until.eq(now + hold),
+                webhook_deliveries::claim.eq(claim),
+            ))
+            .execute(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(delivery, subject_type, subject_id, event_at, event_payload)| Claimed {
+                delivery,
+                webhook: hook.clone(),
+                subject: (subject_type, subject_id),
+                event_at,
+                event_payload,
+            })
+            .collect())
     })
 }
 

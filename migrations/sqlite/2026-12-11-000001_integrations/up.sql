@@ -114,6 +114,7 @@ CREATE TABLE webhook_deliveries (
     delivered_at TIMESTAMP,
     created_at TIMESTAMP NOT NULL
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id) WHERE status = 'pending';
+-- an endpoint's due deliveries in order, and those in flight (claimed)
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (webhook_id, next_attempt_at, id) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, id);
 CREATE INDEX webhook_deliveries_claimed ON webhook_deliveries (webhook_id, claimed_until) WHERE status = 'pending';
