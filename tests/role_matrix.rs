@@ -1978,3 +1978,64 @@ async fn a_project_moved_to_another_branch_leaves_the_old_branchs_roles_with_404
     .await
     .expect(200);
 }
+
+/// The operations whose request carries the person's own uploads (made
+/// with their token): a key attaches only what it uploaded itself.
+const OWN_UPLOADS: [&str; 7] = [
+    "add_complaint_attachment",
+    "add_project_attachment",
+    "add_rectification_plan_attachment",
+    "add_repair_attachment",
+    "add_visit_attachment",
+    "complete_repair",
+    "get_upload",
+];
+
+/// An API key acts as a person of its role: every operation, sent with a
+/// key of each role's unit (or customer), answers as the table says for
+/// that role — except the session's own operations (logging out, a new
+/// password), which a key has none of, and those that name the person's
+/// own uploads.
+#[actix_rt::test]
+async fn an_api_key_answers_every_operation_as_a_person_of_its_role() {
+    let app = spawn().await;
+    let w = world(&app).await;
+    let mut wrong = vec![];
+    let mut tried = 0;
+    for (i, role) in ROLES.iter().enumerate() {
+        // the key acts as the role's caller: its unit, or its customer
+        let me = app.get("/api/v1/me", &w.callers[role].1).await;
+        let body = json!({
+            "name": format!("{role} system"), "role": role,
+            "org_unit_id": me.body["user"]["org_unit_id"],
+            "customer_id": me.body["user"]["customer_id"],
+        });
+        let made = app.post("/api/v1/api-keys", &w.admin, body).await;
+        made.expect(201);
+        let key = made.body["key"].as_str().unwrap().to_string();
+        for (op, _) in operations() {
+            if PUBLIC.contains(&op.as_str())
+                || ["logout", "change_password"].contains(&op.as_str())
+                || OWN_UPLOADS.contains(&op.as_str())
+            {
+                continue;
+            }
+            let c = request(&app, &w, &op, Side::East, role).await;
+            if !matches!(c.caller, As::Caller) {
+                continue;
+            }
+            let want = expected(&op)[i];
+            let r = send(&app, &c, Some(&key)).await;
+            tried += 1;
+            let got = outcome(&r);
+            if got != want {
+                wrong.push(format!(
+                    "{op} with a {role} key: {got}, expected {want} ({} {}: {})",
+                    c.method, c.path, r.body
+                ));
+            }
+        }
+    }
+    assert!(tried > 500, "only {tried} calls made");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

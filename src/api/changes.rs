@@ -80,19 +80,19 @@ pub struct ChangesQuery {
 fn listed<T: std::str::FromStr>(field: &str, text: Option<&str>) -> AppResult<Vec<T>> {
     // present but empty names no value: refused like any unknown one
     text.map(|t| {
-            t.split(',')
-                .map(|v| {
-                    v.trim().parse::<T>().map_err(|_| {
-                        AppError::bad_request(
-                            "invalid_query_parameter",
-                            field,
-                            format!("unknown value {:?}", v.trim()),
-                        )
-                    })
+        t.split(',')
+            .map(|v| {
+                v.trim().parse::<T>().map_err(|_| {
+                    AppError::bad_request(
+                        "invalid_query_parameter",
+                        field,
+                        format!("unknown value {:?}", v.trim()),
+                    )
                 })
-                .collect()
-        })
-        .unwrap_or(Ok(vec![]))
+            })
+            .collect()
+    })
+    .unwrap_or(Ok(vec![]))
 }
 
 /// Change feed

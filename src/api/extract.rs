@@ -252,9 +252,10 @@ pub fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, App
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     // ids are 1 or more, as the spec says: 0 or below names no record
-    if let Some((key, _)) = pairs.iter().find(|(k, v)| {
-        crate::openapi::id_like(k) && v.trim().parse::<f64>().is_ok_and(|n| n < 1.0)
-    }) {
+    if let Some((key, _)) = pairs
+        .iter()
+        .find(|(k, v)| crate::openapi::id_like(k) && v.trim().parse::<f64>().is_ok_and(|n| n < 1.0))
+    {
         return Err(AppError::bad_request(
             "invalid_query_parameter",
             key,

@@ -244,7 +244,9 @@ pub fn claim_due(
         if claimed.len() as i64 >= batch {
             break;
         }
-        if in_flight(conn, hook_id, now)? >= max_in_flight || first_due(conn, hook_id, now)?.is_none() {
+        if in_flight(conn, hook_id, now)? >= max_in_flight
+            || first_due(conn, hook_id, now)?.is_none()
+        {
             continue;
         }
         claimed.extend(claim_for(conn, hook_id, now, claim, hold, max_in_flight)?);
@@ -271,7 +273,10 @@ fn first_due(conn: &mut DbConn, hook_id: i64, now: NaiveDateTime) -> AppResult<O
                 .is_null()
                 .or(webhook_deliveries::claimed_until.lt(now)),
         )
-        .order((webhook_deliveries::next_attempt_at.asc(), webhook_deliveries::id.asc()))
+        .order((
+            webhook_deliveries::next_attempt_at.asc(),
+            webhook_deliveries::id.asc(),
+        ))
         .select(webhook_deliveries::id)
         .first(conn)
         .optional()?)
@@ -320,7 +325,10 @@ fn claim_for(
                     .is_null()
                     .or(webhook_deliveries::claimed_until.lt(now)),
             )
-            .order((webhook_deliveries::next_attempt_at.asc(), webhook_deliveries::id.asc()))
+            .order((
+                webhook_deliveries::next_attempt_at.asc(),
+                webhook_deliveries::id.asc(),
+            ))
             .limit(room)
             .select((
                 Delivery::as_select(),
@@ -339,13 +347,15 @@ fn claim_for(
             .execute(conn)?;
         Ok(rows
             .into_iter()
-            .map(|(delivery, subject_type, subject_id, event_at, event_payload)| Claimed {
-                delivery,
-                webhook: hook.clone(),
-                subject: (subject_type, subject_id),
-                event_at,
-                event_payload,
-            })
+            .map(
+                |(delivery, subject_type, subject_id, event_at, event_payload)| Claimed {
+                    delivery,
+                    webhook: hook.clone(),
+                    subject: (subject_type, subject_id),
+                    event_at,
+                    event_payload,
+                },
+            )
             .collect())
     })
 }
