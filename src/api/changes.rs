@@ -53,6 +53,10 @@ pub struct ChangesHead {
     pub cursor: String,
 }
 
+/// The most kinds of record and steps one read filters on.
+const MAX_TYPES: usize = 50;
+const MAX_EVENT_TYPES: usize = 200;
+
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -65,10 +69,10 @@ pub struct ChangesQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// Only these kinds of record, comma-separated (`complaint,repair`).
-    #[param(value_type = Option<Vec<EventSubject>>, style = Form, explode = false, max_items = 50)]
+    #[param(value_type = Option<Vec<EventSubject>>, style = Form, explode = false, min_items = 1, max_items = 50)]
     pub types: Option<String>,
     /// Only these steps, comma-separated (`complaint.judged,repair.accepted`).
-    #[param(value_type = Option<Vec<EventType>>, style = Form, explode = false, max_items = 200)]
+    #[param(value_type = Option<Vec<EventType>>, style = Form, explode = false, min_items = 1, max_items = 200)]
     pub event_types: Option<String>,
     /// Seconds to wait for a change when there is none yet (long poll), 0–30
     /// (the server may hold it shorter: `AFTERCARE_CHANGES_MAX_WAIT_SECS`).
@@ -76,23 +80,34 @@ pub struct ChangesQuery {
     pub wait: Option<u32>,
 }
 
-/// A comma list of enum values; the field is named when one is unknown.
-fn listed<T: std::str::FromStr>(field: &str, text: Option<&str>) -> AppResult<Vec<T>> {
+/// A comma list of 1 to `max` enum values (as the spec's `minItems` and
+/// `maxItems` say); the field is named when one is unknown or there are
+/// too many.
+fn listed<T: std::str::FromStr>(field: &str, text: Option<&str>, max: usize) -> AppResult<Vec<T>> {
+    let Some(text) = text else {
+        return Ok(vec![]);
+    };
+    let values: Vec<&str> = text.split(',').map(str::trim).collect();
+    if values.len() > max {
+        return Err(AppError::bad_request(
+            "invalid_query_parameter",
+            field,
+            format!("at most {max} values"),
+        ));
+    }
     // present but empty names no value: refused like any unknown one
-    text.map(|t| {
-        t.split(',')
-            .map(|v| {
-                v.trim().parse::<T>().map_err(|_| {
-                    AppError::bad_request(
-                        "invalid_query_parameter",
-                        field,
-                        format!("unknown value {:?}", v.trim()),
-                    )
-                })
+    values
+        .into_iter()
+        .map(|v| {
+            v.parse::<T>().map_err(|_| {
+                AppError::bad_request(
+                    "invalid_query_parameter",
+                    field,
+                    format!("unknown value {v:?}"),
+                )
             })
-            .collect()
-    })
-    .unwrap_or(Ok(vec![]))
+        })
+        .collect()
 }
 
 /// Change feed
@@ -127,8 +142,8 @@ pub async fn list(
     // the operator may hold reads shorter (a proxy's idle timeout)
     let wait = wait.min(state.config.changes_max_wait_secs);
     let filter = ChangeFilter {
-        subject_types: listed("types", q.types.as_deref())?,
-        event_types: listed("event_types", q.event_types.as_deref())?,
+        subject_types: listed("types", q.types.as_deref(), MAX_TYPES)?,
+        event_types: listed("event_types", q.event_types.as_deref(), MAX_EVENT_TYPES)?,
     };
     let until = std::time::Instant::now() + std::time::Duration::from_secs(wait.into());
     loop {
