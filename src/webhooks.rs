@@ -61,7 +61,7 @@ pub fn is_internal(ip: IpAddr) -> bool {
 
 /// Where a webhook goes: its URL, its host, and the address checked.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub struct CheckedUrl {
     pub url: reqwest::Url,
     pub host: String,
     pub addr: SocketAddr,
@@ -73,7 +73,7 @@ fn refused(detail: impl Into<String>) -> AppError {
 
 /// Checks a webhook URL and resolves its host once: blocking (DNS), so
 /// called on a blocking thread, holding no database connection.
-pub fn check_url(url: &str, config: &WebhookConfig) -> AppResult<Target> {
+pub fn check_url(url: &str, config: &WebhookConfig) -> AppResult<CheckedUrl> {
     let parsed = reqwest::Url::parse(url.trim())
         .map_err(|e| AppError::invalid("url", format!("not a URL: {e}")))?;
     match parsed.scheme() {
@@ -121,7 +121,7 @@ pub fn check_url(url: &str, config: &WebhookConfig) -> AppResult<Target> {
             )));
         }
     }
-    Ok(Target {
+    Ok(CheckedUrl {
         url: parsed,
         host,
         addr: first,
