@@ -334,10 +334,25 @@ async fn send(
     }
 }
 
-/// One pass: claims what is due (at most the endpoints' room), sends it
-/// all at once and records each outcome, waiting for them all. Answers how
-/// many attempts were made.
+/// One pass: fans out every event committed before the call (waiting up
+/// to ten seconds for older transactions to settle, as on PostgreSQL an
+/// event waits for every one still running), claims what is due (at most
+/// the endpoints' room), sends it all at once and records each outcome,
+/// waiting for them all. Answers how many attempts were made.
 pub async fn dispatch(state: &AppState) -> AppResult<usize> {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let done = state
+            .db(|conn| {
+                crate::kit::outbox::fan_out(conn, FAN_OUT_BATCH)?;
+                crate::kit::outbox::fanned_out(conn)
+            })
+            .await?;
+        if done || std::time::Instant::now() > until {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let attempts = claim_and_send(state).await?;
     let n = attempts.len();
     for r in futures_util::future::join_all(attempts).await {
@@ -347,6 +362,11 @@ pub async fn dispatch(state: &AppState) -> AppResult<usize> {
     }
     Ok(n)
 }
+
+/// Events fanned out to their deliveries in one transaction: a pass keeps
+/// up with thousands of writes a second and holds SQLite's writer lock for
+/// a few milliseconds.
+const FAN_OUT_BATCH: i64 = 1000;
 
 type Sending = std::pin::Pin<Box<dyn std::future::Future<Output = AppResult<bool>>>>;
 
@@ -359,7 +379,10 @@ async fn claim_and_send(state: &AppState) -> AppResult<Vec<Sending>> {
     );
     let (c, max) = (claim.clone(), config.max_in_flight);
     let claimed = state
-        .db(move |conn| crate::kit::outbox::claim_due(conn, now, &c, hold, max, 100))
+        .db(move |conn| {
+            crate::kit::outbox::fan_out(conn, FAN_OUT_BATCH)?;
+            crate::kit::outbox::claim_due(conn, now, &c, hold, max, 100)
+        })
         .await?;
     let attempts = claimed.into_iter().map(|item| {
         let (state, config, claim) = (state.clone(), config.clone(), claim.clone());

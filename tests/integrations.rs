@@ -16,6 +16,7 @@ use base64::Engine;
 use chrono::Duration;
 use common::*;
 use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -664,6 +665,76 @@ async fn the_feed_never_skips_a_transaction_that_commits_after_a_later_one() {
     assert_eq!(ids, vec![41, 42]);
     let (more, _) = changes_when(&app, &admin, &cursor, |_| true).await;
     assert!(more.is_empty());
+}
+
+/// An event owed to webhook `hook`, as a service writes it.
+fn raw_owed_event(subject_id: i64, hook: i64) -> String {
+    format!(
+        "INSERT INTO events (at, action, subject_type, subject_id, payload, audience, webhook_ids) \
+         VALUES ('2026-03-02 01:00:00', 'org_unit.updated', 'calendar_day', {subject_id}, '{{}}', 'admin', '{hook}')"
+    )
+}
+
+fn delivered_events(app: &aftercare::state::AppState, hook: i64) -> Vec<i64> {
+    use aftercare::db::schema::webhook_deliveries as d;
+    let mut conn = app.pool.get().unwrap();
+    d::table
+        .filter(d::webhook_id.eq(hook))
+        .order(d::event_id.asc())
+        .select(d::event_id)
+        .load(&mut *conn)
+        .unwrap()
+}
+
+#[actix_rt::test]
+async fn the_outbox_never_skips_an_event_whose_transaction_commits_after_a_later_one() {
+    let app = spawn_open().await;
+    let admin = app.admin().await;
+    let receiver = Receiver::start();
+    let made = app
+        .post(
+            "/api/v1/webhooks",
+            &admin,
+            json!({"url": receiver.url, "event_types": ["org_unit.updated"], "active": false}),
+        )
+        .await;
+    made.expect(201);
+    let hook = made.body["webhook"]["id"].as_i64().unwrap();
+    let mut first = app.state.pool.get().unwrap();
+    let mut second = app.state.pool.get().unwrap();
+    let fan_out = || {
+        let mut conn = app.state.pool.get().unwrap();
+        aftercare::kit::outbox::fan_out(&mut conn, 1000).unwrap()
+    };
+    if matches!(*first, aftercare::db::DbConn::Pg(_)) {
+        // the first transaction takes the lower id, the second commits first
+        first.batch_execute("BEGIN").unwrap();
+        first.batch_execute(&raw_owed_event(41, hook)).unwrap();
+        second.batch_execute("BEGIN").unwrap();
+        second.batch_execute(&raw_owed_event(42, hook)).unwrap();
+        second.batch_execute("COMMIT").unwrap();
+        // a fan-out now passes neither: 41 has not settled, so 42 waits
+        fan_out();
+        assert!(delivered_events(&app.state, hook).is_empty());
+        first.batch_execute("COMMIT").unwrap();
+    } else {
+        // one writer at a time: commits come in id order
+        first.batch_execute(&raw_owed_event(41, hook)).unwrap();
+        second.batch_execute(&raw_owed_event(42, hook)).unwrap();
+    }
+    // (on PostgreSQL the other tests' transactions settle too, in a while)
+    for _ in 0..100 {
+        fan_out();
+        if delivered_events(&app.state, hook).len() >= 2 {
+            break;
+        }
+        std::thread::sleep(StdDuration::from_millis(100));
+    }
+    let events = delivered_events(&app.state, hook);
+    assert_eq!(events.len(), 2, "{events:?}");
+    // fanned out once: another pass writes nothing again
+    fan_out();
+    assert_eq!(delivered_events(&app.state, hook), events);
 }
 
 #[actix_rt::test]

@@ -315,6 +315,15 @@ diesel::table! {
         prior_customer_id -> Nullable<BigInt>,
         audience -> Text,
         api_key_id -> Nullable<BigInt>,
+        webhook_ids -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    outbox_position (id) {
+        id -> Integer,
+        tx -> BigInt,
+        event_id -> BigInt,
     }
 }
 
@@ -792,6 +801,7 @@ diesel::joinable!(repair_cost_lines -> repairs (repair_id));
 diesel::joinable!(repair_reopenings -> repairs (repair_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    outbox_position,
     org_units,
     corrective_actions,
     accountability_records,

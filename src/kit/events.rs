@@ -1,10 +1,11 @@
 //! The events table: one row per state change, written in the change's own
 //! transaction. It is the audit trail, the change feed's source and the
 //! webhooks' outbox: each event is stamped with whose its subject is (its
-//! scope and customer, and before a move the old ones) and who may read it,
-//! and the deliveries to the webhooks subscribed to it are written with it,
-//! so that nothing committed is ever lost to a crash.
-
+//! scope and customer, and before a move the old ones), who may read it,
+//! and the webhooks subscribed to it — part of its own row, so that nothing
+//! committed is ever lost to a crash and a write pays no other row or index
+//! for its subscribers; the dispatcher turns them into deliveries in
+//! batches ([`super::outbox::fan_out`]).
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
@@ -139,6 +140,11 @@ fn write(conn: &mut DbConn, e: Written<'_>) -> AppResult<i64> {
     let prior_scope_path = was_scope.filter(|p| Some(p) != scope_path.as_ref());
     let prior_customer_id = was_customer.filter(|c| Some(*c) != customer_id);
     let audience = audience(subject_type, e.action, &e.payload);
+    let webhook_ids = if e.fan_out && audience != "none" {
+        subscribers(conn, e.action, scope_path.as_deref())?
+    } else {
+        None
+    };
     let id: i64 = diesel::insert_into(events::table)
         .values(NewEvent {
             at: e.at,
@@ -153,24 +159,21 @@ fn write(conn: &mut DbConn, e: Written<'_>) -> AppResult<i64> {
             prior_customer_id,
             audience,
             api_key_id: e.api_key,
+            webhook_ids,
         })
         .returning(events::id)
         .get_result(conn)?;
-    if e.fan_out && audience != "none" {
-        subscribe(conn, id, e.action, e.at, scope_path.as_deref())?;
-    }
     Ok(id)
 }
 
-/// The deliveries of event `id` to every active webhook that takes its
-/// type and, for a branch's webhook, whose subject lies in the branch.
-fn subscribe(
+/// The active webhooks that take events of type `action` and, for a
+/// branch's webhook, whose subject lies in the branch: their ids as the
+/// event records them (`3,7`), or none.
+fn subscribers(
     conn: &mut DbConn,
-    id: i64,
     action: EventType,
-    at: NaiveDateTime,
     scope_path: Option<&str>,
-) -> AppResult<()> {
+) -> AppResult<Option<String>> {
     let pattern = format!("%,{},%", action.as_str());
     let mut query = webhooks::table
         .filter(webhooks::active.eq(true))
@@ -186,11 +189,19 @@ fn subscribe(
         None => query.filter(webhooks::scope_low.is_null()),
     };
     let subscribed: Vec<i64> = query.select(webhooks::id).load(conn)?;
-    for webhook in subscribed {
-        super::outbox::queue(conn, webhook, id, action, at)?;
-    }
-    Ok(())
+    Ok((!subscribed.is_empty()).then(|| {
+        subscribed
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }))
 }
+
+/// Only events of transactions that have settled: on PostgreSQL those
+/// older than every transaction still running (ids from a sequence are not
+/// commit order); on SQLite one writer commits at a time, in id order.
+pub const SETTLED: &str = "events.tx < txid_snapshot_xmin(txid_current_snapshot())";
 
 pub fn record(
     conn: &mut DbConn,

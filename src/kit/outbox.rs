@@ -1,14 +1,17 @@
-//! The events' outbox: one delivery row per event and subscribed webhook,
-//! written in the event's transaction ([`queue`], called by
-//! [`super::events`]), claimed once for each attempt across every instance
-//! ([`claim_due`]) and stepped through its small life cycle, declared here
-//! once ([`LIFE_CYCLE`]) and written only by [`step`].
+//! The events' outbox. An event records the webhooks it is owed to in its
+//! own row ([`super::events`]); [`fan_out`] turns those into one delivery
+//! row per event and webhook, in batches and in the feed's order, exactly
+//! once across every instance; each delivery is claimed once for each
+//! attempt across every instance ([`claim_due`]) and stepped through its
+//! small life cycle, declared here once ([`LIFE_CYCLE`]) and written only by
+//! [`step`].
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use rand::Rng;
 
-use crate::db::schema::{events, webhook_deliveries, webhooks};
+use crate::db::condition::Condition;
+use crate::db::schema::{events, outbox_position, webhook_deliveries, webhooks};
 use crate::db::{write_tx, DbConn};
 use crate::error::AppResult;
 use crate::models::event::EventType;
@@ -88,7 +91,111 @@ struct StepFields {
     error: Option<String>,
 }
 
-/// A pending delivery of event `event` to `webhook`, due at once.
+/// The delivery rows of the events after the outbox's position that have
+/// settled (at most `batch` events), written in one transaction that moves
+/// the position past them: an event is fanned out once, by one instance
+/// (on PostgreSQL the position's row is locked, and another instance that
+/// finds it locked passes), and nothing is lost to a crash — the events
+/// keep their webhooks until the position has moved past them. Webhooks
+/// deleted meanwhile are passed over (their pending deliveries were failed
+/// when they were deleted). Answers the deliveries written.
+pub fn fan_out(conn: &mut DbConn, batch: i64) -> AppResult<usize> {
+    // read first without a lock: with nothing new, no write is taken
+    let Some(at) = position(conn, false)? else {
+        return Ok(0);
+    };
+    if after(conn, at, 1, true)?.is_empty() {
+        return Ok(0);
+    }
+    write_tx(conn, |conn| {
+        let Some(at) = position(conn, true)? else {
+            return Ok(0);
+        };
+        let owed = after(conn, at, batch, true)?;
+        let Some(&(last_tx, last_id, ..)) = owed.last() else {
+            return Ok(0);
+        };
+        let deleted: Vec<i64> = webhooks::table
+            .filter(webhooks::deleted_at.is_not_null())
+            .select(webhooks::id)
+            .load(conn)?;
+        let mut written = 0;
+        // one statement a row (diesel's batch insert is not there for both
+        // databases at once); the transaction is what costs, and it is one
+        for (_, event, hooks, action, at) in &owed {
+            for webhook in hooks
+                .iter()
+                .flat_map(|h| h.split(','))
+                .filter_map(|h| h.parse::<i64>().ok())
+                .filter(|h| !deleted.contains(h))
+            {
+                insert(conn, webhook, *event, action, *at)?;
+                written += 1;
+            }
+        }
+        diesel::update(outbox_position::table.find(1))
+            .set((
+                outbox_position::tx.eq(last_tx),
+                outbox_position::event_id.eq(last_id),
+            ))
+            .execute(conn)?;
+        Ok(written)
+    })
+}
+
+/// The outbox's position, `(tx, event id)`; with `lock`, locked for this
+/// transaction (on PostgreSQL none when another instance holds it).
+fn position(conn: &mut DbConn, lock: bool) -> AppResult<Option<(i64, i64)>> {
+    let query = outbox_position::table
+        .find(1)
+        .select((outbox_position::tx, outbox_position::event_id));
+    Ok(match conn {
+        DbConn::Pg(pg) if lock => query.for_update().skip_locked().first(pg).optional()?,
+        _ => query.first(conn).optional()?,
+    })
+}
+
+type Owed = (i64, i64, Option<String>, String, NaiveDateTime);
+
+/// Whether every event committed so far is fanned out.
+pub fn fanned_out(conn: &mut DbConn) -> AppResult<bool> {
+    let at = position(conn, false)?.unwrap_or_default();
+    Ok(after(conn, at, 1, false)?.is_empty())
+}
+
+/// At most `limit` events after `(tx, id)` (with `settled`, of settled
+/// transactions only), in the feed's order.
+fn after(
+    conn: &mut DbConn,
+    (tx, id): (i64, i64),
+    limit: i64,
+    settled: bool,
+) -> AppResult<Vec<Owed>> {
+    let mut query = events::table
+        .filter(
+            events::tx
+                .gt(tx)
+                .or(events::tx.eq(tx).and(events::id.gt(id))),
+        )
+        .into_boxed();
+    if settled && matches!(conn, DbConn::Pg(_)) {
+        query = query.filter(Condition(super::events::SETTLED));
+    }
+    Ok(query
+        .order((events::tx.asc(), events::id.asc()))
+        .limit(limit)
+        .select((
+            events::tx,
+            events::id,
+            events::webhook_ids,
+            events::action,
+            events::at,
+        ))
+        .load(conn)?)
+}
+
+/// A pending delivery of event `event` to `webhook`, due at once (a ping's:
+/// other events are fanned out).
 pub fn queue(
     conn: &mut DbConn,
     webhook: i64,
@@ -96,11 +203,21 @@ pub fn queue(
     action: EventType,
     at: NaiveDateTime,
 ) -> AppResult<i64> {
+    insert(conn, webhook, event, action.as_str(), at)
+}
+
+fn insert(
+    conn: &mut DbConn,
+    webhook: i64,
+    event: i64,
+    action: &str,
+    at: NaiveDateTime,
+) -> AppResult<i64> {
     Ok(diesel::insert_into(webhook_deliveries::table)
         .values((
             webhook_deliveries::webhook_id.eq(webhook),
             webhook_deliveries::event_id.eq(event),
-            webhook_deliveries::event_type.eq(action.as_str()),
+            webhook_deliveries::event_type.eq(action),
             webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
             webhook_deliveries::attempts.eq(0),
             webhook_deliveries::schedule_step.eq(0),

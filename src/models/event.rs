@@ -169,4 +169,6 @@ pub struct NewEvent<'a> {
     pub prior_customer_id: Option<i64>,
     pub audience: &'a str,
     pub api_key_id: Option<i64>,
+    /// The webhooks the event is owed to, `3,7`.
+    pub webhook_ids: Option<String>,
 }

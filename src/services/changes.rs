@@ -110,9 +110,7 @@ pub fn read(
         )
         .into_boxed();
     if matches!(conn, DbConn::Pg(_)) {
-        query = query.filter(Condition(
-            "events.tx < txid_snapshot_xmin(txid_current_snapshot())",
-        ));
+        query = query.filter(Condition(crate::kit::events::SETTLED));
     }
     query = match &scope {
         Scope::All => query,
@@ -229,9 +227,7 @@ fn kind_of(event_type: EventType, payload: &str) -> ChangeKind {
 pub fn head(conn: &mut DbConn) -> AppResult<Cursor> {
     let mut query = events::table.into_boxed();
     if matches!(conn, DbConn::Pg(_)) {
-        query = query.filter(Condition(
-            "events.tx < txid_snapshot_xmin(txid_current_snapshot())",
-        ));
+        query = query.filter(Condition(crate::kit::events::SETTLED));
     }
     let last: Option<(i64, i64)> = query
         .order((events::tx.desc(), events::id.desc()))

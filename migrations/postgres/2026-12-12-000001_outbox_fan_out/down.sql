@@ -1,0 +1,2 @@
+DROP TABLE outbox_position;
+ALTER TABLE events DROP COLUMN webhook_ids;
