@@ -76,6 +76,9 @@ pub struct Config {
     /// Origins whose web apps may call the API from the browser
     /// (`AFTERCARE_CORS_ORIGINS`, a comma list; none by default).
     pub cors_origins: Vec<String>,
+    /// The address `/metrics` is served on (`AFTERCARE_METRICS_BIND`, e.g.
+    /// `127.0.0.1:9464`); none by default, and never the API's own.
+    pub metrics_bind: Option<String>,
     pub webhooks: WebhookConfig,
     /// The longest a change-feed read waits for a change (`wait`), in
     /// seconds (`AFTERCARE_CHANGES_MAX_WAIT_SECS`, default 30: what proxies
@@ -174,6 +177,9 @@ impl Config {
     pub const DEFAULT_BIND: &'static str = "127.0.0.1:8080";
 
     pub fn from_env() -> Result<Config, String> {
+        // the logger reads it itself (it starts first); a wrong value stops
+        // the start here, as every other setting does
+        crate::logging::Format::from_env()?;
         let database = match env::var("DATABASE_URL") {
             Ok(url) if !url.trim().is_empty() => DbTarget::parse(url.trim()),
             _ => DbTarget::Sqlite(default_sqlite_path()),
@@ -226,6 +232,7 @@ impl Config {
             rate_limit_per_minute: number("AFTERCARE_RATE_LIMIT_PER_MINUTE", 600)?,
             rate_limit_burst: number("AFTERCARE_RATE_LIMIT_BURST", 120)?,
             cors_origins: cors_origins()?,
+            metrics_bind: non_empty("AFTERCARE_METRICS_BIND"),
             changes_max_wait_secs: number("AFTERCARE_CHANGES_MAX_WAIT_SECS", 30)?,
             webhooks: WebhookConfig {
                 allow_http: flag("AFTERCARE_WEBHOOK_ALLOW_HTTP"),
@@ -286,6 +293,7 @@ impl Config {
             rate_limit_per_minute: 0,
             rate_limit_burst: 120,
             cors_origins: vec![],
+            metrics_bind: None,
             changes_max_wait_secs: 30,
             webhooks: WebhookConfig {
                 // deliveries are sent when a test says (`webhooks::dispatch`)
@@ -342,6 +350,7 @@ impl std::fmt::Debug for Config {
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("rate_limit_burst", &self.rate_limit_burst)
             .field("cors_origins", &self.cors_origins)
+            .field("metrics_bind", &self.metrics_bind)
             .field("changes_max_wait_secs", &self.changes_max_wait_secs)
             .field("webhooks", &self.webhooks)
             .finish()

@@ -51,6 +51,11 @@ pub struct Problem {
     /// The offending fields, for input errors.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// On a server error (5xx), the request's id (`X-Request-Id`), to quote
+    /// when reporting it: the server's log lines of the request carry it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "r7Kq2mXb9TzL4wPa")]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -217,6 +222,11 @@ impl AppError {
             detail,
             code: self.code().to_string(),
             errors,
+            request_id: status
+                .is_server_error()
+                .then(crate::logging::request_id)
+                .flatten()
+                .map(|id| id.to_string()),
         }
     }
 }

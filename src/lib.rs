@@ -14,6 +14,7 @@ pub mod jobs;
 #[macro_use]
 pub mod kit;
 pub mod logging;
+pub mod metrics;
 pub mod models;
 pub mod openapi;
 pub mod season;
@@ -27,8 +28,9 @@ pub use state::{AppState, Startup};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Logger};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpRequest, HttpResponse, ResponseError};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -40,6 +42,27 @@ async fn to_swagger_ui() -> HttpResponse {
     HttpResponse::Found()
         .insert_header(("Location", "/swagger-ui/"))
         .finish()
+}
+
+/// The access log's target: one line per request, with its id.
+pub const ACCESS_LOG: &str = "aftercare::access";
+
+/// The header a request's id travels in, from the proxy and back.
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request's id: the proxy's `X-Request-Id` when it is a sane one (1 to
+/// 128 letters, digits and `-_.:`), else a new one.
+fn request_id_of(req: &ServiceRequest) -> std::sync::Arc<str> {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=128).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map(std::sync::Arc::from)
+        .unwrap_or_else(|| std::sync::Arc::from(crate::auth::jwt::random_token(16)))
 }
 
 /// The whole HTTP application: routes, error shaping, docs, logging.
@@ -125,7 +148,43 @@ pub fn app(
         })
         .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed))
         .wrap(cors)
-        .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+        .wrap_fn(|req, srv| {
+            let id = request_id_of(&req);
+            let started = std::time::Instant::now();
+            let method = req.method().to_string();
+            // the route's template (`/api/v1/customers/{id}`), never the
+            // path: one metric series per operation, not per record
+            let route = req
+                .match_pattern()
+                .unwrap_or_else(|| "unmatched".to_string());
+            let line = format!(
+                "{} \"{} {} {:?}\"",
+                req.peer_addr().map_or("-".to_string(), |a| a.ip().to_string()),
+                req.method(),
+                req.path(),
+                req.version()
+            );
+            let fut = actix_web::dev::Service::call(srv, req);
+            crate::logging::serving(id.clone(), async move {
+                let res = fut.await;
+                let took = started.elapsed();
+                let mut res = match res {
+                    Ok(res) => res,
+                    Err(e) => {
+                        log::info!(target: ACCESS_LOG, "{line} error {:.3}ms", took.as_secs_f64() * 1e3);
+                        return Err(e);
+                    }
+                };
+                let status = res.status().as_u16();
+                crate::metrics::request(&method, &route, status, took);
+                // time to the answer's head; a streamed body goes on after
+                log::info!(target: ACCESS_LOG, "{line} {status} {:.3}ms", took.as_secs_f64() * 1e3);
+                if let Ok(value) = HeaderValue::from_str(&id) {
+                    res.headers_mut().insert(REQUEST_ID.clone(), value);
+                }
+                Ok(res)
+            })
+        })
         .route("/", web::get().to(to_swagger_ui))
         .route("/swagger-ui", web::get().to(to_swagger_ui))
         .configure(api::configure)
@@ -165,6 +224,7 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
             header::ACCEPT_LANGUAGE,
             header::RANGE,
             header::HeaderName::from_static("idempotency-key"),
+            REQUEST_ID.clone(),
         ])
         .expose_headers([
             header::ETAG,
@@ -175,6 +235,7 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
             header::HeaderName::from_static("ratelimit-limit"),
             header::HeaderName::from_static("ratelimit-remaining"),
             header::HeaderName::from_static("ratelimit-reset"),
+            REQUEST_ID.clone(),
         ])
         .max_age(3600);
     for origin in origins {

@@ -147,6 +147,10 @@ fn serve() -> Result<(), String> {
         // threads per worker than that only grow memory (each thread gets
         // its own malloc arena); actix's default is 512 / cores
         let blocking_threads = (state.config.db_pool_size as usize).max(2);
+        if let Some(bind) = state.config.metrics_bind.clone() {
+            let metrics = metrics_server(state.clone(), &bind)?;
+            actix_web::rt::spawn(metrics);
+        }
         let server = HttpServer::new(move || app(state.clone()))
             .worker_max_blocking_threads(blocking_threads)
             .listen(listener)
@@ -159,6 +163,33 @@ fn serve() -> Result<(), String> {
     })
 }
 
+/// `GET /metrics` on its own address, apart from the API: one worker, no
+/// credentials (whoever reaches the address may read it; bind it where only
+/// the monitoring does).
+fn metrics_server(state: AppState, bind: &str) -> Result<actix_web::dev::Server, String> {
+    if aftercare::metrics::install().is_none() {
+        return Err("the metrics recorder could not be installed".to_string());
+    }
+    if Some(bind) == Some(state.config.bind.as_str()) {
+        return Err("AFTERCARE_METRICS_BIND must not be the API's own address".to_string());
+    }
+    let server = HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(actix_web::web::Data::new(state.clone()))
+            .route(
+                "/metrics",
+                actix_web::web::get().to(aftercare::api::metrics::scrape),
+            )
+    })
+    .workers(1)
+    .bind(bind)
+    .map_err(|e| format!("cannot listen on AFTERCARE_METRICS_BIND={bind}: {e}"))?;
+    for addr in server.addrs() {
+        log::info!("metrics on http://{addr}/metrics");
+    }
+    Ok(server.run())
+}
+
 /// The built-in sweeper: every `sweep_interval_secs`, the year's
 /// visit-plan clocks start once it begins and passed deadlines become
 /// overdue and are escalated. Safe beside other instances.
@@ -167,7 +198,10 @@ async fn sweeper(state: AppState) {
     let mut ticks = actix_web::rt::time::interval(every);
     loop {
         ticks.tick().await;
-        match aftercare::sweep(&state).await {
+        let started = std::time::Instant::now();
+        let swept = aftercare::sweep(&state).await;
+        aftercare::metrics::swept(swept.is_ok(), started.elapsed());
+        match swept {
             Ok(r) => {
                 if r.compile_clocks > 0 {
                     log::info!(

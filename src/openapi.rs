@@ -31,7 +31,7 @@ use crate::api;
         crate::services::registers::Register,
     )),
     security(("bearer_auth" = [])),
-    modifiers(&Operations, &Security, &Idempotency, &StandardErrors, &RateLimits, &UniqueOperationIds, &ClientShapes, &TextShapes, &InputBounds, &Webhooks),
+    modifiers(&Operations, &Security, &Idempotency, &StandardErrors, &RateLimits, &RequestIds, &UniqueOperationIds, &ClientShapes, &TextShapes, &InputBounds, &Webhooks),
     tags(
         (name = "auth", description = "Log in, refresh, log out, who am I"),
         (name = "org-units", description = "The group, its branches and project departments"),
@@ -731,6 +731,36 @@ impl Modify for RateLimits {
                         for (name, description) in headers {
                             r.headers.insert(name.to_string(), number(description));
                         }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every answer names the request it answers (`X-Request-Id`).
+struct RequestIds;
+
+impl Modify for RequestIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let header = HeaderBuilder::new()
+            .schema(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[A-Za-z0-9._:-]{1,128}$"))
+                    .max_length(Some(128)),
+            )
+            .description(Some(
+                "The request's id: the one sent in `X-Request-Id` (by a proxy, say) when it is 1 to 128 letters, digits or `-_.:`, else a new one. The server's log lines of the request carry it, and so does a 5xx problem body (`request_id`).",
+            ))
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for op in operations(item) {
+                for response in op.responses.responses.values_mut() {
+                    if let RefOr::T(r) = response {
+                        r.headers.insert("X-Request-Id".to_string(), header.clone());
                     }
                 }
             }

@@ -76,7 +76,8 @@ impl AppState {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        web::block(move || db::with_conn(&pool, f)).await?
+        let request = crate::logging::request_id();
+        web::block(move || crate::logging::working_for(request, || db::with_conn(&pool, f))).await?
     }
 
     /// Runs a caller's database work: checks first, on the same connection,
@@ -105,7 +106,8 @@ impl AppState {
         F: FnOnce() -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        web::block(f).await?
+        let request = crate::logging::request_id();
+        web::block(move || crate::logging::working_for(request, f)).await?
     }
 }
 

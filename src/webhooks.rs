@@ -392,6 +392,7 @@ async fn claim_and_send(state: &AppState) -> AppResult<Vec<Sending>> {
                 None => state.db(body_of(&state, &item)).await?,
             };
             let attempt = send(&config, &item, &body, now).await;
+            crate::metrics::webhook_attempt(attempt.succeeded());
             let finished = state.clock.now_naive();
             let disable_after = chrono::Duration::seconds(config.disable_after_secs);
             state

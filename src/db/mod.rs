@@ -216,10 +216,12 @@ where
     // handler, and no newcomer overtakes them (an unfair lock let some wait
     // half a second under 16 writers). The busy timeout still covers writers
     // in other processes (`aftercare sweep` from cron).
+    let waited = std::time::Instant::now();
     let _writer = SQLITE_WRITER.lock();
     if let DbConn::Sqlite(c) = conn {
         AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
     }
+    crate::metrics::writer_wait(waited.elapsed());
     match f(conn) {
         Ok(value) => {
             <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
@@ -251,7 +253,9 @@ pub fn with_conn<T>(
             HOLDING_CONNECTION.with(|h| h.set(false));
         }
     }
+    let waited = std::time::Instant::now();
     let mut conn = pool.get()?;
+    crate::metrics::pool_wait(waited.elapsed());
     HOLDING_CONNECTION.with(|h| h.set(true));
     let _held = Held;
     f(&mut conn)

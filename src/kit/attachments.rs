@@ -272,6 +272,10 @@ pub fn record_upload(
                 code: "invalid_reference",
                 ..
             }) if attempt == 0 => continue,
+            Ok(upload) => {
+                crate::metrics::uploaded(file.size_bytes);
+                return Ok(upload);
+            }
             other => return other,
         }
     }
