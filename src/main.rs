@@ -1,5 +1,5 @@
 //! The `aftercare` command: serve (default), migrate, create-user, openapi,
-//! seed-demo, healthcheck.
+//! seed-demo, sweep, healthcheck, backup, restore.
 
 use std::process::ExitCode;
 
@@ -45,6 +45,18 @@ enum Command {
     Sweep,
     /// GET /healthz on AFTERCARE_BIND; exit 0 when healthy (for containers)
     Healthcheck,
+    /// Copy the SQLite database and the file store's new files into DIR,
+    /// while the service runs (on PostgreSQL: says to use pg_dump)
+    Backup {
+        /// A folder of its own; backing up into it again adds the new files
+        dir: std::path::PathBuf,
+    },
+    /// Restore a backup folder into an empty data folder (SQLite), then
+    /// check its integrity
+    Restore {
+        /// A folder `aftercare backup` wrote
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -85,6 +97,8 @@ fn main() -> ExitCode {
         Command::SeedDemo => seed_demo(),
         Command::Healthcheck => healthcheck(),
         Command::Sweep => sweep_once(),
+        Command::Backup { dir } => backup(&dir),
+        Command::Restore { dir } => restore(&dir),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -226,6 +240,38 @@ async fn sweeper(state: AppState) {
             Err(e) => log::warn!("sweep failed, will retry: {e}"),
         }
     }
+}
+
+fn backup(dir: &std::path::Path) -> Result<(), String> {
+    let config = Config::from_env()?;
+    let r = aftercare::backup::backup(&config, dir)?;
+    say(&format!(
+        "backed up into {}: the database ({} bytes) and {} new file(s) of the {} it names",
+        dir.display(),
+        r.database_bytes,
+        r.files_copied,
+        r.files
+    ))?;
+    if !r.missing.is_empty() {
+        return Err(format!(
+            "{} file(s) the database names were not in the store (removed meanwhile?), e.g. {}",
+            r.missing.len(),
+            r.missing[0]
+        ));
+    }
+    Ok(())
+}
+
+fn restore(dir: &std::path::Path) -> Result<(), String> {
+    let config = Config::from_env()?;
+    let r = aftercare::backup::restore(&config, dir)?;
+    say(&format!(
+        "restored from {} into {}: the database ({} bytes, integrity ok) and {} file(s)",
+        dir.display(),
+        config.database.describe(),
+        r.database_bytes,
+        r.files_copied
+    ))
 }
 
 fn sweep_once() -> Result<(), String> {
