@@ -119,6 +119,10 @@ pub enum AppError {
     },
     #[error("the database is not reachable")]
     Unavailable,
+    /// 507: a disk is full (the database's or the file store's); nothing
+    /// was written.
+    #[error("the server's disk is full; nothing was written; retry once space is freed")]
+    DiskFull,
     /// 503: the file store failed; the cause is logged, never sent.
     #[error("the file store is not reachable; retry later")]
     StorageUnavailable(String),
@@ -194,6 +198,7 @@ impl AppError {
             AppError::Validation(_) => "validation_failed",
             AppError::TooManyRequests { .. } => "rate_limited",
             AppError::Unavailable => "database_unavailable",
+            AppError::DiskFull => "insufficient_storage",
             AppError::StorageUnavailable(_) => "storage_unavailable",
             AppError::Internal(_) => "internal_error",
         }
@@ -252,6 +257,7 @@ impl ResponseError for AppError {
             AppError::Unavailable | AppError::StorageUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            AppError::DiskFull => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -315,9 +321,48 @@ impl From<DieselError> for AppError {
                 let field = info.column_name().unwrap_or("body").to_string();
                 AppError::invalid(&field, "a value is required")
             }
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                log::warn!("database connection lost: {}", info.message());
+                AppError::Unavailable
+            }
+            DieselError::DatabaseError(_, info) if disk_full(info.message()) => {
+                log::error!("database: {}", info.message());
+                AppError::DiskFull
+            }
+            DieselError::DatabaseError(_, info) if connection_lost(info.message()) => {
+                log::warn!("database unreachable: {}", info.message());
+                AppError::Unavailable
+            }
             other => AppError::Internal(format!("database: {other}")),
         }
     }
+}
+
+/// A full disk in the database's words: SQLite's `SQLITE_FULL`,
+/// PostgreSQL's `could not extend file … No space left on device`.
+pub fn disk_full(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("database or disk is full") || m.contains("no space left on device")
+}
+
+/// The database going away under a request: PostgreSQL restarting or
+/// shutting down (`57P01`, `57P03`), a connection cut, SQLite's files
+/// unreadable or held too long by another process.
+fn connection_lost(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "terminating connection",
+        "server closed the connection",
+        "no connection to the server",
+        "connection to server",
+        "the database system is",
+        "could not receive data",
+        "could not send data",
+        "disk i/o error",
+        "database is locked",
+    ]
+    .iter()
+    .any(|s| m.contains(s))
 }
 
 /// The column a failed `CHECK` is about, so the answer can name the field.

@@ -942,6 +942,10 @@ fn add_standard_errors(op: &mut Operation, has_path_params: bool) {
         "503",
         "The database (`database_unavailable`) or the file store (`storage_unavailable`) cannot be reached now; retry later",
     );
+    add(
+        "507",
+        "A disk of the server is full (`insufficient_storage`): nothing was written; retry once space is freed",
+    );
 }
 
 fn problem(description: &str) -> utoipa::openapi::Response {

@@ -146,10 +146,24 @@ pub struct UploadForm {
 #[allow(dead_code)] // documents the answer; the handler streams it
 pub struct FileContent(Vec<u8>);
 
+/// The spool's disk: full is 507, anything else ours to fix.
+fn spool_failed(e: std::io::Error) -> AppError {
+    if e.kind() == std::io::ErrorKind::StorageFull {
+        log::error!("spool: {e}");
+        AppError::DiskFull
+    } else {
+        AppError::internal(format!("spool file: {e}"))
+    }
+}
+
 fn storage_failed(e: StorageError) -> AppError {
     match e {
         // the database names a file the store does not have: ours to fix
         StorageError::NotFound => AppError::internal("a stored file is missing from the store"),
+        StorageError::Other(cause) if crate::error::disk_full(&cause) => {
+            log::error!("file store: {cause}");
+            AppError::DiskFull
+        }
         StorageError::Other(cause) => AppError::StorageUnavailable(cause),
     }
 }
@@ -239,7 +253,7 @@ async fn receive(
             .and_then(|cd| cd.get_filename())
             .map(str::to_string);
         let mut spool = tempfile::NamedTempFile::new_in(state.storage.spool())
-            .map_err(|e| AppError::internal(format!("spool file: {e}")))?;
+            .map_err(spool_failed)?;
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
         let mut head: Vec<u8> = Vec::with_capacity(SNIFF_BYTES);
@@ -261,7 +275,7 @@ async fn receive(
             // a write of one chunk to a local file: page cache, microseconds
             spool
                 .write_all(&chunk)
-                .map_err(|e| AppError::internal(format!("spool file: {e}")))?;
+                .map_err(spool_failed)?;
         }
         if size == 0 {
             return Err(AppError::invalid("file", "the file is empty"));
