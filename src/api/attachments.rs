@@ -252,8 +252,8 @@ async fn receive(
             .content_disposition()
             .and_then(|cd| cd.get_filename())
             .map(str::to_string);
-        let mut spool = tempfile::NamedTempFile::new_in(state.storage.spool())
-            .map_err(spool_failed)?;
+        let mut spool =
+            tempfile::NamedTempFile::new_in(state.storage.spool()).map_err(spool_failed)?;
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
         let mut head: Vec<u8> = Vec::with_capacity(SNIFF_BYTES);
@@ -273,9 +273,7 @@ async fn receive(
             }
             hasher.update(&chunk);
             // a write of one chunk to a local file: page cache, microseconds
-            spool
-                .write_all(&chunk)
-                .map_err(spool_failed)?;
+            spool.write_all(&chunk).map_err(spool_failed)?;
         }
         if size == 0 {
             return Err(AppError::invalid("file", "the file is empty"));
