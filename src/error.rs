@@ -323,6 +323,7 @@ impl From<DieselError> for AppError {
             }
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 log::warn!("database connection lost: {}", info.message());
+                crate::db::mark_connection_lost();
                 AppError::Unavailable
             }
             DieselError::DatabaseError(_, info) if disk_full(info.message()) => {
@@ -331,6 +332,7 @@ impl From<DieselError> for AppError {
             }
             DieselError::DatabaseError(_, info) if connection_lost(info.message()) => {
                 log::warn!("database unreachable: {}", info.message());
+                crate::db::mark_connection_lost();
                 AppError::Unavailable
             }
             other => AppError::Internal(format!("database: {other}")),

@@ -102,7 +102,8 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
-        std::thread::panicking() || conn.is_broken()
+        // r2d2 asks on the thread that used the connection, as it goes back
+        std::thread::panicking() || conn.is_broken() || CONNECTION_LOST.with(|c| c.replace(false))
     }
 }
 
@@ -238,6 +239,16 @@ where
 thread_local! {
     /// Set while this thread works with a pooled connection (see [`with_conn`]).
     static HOLDING_CONNECTION: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set when the connection this thread holds was found cut (the server
+    /// restarted): it must not go back to the pool. diesel marks a
+    /// connection broken only inside a transaction; one cut between
+    /// transactions would otherwise be handed out again and again.
+    static CONNECTION_LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The connection this thread holds was cut: drop it when it is returned.
+pub fn mark_connection_lost() {
+    CONNECTION_LOST.with(|c| c.set(true));
 }
 
 /// Runs `f` with a connection from the pool. While it runs the thread is
@@ -253,6 +264,7 @@ pub fn with_conn<T>(
             HOLDING_CONNECTION.with(|h| h.set(false));
         }
     }
+    CONNECTION_LOST.with(|c| c.set(false));
     let waited = std::time::Instant::now();
     let mut conn = pool.get()?;
     crate::metrics::pool_wait(waited.elapsed());
