@@ -155,16 +155,19 @@ pub fn app(
             let method = req.method().to_string();
             // the route's template (`/api/v1/customers/{id}`), never the
             // path: one metric series per operation, not per record
-            let route = req
-                .match_pattern()
-                .unwrap_or_else(|| "unmatched".to_string());
-            let line = format!(
+            // a second route match and the access line's text cost only
+            // when metrics are kept and the line is logged
+            let route = crate::metrics::enabled().then(|| {
+                req.match_pattern()
+                    .unwrap_or_else(|| "unmatched".to_string())
+            });
+            let line = log::log_enabled!(target: ACCESS_LOG, log::Level::Info).then(|| format!(
                 "{} \"{} {} {:?}\"",
                 req.peer_addr().map_or("-".to_string(), |a| a.ip().to_string()),
                 req.method(),
                 req.path(),
                 req.version()
-            );
+            ));
             let fut = actix_web::dev::Service::call(srv, req);
             crate::logging::serving(id.clone(), async move {
                 let res = fut.await;
@@ -172,14 +175,20 @@ pub fn app(
                 let mut res = match res {
                     Ok(res) => res,
                     Err(e) => {
-                        log::info!(target: ACCESS_LOG, "{line} error {:.3}ms", took.as_secs_f64() * 1e3);
+                        if let Some(line) = &line {
+                            log::info!(target: ACCESS_LOG, "{line} error {:.3}ms", took.as_secs_f64() * 1e3);
+                        }
                         return Err(e);
                     }
                 };
                 let status = res.status().as_u16();
-                crate::metrics::request(&method, &route, status, took);
+                if let Some(route) = &route {
+                    crate::metrics::request(&method, route, status, took);
+                }
                 // time to the answer's head; a streamed body goes on after
-                log::info!(target: ACCESS_LOG, "{line} {status} {:.3}ms", took.as_secs_f64() * 1e3);
+                if let Some(line) = &line {
+                    log::info!(target: ACCESS_LOG, "{line} {status} {:.3}ms", took.as_secs_f64() * 1e3);
+                }
                 if let Ok(value) = HeaderValue::from_str(&id) {
                     res.headers_mut().insert(REQUEST_ID.clone(), value);
                 }
