@@ -151,34 +151,17 @@ pub fn signature(secrets: &[&str], id: &str, timestamp: i64, body: &str) -> Stri
 
 /// The actor that reads a record for a webhook's body: an administrator
 /// of no unit, who sees every record whole (what an admin reads with a GET).
-fn reader(now: NaiveDateTime) -> Actor {
-    let user = crate::models::user::User {
-        id: 0,
-        username: "webhooks".to_string(),
-        display_name: "webhooks".to_string(),
-        phone: None,
-        role: crate::models::user::Role::Admin.as_str().to_string(),
-        rank: None,
-        org_unit_id: None,
-        customer_id: None,
-        password_hash: "!".to_string(),
-        active: true,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-        last_login_at: None,
-    };
+fn reader() -> Actor {
     Actor {
         id: 0,
-        username: user.username.clone(),
+        username: "webhooks".to_string(),
         role: crate::models::user::Role::Admin,
         rank: None,
         org_unit_id: None,
         org_path: None,
+        org_kind: None,
         customer_id: None,
         session: String::new(),
-        user,
-        org_unit: None,
         api_key_id: None,
     }
 }
@@ -192,7 +175,7 @@ pub fn public_view(
     (subject_type, id): (&str, i64),
 ) -> AppResult<Option<serde_json::Value>> {
     use crate::api;
-    let actor = reader(now);
+    let actor = reader();
     let ctx = Ctx {
         actor: &actor,
         config,

@@ -585,3 +585,79 @@ async fn wrong_current_passwords_count_as_failed_logins() {
     .await
     .expect_problem(429, "rate_limited");
 }
+
+#[actix_rt::test]
+async fn a_unit_or_role_change_takes_effect_on_the_next_request_of_a_live_session() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let org = org(&app, &admin).await;
+    let east_customer = app.customer(&admin, "East Owner", org.east).await;
+    let north_customer = app.customer(&admin, "North Owner", org.north).await;
+    let east_project = app.project(&admin, "E-1", org.east_pd, east_customer).await["id"]
+        .as_i64()
+        .unwrap();
+    let north_project = app
+        .project(&admin, "N-1", org.north_pd, north_customer)
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let id = app
+        .user(&admin, "pm.moving", "project_manager", Some(org.east_pd))
+        .await;
+    let pm = app.token("pm.moving", PASSWORD).await;
+    let east = format!("/api/v1/projects/{east_project}");
+    let north = format!("/api/v1/projects/{north_project}");
+    app.get(&east, &pm).await.expect(200);
+    app.get(&north, &pm).await.expect(404);
+
+    // moved to the north department: the same token sees north, not east
+    app.patch(
+        &format!("/api/v1/users/{id}"),
+        &admin,
+        json!({"org_unit_id": org.north_pd}),
+    )
+    .await
+    .expect(200);
+    app.get(&east, &pm).await.expect(404);
+    app.get(&north, &pm).await.expect(200);
+    let me = app.get("/api/v1/me", &pm).await.expect(200).body.clone();
+    assert_eq!(me["org_unit"]["id"], org.north_pd);
+
+    // made a branch engineer of the east branch: its role and wider scope
+    app.patch(
+        &format!("/api/v1/users/{id}"),
+        &admin,
+        json!({"role": "branch_engineer", "org_unit_id": org.east}),
+    )
+    .await
+    .expect(200);
+    app.get(&east, &pm).await.expect(200);
+    app.get(&north, &pm).await.expect(404);
+    let me = app.get("/api/v1/me", &pm).await.expect(200).body.clone();
+    assert_eq!(me["user"]["role"], "branch_engineer");
+}
+
+#[actix_rt::test]
+async fn a_session_ended_before_a_reactivation_stays_ended() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let org = org(&app, &admin).await;
+    let id = app
+        .user(&admin, "pm.east", "project_manager", Some(org.east_pd))
+        .await;
+    let old = app.token("pm.east", PASSWORD).await;
+    let deactivation = format!("/api/v1/users/{id}/deactivation");
+    app.post(&deactivation, &admin, json!({})).await.expect(200);
+    app.get("/api/v1/me", &old)
+        .await
+        .expect_problem(401, "account_inactive");
+    app.post(&format!("/api/v1/users/{id}/activation"), &admin, json!({}))
+        .await
+        .expect(200);
+    // active again: the old session is still over, a new login works
+    app.get("/api/v1/me", &old)
+        .await
+        .expect_problem(401, "session_ended");
+    let new = app.token("pm.east", PASSWORD).await;
+    app.get("/api/v1/me", &new).await.expect(200);
+}

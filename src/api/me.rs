@@ -27,14 +27,15 @@ pub struct MeView {
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth",
     responses((status = 200, description = "The caller", body = MeView)))]
 pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> AppResult<HttpResponse> {
-    // the session check reads the account and its unit: nothing more to read
-    let actor = state.db_as(caller, |_, actor| Ok(actor)).await?;
-    let unit = match actor.role {
+    let (user, unit) = state
+        .db_as(caller, |conn, actor| service::me(conn, &actor))
+        .await?;
+    let unit = match Role::from_db(&user.role)? {
         Role::Customer => None,
-        _ => actor.org_unit,
+        _ => unit,
     };
     Ok(HttpResponse::Ok().json(MeView {
-        user: UserView::try_from(actor.user)?,
+        user: UserView::try_from(user)?,
         org_unit: unit.map(OrgUnitView::try_from).transpose()?,
     }))
 }

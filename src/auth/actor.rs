@@ -4,8 +4,7 @@
 //! builds it for the console admin.
 
 use crate::error::{AppError, AppResult};
-use crate::models::org_unit::OrgUnit;
-use crate::models::user::{Rank, Role, User};
+use crate::models::user::{Rank, Role};
 
 /// Who a request says it comes from: the account and session named by a
 /// bearer token whose signature and expiry have been checked. Whether the
@@ -42,10 +41,9 @@ pub struct Actor {
     pub customer_id: Option<i64>,
     /// The login session (refresh-token family) the token belongs to.
     pub session: String,
-    /// The account as read when the request came in (`/me` answers it).
-    pub user: User,
-    /// The org unit the account belongs to.
-    pub org_unit: Option<OrgUnit>,
+    /// The kind of the user's org unit (`group`, `branch`,
+    /// `project_department`), when they have one.
+    pub org_kind: Option<String>,
     /// The API key the request came with, when it came with one (a
     /// system's service user): its events name it.
     pub api_key_id: Option<i64>,
@@ -167,9 +165,8 @@ impl Actor {
     /// True when the caller's own unit is a project department (a staff
     /// user may belong to the group, a branch or a department).
     pub fn in_project_department(&self) -> bool {
-        self.org_unit.as_ref().is_some_and(|u| {
-            u.kind == crate::models::org_unit::OrgUnitKind::ProjectDepartment.as_str()
-        })
+        self.org_kind.as_deref()
+            == Some(crate::models::org_unit::OrgUnitKind::ProjectDepartment.as_str())
     }
 
     /// True when the caller may act as one of `roles`. [`DEPARTMENT`] names

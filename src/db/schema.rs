@@ -290,6 +290,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> BigInt,
+        username -> Text,
+        role -> Text,
+        rank -> Nullable<Text>,
+        org_unit_id -> Nullable<BigInt>,
+        org_path -> Nullable<Text>,
+        org_kind -> Nullable<Text>,
+        customer_id -> Nullable<BigInt>,
+        active -> Bool,
+        started_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     login_attempts (id) {
         id -> BigInt,
         username -> Text,
@@ -813,6 +830,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     users,
     refresh_tokens,
+    sessions,
     login_attempts,
     events,
     api_keys,

@@ -10,7 +10,7 @@ use validator::Validate;
 use crate::auth::jwt::{random_token, JwtKeys};
 use crate::auth::{password, Actor};
 use crate::config::Config;
-use crate::db::schema::{login_attempts, org_units, refresh_tokens, users};
+use crate::db::schema::{login_attempts, org_units, refresh_tokens, sessions, users};
 use crate::db::{with_conn, write_tx, DbConn, DbPool};
 use crate::error::{AppError, AppResult};
 use crate::models::event::EventType;
@@ -54,55 +54,145 @@ fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// What the check of a request reads: the session's row ([`sessions`]),
+/// kept in step with the account by every transaction that changes either.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+struct SessionRow {
+    user_id: i64,
+    username: String,
+    role: String,
+    rank: Option<String>,
+    org_unit_id: Option<i64>,
+    org_path: Option<String>,
+    org_kind: Option<String>,
+    customer_id: Option<i64>,
+    active: bool,
+    ended_at: Option<NaiveDateTime>,
+}
+
 /// Loads the caller of an access token: the user must still be active and
 /// the session (refresh-token family) not ended by logout or revocation.
+/// One primary-key read, so a logout, a deactivation or a role change takes
+/// effect on the very next request on every instance, with nothing cached.
 pub fn session_user(conn: &mut DbConn, user_id: i64, session: &str) -> AppResult<Actor> {
-    // one round trip: the user, their unit, and whether the session lives
-    let live = diesel::dsl::exists(
-        refresh_tokens::table
-            .filter(refresh_tokens::family.eq(session))
-            .filter(refresh_tokens::user_id.eq(users::id))
-            .filter(refresh_tokens::revoked_at.is_null()),
-    );
-    let row: Option<(User, Option<OrgUnit>, bool)> = users::table
-        .left_join(org_units::table)
-        .filter(users::id.eq(user_id))
-        .select((User::as_select(), Option::<OrgUnit>::as_select(), live))
+    let row: Option<SessionRow> = sessions::table
+        .find(session)
+        .select(SessionRow::as_select())
         .first(conn)
         .optional()?;
     match row {
-        Some((user, unit, true)) if user.active => actor(user, unit, session),
-        Some((user, _, false)) if user.active => Err(AppError::unauthorized(
+        Some(s) if s.user_id == user_id && !s.active => Err(account_inactive()),
+        Some(s) if s.user_id == user_id && s.ended_at.is_none() => Ok(Actor {
+            id: s.user_id,
+            role: Role::from_db(&s.role)?,
+            rank: s.rank.as_deref().map(Rank::from_db).transpose()?,
+            username: s.username,
+            org_unit_id: s.org_unit_id,
+            org_path: s.org_path,
+            org_kind: s.org_kind,
+            customer_id: s.customer_id,
+            session: session.to_string(),
+            api_key_id: None,
+        }),
+        _ => Err(AppError::unauthorized(
             "session_ended",
             "this session has ended (logged out or revoked); log in again",
-        )),
-        _ => Err(AppError::unauthorized(
-            "account_inactive",
-            "this account no longer exists or has been deactivated",
         )),
     }
 }
 
-/// The actor of a user row and its unit, for a session or a key.
-pub(crate) fn actor_of(user: User, org_unit: Option<OrgUnit>, session: &str) -> AppResult<Actor> {
-    actor(user, org_unit, session)
+fn account_inactive() -> AppError {
+    AppError::unauthorized(
+        "account_inactive",
+        "this account no longer exists or has been deactivated",
+    )
 }
 
-/// The actor of a user row, with the unit it belongs to.
-fn actor(user: User, org_unit: Option<OrgUnit>, session: &str) -> AppResult<Actor> {
+/// The actor of a user row and its unit (an API key's service user).
+pub(crate) fn actor_of(user: User, org_unit: Option<OrgUnit>, session: &str) -> AppResult<Actor> {
     Ok(Actor {
         id: user.id,
         role: Role::from_db(&user.role)?,
         rank: user.rank.as_deref().map(Rank::from_db).transpose()?,
-        username: user.username.clone(),
+        username: user.username,
         org_unit_id: user.org_unit_id,
-        org_path: org_unit.as_ref().map(|u| u.path.clone()),
+        org_kind: org_unit.as_ref().map(|u| u.kind.clone()),
+        org_path: org_unit.map(|u| u.path),
         customer_id: user.customer_id,
         session: session.to_string(),
-        user,
-        org_unit,
         api_key_id: None,
     })
+}
+
+/// The caller's account and their unit, as `/me` answers them.
+pub fn me(conn: &mut DbConn, actor: &Actor) -> AppResult<(User, Option<OrgUnit>)> {
+    Ok(users::table
+        .left_join(org_units::table)
+        .filter(users::id.eq(actor.id))
+        .select((User::as_select(), Option::<OrgUnit>::as_select()))
+        .first(conn)?)
+}
+
+/// The scope path and kind of `user`'s unit, which their sessions copy.
+fn unit_of(conn: &mut DbConn, user: &User) -> AppResult<(Option<String>, Option<String>)> {
+    let unit: Option<(String, String)> = match user.org_unit_id {
+        Some(id) => Some(
+            org_units::table
+                .find(id)
+                .select((org_units::path, org_units::kind))
+                .first(conn)?,
+        ),
+        None => None,
+    };
+    Ok(unit.unzip())
+}
+
+/// Writes what the session check reads of `user` into every session of
+/// theirs, in the transaction that changed the account (role, rank, unit,
+/// customer, active). Ended sessions are rewritten too, so that one of a
+/// deactivated account says so.
+pub fn sync_sessions(conn: &mut DbConn, user: &User) -> AppResult<()> {
+    let (path, kind) = unit_of(conn, user)?;
+    diesel::update(sessions::table.filter(sessions::user_id.eq(user.id)))
+        .set((
+            sessions::role.eq(&user.role),
+            sessions::rank.eq(&user.rank),
+            sessions::org_unit_id.eq(user.org_unit_id),
+            sessions::org_path.eq(path),
+            sessions::org_kind.eq(kind),
+            sessions::customer_id.eq(user.customer_id),
+            sessions::active.eq(user.active),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Opens the session `family` of `user`: its row copies the account as it
+/// is now.
+fn start_session(
+    conn: &mut DbConn,
+    user: &User,
+    family: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let (path, kind) = unit_of(conn, user)?;
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(family),
+            sessions::user_id.eq(user.id),
+            sessions::username.eq(&user.username),
+            sessions::role.eq(&user.role),
+            sessions::rank.eq(&user.rank),
+            sessions::org_unit_id.eq(user.org_unit_id),
+            sessions::org_path.eq(path),
+            sessions::org_kind.eq(kind),
+            sessions::customer_id.eq(user.customer_id),
+            sessions::active.eq(user.active),
+            sessions::started_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Checks the password and opens a session. Failed attempts are counted per
@@ -243,6 +333,7 @@ fn open_session(
             .set(users::last_login_at.eq(Some(now_naive)))
             .execute(conn)?;
         let family = random_token(16);
+        start_session(conn, &user, &family, now_naive)?;
         let grant = issue(conn, config, jwt, now, user.clone(), &family)?;
         events::record(
             conn,
@@ -378,25 +469,62 @@ pub fn refresh(
 }
 
 fn revoke_family(conn: &mut DbConn, family: &str, now: NaiveDateTime) -> AppResult<()> {
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::family.eq(family))
-            .filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set(refresh_tokens::revoked_at.eq(Some(now)))
-    .execute(conn)?;
-    Ok(())
+    end_sessions(conn, Sessions::One(family), now)
 }
 
 /// Ends every session of a user (deactivation, password reset).
 pub fn revoke_all_sessions(conn: &mut DbConn, user_id: i64, now: NaiveDateTime) -> AppResult<()> {
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::user_id.eq(user_id))
-            .filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set(refresh_tokens::revoked_at.eq(Some(now)))
-    .execute(conn)?;
+    end_sessions(conn, Sessions::AllOf(user_id), now)
+}
+
+/// The sessions a step ends.
+enum Sessions<'a> {
+    One(&'a str),
+    AllOf(i64),
+    /// Every session of the user but the one in hand.
+    OthersOf(i64, &'a str),
+}
+
+/// Ends sessions: their rows, which the check of every request reads, and
+/// their refresh tokens, which can then not be exchanged any more.
+fn end_sessions(conn: &mut DbConn, which: Sessions, now: NaiveDateTime) -> AppResult<()> {
+    let live = sessions::table.filter(sessions::ended_at.is_null());
+    let live_tokens = refresh_tokens::table.filter(refresh_tokens::revoked_at.is_null());
+    let ended = sessions::ended_at.eq(Some(now));
+    let revoked = refresh_tokens::revoked_at.eq(Some(now));
+    match which {
+        Sessions::One(family) => {
+            diesel::update(live.filter(sessions::id.eq(family)))
+                .set(ended)
+                .execute(conn)?;
+            diesel::update(live_tokens.filter(refresh_tokens::family.eq(family)))
+                .set(revoked)
+                .execute(conn)?;
+        }
+        Sessions::AllOf(user) => {
+            diesel::update(live.filter(sessions::user_id.eq(user)))
+                .set(ended)
+                .execute(conn)?;
+            diesel::update(live_tokens.filter(refresh_tokens::user_id.eq(user)))
+                .set(revoked)
+                .execute(conn)?;
+        }
+        Sessions::OthersOf(user, kept) => {
+            diesel::update(
+                live.filter(sessions::user_id.eq(user))
+                    .filter(sessions::id.ne(kept)),
+            )
+            .set(ended)
+            .execute(conn)?;
+            diesel::update(
+                live_tokens
+                    .filter(refresh_tokens::user_id.eq(user))
+                    .filter(refresh_tokens::family.ne(kept)),
+            )
+            .set(revoked)
+            .execute(conn)?;
+        }
+    }
     Ok(())
 }
 
@@ -425,7 +553,10 @@ pub fn password_check(
     remote_addr: &str,
 ) -> AppResult<String> {
     check_login_rate(conn, config, now, &actor.username, remote_addr)?;
-    Ok(actor.user.password_hash.clone())
+    Ok(users::table
+        .find(actor.id)
+        .select(users::password_hash)
+        .first(conn)?)
 }
 
 /// A wrong current password counts as a failed login.
@@ -470,14 +601,7 @@ pub fn change_password(
                 detail: "the password was changed at the same time; try again".to_string(),
             });
         }
-        diesel::update(
-            refresh_tokens::table
-                .filter(refresh_tokens::user_id.eq(actor.id))
-                .filter(refresh_tokens::family.ne(&actor.session))
-                .filter(refresh_tokens::revoked_at.is_null()),
-        )
-        .set(refresh_tokens::revoked_at.eq(Some(now)))
-        .execute(conn)?;
+        end_sessions(conn, Sessions::OthersOf(actor.id, &actor.session), now)?;
         events::record(
             conn,
             now,
@@ -590,5 +714,5 @@ pub fn acting_as(conn: &mut DbConn, user_id: i64) -> AppResult<Actor> {
         .filter(users::id.eq(user_id))
         .select((User::as_select(), Option::<OrgUnit>::as_select()))
         .first(conn)?;
-    actor(user, unit, "console")
+    actor_of(user, unit, "console")
 }

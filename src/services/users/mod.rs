@@ -503,6 +503,8 @@ pub fn update(
             ))
             .execute(conn)?,
         )?;
+        // the session check reads the account's copy in its sessions
+        auth::sync_sessions(conn, &after)?;
         if new_hash.is_some() {
             auth::revoke_all_sessions(conn, id, now)?;
         }
@@ -565,15 +567,16 @@ pub fn set_active(
             now,
             (users::active.eq(active),)
         );
-        if !active {
-            auth::revoke_all_sessions(conn, id, now)?;
-        }
         let after = User {
             active,
             version: before.version + 1,
             updated_at: now,
             ..before.clone()
         };
+        auth::sync_sessions(conn, &after)?;
+        if !active {
+            auth::revoke_all_sessions(conn, id, now)?;
+        }
         let action = if active {
             EventType::UserActivated
         } else {

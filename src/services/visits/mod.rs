@@ -940,7 +940,12 @@ pub fn confirm(
             let (how, name, day) = if customer {
                 (
                     ConfirmationMethod::App.as_str(),
-                    Some(actor.user.display_name.clone()),
+                    Some(
+                        users::table
+                            .find(actor.id)
+                            .select(users::display_name)
+                            .first::<String>(conn)?,
+                    ),
                     Some(crate::kit::deadlines::calendar::local_day(
                         now,
                         ctx.config.tz,
