@@ -11,6 +11,12 @@
 //! It has no scope, no filter and no session check, so no list of the service
 //! can be faster; the bench shows it beside the point read to tell how much of
 //! a list's cost is the stack's own (reading, decoding and writing 50 rows).
+//!
+//! `POST /write` is the ceiling of a write: the same token check, a JSON
+//! body parsed, then one transaction inserting one row and its event (two
+//! tables of the ceiling's own, made at start), answering 201 with the new
+//! id. On SQLite the writers queue on one mutex and the transaction takes
+//! the write lock at its start, as the service's writes do.
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use diesel::connection::SimpleConnection;
@@ -103,6 +109,37 @@ struct Row {
     scope_path: String,
 }
 
+/// The ceiling's own tables for `POST /write`: a record and its event.
+mod written {
+    diesel::table! {
+        ceiling_rows (id) {
+            id -> BigInt,
+            name -> Text,
+            created_at -> Timestamp,
+        }
+    }
+    diesel::table! {
+        ceiling_events (id) {
+            id -> BigInt,
+            row_id -> BigInt,
+            payload -> Text,
+            at -> Timestamp,
+        }
+    }
+}
+
+const SQLITE_TABLES: &str = "
+    CREATE TABLE IF NOT EXISTS ceiling_rows (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, created_at TIMESTAMP NOT NULL);
+    CREATE TABLE IF NOT EXISTS ceiling_events (id INTEGER PRIMARY KEY AUTOINCREMENT, row_id BIGINT NOT NULL, payload TEXT NOT NULL, at TIMESTAMP NOT NULL);";
+const POSTGRES_TABLES: &str = "
+    CREATE TABLE IF NOT EXISTS ceiling_rows (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, created_at TIMESTAMP NOT NULL);
+    CREATE TABLE IF NOT EXISTS ceiling_events (id BIGSERIAL PRIMARY KEY, row_id BIGINT NOT NULL, payload TEXT NOT NULL, at TIMESTAMP NOT NULL);";
+
+#[derive(serde::Deserialize)]
+struct WriteBody {
+    name: String,
+}
+
 #[derive(serde::Deserialize)]
 struct Claims {
     #[allow(dead_code)]
@@ -127,6 +164,8 @@ impl diesel::r2d2::CustomizeConnection<SqliteConnection, diesel::r2d2::Error> fo
 
 struct State {
     db: Db,
+    /// SQLite's writers, in turn.
+    writer: std::sync::Mutex<()>,
     key: jsonwebtoken::DecodingKey,
     validation: jsonwebtoken::Validation,
 }
@@ -199,6 +238,54 @@ async fn point(state: web::Data<State>, req: HttpRequest, id: web::Path<i64>) ->
     }
 }
 
+/// One row and its event, in one transaction.
+async fn write(
+    state: web::Data<State>,
+    req: HttpRequest,
+    body: web::Json<WriteBody>,
+) -> HttpResponse {
+    if !authorised(&state, &req) {
+        return HttpResponse::Unauthorized().finish();
+    }
+    let state2 = state.clone();
+    let name = body.into_inner().name;
+    let done = web::block(move || -> Result<i64, String> {
+        use written::{ceiling_events as e, ceiling_rows as r};
+        let now = chrono::Utc::now().naive_utc();
+        let payload = serde_json::json!({ "name": &name }).to_string();
+        macro_rules! one_write {
+            ($c:expr) => {{
+                let id: i64 = diesel::insert_into(r::table)
+                    .values((r::name.eq(&name), r::created_at.eq(now)))
+                    .returning(r::id)
+                    .get_result($c)?;
+                diesel::insert_into(e::table)
+                    .values((e::row_id.eq(id), e::payload.eq(&payload), e::at.eq(now)))
+                    .execute($c)?;
+                Ok(id)
+            }};
+        }
+        match &state2.db {
+            Db::Sqlite(pool) => {
+                let mut c = pool.get().map_err(|e| e.to_string())?;
+                let _turn = state2.writer.lock().map_err(|e| e.to_string())?;
+                c.immediate_transaction(|c| -> diesel::QueryResult<i64> { one_write!(c) })
+                    .map_err(|e| e.to_string())
+            }
+            Db::Pg(pool) => {
+                let mut c = pool.get().map_err(|e| e.to_string())?;
+                c.transaction(|c| -> diesel::QueryResult<i64> { one_write!(c) })
+                    .map_err(|e| e.to_string())
+            }
+        }
+    })
+    .await;
+    match done {
+        Ok(Ok(id)) => HttpResponse::Created().json(serde_json::json!({ "id": id })),
+        _ => HttpResponse::InternalServerError().finish(),
+    }
+}
+
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "data/aftercare.db".to_string());
@@ -223,11 +310,17 @@ async fn main() -> std::io::Result<()> {
                 .map_err(std::io::Error::other)?,
         )
     };
+    match &db {
+        Db::Sqlite(pool) => pool.get().map_err(std::io::Error::other)?.batch_execute(SQLITE_TABLES),
+        Db::Pg(pool) => pool.get().map_err(std::io::Error::other)?.batch_execute(POSTGRES_TABLES),
+    }
+    .map_err(std::io::Error::other)?;
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     validation.validate_aud = false;
     validation.required_spec_claims.clear();
     let state = web::Data::new(State {
         db,
+        writer: std::sync::Mutex::new(()),
         key: jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()),
         validation,
     });
@@ -237,6 +330,7 @@ async fn main() -> std::io::Result<()> {
             .app_data(state.clone())
             .route("/point/{id}", web::get().to(point))
             .route("/page", web::get().to(page))
+            .route("/write", web::post().to(write))
             .route("/healthz", web::get().to(HttpResponse::Ok))
     })
     .bind(bind)?
