@@ -311,8 +311,14 @@ async fn main() -> std::io::Result<()> {
         )
     };
     match &db {
-        Db::Sqlite(pool) => pool.get().map_err(std::io::Error::other)?.batch_execute(SQLITE_TABLES),
-        Db::Pg(pool) => pool.get().map_err(std::io::Error::other)?.batch_execute(POSTGRES_TABLES),
+        Db::Sqlite(pool) => pool
+            .get()
+            .map_err(std::io::Error::other)?
+            .batch_execute(SQLITE_TABLES),
+        Db::Pg(pool) => pool
+            .get()
+            .map_err(std::io::Error::other)?
+            .batch_execute(POSTGRES_TABLES),
     }
     .map_err(std::io::Error::other)?;
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
