@@ -964,6 +964,53 @@ async fn the_approval_clock_starts_at_the_review_not_the_submission() {
         .expect_problem(422, "deadline_passed");
 }
 
+/// A step is refused as a concurrent change only when someone changed its
+/// record: a sweep marking the step's clock (due soon, overdue, escalated)
+/// at the same moment is no such change. On PostgreSQL, where the sweep's
+/// transaction and the step's run side by side: the sweep's write holds the
+/// clock's row while the judgment is taken.
+#[actix_rt::test]
+async fn a_judgment_taken_while_the_sweep_marks_its_clock_is_not_refused() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let app = spawn().await;
+    let aftercare::db::DbTarget::Postgres(url) = app.state.config.database.clone() else {
+        return; // SQLite: one writer at a time, no two transactions side by side
+    };
+    let d = desk(&app).await;
+    let id = id_of(&d.register(&app, json!({})).await);
+    let mut sweep = diesel::PgConnection::establish(&url).unwrap();
+    sweep
+        .batch_execute(&format!(
+            "BEGIN; UPDATE deadlines SET due_soon_at = updated_at, version = version + 1 \
+             WHERE subject_type = 'complaint' AND subject_id = {id} AND status = 'pending'"
+        ))
+        .unwrap();
+    let commit = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        sweep.batch_execute("COMMIT").unwrap();
+    });
+    let r = d.act(&app, id, "judge_minor").await;
+    commit.join().unwrap();
+    r.expect(200);
+    assert_eq!(r.body["status"], "handling");
+    let r = app
+        .get(
+            &format!("/api/v1/deadlines?subject_type=complaint&subject_id={id}"),
+            &d.engineer,
+        )
+        .await;
+    r.expect(200);
+    let judge: Vec<&Value> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["rule"] == "complaint.judge")
+        .collect();
+    assert_eq!(judge.len(), 1, "{}", r.body);
+    assert_eq!(judge[0]["status"], "met");
+}
+
 #[actix_rt::test]
 async fn an_overdue_judgment_escalates_to_the_branch_leader_and_the_group_engineer_once() {
     let app = spawn_long().await;

@@ -499,15 +499,25 @@ pub fn open_for(
     subject_type: &str,
     subject_id: i64,
 ) -> AppResult<Option<Deadline>> {
-    Ok(deadlines::table
+    let query = deadlines::table
         .filter(deadlines::rule.eq(rule.as_str()))
         .filter(deadlines::subject_type.eq(subject_type))
         .filter(deadlines::subject_id.eq(subject_id))
         .filter(deadlines::status.eq_any(OPEN))
-        .order(deadlines::id.desc())
-        .select(Deadline::as_select())
-        .first(conn)
-        .optional()?)
+        .order(deadlines::id.desc());
+    // A step reads the clock it then settles, pauses or moves. On PostgreSQL
+    // the row is locked as it is read: a sweep marking the same clock due
+    // soon, overdue or escalated commits first and the step reads its
+    // result, instead of the step's versioned write finding the row changed
+    // (a 409 for a step no one raced). SQLite writers take turns anyway.
+    Ok(match conn {
+        DbConn::Pg(pg) => query
+            .select(Deadline::as_select())
+            .for_update()
+            .first(pg)
+            .optional()?,
+        DbConn::Sqlite(_) => query.select(Deadline::as_select()).first(conn).optional()?,
+    })
 }
 
 /// The refusal of a late step without a reason.
