@@ -580,3 +580,46 @@ async fn a_fixed_due_time_is_kept_whatever_the_policy_and_a_pause_moves_it_on() 
     let after = sweep(&app).overdue;
     assert_eq!(after, 1, "swept before: {before}");
 }
+
+#[actix_rt::test]
+async fn a_pause_taken_while_the_sweep_marks_the_clock_is_not_refused() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let app = long_lived().await;
+    let aftercare::db::DbTarget::Postgres(url) = app.state.config.database.clone() else {
+        return; // SQLite: one writer at a time, no two transactions side by side
+    };
+    let EastDesk {
+        org,
+        pm,
+        customer: c,
+        ..
+    } = east_desk(&app).await;
+    let p = app.project(&pm, "P-1", org.east_pd, c).await;
+    app.complete_contacts(&pm, p["id"].as_i64().unwrap()).await;
+    let d = fill_clock(&app, &pm, &p).await;
+    // the sweep's mark of the same row, held open while the pause is asked
+    let mut sweep = diesel::PgConnection::establish(&url).unwrap();
+    sweep
+        .batch_execute(&format!(
+            "BEGIN; UPDATE deadlines SET due_soon_at = updated_at, version = version + 1 \
+             WHERE id = {}",
+            d["id"]
+        ))
+        .unwrap();
+    let commit = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        sweep.batch_execute("COMMIT").unwrap();
+    });
+    let r = app
+        .post(
+            &format!("/api/v1/deadlines/{}/pause", d["id"]),
+            &pm,
+            json!({"reason": "the owner is abroad"}),
+        )
+        .await;
+    commit.join().unwrap();
+    r.expect(200);
+    assert_eq!(r.body["pause_reason"], "the owner is abroad");
+    assert_eq!(r.body["version"], d["version"].as_i64().unwrap() + 2);
+}

@@ -823,7 +823,7 @@ pub fn pause(
         return Err(AppError::invalid("reason", "say why the clock stops"));
     }
     write_tx(conn, |conn| {
-        let d = get(conn, actor, id)?;
+        let d = get_to_change(conn, actor, id)?;
         may_pause(actor, &d)?;
         super::check_version(expected_version, d.version)?;
         if d.paused_at.is_some() {
@@ -892,7 +892,7 @@ pub fn resume(
     expected_version: Option<IfMatch>,
 ) -> AppResult<Deadline> {
     write_tx(conn, |conn| {
-        let d = get(conn, actor, id)?;
+        let d = get_to_change(conn, actor, id)?;
         may_pause(actor, &d)?;
         super::check_version(expected_version, d.version)?;
         if d.paused_at.is_none() {
@@ -1267,6 +1267,21 @@ fn visible(actor: &Actor) -> Option<deadlines::BoxedQuery<'static, MultiBackend>
         Scope::Customer(_) => Some(query.filter(deadlines::assignee_user_id.eq(actor.id))),
         Scope::Nothing => None,
     }
+}
+
+/// [`get`] for a change: on PostgreSQL the row is locked first, so that a
+/// sweep marking the clock meanwhile commits before the change reads it
+/// (as [`open_for`] does for a step's clock).
+fn get_to_change(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Deadline> {
+    if let DbConn::Pg(pg) = conn {
+        deadlines::table
+            .find(id)
+            .select(deadlines::id)
+            .for_update()
+            .first::<i64>(pg)
+            .optional()?;
+    }
+    get(conn, actor, id)
 }
 
 pub fn get(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<Deadline> {
