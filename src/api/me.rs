@@ -27,9 +27,18 @@ pub struct MeView {
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth",
     responses((status = 200, description = "The caller", body = MeView)))]
 pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> AppResult<HttpResponse> {
-    let (user, unit) = state
-        .db_as(caller, |conn, actor| service::me(conn, &actor))
-        .await?;
+    let (user, unit) = match caller.api_key {
+        Some(_) => {
+            state
+                .db_as(caller, |conn, actor| service::me(conn, &actor))
+                .await?
+        }
+        None => {
+            state
+                .db(move |conn| service::me_of_session(conn, caller.user_id, &caller.session))
+                .await?
+        }
+    };
     let unit = match Role::from_db(&user.role)? {
         Role::Customer => None,
         _ => unit,
