@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 /// One offending input: which field, and what is wrong with it.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
 pub struct FieldError {
     /// Path of the field in the request, e.g. `role` or `contacts[1].phone`;
     /// query and path parameters are named as such.
@@ -25,6 +25,29 @@ impl FieldError {
             message: message.into(),
         }
     }
+}
+
+/// One problem of one row of an imported file.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
+pub struct RowProblem {
+    /// The row number as the spreadsheet shows it (1 is the first row).
+    #[schema(example = 4)]
+    pub row: u32,
+    /// The column's header as the file writes it; absent for a problem of
+    /// the whole row.
+    #[schema(example = "交付日期")]
+    pub column: Option<String>,
+    /// The column's field name (`handover_on`, `contacts.warranty_lead.phone`).
+    #[schema(example = "handover_on")]
+    pub field: Option<String>,
+    /// Stable code: the API's own for the same rule (`code_taken`,
+    /// `warranty_below_minimum`, `not_found`, …) or one of the file's
+    /// (`missing_value`, `invalid_date`, `invalid_number`, `invalid_choice`,
+    /// `missing_column`, `ambiguous_name`, `customer_exists`).
+    #[schema(example = "invalid_date")]
+    pub code: String,
+    #[schema(example = "\"2021-13-01\" is not a date")]
+    pub message: String,
 }
 
 /// An error answer (`application/problem+json`).
@@ -51,6 +74,9 @@ pub struct Problem {
     /// The offending fields, for input errors.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For `import_invalid`: every problem of the imported file, by row and column.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<RowProblem>,
     /// On a server error (5xx), the request's id (`X-Request-Id`), to quote
     /// when reporting it: the server's log lines of the request carry it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -108,6 +134,9 @@ pub enum AppError {
         detail: String,
         errors: Vec<FieldError>,
     },
+    /// 422: rows of an imported file break a rule; nothing was imported.
+    #[error("{} problem(s) in the file; nothing was imported", .0.len())]
+    ImportInvalid(Vec<RowProblem>),
     #[error("too many attempts; retry after {retry_after_secs} seconds")]
     TooManyRequests { retry_after_secs: u64 },
     /// 429: a limit of what one account may hold or do, with its own code.
@@ -196,6 +225,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             AppError::Validation(_) => "validation_failed",
+            AppError::ImportInvalid(_) => "import_invalid",
             AppError::TooManyRequests { .. } => "rate_limited",
             AppError::Unavailable => "database_unavailable",
             AppError::DiskFull => "insufficient_storage",
@@ -227,6 +257,10 @@ impl AppError {
             detail,
             code: self.code().to_string(),
             errors,
+            rows: match self {
+                AppError::ImportInvalid(rows) => rows.clone(),
+                _ => Vec::new(),
+            },
             request_id: status
                 .is_server_error()
                 .then(crate::logging::request_id)
@@ -250,7 +284,9 @@ impl ResponseError for AppError {
             AppError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
-            AppError::Validation(_) | AppError::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Validation(_) | AppError::Rule { .. } | AppError::ImportInvalid(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::TooManyRequests { .. } | AppError::Limited { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod i18n;
 pub mod jobs;
 #[macro_use]
 pub mod kit;

@@ -163,6 +163,7 @@ fn reader() -> Actor {
         customer_id: None,
         session: String::new(),
         api_key_id: None,
+        import_id: None,
     }
 }
 

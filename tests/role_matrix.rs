@@ -73,6 +73,9 @@ const EXPECTED: &[(&str, &str)] = &[
     ("create_org_unit", "ok 403 403 403 403 403 403"),
     ("create_project", "ok ok ok 403 ok 403 403"),
     ("create_upload", "ok ok ok ok ok ok ok"),
+    ("create_import", "ok ok ok ok 403 403 403"),
+    ("get_import", "ok ok ok ok 403 403 403"),
+    ("get_import_template", "ok ok ok ok 403 403 403"),
     ("create_user", "ok 403 403 403 403 403 403"),
     ("deactivate_org_unit", "ok 403 403 403 403 403 403"),
     ("deactivate_user", "ok 403 403 403 403 403 403"),
@@ -259,6 +262,8 @@ struct Call {
     body: Option<Value>,
     /// A file sent as multipart/form-data instead of a JSON body.
     file: Option<Vec<u8>>,
+    /// A whole multipart/form-data body (parts of its own).
+    form: Option<Vec<u8>>,
     caller: As,
     /// The request names an object of a branch (in the path or the body):
     /// reached for across branches, it must be 404.
@@ -271,9 +276,23 @@ fn call(method: &'static str, path: String, body: Option<Value>) -> Call {
         path,
         body,
         file: None,
+        form: None,
         caller: As::Caller,
         names_an_object: false,
     }
+}
+
+/// The import form of a customer register of one row, for `branch` (a
+/// counter of its own keeps `World::next`'s dates where other rows expect them).
+fn import_form(branch: i64) -> Vec<u8> {
+    static IMPORTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = IMPORTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let csv = format!("客户名称,客户类型,所属分公司\r\n客户 {n},individual,{branch}\r\n");
+    format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\ncustomers\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"customers.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{BOUNDARY}--\r\n"
+    )
+    .into_bytes()
 }
 
 /// A small PNG, as a phone would upload it.
@@ -357,6 +376,14 @@ where
     }
     if let Some(body) = &c.body {
         req = req.set_json(body);
+    }
+    if let Some(form) = &c.form {
+        req = req
+            .insert_header((
+                "Content-Type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            ))
+            .set_payload(form.clone());
     }
     if let Some(file) = &c.file {
         req = req
@@ -1071,6 +1098,31 @@ where
             call("POST", format!("/api/v1/deadlines/{d}/resume"), None).object()
         }
         "list_events" => call("GET", "/api/v1/events".into(), None),
+        // a file names its branch in a cell: one outside the scope is a
+        // row's `not_found`, as a missing one, never a 404 of the request
+        "create_import" => Call {
+            form: Some(import_form(s.branch)),
+            ..call("POST", "/api/v1/imports".into(), None)
+        },
+        "get_import" => {
+            let form = import_form(s.branch);
+            let r = app
+                .send(
+                    TestRequest::post()
+                        .uri("/api/v1/imports")
+                        .insert_header(("Authorization", format!("Bearer {}", s.engineer_token)))
+                        .insert_header((
+                            "Content-Type",
+                            format!("multipart/form-data; boundary={BOUNDARY}"),
+                        ))
+                        .set_payload(form),
+                )
+                .await;
+            r.expect(201);
+            let id = r.body["id"].as_i64().unwrap();
+            call("GET", format!("/api/v1/imports/{id}"), None).object()
+        }
+        "get_import_template" => call("GET", "/api/v1/imports/templates/projects".into(), None),
         "create_upload" => Call {
             file: Some(picture(w.next())),
             ..call("POST", "/api/v1/uploads".into(), None)

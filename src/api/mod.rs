@@ -14,6 +14,7 @@ pub mod events;
 pub mod export;
 pub mod extract;
 pub mod health;
+pub mod imports;
 pub mod me;
 pub mod metrics;
 pub mod org_units;

@@ -63,6 +63,9 @@ pub struct ProjectView {
     pub systems_in_operation_on: Option<NaiveDate>,
     pub design_service_life_years: i32,
     pub ledger: LedgerView,
+    /// The import (`GET /api/v1/imports/{id}`) that entered it from a
+    /// spreadsheet; absent when it was entered through the API.
+    pub import_id: Option<i64>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -100,6 +103,7 @@ impl TryFrom<Project> for ProjectView {
             hvac_in_scope: p.hvac_in_scope,
             systems_in_operation_on: p.systems_in_operation_on,
             design_service_life_years: p.design_service_life_years,
+            import_id: p.import_id,
             version: p.version,
             created_at: utc(p.created_at),
             updated_at: utc(p.updated_at),

@@ -47,6 +47,9 @@ pub struct Actor {
     /// The API key the request came with, when it came with one (a
     /// system's service user): its events name it.
     pub api_key_id: Option<i64>,
+    /// The spreadsheet import the writes belong to, while one runs: its
+    /// events name it.
+    pub import_id: Option<i64>,
 }
 
 /// What part of the data a caller may see. Every service query that lists or

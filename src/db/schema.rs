@@ -80,6 +80,7 @@ diesel::table! {
         updated_at -> Timestamp,
         scope_path -> Text,
         systems_in_operation_on -> Nullable<Date>,
+        import_id -> Nullable<BigInt>,
     }
 }
 
@@ -333,6 +334,20 @@ diesel::table! {
         audience -> Text,
         api_key_id -> Nullable<BigInt>,
         webhook_ids -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    imports (id) {
+        id -> BigInt,
+        kind -> Text,
+        file_name -> Text,
+        sha256 -> Text,
+        row_count -> Integer,
+        created_by -> BigInt,
+        scope_path -> Text,
+        created_at -> Timestamp,
+        report -> Text,
     }
 }
 
@@ -819,6 +834,7 @@ diesel::joinable!(repair_reopenings -> repairs (repair_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     outbox_position,
+    imports,
     org_units,
     corrective_actions,
     accountability_records,

@@ -261,7 +261,12 @@ pub fn record_by(
             api_key: actor.api_key_id,
             action,
             subject,
-            payload: serde_json::json!({ "before": before, "after": after }),
+            payload: match actor.import_id {
+                Some(import_id) => {
+                    serde_json::json!({ "before": before, "after": after, "import_id": import_id })
+                }
+                None => serde_json::json!({ "before": before, "after": after }),
+            },
             fan_out,
         },
     )

@@ -138,6 +138,8 @@ pub struct Project {
     #[serde(skip)]
     pub scope_path: String,
     pub systems_in_operation_on: Option<NaiveDate>,
+    /// The import that entered it, if one did.
+    pub import_id: Option<i64>,
 }
 
 #[derive(Debug, Insertable, AsChangeset)]

@@ -99,6 +99,7 @@ fn checked(row: Option<SessionRow>, user_id: i64, session: &str) -> AppResult<Ac
             customer_id: s.customer_id,
             session: session.to_string(),
             api_key_id: None,
+            import_id: None,
         }),
         _ => Err(AppError::unauthorized(
             "session_ended",
@@ -127,6 +128,7 @@ pub(crate) fn actor_of(user: User, org_unit: Option<OrgUnit>, session: &str) -> 
         customer_id: user.customer_id,
         session: session.to_string(),
         api_key_id: None,
+        import_id: None,
     })
 }
 

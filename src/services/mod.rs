@@ -10,6 +10,7 @@ pub mod changes;
 pub mod complaints;
 pub mod corrective_actions;
 pub mod customers;
+pub mod imports;
 pub mod org_units;
 pub mod owner_view;
 pub mod projects;

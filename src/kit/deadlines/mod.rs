@@ -378,6 +378,20 @@ pub struct Target {
     pub field: &'static str,
 }
 
+/// When a clock of `rule` started at `started_at` would fall due under
+/// the policy in force: an import asks it to tell a handover long past
+/// (whose clock would be overdue at once) from a recent one.
+pub fn due_of(
+    conn: &mut DbConn,
+    config: &Config,
+    rule: Rule,
+    started_at: NaiveDateTime,
+) -> AppResult<NaiveDateTime> {
+    let policy = current_policy(conn, rule)?;
+    let unit = DurationUnit::from_db(&policy.unit)?;
+    Ok(due_times(conn, config, unit, policy.duration, started_at, 0)?.1)
+}
+
 /// Starts a clock under the rule's current policy.
 pub fn start(
     conn: &mut DbConn,

@@ -106,6 +106,21 @@ pub fn add_contact(
     project_id: i64,
     input: &NewContactInput,
 ) -> AppResult<Contact> {
+    write_tx(conn, |conn| {
+        get_for_write(conn, actor, project_id)?;
+        insert_contact(conn, actor, now, project_id, input)
+    })
+}
+
+/// Adds a contact to a project the caller may already write (checked by
+/// the caller: the ledger's keepers through the API, an import's roles).
+pub(crate) fn insert_contact(
+    conn: &mut DbConn,
+    actor: &Actor,
+    now: NaiveDateTime,
+    project_id: i64,
+    input: &NewContactInput,
+) -> AppResult<Contact> {
     let name = input.name.trim();
     if name.is_empty() {
         return Err(AppError::invalid("name", "must not be blank"));
@@ -115,7 +130,6 @@ pub fn add_contact(
     let company = trimmed(input.company.as_deref());
     check_company(input.role, &company)?;
     write_tx(conn, |conn| {
-        get_for_write(conn, actor, project_id)?;
         let id: i64 = diesel::insert_into(project_contacts::table)
             .values((
                 project_contacts::project_id.eq(project_id),

@@ -64,6 +64,10 @@ static TABLE: &[Transition<ApprovalStatus, LedgerAction, Project>] = crate::tran
 /// from the end of the handover day.
 static CREATIONS: &[Creation<ApprovalStatus>] = crate::creations![ApprovalStatus;
     "enter" => Draft, by super::WRITERS, starts [LedgerFill], event ProjectCreated;
+    // from a spreadsheet (`services::imports`): a recent handover's clock
+    // runs as if entered by hand; one long past starts none
+    "import" => Draft, by crate::services::imports::IMPORTERS, starts [LedgerFill], event ProjectCreated;
+    "import_past" => Draft, by crate::services::imports::IMPORTERS, event ProjectCreated;
 ];
 
 crate::workflow! {
@@ -201,7 +205,11 @@ pub fn submit(
         |conn, before, outcome: &Outcome<ApprovalStatus>| {
             // a ledger entered before the deadline engine ran has no clock:
             // judge it by the due time recorded on the project
-            let late = outcome.late || (outcome.settled.is_empty() && now > before.ledger_due_at);
+            // (an import of a handover long past has no clock and no lateness)
+            let late = outcome.late
+                || (outcome.settled.is_empty()
+                    && before.import_id.is_none()
+                    && now > before.ledger_due_at);
             diesel::update(projects::table.find(before.id))
                 .set((
                     projects::ledger_submitted_at.eq(now),

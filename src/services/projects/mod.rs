@@ -564,7 +564,35 @@ pub fn create(
     now: NaiveDateTime,
     input: &NewProjectInput,
 ) -> AppResult<Project> {
-    let birth = workflow::creation::<ledger::Ledger>(actor, "enter")?;
+    enter(conn, actor, config, now, input, None).map(|(project, _)| project)
+}
+
+/// Enters a project into the ledger through the API, or (with `import_id`)
+/// from a spreadsheet import: the same checks either way. An imported
+/// project whose ledger would already be overdue (a handover long past)
+/// starts no fill clock, so nobody is escalated for a past the company
+/// kept on paper.
+pub(crate) fn enter(
+    conn: &mut DbConn,
+    actor: &Actor,
+    config: &Config,
+    now: NaiveDateTime,
+    input: &NewProjectInput,
+    import_id: Option<i64>,
+) -> AppResult<(Project, bool)> {
+    let creation = match import_id {
+        None => "enter",
+        Some(_) => {
+            let start = ledger::clock_start(input.handover_on, config);
+            if deadlines::due_of(conn, config, Rule::LedgerFill, start)? > now {
+                "import"
+            } else {
+                "import_past"
+            }
+        }
+    };
+    let clock_started = creation != "import_past";
+    let birth = workflow::creation::<ledger::Ledger>(actor, creation)?;
     let (code, name, address) = (input.code.trim(), input.name.trim(), input.address.trim());
     for (field, value) in [("code", code), ("name", name), ("address", address)] {
         if value.is_empty() {
@@ -614,6 +642,7 @@ pub fn create(
                         projects::version.eq(1),
                         projects::created_at.eq(now),
                         projects::updated_at.eq(now),
+                        projects::import_id.eq(import_id),
                     ))
                     .returning(projects::id)
                     .get_result(conn)?;
@@ -638,7 +667,7 @@ pub fn create(
             },
         )?;
         let project = get(conn, actor, project.id)?;
-        Ok(project)
+        Ok((project, clock_started))
     })
 }
 

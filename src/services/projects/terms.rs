@@ -84,6 +84,32 @@ pub fn set_term(
     let note = trimmed(input.note.as_deref());
     write_tx(conn, |conn| {
         let project = get_for_write(conn, actor, project_id)?;
+        write_term(
+            conn,
+            (actor, config, now),
+            &project,
+            category,
+            length,
+            note.as_deref(),
+            expected_version,
+        )
+    })
+}
+
+/// Sets one category's term of a project the caller may already write
+/// (checked by the caller), refusing a length below the statutory minimum.
+pub(crate) fn write_term(
+    conn: &mut DbConn,
+    (actor, config, now): (&Actor, &Config, NaiveDateTime),
+    project: &Project,
+    category: WarrantyCategory,
+    length: Length,
+    note: Option<&str>,
+    expected_version: Option<IfMatch>,
+) -> AppResult<WarrantyTerm> {
+    let project_id = project.id;
+    let note = note.map(str::to_string);
+    write_tx(conn, |conn| {
         if let Some(minimum) =
             warranty::statutory_minimum(category, project.design_service_life_years)
         {

@@ -1,0 +1,2 @@
+ALTER TABLE projects DROP COLUMN import_id;
+DROP TABLE imports;
