@@ -47,6 +47,10 @@ pub struct Config {
     pub cooling_season: Season,
     /// How long an `Idempotency-Key` is remembered (`AFTERCARE_IDEMPOTENCY_TTL_HOURS`, default 24).
     pub idempotency_ttl_hours: i64,
+    /// The language of problem messages when a request's `Accept-Language`
+    /// names neither English nor Chinese (`AFTERCARE_DEFAULT_LANGUAGE`:
+    /// `en`, the default, or `zh-CN`).
+    pub default_language: crate::i18n::Lang,
     /// Seconds between deadline sweeps in `serve`; 0 turns the built-in
     /// sweeper off (run `aftercare sweep` from cron instead).
     pub sweep_interval_secs: u64,
@@ -220,6 +224,12 @@ impl Config {
             cooling_season: season("AFTERCARE_COOLING_SEASON", DEFAULT_COOLING)?,
             sweep_interval_secs: number("AFTERCARE_SWEEP_INTERVAL_SECS", 60)?,
             idempotency_ttl_hours: number("AFTERCARE_IDEMPOTENCY_TTL_HOURS", 24)?,
+            default_language: match non_empty("AFTERCARE_DEFAULT_LANGUAGE") {
+                None => crate::i18n::Lang::En,
+                Some(tag) => crate::i18n::Lang::from_tag(&tag).ok_or_else(|| {
+                    format!("AFTERCARE_DEFAULT_LANGUAGE: {tag:?} is neither `en` nor `zh-CN`")
+                })?,
+            },
             spool_dir: match non_empty("AFTERCARE_SPOOL_DIR") {
                 Some(dir) => dir.into(),
                 None => default_spool(&storage),
@@ -283,6 +293,7 @@ impl Config {
             cooling_season: DEFAULT_COOLING,
             sweep_interval_secs: 0,
             idempotency_ttl_hours: 24,
+            default_language: crate::i18n::Lang::En,
             spool_dir: default_spool(&default_storage(&database)),
             storage: default_storage(&database),
             max_upload_bytes: 20 * 1024 * 1024,
@@ -341,6 +352,7 @@ impl std::fmt::Debug for Config {
             .field("cooling_season", &self.cooling_season)
             .field("sweep_interval_secs", &self.sweep_interval_secs)
             .field("idempotency_ttl_hours", &self.idempotency_ttl_hours)
+            .field("default_language", &self.default_language.as_str())
             .field("storage", &self.storage.describe())
             .field("spool_dir", &self.spool_dir)
             .field("max_upload_bytes", &self.max_upload_bytes)

@@ -84,6 +84,36 @@ pub struct Problem {
     pub request_id: Option<String>,
 }
 
+impl Problem {
+    /// The problem in `lang`: its title, detail and every message from the
+    /// catalogue; `code`, `field`s and `column`s never change. A message
+    /// the catalogue has no template for is said by its code's sentence,
+    /// the original after it in brackets.
+    pub fn in_language(mut self, lang: crate::i18n::Lang) -> Problem {
+        use crate::i18n;
+        if lang == i18n::Lang::En {
+            return self;
+        }
+        if let Some(title) = i18n::message(lang, &format!("title.{}", self.status), &[]) {
+            self.title = title;
+        }
+        let detail = &self.detail;
+        self.detail = i18n::translate(lang, detail).unwrap_or_else(|| {
+            match i18n::message(lang, &format!("problem.{}", self.code), &[]) {
+                Some(sentence) => format!("{sentence}（{detail}）"),
+                None => detail.clone(),
+            }
+        });
+        for e in &mut self.errors {
+            e.message = i18n::translate(lang, &e.message).unwrap_or_else(|| e.message.clone());
+        }
+        for r in &mut self.rows {
+            r.message = i18n::translate(lang, &r.message).unwrap_or_else(|| r.message.clone());
+        }
+        self
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// 400: the request cannot be read (malformed JSON, wrong type, unknown enum value, bad parameter).

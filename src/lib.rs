@@ -136,15 +136,17 @@ pub fn app(
             } else {
                 None
             };
+            let lang = request_language(req.request());
             if let Some(err) = refused {
                 let res = req.into_response(err.error_response());
+                let res = in_language(res.map_into_boxed_body(), lang);
                 return futures_util::future::Either::Left(std::future::ready(Ok(res)));
             }
             let fut = actix_web::dev::Service::call(srv, req);
             futures_util::future::Either::Right(async move {
                 fut.await.map(|mut res| {
                     rate_limit_headers(&mut res);
-                    res.map_into_boxed_body()
+                    in_language(res.map_into_boxed_body(), lang)
                 })
             })
         })
@@ -282,9 +284,49 @@ fn rate_limit_headers<B>(res: &mut ServiceResponse<B>) {
 }
 
 /// A known path asked with a method it does not take: answer problem+json.
+/// The language a request's problems are told in: the best of ours its
+/// `Accept-Language` names, else the configured default.
+pub fn request_language(req: &actix_web::HttpRequest) -> i18n::Lang {
+    req.headers()
+        .get(actix_web::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(i18n::Lang::from_accept_language)
+        .or_else(|| {
+            req.app_data::<web::Data<AppState>>()
+                .map(|s| s.config.default_language)
+        })
+        .unwrap_or(i18n::Lang::En)
+}
+
+/// A problem answer told again in `lang` (nothing else changes).
+fn in_language(
+    res: ServiceResponse<actix_web::body::BoxBody>,
+    lang: i18n::Lang,
+) -> ServiceResponse<actix_web::body::BoxBody> {
+    if lang == i18n::Lang::En {
+        return res;
+    }
+    let Some(problem) = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<AppError>())
+        .map(|e| e.problem().in_language(lang))
+    else {
+        return res;
+    };
+    let body = serde_json::to_string(&problem).unwrap_or_else(|_| "{}".to_string());
+    res.map_body(|_, _| actix_web::body::BoxBody::new(body))
+}
+
 fn method_not_allowed<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let (req, _) = res.into_parts();
-    let mut response = AppError::MethodNotAllowed.error_response();
+    let problem = AppError::MethodNotAllowed
+        .problem()
+        .in_language(request_language(&req));
+    let body = serde_json::to_string(&problem).unwrap_or_else(|_| "{}".to_string());
+    let mut response = AppError::MethodNotAllowed
+        .error_response()
+        .set_body(actix_web::body::BoxBody::new(body));
     // RFC 9110: a 405 says which methods the resource does support
     if let Some(allow) = req.match_pattern().and_then(|p| allowed_methods().get(&p)) {
         if let Ok(value) = actix_web::http::header::HeaderValue::from_str(allow) {

@@ -31,7 +31,7 @@ use crate::api;
         crate::services::registers::Register,
     )),
     security(("bearer_auth" = [])),
-    modifiers(&Operations, &Security, &Idempotency, &StandardErrors, &RateLimits, &RequestIds, &UniqueOperationIds, &ClientShapes, &TextShapes, &InputBounds, &Webhooks),
+    modifiers(&Operations, &Security, &Idempotency, &StandardErrors, &RateLimits, &RequestIds, &UniqueOperationIds, &ClientShapes, &TextShapes, &InputBounds, &Webhooks, &EnumLabels),
     tags(
         (name = "auth", description = "Log in, refresh, log out, who am I"),
         (name = "org-units", description = "The group, its branches and project departments"),
@@ -47,6 +47,7 @@ use crate::api;
         (name = "reports", description = "What management reads, over a period and a part of the company: figures with their numerators and denominators, as JSON, CSV or an Excel workbook"),
         (name = "corrective actions", description = "Cause analyses and measures for projects not brought to the owner's satisfaction, carried out by their date and verified by the branch"),
         (name = "accountability", description = "Who was held accountable for a schedule complaint found true or a warranty complaint the owner repeated; staff only, never deleted"),
+        (name = "labels", description = "Display labels of every enumeration, in English and Chinese"),
         (name = "imports", description = "A company's existing spreadsheets: customers and the completed-projects ledger"),
         (name = "attachments", description = "Photos and documents: upload first, then attach in the step or after it"),
         (name = "events", description = "The audit trail of every change"),
@@ -98,6 +99,7 @@ macro_rules! operations {
 operations!(
     api::health::healthz,
     api::health::readyz,
+    api::labels::get,
     api::auth::login,
     api::auth::refresh,
     api::auth::logout,
@@ -768,6 +770,46 @@ impl Modify for RequestIds {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Every enumeration's description lists its values with their labels in
+/// both languages, from the catalogues (`GET /api/v1/labels` answers the same).
+struct EnumLabels;
+
+impl Modify for EnumLabels {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use crate::i18n::{self, Lang};
+        use utoipa::openapi::schema::Schema;
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for (name, schema) in components.schemas.iter_mut() {
+            let RefOr::T(Schema::Object(object)) = schema else {
+                continue;
+            };
+            let Some(values) = object.enum_values.clone() else {
+                continue;
+            };
+            let lines: Vec<String> = values
+                .iter()
+                .map(|v| {
+                    let value = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                    format!(
+                        "- `{value}`: {} / {}",
+                        i18n::label(Lang::En, name, &value),
+                        i18n::label(Lang::ZhCn, name, &value)
+                    )
+                })
+                .collect();
+            let mut description = object.description.clone().unwrap_or_default();
+            if !description.is_empty() {
+                description.push_str("\n\n");
+            }
+            description.push_str("Labels (English / 中文):\n");
+            description.push_str(&lines.join("\n"));
+            object.description = Some(description);
         }
     }
 }

@@ -56,7 +56,11 @@ pub fn negotiate(format: Option<ReportFormat>, req: &HttpRequest) -> ReportForma
 
 fn heading(column: &Column, headings: Headings) -> String {
     match headings {
-        Headings::Zh => format!("{}\n{}", column.zh, column.field),
+        Headings::Zh => format!(
+            "{}\n{}",
+            column.heading_in(crate::i18n::Lang::ZhCn),
+            column.field
+        ),
         Headings::En => column.field.to_string(),
     }
 }

@@ -237,6 +237,14 @@ pub async fn create(
                 service::run(conn, ctx, &upload)
             })
             .await?;
+        // its problems in the request's language, as a refusal's would be
+        let lang = crate::request_language(&req);
+        let mut report = report;
+        for problem in &mut report.problems {
+            if let Some(said) = crate::i18n::translate(lang, &problem.message) {
+                problem.message = said;
+            }
+        }
         return Ok(HttpResponse::Ok().json(report));
     }
     once(&state, &req, caller, move |conn, actor| {

@@ -15,6 +15,7 @@ pub mod export;
 pub mod extract;
 pub mod health;
 pub mod imports;
+pub mod labels;
 pub mod me;
 pub mod metrics;
 pub mod org_units;

@@ -11,12 +11,12 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A language the API answers in.
+/// A language the API answers in: English or Simplified Chinese.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub enum Lang {
     #[serde(rename = "en")]
     En,
-    #[serde(rename = "zh-CN")]
+    #[serde(rename = "zh-CN", alias = "zh")]
     ZhCn,
 }
 
@@ -182,6 +182,140 @@ pub fn placeholders(template: &str) -> Vec<&str> {
     names
 }
 
+/// One piece of a message template: literal text or a `{name}` placeholder.
+enum Piece<'a> {
+    Text(&'a str),
+    Slot(&'a str),
+}
+
+fn pieces(template: &str) -> Vec<Piece<'_>> {
+    let mut out = vec![];
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        if open > 0 {
+            out.push(Piece::Text(&rest[..open]));
+        }
+        out.push(Piece::Slot(&rest[open + 1..open + close]));
+        rest = &rest[open + close + 1..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest));
+    }
+    out
+}
+
+/// The values of `template`'s placeholders in `text`, when `text` is that
+/// template filled in (each placeholder at least one character; the
+/// leftmost match of each literal after a placeholder).
+fn matched<'t>(template: &str, text: &'t str) -> Option<Vec<(String, &'t str)>> {
+    let pieces = pieces(template);
+    let mut values = vec![];
+    let mut at = 0;
+    let mut open: Option<&str> = None;
+    for (i, piece) in pieces.iter().enumerate() {
+        match piece {
+            Piece::Text(lit) => match open.take() {
+                None => {
+                    if !text[at..].starts_with(lit) {
+                        return None;
+                    }
+                    at += lit.len();
+                }
+                Some(name) => {
+                    let last = i == pieces.len() - 1;
+                    let found = if last {
+                        text[at..]
+                            .rfind(lit)
+                            .filter(|f| at + f + lit.len() == text.len())
+                    } else {
+                        text[at..].find(lit)
+                    }?;
+                    if found == 0 {
+                        return None;
+                    }
+                    values.push((name.to_string(), &text[at..at + found]));
+                    at += found + lit.len();
+                }
+            },
+            Piece::Slot(name) => {
+                if open.is_some() {
+                    // two placeholders side by side cannot be told apart
+                    return None;
+                }
+                open = Some(name);
+            }
+        }
+    }
+    match open {
+        Some(name) if at < text.len() => values.push((name.to_string(), &text[at..])),
+        Some(_) => return None,
+        None if at != text.len() => return None,
+        None => {}
+    }
+    Some(values)
+}
+
+/// The message templates (`text.*`) of the English catalogue, the most
+/// specific (most literal text) first.
+fn templates() -> &'static [(String, String)] {
+    static TEMPLATES: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    TEMPLATES.get_or_init(|| {
+        let mut all: Vec<(String, String)> = catalogue(Lang::En)
+            .messages
+            .iter()
+            .filter(|(key, _)| key.starts_with("text."))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let literal = |t: &str| {
+            pieces(t)
+                .iter()
+                .map(|p| match p {
+                    Piece::Text(s) => s.len(),
+                    Piece::Slot(_) => 0,
+                })
+                .sum::<usize>()
+        };
+        all.sort_by_key(|(_, t)| std::cmp::Reverse(literal(t)));
+        all
+    })
+}
+
+/// An English message of ours in `lang`: the catalogue's template it is an
+/// instance of, in `lang`, with the same values (each value that is itself
+/// a message of ours translated too). `None` when no template fits.
+pub fn translate(lang: Lang, english: &str) -> Option<String> {
+    translate_at(lang, english, 0)
+}
+
+fn translate_at(lang: Lang, english: &str, depth: u8) -> Option<String> {
+    if lang == Lang::En {
+        return Some(english.to_string());
+    }
+    let target = &catalogue(lang).messages;
+    templates().iter().find_map(|(key, template)| {
+        let values = matched(template, english)?;
+        let into = target.get(key)?;
+        let values: Vec<(String, String)> = values
+            .into_iter()
+            .map(|(name, value)| {
+                let value = (depth < 2)
+                    .then(|| translate_at(lang, value, depth + 1))
+                    .flatten()
+                    .unwrap_or_else(|| value.to_string());
+                (name, value)
+            })
+            .collect();
+        let args: Vec<(&str, &str)> = values
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        Some(fill(into, &args))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +341,27 @@ mod tests {
         );
         assert_eq!(fill("{x} and {y", &[("x", "1")]), "1 and {y");
         assert_eq!(placeholders("{a} b {c}"), vec!["a", "c"]);
+    }
+
+    #[test]
+    fn a_message_is_translated_by_the_template_it_fills() {
+        assert_eq!(
+            translate(Lang::ZhCn, "must be 3 to 64 characters long").as_deref(),
+            Some("长度须为 3 到 64 个字符")
+        );
+        assert_eq!(
+            translate(Lang::ZhCn, "limit: must be between 1 and 200").as_deref(),
+            Some("limit：须在 1 到 200 之间")
+        );
+        assert_eq!(
+            translate(Lang::ZhCn, "customer 7 is inactive").as_deref(),
+            Some("客户 7 已停用")
+        );
+        assert_eq!(translate(Lang::ZhCn, "something we never say"), None);
+        assert_eq!(matched("a {x} b", "a  b"), None);
+        assert_eq!(
+            matched("{x}: {y}", "k: v: w"),
+            Some(vec![("x".into(), "k"), ("y".into(), "v: w")])
+        );
     }
 }

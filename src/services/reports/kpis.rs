@@ -513,61 +513,77 @@ pub fn report(
 }
 
 const COMPILATION: &[Column] = &[
-    col("branch", "分公司", Kind::Text),
-    col("projects_under_warranty", "保修期内工程数", Kind::Integer),
+    col("branch", "branch", Kind::Text),
     col(
-        "covered_by_branch_plan",
-        "列入年度回访计划数",
+        "projects_under_warranty",
+        "projects_under_warranty",
         Kind::Integer,
     ),
-    col("rate", "回访计划编制完成率", Kind::Ratio),
+    col(
+        "covered_by_branch_plan",
+        "covered_by_branch_plan.2",
+        Kind::Integer,
+    ),
+    col("rate", "rate.1", Kind::Ratio),
 ];
 
 const MONTHLY: &[Column] = &[
-    col("branch", "分公司", Kind::Text),
-    col("year", "年", Kind::Integer),
-    col("month", "月", Kind::Integer),
-    col("projects_under_warranty", "保修期内工程数", Kind::Integer),
+    col("branch", "branch", Kind::Text),
+    col("year", "year", Kind::Integer),
+    col("month", "month.2", Kind::Integer),
     col(
-        "covered_by_project_plan",
-        "列入月度回访计划数",
+        "projects_under_warranty",
+        "projects_under_warranty",
         Kind::Integer,
     ),
-    col("rate", "月度计划编制完成率", Kind::Ratio),
+    col(
+        "covered_by_project_plan",
+        "covered_by_project_plan",
+        Kind::Integer,
+    ),
+    col("rate", "rate.2", Kind::Ratio),
 ];
 
 const EXECUTION: &[Column] = &[
-    col("branch", "分公司", Kind::Text),
-    col("items", "计划回访数", Kind::Integer),
-    col("done_on_time", "按期实施", Kind::Integer),
-    col("done_late", "逾期实施", Kind::Integer),
-    col("not_done", "未实施", Kind::Integer),
-    col("replanned", "联系不上改期", Kind::Integer),
-    col("upcoming", "未到期", Kind::Integer),
-    col("due", "应实施数", Kind::Integer),
-    col("rate", "回访实施完成率", Kind::Ratio),
+    col("branch", "branch", Kind::Text),
+    col("items", "items", Kind::Integer),
+    col("done_on_time", "done_on_time", Kind::Integer),
+    col("done_late", "done_late", Kind::Integer),
+    col("not_done", "not_done", Kind::Integer),
+    col("replanned", "replanned", Kind::Integer),
+    col("upcoming", "upcoming", Kind::Integer),
+    col("due", "due.2", Kind::Integer),
+    col("rate", "rate.3", Kind::Ratio),
 ];
 
 const COUNTS: &[Column] = &[
-    col("id", "编号", Kind::Integer),
-    col("name", "名称", Kind::Text),
-    col("branch", "分公司", Kind::Text),
-    col("complaints", "投诉次数", Kind::Integer),
-    col("repeats", "重复投诉", Kind::Integer),
+    col("id", "id", Kind::Integer),
+    col("name", "name.2", Kind::Text),
+    col("branch", "branch", Kind::Text),
+    col("complaints", "complaints.2", Kind::Integer),
+    col("repeats", "repeats", Kind::Integer),
 ];
 
 const SATISFACTION: &[Column] = &[
-    col("branch", "分公司", Kind::Text),
-    col("evaluations", "评价数", Kind::Integer),
-    col("satisfied", "基本满意及以上", Kind::Integer),
-    col("rate", "客户投诉反馈满意度", Kind::Ratio),
-    col("first_round", "首次处理评价数", Kind::Integer),
-    col("first_round_satisfied", "首次处理满意数", Kind::Integer),
-    col("first_round_rate", "首次处理满意度", Kind::Ratio),
-    col("after_rework", "返工后评价数", Kind::Integer),
-    col("after_rework_satisfied", "返工后满意数", Kind::Integer),
-    col("after_rework_rate", "返工后满意度", Kind::Ratio),
-    col("closed_not_ours", "非我方责任关闭", Kind::Integer),
+    col("branch", "branch", Kind::Text),
+    col("evaluations", "evaluations", Kind::Integer),
+    col("satisfied", "satisfied.2", Kind::Integer),
+    col("rate", "rate.4", Kind::Ratio),
+    col("first_round", "first_round", Kind::Integer),
+    col(
+        "first_round_satisfied",
+        "first_round_satisfied",
+        Kind::Integer,
+    ),
+    col("first_round_rate", "first_round_rate", Kind::Ratio),
+    col("after_rework", "after_rework", Kind::Integer),
+    col(
+        "after_rework_satisfied",
+        "after_rework_satisfied",
+        Kind::Integer,
+    ),
+    col("after_rework_rate", "after_rework_rate", Kind::Ratio),
+    col("closed_not_ours", "closed_not_ours", Kind::Integer),
 ];
 
 impl KpiReport {

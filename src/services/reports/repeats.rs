@@ -298,25 +298,25 @@ pub fn report(
 }
 
 const COUNTS: &[Column] = &[
-    col("branch", "分公司", Kind::Text),
-    col("failed_visits", "回访失败", Kind::Integer),
-    col("visits", "回访次数", Kind::Integer),
-    col("repeat_complaints", "重复投诉", Kind::Integer),
-    col("complaints", "投诉次数", Kind::Integer),
-    col("repeat_repairs", "重复维修", Kind::Integer),
-    col("repairs", "维修次数", Kind::Integer),
+    col("branch", "branch", Kind::Text),
+    col("failed_visits", "failed_visits.2", Kind::Integer),
+    col("visits", "visits", Kind::Integer),
+    col("repeat_complaints", "repeat_complaints.2", Kind::Integer),
+    col("complaints", "complaints.2", Kind::Integer),
+    col("repeat_repairs", "repeat_repairs.2", Kind::Integer),
+    col("repairs", "repairs.2", Kind::Integer),
 ];
 
 const ITEMS: &[Column] = &[
-    col("id", "编号", Kind::Integer),
-    col("at", "时间", Kind::DateTime),
-    col("branch", "分公司", Kind::Text),
-    col("project_id", "工程编号", Kind::Integer),
-    col("project_name", "工程名称", Kind::Text),
-    col("customer_id", "客户编号", Kind::Integer),
-    col("customer_name", "客户名称", Kind::Text),
-    col("repeat_of", "重复于", Kind::Integer),
-    col("detail", "说明", Kind::Text),
+    col("id", "id", Kind::Integer),
+    col("at", "at.2", Kind::DateTime),
+    col("branch", "branch", Kind::Text),
+    col("project_id", "project_id", Kind::Integer),
+    col("project_name", "project_name", Kind::Text),
+    col("customer_id", "customer_id", Kind::Integer),
+    col("customer_name", "customer_name", Kind::Text),
+    col("repeat_of", "repeat_of.3", Kind::Integer),
+    col("detail", "detail", Kind::Text),
 ];
 
 impl RepeatReport {

@@ -414,19 +414,23 @@ pub fn report(
 }
 
 const LEVELS: [Column; 8] = [
-    col("very_satisfied", "很满意", Kind::Integer),
-    col("fairly_satisfied", "比较满意", Kind::Integer),
-    col("basically_satisfied", "基本满意", Kind::Integer),
-    col("somewhat_dissatisfied", "不太满意", Kind::Integer),
-    col("dissatisfied", "不满意", Kind::Integer),
-    col("answers", "评价数", Kind::Integer),
-    col("satisfied", "满意数", Kind::Integer),
-    col("rate", "满意率", Kind::Ratio),
+    col("very_satisfied", "very_satisfied", Kind::Integer),
+    col("fairly_satisfied", "fairly_satisfied", Kind::Integer),
+    col("basically_satisfied", "basically_satisfied", Kind::Integer),
+    col(
+        "somewhat_dissatisfied",
+        "somewhat_dissatisfied",
+        Kind::Integer,
+    ),
+    col("dissatisfied", "dissatisfied.2", Kind::Integer),
+    col("answers", "answers.2", Kind::Integer),
+    col("satisfied", "satisfied.1", Kind::Integer),
+    col("rate", "rate.5", Kind::Ratio),
 ];
 
 const BY_SOURCE: &[Column] = &[
-    col("branch", "分公司", Kind::Text),
-    col("source", "来源", Kind::Text),
+    col("branch", "branch", Kind::Text),
+    col("source", "source", Kind::Text),
     LEVELS[0],
     LEVELS[1],
     LEVELS[2],
@@ -438,9 +442,9 @@ const BY_SOURCE: &[Column] = &[
 ];
 
 const BY_PROJECT: &[Column] = &[
-    col("project_id", "工程编号", Kind::Integer),
-    col("project_name", "工程名称", Kind::Text),
-    col("branch", "分公司", Kind::Text),
+    col("project_id", "project_id", Kind::Integer),
+    col("project_name", "project_name", Kind::Text),
+    col("branch", "branch", Kind::Text),
     LEVELS[0],
     LEVELS[1],
     LEVELS[2],
@@ -452,9 +456,9 @@ const BY_PROJECT: &[Column] = &[
 ];
 
 const BY_MONTH: &[Column] = &[
-    col("branch", "分公司", Kind::Text),
-    col("year", "年", Kind::Integer),
-    col("month", "月", Kind::Integer),
+    col("branch", "branch", Kind::Text),
+    col("year", "year", Kind::Integer),
+    col("month", "month.2", Kind::Integer),
     LEVELS[0],
     LEVELS[1],
     LEVELS[2],
@@ -466,19 +470,19 @@ const BY_MONTH: &[Column] = &[
 ];
 
 const FACTOR_COLUMNS: &[Column] = &[
-    col("branch", "分公司", Kind::Text),
-    col("surveys", "调查数", Kind::Integer),
-    col("communication", "沟通", Kind::Number),
-    col("construction_quality", "施工质量", Kind::Number),
-    col("attitude", "服务态度", Kind::Number),
-    col("problem_handling", "问题处理", Kind::Number),
-    col("preparation", "准备与计划", Kind::Number),
-    col("schedule", "工期", Kind::Number),
-    col("safety", "安全", Kind::Number),
-    col("site_civility", "文明施工", Kind::Number),
-    col("environment", "环境保护", Kind::Number),
-    col("coordination", "周边协调", Kind::Number),
-    col("weighted_score", "加权得分", Kind::Number),
+    col("branch", "branch", Kind::Text),
+    col("surveys", "surveys", Kind::Integer),
+    col("communication", "communication", Kind::Number),
+    col("construction_quality", "construction_quality", Kind::Number),
+    col("attitude", "attitude", Kind::Number),
+    col("problem_handling", "problem_handling", Kind::Number),
+    col("preparation", "preparation", Kind::Number),
+    col("schedule", "schedule", Kind::Number),
+    col("safety", "safety", Kind::Number),
+    col("site_civility", "site_civility", Kind::Number),
+    col("environment", "environment", Kind::Number),
+    col("coordination", "coordination", Kind::Number),
+    col("weighted_score", "weighted_score.2", Kind::Number),
 ];
 
 fn level_cells(l: &Levels) -> [Cell; 8] {

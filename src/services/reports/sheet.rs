@@ -23,13 +23,25 @@ pub enum Kind {
 pub struct Column {
     /// The JSON field the column shows.
     pub field: &'static str,
-    /// The heading as the companies' forms write it.
-    pub zh: &'static str,
+    /// The key of its heading in the catalogues (`export.{key}` of
+    /// `src/i18n/*.json`): the heading as the companies' forms write it.
+    pub heading: &'static str,
     pub kind: Kind,
 }
 
-pub const fn col(field: &'static str, zh: &'static str, kind: Kind) -> Column {
-    Column { field, zh, kind }
+pub const fn col(field: &'static str, heading: &'static str, kind: Kind) -> Column {
+    Column {
+        field,
+        heading,
+        kind,
+    }
+}
+
+impl Column {
+    /// The heading in `lang`, from the catalogue.
+    pub fn heading_in(&self, lang: crate::i18n::Lang) -> String {
+        crate::i18n::column(lang, &format!("export.{}", self.heading))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
