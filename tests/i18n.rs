@@ -339,7 +339,11 @@ async fn labels_answer_the_standards_words_without_a_token() {
     assert_eq!(labels["OrgUnitKind"]["project_department"], "项目部");
     assert_eq!(labels["Rule"]["complaint.judge"], "判定投诉责任");
     let zh = app
-        .send(TestRequest::get().uri("/api/v1/labels?lang=zh"))
+        .send(
+            TestRequest::get()
+                .uri("/api/v1/labels")
+                .insert_header(("Accept-Language", "zh")),
+        )
         .await;
     assert_eq!(zh.body, r.body);
     let by_header = app

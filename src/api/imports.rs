@@ -294,7 +294,8 @@ pub async fn get(
 #[utoipa::path(get, path = "/api/v1/imports/templates/{kind}", tag = "imports", operation_id = "get_import_template",
     params(("kind" = ImportKind, Path, description = "What the file holds")),
     responses(
-        (status = 200, description = "The template", content(
+        (status = 200, description = "The template (sent as the workbook type; clients may read it as bytes)", content(
+            (WorkbookFile = "application/octet-stream"),
             (WorkbookFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
             headers(("Content-Disposition" = String))),
         (status = 403, description = "Your role does not import", body = Problem, content_type = "application/problem+json"),

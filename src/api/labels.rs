@@ -18,8 +18,9 @@ use crate::i18n::{self, Lang};
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct LabelsQuery {
-    /// `en` or `zh-CN` (`zh` too); absent: the first of these the
-    /// request's `Accept-Language` names, else the server's default.
+    /// `en` or `zh-CN`; absent: the first of these the request's
+    /// `Accept-Language` names (`zh` counts as `zh-CN`), else the
+    /// server's default.
     pub lang: Option<Lang>,
 }
 

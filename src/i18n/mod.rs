@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 pub enum Lang {
     #[serde(rename = "en")]
     En,
-    #[serde(rename = "zh-CN", alias = "zh")]
+    #[serde(rename = "zh-CN")]
     ZhCn,
 }
 
