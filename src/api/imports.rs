@@ -20,6 +20,7 @@ use crate::AppState;
 
 /// The import form (`multipart/form-data`).
 #[derive(ToSchema, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)] // documents the form; the handler reads the parts as they stream
 pub struct ImportForm {
     /// The spreadsheet: XLSX (its first sheet is read), or CSV in UTF-8 or
@@ -117,7 +118,8 @@ async fn receive(limit: u64, mut payload: Multipart) -> AppResult<Received> {
                 let text = text_part(&mut part, "dry_run").await?;
                 dry_run = Some(match text.to_ascii_lowercase().as_str() {
                     "true" | "1" => true,
-                    "false" | "0" | "" => false,
+                    // `null` is the form's way of leaving it out
+                    "false" | "0" | "" | "null" => false,
                     _ => return Err(AppError::invalid("dry_run", "must be `true` or `false`")),
                 });
             }

@@ -46,6 +46,7 @@ pub struct Labels {
     security(()), params(LabelsQuery),
     responses(
         (status = 200, description = "The labels", body = Labels, headers(("Content-Language" = String))),
+        (status = 400, description = "`lang` is neither `en` nor `zh-CN`, or an unknown parameter", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get(req: HttpRequest, query: ValidQuery<LabelsQuery>) -> AppResult<HttpResponse> {
     let lang = query

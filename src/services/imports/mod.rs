@@ -62,6 +62,7 @@ pub struct ImportedCustomer {
     /// The file's row.
     pub row: u32,
     /// Absent in a dry run (nothing is kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     pub name: String,
     pub branch_id: i64,
@@ -72,10 +73,12 @@ pub struct ImportedCustomer {
 pub struct ImportedProject {
     pub row: u32,
     /// Absent in a dry run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     pub code: String,
     pub name: String,
     /// Absent in a dry run when the same file creates the customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
     /// Whether the ledger's fill clock runs: only for a handover recent
     /// enough that its ledger is not yet due; one long past starts none.
@@ -90,6 +93,7 @@ pub struct ImportedProject {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ImportReport {
     /// The import's id (`GET /api/v1/imports/{id}`); absent in a dry run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     pub kind: ImportKind,
     pub dry_run: bool,
