@@ -168,15 +168,13 @@ fn storage_failed(e: StorageError) -> AppError {
     }
 }
 
-/// The multipart reader's complaints: not multipart at all is 415, a
-/// broken body 400.
-fn multipart_failed(e: actix_multipart::MultipartError) -> AppError {
+/// The multipart reader's complaints: not multipart at all is 415 (with
+/// `hint`, the form the operation takes), a broken body 400.
+pub(crate) fn multipart_refused(e: actix_multipart::MultipartError, hint: &str) -> AppError {
     use actix_multipart::MultipartError as E;
     match e {
         E::ContentTypeMissing | E::ContentTypeParse | E::ContentTypeIncompatible => {
-            AppError::UnsupportedMediaType(
-                "send the file as multipart/form-data, in a part named `file`".to_string(),
-            )
+            AppError::UnsupportedMediaType(hint.to_string())
         }
         other => AppError::bad_request(
             "invalid_body",
@@ -184,6 +182,27 @@ fn multipart_failed(e: actix_multipart::MultipartError) -> AppError {
             format!("unreadable multipart body: {other}"),
         ),
     }
+}
+
+fn multipart_failed(e: actix_multipart::MultipartError) -> AppError {
+    multipart_refused(
+        e,
+        "send the file as multipart/form-data, in a part named `file`",
+    )
+}
+
+/// 413 before a byte is read when the body declares more than `limit`
+/// (the form's own lines add a few hundred bytes to the file).
+pub(crate) fn refuse_declared_over(req: &HttpRequest, limit: u64) -> AppResult<()> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit + 64 * 1024) {
+        return Err(too_large(limit));
+    }
+    Ok(())
 }
 
 /// A file name for display: the last path segment, without control
@@ -206,7 +225,7 @@ fn display_name(sent: Option<&str>, media_type: MediaType) -> String {
     }
 }
 
-fn too_large(limit: u64) -> AppError {
+pub(crate) fn too_large(limit: u64) -> AppError {
     AppError::PayloadTooLarge {
         limit: usize::try_from(limit).unwrap_or(usize::MAX),
     }
@@ -327,16 +346,7 @@ pub async fn upload(
     req: HttpRequest,
     payload: Multipart,
 ) -> AppResult<HttpResponse> {
-    let limit = state.config.max_upload_bytes;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    // the form's own lines add a few hundred bytes to the file
-    if declared.is_some_and(|n| n > limit + 64 * 1024) {
-        return Err(too_large(limit));
-    }
+    refuse_declared_over(&req, state.config.max_upload_bytes)?;
     let (received, spool) = receive(&state, payload).await?;
     // over the quota, nothing goes to the store
     let (now, size) = (state.clock.now_naive(), received.size_bytes);

@@ -50,20 +50,10 @@ async fn text_part(part: &mut actix_multipart::Field, name: &str) -> AppResult<S
 }
 
 fn unreadable(e: actix_multipart::MultipartError) -> AppError {
-    use actix_multipart::MultipartError as E;
-    match e {
-        E::ContentTypeMissing | E::ContentTypeParse | E::ContentTypeIncompatible => {
-            AppError::UnsupportedMediaType(
-                "send the import as multipart/form-data with the parts `file`, `kind` and `dry_run`"
-                    .to_string(),
-            )
-        }
-        other => AppError::bad_request(
-            "invalid_body",
-            "file",
-            format!("unreadable multipart body: {other}"),
-        ),
-    }
+    super::attachments::multipart_refused(
+        e,
+        "send the import as multipart/form-data with the parts `file`, `kind` and `dry_run`",
+    )
 }
 
 /// The form as received: the file's bytes, name and digest, the kind and
@@ -98,9 +88,7 @@ async fn receive(limit: u64, mut payload: Multipart) -> AppResult<Received> {
                 let mut hasher = Sha256::new();
                 while let Some(chunk) = part.try_next().await.map_err(unreadable)? {
                     if (bytes.len() + chunk.len()) as u64 > limit {
-                        return Err(AppError::PayloadTooLarge {
-                            limit: usize::try_from(limit).unwrap_or(usize::MAX),
-                        });
+                        return Err(super::attachments::too_large(limit));
                     }
                     hasher.update(&chunk);
                     bytes.extend_from_slice(&chunk);
@@ -194,16 +182,7 @@ pub async fn create(
     payload: Multipart,
 ) -> AppResult<HttpResponse> {
     let limit = state.config.max_upload_bytes;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit + 64 * 1024) {
-        return Err(AppError::PayloadTooLarge {
-            limit: usize::try_from(limit).unwrap_or(usize::MAX),
-        });
-    }
+    super::attachments::refuse_declared_over(&req, limit)?;
     // the role first: a file is read only for those who may import it
     state
         .db_as(caller.clone(), |_, actor| actor.require(service::IMPORTERS))
