@@ -15,7 +15,9 @@ use super::{answer, once, BodyDigest};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::kit::workflow::Ctx;
-use crate::services::imports::{self as service, read, template, ImportKind, ImportReport, Upload};
+use crate::services::imports::{
+    self as service, read, template, ImportFile, ImportKind, ImportReport,
+};
 use crate::AppState;
 
 /// The import form (`multipart/form-data`).
@@ -198,7 +200,7 @@ pub async fn create(
     req.extensions_mut()
         .insert(BodyDigest(format!("{sha256}:{kind}:{dry_run}")));
     let sheet = web::block(move || read::sheet(&bytes)).await??;
-    let upload = Upload {
+    let upload = ImportFile {
         kind,
         file_name,
         sha256,

@@ -17,3 +17,8 @@ CREATE INDEX imports_scope ON imports (scope_path, id);
 -- the import that entered a project; its ledger clock is not started for a
 -- handover long past, nor is its submission judged late against it
 ALTER TABLE projects ADD COLUMN import_id BIGINT REFERENCES imports (id);
+
+-- an import finds a row's department and branch by name, and its customer
+-- by name within the branch
+CREATE INDEX org_units_kind_name ON org_units (kind, name);
+CREATE INDEX customers_branch_name ON customers (branch_id, name);

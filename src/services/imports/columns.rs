@@ -25,16 +25,16 @@ pub enum Holds {
 }
 
 #[derive(Debug, Clone)]
-pub struct Column {
+pub struct ImportColumn {
     /// The field name: `code`, `contacts.warranty_lead.phone`, `warranty_terms.waterproofing`.
     pub field: String,
     pub required: bool,
     pub holds: Holds,
 }
 
-impl Column {
-    fn new(field: &str, required: bool, holds: Holds) -> Column {
-        Column {
+impl ImportColumn {
+    fn new(field: &str, required: bool, holds: Holds) -> ImportColumn {
+        ImportColumn {
             field: field.to_string(),
             required,
             holds,
@@ -69,49 +69,57 @@ impl Column {
 }
 
 /// The columns of `kind`, in the template's order.
-pub fn of(kind: ImportKind) -> Vec<Column> {
+pub fn of(kind: ImportKind) -> Vec<ImportColumn> {
     use Holds::*;
     match kind {
         ImportKind::Customers => vec![
-            Column::new("name", true, Text),
-            Column::new("kind", true, CustomerKind),
-            Column::new("branch", true, Text),
-            Column::new("contact_name", false, Text),
-            Column::new("contact_phone", false, Text),
-            Column::new("address", false, Text),
-            Column::new("serious_problems", false, YesNo),
+            ImportColumn::new("name", true, Text),
+            ImportColumn::new("kind", true, CustomerKind),
+            ImportColumn::new("branch", true, Text),
+            ImportColumn::new("contact_name", false, Text),
+            ImportColumn::new("contact_phone", false, Text),
+            ImportColumn::new("address", false, Text),
+            ImportColumn::new("serious_problems", false, YesNo),
         ],
         ImportKind::Projects => {
             let mut columns = vec![
-                Column::new("code", true, Text),
-                Column::new("name", true, Text),
-                Column::new("address", true, Text),
-                Column::new("project_department", true, Text),
-                Column::new("customer", true, Text),
-                Column::new("customer_kind", false, CustomerKind),
-                Column::new("structure_type", false, Text),
-                Column::new("building_area", false, Number),
-                Column::new("contract_number", false, Text),
-                Column::new("quality_grade", false, Text),
-                Column::new("completion_accepted_on", true, Date),
-                Column::new("handover_on", true, Date),
-                Column::new("is_key_project", false, YesNo),
-                Column::new("hvac_in_scope", false, YesNo),
-                Column::new("systems_in_operation_on", false, Date),
-                Column::new("design_service_life_years", false, Integer),
+                ImportColumn::new("code", true, Text),
+                ImportColumn::new("name", true, Text),
+                ImportColumn::new("address", true, Text),
+                ImportColumn::new("project_department", true, Text),
+                ImportColumn::new("customer", true, Text),
+                ImportColumn::new("customer_kind", false, CustomerKind),
+                ImportColumn::new("structure_type", false, Text),
+                ImportColumn::new("building_area", false, Number),
+                ImportColumn::new("contract_number", false, Text),
+                ImportColumn::new("quality_grade", false, Text),
+                ImportColumn::new("completion_accepted_on", true, Date),
+                ImportColumn::new("handover_on", true, Date),
+                ImportColumn::new("is_key_project", false, YesNo),
+                ImportColumn::new("hvac_in_scope", false, YesNo),
+                ImportColumn::new("systems_in_operation_on", false, Date),
+                ImportColumn::new("design_service_life_years", false, Integer),
             ];
             for role in ContactRole::ALL {
                 let field = |part: &str| format!("contacts.{role}.{part}");
-                columns.push(Column::new(&field("name"), false, ContactName(*role)));
-                columns.push(Column::new(&field("phone"), false, ContactPhone(*role)));
+                columns.push(ImportColumn::new(&field("name"), false, ContactName(*role)));
+                columns.push(ImportColumn::new(
+                    &field("phone"),
+                    false,
+                    ContactPhone(*role),
+                ));
                 if role.side() == crate::models::project::ContactSide::Subcontractor {
-                    columns.push(Column::new(&field("company"), false, ContactCompany(*role)));
+                    columns.push(ImportColumn::new(
+                        &field("company"),
+                        false,
+                        ContactCompany(*role),
+                    ));
                 }
             }
             for category in WarrantyCategory::ALL {
                 if *category != WarrantyCategory::Other {
                     let field = format!("warranty_terms.{category}");
-                    columns.push(Column::new(&field, false, Term(*category)));
+                    columns.push(ImportColumn::new(&field, false, Term(*category)));
                 }
             }
             columns

@@ -29,8 +29,8 @@ pub mod columns;
 pub mod read;
 pub mod template;
 
-use columns::Column;
-use read::{Cell, Sheet};
+use columns::ImportColumn;
+use read::{ReadCell, ReadSheet};
 
 /// Who imports: the branch engineering department and the branch's
 /// leaders for their branch, the group engineering department for the
@@ -114,11 +114,11 @@ pub struct ImportReport {
 }
 
 /// A file to import, read.
-pub struct Upload {
+pub struct ImportFile {
     pub kind: ImportKind,
     pub file_name: String,
     pub sha256: String,
-    pub sheet: Sheet,
+    pub sheet: ReadSheet,
     pub dry_run: bool,
 }
 
@@ -137,7 +137,7 @@ fn is_rolled_back(e: &AppError) -> bool {
 /// Imports `upload`: a dry run answers its report and keeps nothing; a real
 /// run keeps every row in one transaction or, when any row has a problem,
 /// none (`422 import_invalid`).
-pub fn run(conn: &mut DbConn, ctx: Ctx<'_>, upload: &Upload) -> AppResult<ImportReport> {
+pub fn run(conn: &mut DbConn, ctx: Ctx<'_>, upload: &ImportFile) -> AppResult<ImportReport> {
     ctx.actor.require(IMPORTERS)?;
     let table = Table::of(upload.kind, &upload.sheet)?;
     let mut kept: Option<ImportReport> = None;
@@ -232,10 +232,10 @@ pub fn get(conn: &mut DbConn, actor: &Actor, id: i64) -> AppResult<ImportReport>
 /// A sheet's rows under its header row, each cell given its column.
 struct Table {
     kind: ImportKind,
-    columns: Vec<Column>,
+    columns: Vec<ImportColumn>,
     /// Per column of `columns`: its position in the file and its header there.
     positions: Vec<Option<(usize, String)>>,
-    rows: Vec<(u32, Vec<Cell>)>,
+    rows: Vec<(u32, Vec<ReadCell>)>,
     ignored: Vec<String>,
     problems: Vec<RowProblem>,
 }
@@ -243,7 +243,7 @@ struct Table {
 impl Table {
     /// Finds the header row (the first row that is not empty), skips the
     /// template's field-name row under it, and maps the columns.
-    fn of(kind: ImportKind, sheet: &Sheet) -> AppResult<Table> {
+    fn of(kind: ImportKind, sheet: &ReadSheet) -> AppResult<Table> {
         let mut rows = sheet
             .rows
             .iter()
@@ -255,7 +255,7 @@ impl Table {
                 "the file has no header row and no rows",
             ));
         };
-        let headers: Vec<String> = header_cells.iter().map(Cell::text).collect();
+        let headers: Vec<String> = header_cells.iter().map(ReadCell::text).collect();
         let map = columns::map_headers(kind, &headers);
         let columns = columns::of(kind);
         let mut positions: Vec<Option<(usize, String)>> = vec![None; columns.len()];
@@ -280,9 +280,9 @@ impl Table {
                 });
             }
         }
-        let mut data: Vec<(u32, Vec<Cell>)> = rows.cloned().collect();
+        let mut data: Vec<(u32, Vec<ReadCell>)> = rows.cloned().collect();
         if let Some((_, first)) = data.first() {
-            let texts: Vec<String> = first.iter().map(Cell::text).collect();
+            let texts: Vec<String> = first.iter().map(ReadCell::text).collect();
             if columns::is_field_row(kind, &texts) {
                 data.remove(0);
             }
@@ -319,18 +319,18 @@ impl Table {
 struct Row<'t> {
     number: u32,
     table: &'t Table,
-    cells: &'t [Cell],
+    cells: &'t [ReadCell],
     problems: Vec<RowProblem>,
 }
 
-static EMPTY: Cell = Cell::Empty;
+static EMPTY: ReadCell = ReadCell::Empty;
 
 impl<'t> Row<'t> {
     fn index(&self, field: &str) -> Option<usize> {
         self.table.columns.iter().position(|c| c.field == field)
     }
 
-    fn cell(&self, field: &str) -> &'t Cell {
+    fn cell(&self, field: &str) -> &'t ReadCell {
         let at = self
             .index(field)
             .and_then(|i| self.table.positions[i].as_ref())
@@ -438,8 +438,8 @@ impl<'t> Row<'t> {
     fn number(&mut self, field: &str) -> Option<f64> {
         let cell = self.cell(field);
         let value = match cell {
-            Cell::Empty => return None,
-            Cell::Number(n) => Some(*n),
+            ReadCell::Empty => return None,
+            ReadCell::Number(n) => Some(*n),
             other => {
                 let text = other.text().replace([',', '，'], "");
                 if text.is_empty() {
@@ -474,9 +474,9 @@ impl<'t> Row<'t> {
     fn yes_no(&mut self, field: &str) -> bool {
         let cell = self.cell(field);
         match cell {
-            Cell::Empty => false,
-            Cell::Bool(b) => *b,
-            Cell::Number(n) if *n == 0.0 || *n == 1.0 => *n == 1.0,
+            ReadCell::Empty => false,
+            ReadCell::Bool(b) => *b,
+            ReadCell::Number(n) if *n == 0.0 || *n == 1.0 => *n == 1.0,
             other => {
                 let text = other.text().to_lowercase();
                 let yes = [crate::i18n::Lang::En, crate::i18n::Lang::ZhCn]
@@ -556,7 +556,7 @@ impl<'a> Importer<'a> {
 
     fn rows(&mut self, conn: &mut DbConn, report: &mut ImportReport) -> AppResult<()> {
         for (number, cells) in &self.table.rows {
-            if cells.iter().all(Cell::is_empty) {
+            if cells.iter().all(ReadCell::is_empty) {
                 continue;
             }
             let mut row = Row {

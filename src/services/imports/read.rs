@@ -9,7 +9,7 @@ use crate::error::{AppError, AppResult};
 
 /// One cell as read.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
+pub enum ReadCell {
     Empty,
     Text(String),
     Number(f64),
@@ -18,11 +18,11 @@ pub enum Cell {
     Date(NaiveDate),
 }
 
-impl Cell {
+impl ReadCell {
     pub fn is_empty(&self) -> bool {
         match self {
-            Cell::Empty => true,
-            Cell::Text(t) => t.trim().is_empty(),
+            ReadCell::Empty => true,
+            ReadCell::Text(t) => t.trim().is_empty(),
             _ => false,
         }
     }
@@ -30,45 +30,45 @@ impl Cell {
     /// The cell as text, as a person would read it (`12` for 12.0).
     pub fn text(&self) -> String {
         match self {
-            Cell::Empty => String::new(),
-            Cell::Text(t) => t.trim().to_string(),
-            Cell::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
-            Cell::Number(n) => n.to_string(),
-            Cell::Bool(b) => b.to_string(),
-            Cell::Date(d) => d.to_string(),
+            ReadCell::Empty => String::new(),
+            ReadCell::Text(t) => t.trim().to_string(),
+            ReadCell::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
+            ReadCell::Number(n) => n.to_string(),
+            ReadCell::Bool(b) => b.to_string(),
+            ReadCell::Date(d) => d.to_string(),
         }
     }
 }
 
 /// A sheet: its rows, each with the row number a spreadsheet shows (1-based).
 #[derive(Debug, Default)]
-pub struct Sheet {
-    pub rows: Vec<(u32, Vec<Cell>)>,
+pub struct ReadSheet {
+    pub rows: Vec<(u32, Vec<ReadCell>)>,
 }
 
 /// The kinds of file an import reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub enum FileFormat {
     Xlsx,
     Csv,
 }
 
-impl Format {
+impl FileFormat {
     /// XLSX is a ZIP archive; anything else is read as CSV text.
-    pub fn detect(bytes: &[u8]) -> Format {
+    pub fn detect(bytes: &[u8]) -> FileFormat {
         if bytes.starts_with(b"PK\x03\x04") {
-            Format::Xlsx
+            FileFormat::Xlsx
         } else {
-            Format::Csv
+            FileFormat::Csv
         }
     }
 }
 
 /// Reads the file's first sheet (or its CSV records).
-pub fn sheet(bytes: &[u8]) -> AppResult<Sheet> {
-    match Format::detect(bytes) {
-        Format::Xlsx => xlsx(bytes),
-        Format::Csv => csv_text(&decode(bytes)?),
+pub fn sheet(bytes: &[u8]) -> AppResult<ReadSheet> {
+    match FileFormat::detect(bytes) {
+        FileFormat::Xlsx => xlsx(bytes),
+        FileFormat::Csv => csv_text(&decode(bytes)?),
     }
 }
 
@@ -80,7 +80,7 @@ fn unreadable(what: impl std::fmt::Display) -> AppError {
     )
 }
 
-fn xlsx(bytes: &[u8]) -> AppResult<Sheet> {
+fn xlsx(bytes: &[u8]) -> AppResult<ReadSheet> {
     let mut book =
         calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).map_err(unreadable)?;
     let range = book
@@ -94,23 +94,25 @@ fn xlsx(bytes: &[u8]) -> AppResult<Sheet> {
         .enumerate()
         .map(|(i, cells)| {
             // columns left of the used range are empty, so positions match the headers'
-            let mut row = vec![Cell::Empty; first_col];
+            let mut row = vec![ReadCell::Empty; first_col];
             row.extend(cells.iter().map(cell_of));
             (first_row + i as u32 + 1, row)
         })
         .collect();
-    Ok(Sheet { rows })
+    Ok(ReadSheet { rows })
 }
 
-fn cell_of(data: &Data) -> Cell {
+fn cell_of(data: &Data) -> ReadCell {
     match data {
-        Data::Empty | Data::Error(_) => Cell::Empty,
-        Data::String(s) => Cell::Text(s.clone()),
-        Data::Int(i) => Cell::Number(*i as f64),
-        Data::Float(f) => Cell::Number(*f),
-        Data::Bool(b) => Cell::Bool(*b),
-        Data::DateTime(d) => serial_date(d.as_f64()).map_or(Cell::Number(d.as_f64()), Cell::Date),
-        Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s.clone()),
+        Data::Empty | Data::Error(_) => ReadCell::Empty,
+        Data::String(s) => ReadCell::Text(s.clone()),
+        Data::Int(i) => ReadCell::Number(*i as f64),
+        Data::Float(f) => ReadCell::Number(*f),
+        Data::Bool(b) => ReadCell::Bool(*b),
+        Data::DateTime(d) => {
+            serial_date(d.as_f64()).map_or(ReadCell::Number(d.as_f64()), ReadCell::Date)
+        }
+        Data::DateTimeIso(s) | Data::DurationIso(s) => ReadCell::Text(s.clone()),
     }
 }
 
@@ -137,7 +139,7 @@ pub fn decode(bytes: &[u8]) -> AppResult<String> {
     Ok(text.into_owned())
 }
 
-fn csv_text(text: &str) -> AppResult<Sheet> {
+fn csv_text(text: &str) -> AppResult<ReadSheet> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -152,24 +154,24 @@ fn csv_text(text: &str) -> AppResult<Sheet> {
             .iter()
             .map(|v| {
                 if v.trim().is_empty() {
-                    Cell::Empty
+                    ReadCell::Empty
                 } else {
-                    Cell::Text(v.to_string())
+                    ReadCell::Text(v.to_string())
                 }
             })
             .collect();
         rows.push((u32::try_from(line).unwrap_or(u32::MAX), cells));
     }
-    Ok(Sheet { rows })
+    Ok(ReadSheet { rows })
 }
 
 /// A date as people write it in a ledger: an Excel date cell or serial,
 /// `2021-05-08`, `2021/5/8`, `2021.5.8` or `2021年5月8日`.
-pub fn date(cell: &Cell) -> Option<NaiveDate> {
+pub fn date(cell: &ReadCell) -> Option<NaiveDate> {
     match cell {
-        Cell::Date(d) => Some(*d),
-        Cell::Number(n) => serial_date(*n),
-        Cell::Text(t) => {
+        ReadCell::Date(d) => Some(*d),
+        ReadCell::Number(n) => serial_date(*n),
+        ReadCell::Text(t) => {
             let t = t.trim();
             // a date with a time after it (`2021-05-08 00:00:00`) is that day
             let t = t.split([' ', 'T']).next().unwrap_or(t);
@@ -204,11 +206,15 @@ mod tests {
             "2021年5月8日",
             "2021-05-08 00:00:00",
         ] {
-            assert_eq!(date(&Cell::Text(text.into())), day(2021, 5, 8), "{text}");
+            assert_eq!(
+                date(&ReadCell::Text(text.into())),
+                day(2021, 5, 8),
+                "{text}"
+            );
         }
-        assert_eq!(date(&Cell::Number(44324.0)), day(2021, 5, 8));
+        assert_eq!(date(&ReadCell::Number(44324.0)), day(2021, 5, 8));
         for bad in ["2021-13-01", "08/05/2021", "2021-5", "soon", "21-5-8"] {
-            assert_eq!(date(&Cell::Text(bad.into())), None, "{bad}");
+            assert_eq!(date(&ReadCell::Text(bad.into())), None, "{bad}");
         }
     }
 

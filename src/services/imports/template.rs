@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use rust_xlsxwriter::{DataValidation, Format, FormatBorder, Workbook, Worksheet, XlsxError};
 
-use super::columns::{self, Column, Holds};
+use super::columns::{self, Holds, ImportColumn};
 use super::{ImportKind, MAX_ROWS};
 use crate::error::{AppError, AppResult};
 use crate::i18n::{self, Lang};
@@ -112,7 +112,7 @@ fn formats() -> Formats {
 fn headings(
     sheet: &mut Worksheet,
     kind: ImportKind,
-    columns: &[Column],
+    columns: &[ImportColumn],
     f: &Formats,
 ) -> Result<(), XlsxError> {
     for (c, column) in columns.iter().enumerate() {
